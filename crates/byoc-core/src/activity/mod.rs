@@ -1,0 +1,232 @@
+//! The Bot Framework Activity v3 schema, lossless.
+//!
+//! Every field of the schema is typed; every field this version does not know, and every
+//! explicit `null`, is kept in [`Extensions`] and written back, so that for any valid input
+//! `serde_json::to_value(&Activity::from_slice(bytes)?)` equals the input parsed as a
+//! `serde_json::Value` (A2005: receivers must accept fields they do not understand).
+//! Opaque blobs (`channelData`, `value`, attachment `content`, entity bodies) are kept as
+//! [`RawJson`] text and cost nothing until read.
+//!
+//! ```
+//! use byoc_core::{Activity, ActivityType};
+//!
+//! let a = Activity::from_slice(br#"{"type":"message","text":"hi","x-mine":[1,2]}"#)?;
+//! assert_eq!(a.kind, ActivityType::Message);
+//! assert_eq!(a.text.as_deref(), Some("hi"));
+//! assert_eq!(a.to_json()?, r#"{"type":"message","text":"hi","x-mine":[1,2]}"#);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod helpers;
+mod kinds;
+pub(crate) mod macros;
+mod parts;
+pub(crate) mod raw;
+mod timestamp;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::ActivityError;
+pub use kinds::{
+    ActionType, ActivityType, AttachmentLayout, DeliveryMode, EndOfConversationCode, Importance,
+    InputHint, MessageReactionType, RoleType, SemanticActionState, TextFormat,
+};
+pub use parts::{
+    Attachment, CardAction, ChannelAccount, ConversationAccount, ConversationReference, Entity,
+    ErrorBody, ErrorResponse, InnerHttpError, Mention, MessageReaction, ResourceResponse,
+    SemanticAction, SuggestedActions, TextHighlight,
+};
+pub use raw::{Extensions, RawJson};
+pub use timestamp::Timestamp;
+
+use macros::lossless_struct;
+
+lossless_struct! {
+    /// One Bot Framework activity: a message, typing indicator, event, conversation update...
+    ///
+    /// Only `type` is required; every other field is optional, as the schema has it.
+    pub struct Activity ("an Activity object") {
+        @required
+        /// `type`: what kind of activity this is.
+        kind: ActivityType = "type";
+        /// `id`: set by the channel; bots and clients omit it (A2031).
+        id: String = "id",
+        /// `timestamp`: when the channel recorded it (UTC).
+        timestamp: Timestamp = "timestamp",
+        /// `localTimestamp`: the sender's local time, with offset.
+        local_timestamp: Timestamp = "localTimestamp",
+        /// `localTimezone`: IANA time zone name.
+        local_timezone: String = "localTimezone",
+        /// `callerId`: an IRI naming the caller; not a wire field (A2250), kept if present.
+        caller_id: String = "callerId",
+        /// `serviceUrl`: where replies go.
+        service_url: String = "serviceUrl",
+        /// `channelId`: `directline`, `msteams`, `telesign`, ...
+        channel_id: String = "channelId",
+        /// `from`: the sender.
+        from: ChannelAccount = "from",
+        /// `conversation`: the conversation.
+        conversation: ConversationAccount = "conversation",
+        /// `recipient`: the receiver.
+        recipient: ChannelAccount = "recipient",
+        /// `textFormat`: `plain`, `markdown` or `xml`.
+        text_format: TextFormat = "textFormat",
+        /// `attachmentLayout`: `list` or `carousel`.
+        attachment_layout: AttachmentLayout = "attachmentLayout",
+        /// `membersAdded` (conversationUpdate).
+        members_added: Vec<ChannelAccount> = "membersAdded",
+        /// `membersRemoved` (conversationUpdate).
+        members_removed: Vec<ChannelAccount> = "membersRemoved",
+        /// `reactionsAdded` (messageReaction).
+        reactions_added: Vec<MessageReaction> = "reactionsAdded",
+        /// `reactionsRemoved` (messageReaction).
+        reactions_removed: Vec<MessageReaction> = "reactionsRemoved",
+        /// `topicName` (conversationUpdate).
+        topic_name: String = "topicName",
+        /// `historyDisclosed` (deprecated, A4110).
+        history_disclosed: bool = "historyDisclosed",
+        /// `locale`: BCP-47 language tag.
+        locale: String = "locale",
+        /// `text`.
+        text: String = "text",
+        /// `speak`: SSML to speak.
+        speak: String = "speak",
+        /// `inputHint`.
+        input_hint: InputHint = "inputHint",
+        /// `summary`: text to show when the channel cannot render the attachments.
+        summary: String = "summary",
+        /// `suggestedActions`.
+        suggested_actions: SuggestedActions = "suggestedActions",
+        /// `attachments`.
+        attachments: Vec<Attachment> = "attachments",
+        /// `entities`.
+        entities: Vec<Entity> = "entities",
+        /// `channelData`: channel-specific content, kept raw.
+        channel_data: RawJson = "channelData",
+        /// `action` (contactRelationUpdate / installationUpdate): `add` or `remove`.
+        action: String = "action",
+        /// `replyToId`: the activity this one answers.
+        reply_to_id: String = "replyToId",
+        /// `label` (trace).
+        label: String = "label",
+        /// `valueType` (trace).
+        value_type: String = "valueType",
+        /// `value`: any JSON, kept raw.
+        value: RawJson = "value",
+        /// `name` (event, invoke, trace, command).
+        name: String = "name",
+        /// `relatesTo`: the conversation this one refers to.
+        relates_to: ConversationReference = "relatesTo",
+        /// `code` (endOfConversation).
+        code: EndOfConversationCode = "code",
+        /// `expiration`: when the activity should be considered expired.
+        expiration: Timestamp = "expiration",
+        /// `importance`.
+        importance: Importance = "importance",
+        /// `deliveryMode`.
+        delivery_mode: DeliveryMode = "deliveryMode",
+        /// `listenFor`: phrases for speech recognition.
+        listen_for: Vec<String> = "listenFor",
+        /// `textHighlights`.
+        text_highlights: Vec<TextHighlight> = "textHighlights",
+        /// `semanticAction`.
+        semantic_action: SemanticAction = "semanticAction",
+    }
+}
+
+impl Activity {
+    /// An activity of type `kind` with nothing else set.
+    #[must_use]
+    pub fn new(kind: ActivityType) -> Self {
+        Self {
+            kind,
+            ..Self::default()
+        }
+    }
+
+    /// A `message` activity with `text`.
+    #[must_use]
+    pub fn message(text: impl Into<String>) -> Self {
+        Self {
+            kind: ActivityType::Message,
+            text: Some(text.into()),
+            ..Self::default()
+        }
+    }
+
+    /// A `typing` activity.
+    #[must_use]
+    pub fn typing() -> Self {
+        Self::new(ActivityType::Typing)
+    }
+
+    /// An `event` activity named `name`.
+    #[must_use]
+    pub fn event(name: impl Into<String>) -> Self {
+        Self {
+            kind: ActivityType::Event,
+            name: Some(name.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Parses an activity from JSON bytes.
+    ///
+    /// # Errors
+    /// [`ActivityError`] naming what is wrong: syntax, not an object, missing `type`, or the
+    /// field (as a dotted path) whose JSON type does not match the schema.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, ActivityError> {
+        serde_json::from_slice(bytes).map_err(|e| ActivityError::diagnose(bytes, &e))
+    }
+
+    /// Parses an activity from a JSON string.
+    ///
+    /// # Errors
+    /// As [`Activity::from_slice`].
+    pub fn from_json(text: &str) -> Result<Self, ActivityError> {
+        Self::from_slice(text.as_bytes())
+    }
+
+    /// Serializes to compact JSON.
+    ///
+    /// # Errors
+    /// Only if a value in [`Extensions`] was built from non-JSON (not possible through this
+    /// crate's API).
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    /// Serializes to compact JSON bytes.
+    ///
+    /// # Errors
+    /// As [`Activity::to_json`].
+    pub fn to_vec(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+
+    /// `conversation.id`, if set.
+    #[must_use]
+    pub fn conversation_id(&self) -> Option<&str> {
+        self.conversation.as_ref()?.id.as_deref()
+    }
+
+    /// `from.id`, if set.
+    #[must_use]
+    pub fn from_id(&self) -> Option<&str> {
+        self.from.as_ref()?.id.as_deref()
+    }
+
+    /// `recipient.id`, if set.
+    #[must_use]
+    pub fn recipient_id(&self) -> Option<&str> {
+        self.recipient.as_ref()?.id.as_deref()
+    }
+
+    /// Whether `type` is `message`.
+    #[must_use]
+    pub fn is_message(&self) -> bool {
+        self.kind == ActivityType::Message
+    }
+}

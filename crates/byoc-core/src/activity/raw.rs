@@ -1,0 +1,248 @@
+//! Raw JSON kept verbatim: opaque blobs ([`RawJson`]) and unknown fields ([`Extensions`]).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{DeserializeOwned, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+/// A JSON value kept as its original text: parsing it costs a validating scan and one copy,
+/// and reading it typed happens only on demand ([`RawJson::parse`]).
+///
+/// Equality compares the text, so two spellings of the same value (`1.0` and `1e0`) differ;
+/// compare [`RawJson::to_value`] results for semantic equality.
+#[derive(Clone)]
+pub struct RawJson(Box<RawValue>);
+
+impl RawJson {
+    /// The JSON `null`.
+    #[must_use]
+    pub fn null() -> Self {
+        // `null` is valid JSON, so this cannot fail.
+        Self::from_json_text("null").unwrap_or_else(|_| unreachable!("`null` is valid JSON"))
+    }
+
+    /// Serializes any value into raw JSON.
+    ///
+    /// # Errors
+    /// When `value`'s `Serialize` implementation fails (for example a map with non-string keys).
+    pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        serde_json::value::to_raw_value(value).map(Self)
+    }
+
+    /// Takes JSON text, validating it.
+    ///
+    /// # Errors
+    /// When `text` is not one valid JSON value.
+    pub fn from_json_text(text: impl Into<String>) -> Result<Self, serde_json::Error> {
+        RawValue::from_string(text.into()).map(Self)
+    }
+
+    /// The JSON text, exactly as received.
+    #[must_use]
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Reads the value as `T`.
+    ///
+    /// # Errors
+    /// When the JSON does not match `T`.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.0.get())
+    }
+
+    /// Reads the value as `T`, borrowing strings from the raw text where it can.
+    ///
+    /// # Errors
+    /// When the JSON does not match `T`.
+    pub fn parse_borrowed<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.0.get())
+    }
+
+    /// The value as a [`serde_json::Value`].
+    ///
+    /// # Errors
+    /// Never for text that was valid JSON when it was stored; kept fallible for symmetry.
+    pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_str(self.0.get())
+    }
+
+    /// Whether the value is the JSON `null`.
+    #[must_use]
+    pub fn is_null(&self) -> bool {
+        self.0.get().trim() == "null"
+    }
+
+    /// Whether the value is a JSON object.
+    #[must_use]
+    pub fn is_object(&self) -> bool {
+        self.0.get().trim_start().starts_with('{')
+    }
+
+    /// Whether the value is a JSON string.
+    #[must_use]
+    pub fn is_string(&self) -> bool {
+        self.0.get().trim_start().starts_with('"')
+    }
+
+    /// The value as a string, when it is a JSON string (escapes resolved).
+    #[must_use]
+    pub fn as_string(&self) -> Option<Cow<'_, str>> {
+        if !self.is_string() {
+            return None;
+        }
+        serde_json::from_str::<Cow<'_, str>>(self.0.get()).ok()
+    }
+
+    /// Length of the JSON text in bytes.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.get().len()
+    }
+
+    /// Whether the JSON text is empty (never true for a valid value).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.get().is_empty()
+    }
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Opaque blobs may carry personal data; show their size, not their content.
+        write!(f, "RawJson({} bytes)", self.0.get().len())
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl From<&serde_json::Value> for RawJson {
+    fn from(v: &serde_json::Value) -> Self {
+        // Serializing a `Value` cannot fail: its map keys are strings.
+        Self::from_serialize(v).unwrap_or_else(|_| Self::null())
+    }
+}
+
+impl From<serde_json::Value> for RawJson {
+    fn from(v: serde_json::Value) -> Self {
+        Self::from(&v)
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(d).map(Self)
+    }
+}
+
+/// Unknown fields of an object (and known fields that arrived as explicit `null`), in arrival
+/// order. Serialized after the known fields.
+#[derive(Clone, Default, PartialEq)]
+pub struct Extensions(Vec<(String, RawJson)>);
+
+impl Extensions {
+    /// No extensions.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// The raw value of field `name`, if present.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&RawJson> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// Sets field `name`, replacing a previous value.
+    pub fn insert(&mut self, name: impl Into<String>, value: RawJson) {
+        let name = name.into();
+        match self.0.iter_mut().find(|(k, _)| *k == name) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
+    /// Removes field `name`, returning its value.
+    pub fn remove(&mut self, name: &str) -> Option<RawJson> {
+        let idx = self.0.iter().position(|(k, _)| k == name)?;
+        Some(self.0.remove(idx).1)
+    }
+
+    /// Iterates over `(name, value)` pairs in arrival order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &RawJson)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Number of fields kept.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no field is kept.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn push_raw(&mut self, name: String, value: RawJson) {
+        self.0.push((name, value));
+    }
+
+    pub(crate) fn push_null(&mut self, name: &str) {
+        self.0.push((name.to_owned(), RawJson::null()));
+    }
+}
+
+impl fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.0.iter().map(|(k, v)| (k, v))).finish()
+    }
+}
+
+/// An object key, borrowed from the input when it has no escapes.
+pub(crate) struct Key<'de>(Cow<'de, str>);
+
+impl Key<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn into_string(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}

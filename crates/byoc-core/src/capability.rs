@@ -1,0 +1,1 @@
+//! Capability adaptation (in progress).

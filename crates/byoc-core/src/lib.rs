@@ -1,0 +1,42 @@
+//! # byoc-core
+//!
+//! The canonical model every byoc crate shares:
+//!
+//! - [`Activity`]: the Bot Framework Activity v3 schema, lossless (unknown fields and explicit
+//!   `null`s survive a round trip; opaque blobs stay raw until read).
+//! - [`ChannelAdapter`]: the contract of every channel adapter, with [`ChannelInfo`],
+//!   [`Inbound`], [`Delivery`] and [`AdapterError`].
+//! - [`capability`]: fitting an outbound activity to what a channel can carry, reporting
+//!   every loss.
+//! - [`Secret`]: credentials with redacted `Debug`.
+//!
+//! No HTTP client and no runtime: inbound webhooks are `http::Request<Bytes>`.
+
+pub mod activity;
+pub mod adapter;
+pub mod capability;
+pub mod error;
+pub mod secret;
+
+pub use activity::{
+    Activity, ActivityError, ActivityType, Attachment, ChannelAccount, ConversationAccount,
+    ConversationReference, Entity, RawJson, Timestamp,
+};
+pub use adapter::{ChannelAdapter, ChannelInfo, Delivery, DeliveryStatus, Inbound};
+pub use error::{AdapterError, BoxError};
+pub use secret::Secret;
+
+#[cfg(test)]
+mod assert_impls {
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        send_sync::<crate::Activity>();
+        send_sync::<crate::AdapterError>();
+        send_sync::<crate::Inbound>();
+        send_sync::<crate::ChannelInfo>();
+        send_sync::<crate::Secret>();
+        send_sync::<std::sync::Arc<dyn crate::ChannelAdapter>>();
+    }
+}

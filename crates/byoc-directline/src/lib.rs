@@ -1,0 +1,1 @@
+//! byoc adapter for directline (under construction).

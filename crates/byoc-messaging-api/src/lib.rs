@@ -1,0 +1,1 @@
+//! byoc adapter for messaging-api (under construction).

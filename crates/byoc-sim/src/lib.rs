@@ -1,0 +1,21 @@
+//! # byoc-sim
+//!
+//! Loopback simulators of the providers byoc speaks to, faithful enough that a client which
+//! passes against them works against the real service (same auth checks, same payloads, same
+//! errors), with fault injection ([`fault`]).
+//!
+//! | module | simulates | command |
+//! |---|---|---|
+//! | [`telesign`] | TeleSign SMS REST API and its callbacks | `byoc-sim telesign --port P --customer-id ID --api-key KEY` |
+//! | [`directline`] | Bot Framework token authority, connector and Direct Line 3.0 | `byoc-sim directline --port P --secret S` / `byoc-sim connector` |
+//! | [`messaging_api`] | Dynamics 365 Omnichannel Messaging API, Entra, Dataverse | `byoc-sim messaging-api --port P` |
+//! | [`salesforce`] | Salesforce token endpoint, Interaction Service, Pub/Sub gRPC | `byoc-sim salesforce --port P` |
+//!
+//! Each simulator's library API starts it on `127.0.0.1:0` and returns a handle with its URL,
+//! what it recorded, and ways to drive it.
+
+pub mod directline;
+pub mod fault;
+pub mod messaging_api;
+pub mod salesforce;
+pub mod telesign;

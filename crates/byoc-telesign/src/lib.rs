@@ -1,0 +1,1 @@
+//! byoc adapter for telesign (under construction).

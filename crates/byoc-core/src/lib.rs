@@ -10,13 +10,20 @@
 //!   every loss.
 //! - [`Secret`]: credentials with redacted `Debug`.
 //!
+//! - [`conversation`]: participants, the Omnichannel state machine, context variables.
+//! - [`workstream`]: routing rules, queues, bot-first assignment and escalation.
+//!
 //! No HTTP client and no runtime: inbound webhooks are `http::Request<Bytes>`.
+
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod activity;
 pub mod adapter;
 pub mod capability;
+pub mod conversation;
 pub mod error;
 pub mod secret;
+pub mod workstream;
 
 pub use activity::{
     Activity, ActivityError, ActivityType, Attachment, ChannelAccount, ConversationAccount,

@@ -14,8 +14,11 @@
 //! Each simulator's library API starts it on `127.0.0.1:0` and returns a handle with its URL,
 //! what it recorded, and ways to drive it.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 pub mod directline;
 pub mod fault;
 pub mod messaging_api;
 pub mod salesforce;
 pub mod telesign;
+

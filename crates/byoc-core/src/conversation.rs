@@ -1,0 +1,1 @@
+//! Conversations: participants, states, context variables, transcript (being built).

@@ -1,0 +1,1 @@
+//! Workstreams and routing (being built).

@@ -1,0 +1,514 @@
+//! Platform event → activities (pure).
+//!
+//! The payload field of the channel's platform event holds a JSON string: an Interaction
+//! event (a conversation entry, wrapped in `payload` or flat) or a RoutingRequested event.
+//! Every entry type becomes an activity; none is dropped:
+//!
+//! | entry | activity |
+//! |---|---|
+//! | `Message` | `message`: `text`, attachments (`contentType` = `mimeType`, `contentUrl` = `url`) |
+//! | `TypingStartedIndicator` | `typing` |
+//! | `TypingStoppedIndicator` | `event` `salesforce.typingStopped` |
+//! | `ParticipantChanged` | `conversationUpdate` with `membersAdded` / `membersRemoved` |
+//! | `SessionStatusChanged` `Ended` | `endOfConversation` (`completedSuccessfully`) |
+//! | `SessionStatusChanged` other | `event` `salesforce.sessionStatusChanged` |
+//! | `QueuePosition` | `event` `salesforce.queuePosition` |
+//! | `ProgressIndicator` | `event` `salesforce.progressIndicator`, `text` = the progress message |
+//! | RoutingRequested | `event` `salesforce.routingRequested`, `value` = [`RoutingRequested`] |
+//! | any other entry type `X` | `event` `salesforce.x` (first letter lowered) |
+//!
+//! Every activity carries `channelId` `salesforce`, `id` = the entry `identifier`,
+//! `conversation.id` = `conversationIdentifier` (the end user's client id in the flat form,
+//! which has none), `from` = the sender (`name` = `senderDisplayName`, `role` `bot` for
+//! chatbots, `agent`, `system`), `recipient` = the end user, `timestamp` =
+//! `transcriptedTimestamp`, `value` = the raw entry payload for non-message entries, and
+//! `channelData` = `{channelAddressIdentifier, conversationIdentifier, entryType, sender,
+//! messageReason?}`.
+
+use byoc_core::activity::{EndOfConversationCode, RoleType};
+use byoc_core::{Activity, ActivityType, Attachment, ChannelAccount, ConversationAccount, RawJson};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::error::NormalizeError;
+
+/// The channel id of every activity of this crate.
+pub const CHANNEL_ID: &str = "salesforce";
+
+/// Largest payload accepted, in bytes (the platform event field limit is far below).
+pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+
+/// Event name of a routing request (CCaaS partner routing).
+pub const EVENT_ROUTING_REQUESTED: &str = "salesforce.routingRequested";
+
+/// A sender or recipient as outbound events carry it; every field optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct EventParticipant {
+    /// `custom`, `agent`, `chatbot`, `conversation`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_type: Option<String>,
+    /// The key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// `EndUser`, `Agent`, `Chatbot`, `System`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+/// One outbound event, parsed: where it goes and what it says.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct NormalizedEvent {
+    /// `channelAddressIdentifier`.
+    pub channel_address: Option<String>,
+    /// `recipient.subject`: the end user client id.
+    pub recipient: Option<String>,
+    /// `conversationIdentifier`.
+    pub conversation_id: Option<String>,
+    /// The entry's `identifier` (for acknowledgements).
+    pub entry_identifier: Option<String>,
+    /// The activities (one per event).
+    pub activities: Vec<Activity>,
+}
+
+/// A RoutingRequested event's routing parameters, for the transfer sequence.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct RoutingRequested {
+    /// The conversation.
+    pub conversation_identifier: Option<String>,
+    /// `Transfer`, `Conference`, `Initial`.
+    pub routing_type: Option<String>,
+    /// `channelData.eventId`: the routing correlation id for `POST /agentWork`.
+    pub routing_correlation_id: Option<String>,
+    /// The Omni flow to route through.
+    pub flow_id: Option<String>,
+    /// The queue.
+    pub queue_id: Option<String>,
+    /// The rep to route to.
+    pub user_id: Option<String>,
+    /// Whether this is a transfer.
+    pub is_transfer: Option<bool>,
+    /// The work record.
+    pub work_record_id: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Entry<'a> {
+    channel_address_identifier: Option<String>,
+    recipient: Option<EventParticipant>,
+    #[serde(borrow)]
+    payload: Option<&'a RawValue>,
+    sender_display_name: Option<String>,
+    identifier: Option<String>,
+    entry_type: Option<String>,
+    #[serde(borrow)]
+    entry_payload: Option<&'a RawValue>,
+    sender: Option<EventParticipant>,
+    transcripted_timestamp: Option<i64>,
+    client_timestamp: Option<i64>,
+    // RoutingRequested
+    #[serde(borrow)]
+    routing_parameters: Option<&'a RawValue>,
+    conversation_identifier: Option<String>,
+    routing_type: Option<String>,
+    work_record_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MessagePayload<'a> {
+    #[serde(borrow)]
+    abstract_message: Option<&'a RawValue>,
+    message_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AbstractMessage {
+    message_type: Option<String>,
+    static_content: Option<StaticContent>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StaticContent {
+    text: Option<String>,
+    #[serde(default)]
+    attachments: Vec<OutAttachment>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OutAttachment {
+    name: Option<String>,
+    mime_type: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ParticipantChanged {
+    #[serde(default)]
+    entries: Vec<ParticipantEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ParticipantEntry {
+    operation: Option<String>,
+    participant: Option<EventParticipant>,
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionStatus {
+    session_status: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Progress {
+    progress_indicator: Option<ProgressIndicator>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProgressIndicator {
+    progress_message: Option<ProgressMessage>,
+}
+
+#[derive(Deserialize)]
+struct ProgressMessage {
+    text: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoutingParameters {
+    queue_id: Option<String>,
+    channel_data: Option<String>,
+    is_transfer: Option<bool>,
+    user_id: Option<String>,
+    flow_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoutingChannelData {
+    event_id: Option<String>,
+}
+
+fn parse<'a, T: Deserialize<'a>>(field: &str, text: &'a str) -> Result<T, NormalizeError> {
+    serde_json::from_str(text).map_err(|e| NormalizeError::json(field, &e))
+}
+
+fn account(p: &EventParticipant, name: Option<&str>) -> ChannelAccount {
+    let mut a = ChannelAccount::new(p.subject.clone().unwrap_or_default());
+    if let Some(n) = name {
+        a = a.with_name(n);
+    }
+    let role = match p.role.as_deref() {
+        Some("Chatbot") => Some(RoleType::Bot),
+        Some("EndUser") => Some(RoleType::User),
+        Some(other) => Some(RoleType::from(other.to_ascii_lowercase())),
+        None => None,
+    };
+    a.role = role;
+    a
+}
+
+fn event_name(entry_type: &str) -> String {
+    let mut chars = entry_type.chars();
+    match chars.next() {
+        Some(c) => format!("salesforce.{}{}", c.to_ascii_lowercase(), chars.as_str()),
+        None => "salesforce.unknown".to_owned(),
+    }
+}
+
+fn raw(v: &RawValue) -> Option<RawJson> {
+    RawJson::from_json_text(v.get().to_owned()).ok()
+}
+
+/// Normalizes the payload JSON of one platform event (the decoded contents of the payload
+/// field). `event_type` is the event-type field's value (`Interaction`,
+/// `RoutingRequested`), when known.
+///
+/// # Errors
+/// [`NormalizeError`] naming the field at fault.
+pub fn normalize_payload(
+    payload: &str,
+    event_type: Option<&str>,
+) -> Result<NormalizedEvent, NormalizeError> {
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(NormalizeError::InvalidJson {
+            field: "$".into(),
+            reason: "payload larger than 1 MiB".into(),
+        });
+    }
+    let env: Entry<'_> = parse("$", payload)?;
+    // Wrapped form: the entry is in `payload`; flat form: at the top level.
+    let wrapped: Option<Entry<'_>> = match env.payload {
+        Some(p) => Some(parse("payload", p.get())?),
+        None => None,
+    };
+    let entry = wrapped.as_ref().unwrap_or(&env);
+    let recipient = env.recipient.clone().unwrap_or_default();
+    let conversation_id = env
+        .conversation_identifier
+        .clone()
+        .or_else(|| entry.conversation_identifier.clone());
+    let is_routing = event_type == Some("RoutingRequested")
+        || (entry.entry_type.is_none() && entry.routing_parameters.is_some());
+
+    let mut a = if is_routing {
+        routing_activity(entry, conversation_id.as_deref())?
+    } else {
+        entry_activity(entry)?
+    };
+    a.channel_id = Some(CHANNEL_ID.to_owned());
+    let conv = conversation_id
+        .clone()
+        .or_else(|| recipient.subject.clone())
+        .unwrap_or_default();
+    a.conversation = Some(ConversationAccount::new(conv));
+    a.recipient = Some(account(&recipient, None));
+    if a.timestamp.is_none() {
+        let ms = entry.transcripted_timestamp.or(entry.client_timestamp);
+        a.timestamp = ms
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(byoc_core::Timestamp::from_utc);
+    }
+    let mut cd = serde_json::Map::new();
+    if let Some(c) = &env.channel_address_identifier {
+        cd.insert("channelAddressIdentifier".into(), c.clone().into());
+    }
+    if let Some(c) = &conversation_id {
+        cd.insert("conversationIdentifier".into(), c.clone().into());
+    }
+    let entry_type = if is_routing {
+        "RoutingRequested".to_owned()
+    } else {
+        entry.entry_type.clone().unwrap_or_default()
+    };
+    cd.insert("entryType".into(), entry_type.into());
+    if let Some(s) = &entry.sender {
+        if let Ok(v) = serde_json::to_value(s) {
+            cd.insert("sender".into(), v);
+        }
+    }
+    if let Some(reason) = message_reason(entry) {
+        cd.insert("messageReason".into(), reason.into());
+    }
+    a.channel_data = RawJson::from_serialize(&cd).ok();
+    Ok(NormalizedEvent {
+        channel_address: env.channel_address_identifier.clone(),
+        recipient: recipient.subject,
+        conversation_id,
+        entry_identifier: entry.identifier.clone(),
+        activities: vec![a],
+    })
+}
+
+fn message_reason(entry: &Entry<'_>) -> Option<String> {
+    if entry.entry_type.as_deref() != Some("Message") {
+        return None;
+    }
+    let p = entry.entry_payload?;
+    serde_json::from_str::<MessagePayload<'_>>(p.get())
+        .ok()?
+        .message_reason
+}
+
+fn entry_activity(entry: &Entry<'_>) -> Result<Activity, NormalizeError> {
+    let entry_type = entry
+        .entry_type
+        .as_deref()
+        .ok_or(NormalizeError::MissingField("payload.entryType"))?;
+    let payload = entry.entry_payload;
+    let mut a = match entry_type {
+        "Message" => {
+            let p = payload.ok_or(NormalizeError::MissingField("payload.entryPayload"))?;
+            let m: MessagePayload<'_> = parse("payload.entryPayload", p.get())?;
+            let am = m
+                .abstract_message
+                .ok_or(NormalizeError::MissingField("payload.entryPayload.abstractMessage"))?;
+            let msg: AbstractMessage = parse("payload.entryPayload.abstractMessage", am.get())?;
+            let mut a = Activity::new(ActivityType::Message);
+            if let Some(sc) = msg.static_content {
+                a.text = sc.text;
+                let atts: Vec<Attachment> = sc
+                    .attachments
+                    .into_iter()
+                    .map(|att| Attachment {
+                        content_type: att.mime_type,
+                        content_url: att.url,
+                        name: att.name,
+                        ..Attachment::default()
+                    })
+                    .collect();
+                if !atts.is_empty() {
+                    a.attachments = Some(atts);
+                }
+            }
+            if msg.message_type.as_deref() != Some("StaticContentMessage") {
+                // Choices, forms, rich links: kept whole for the host to render.
+                a.value = raw(am);
+            }
+            a
+        }
+        "TypingStartedIndicator" => Activity::typing(),
+        "TypingStoppedIndicator" => Activity::event(crate::render::EVENT_TYPING_STOPPED),
+        "ParticipantChanged" => {
+            let p = payload.ok_or(NormalizeError::MissingField("payload.entryPayload"))?;
+            let pc: ParticipantChanged = parse("payload.entryPayload", p.get())?;
+            let mut a = Activity::new(ActivityType::ConversationUpdate);
+            let (mut added, mut removed) = (Vec::new(), Vec::new());
+            for e in pc.entries {
+                let acc = account(
+                    &e.participant.unwrap_or_default(),
+                    e.display_name.as_deref(),
+                );
+                match e.operation.as_deref() {
+                    Some(op) if op.eq_ignore_ascii_case("add") => added.push(acc),
+                    Some(op) if op.eq_ignore_ascii_case("remove") => removed.push(acc),
+                    _ => {}
+                }
+            }
+            a.members_added = (!added.is_empty()).then_some(added);
+            a.members_removed = (!removed.is_empty()).then_some(removed);
+            a.value = raw(p);
+            a
+        }
+        "SessionStatusChanged" => {
+            let p = payload.ok_or(NormalizeError::MissingField("payload.entryPayload"))?;
+            let s: SessionStatus = parse("payload.entryPayload", p.get())?;
+            let mut a = if s.session_status.as_deref() == Some("Ended") {
+                let mut a = Activity::new(ActivityType::EndOfConversation);
+                a.code = Some(EndOfConversationCode::CompletedSuccessfully);
+                a
+            } else {
+                Activity::event(event_name(entry_type))
+            };
+            a.value = raw(p);
+            a
+        }
+        "ProgressIndicator" => {
+            let mut a = Activity::event(event_name(entry_type));
+            if let Some(p) = payload {
+                let pr: Progress = parse("payload.entryPayload", p.get())?;
+                a.text = pr
+                    .progress_indicator
+                    .and_then(|i| i.progress_message)
+                    .and_then(|m| m.text);
+                a.value = raw(p);
+            }
+            a
+        }
+        other => {
+            let mut a = Activity::event(event_name(other));
+            a.value = payload.and_then(raw);
+            a
+        }
+    };
+    a.id.clone_from(&entry.identifier);
+    if let Some(s) = &entry.sender {
+        a.from = Some(account(s, entry.sender_display_name.as_deref()));
+    }
+    Ok(a)
+}
+
+fn routing_activity(
+    entry: &Entry<'_>,
+    conversation_id: Option<&str>,
+) -> Result<Activity, NormalizeError> {
+    let rp = entry
+        .routing_parameters
+        .ok_or(NormalizeError::MissingField("payload.routingParameters"))?;
+    let params: RoutingParameters = parse("payload.routingParameters", rp.get())?;
+    let correlation = match params.channel_data.as_deref() {
+        Some(cd) => {
+            parse::<RoutingChannelData>("payload.routingParameters.channelData", cd)?.event_id
+        }
+        None => None,
+    };
+    let req = RoutingRequested {
+        conversation_identifier: conversation_id.map(str::to_owned),
+        routing_type: entry.routing_type.clone(),
+        routing_correlation_id: correlation.clone(),
+        flow_id: params.flow_id,
+        queue_id: params.queue_id,
+        user_id: params.user_id,
+        is_transfer: params.is_transfer,
+        work_record_id: entry.work_record_id.clone(),
+    };
+    let mut a = Activity::event(EVENT_ROUTING_REQUESTED);
+    a.id = correlation;
+    a.value = RawJson::from_serialize(&req).ok();
+    Ok(a)
+}
+
+/// Normalizes a whole decoded event record (`{CreatedDate, CreatedById, <EventType field>,
+/// <Payload field>}`), the payload field still a JSON string.
+///
+/// # Errors
+/// [`NormalizeError::MissingPayloadField`] when `payload_field` is absent or not a string;
+/// otherwise as [`normalize_payload`].
+pub fn normalize_record(
+    record: &serde_json::Map<String, serde_json::Value>,
+    event_type_field: &str,
+    payload_field: &str,
+) -> Result<NormalizedEvent, NormalizeError> {
+    let payload = record
+        .get(payload_field)
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| NormalizeError::MissingPayloadField(payload_field.to_owned()))?;
+    let event_type = record
+        .get(event_type_field)
+        .and_then(serde_json::Value::as_str);
+    normalize_payload(payload, event_type)
+}
+
+/// The crate's pure normalizer: a platform event's payload JSON (wrapped or flat), or a
+/// whole decoded event record whose payload field name ends in `Payload__c` (the event-type
+/// field then ends in `EventType__c`).
+///
+/// # Errors
+/// [`NormalizeError`] naming the field at fault.
+pub fn normalize_bytes(bytes: &[u8]) -> Result<Vec<Activity>, NormalizeError> {
+    if bytes.len() > MAX_PAYLOAD_BYTES {
+        return Err(NormalizeError::InvalidJson {
+            field: "$".into(),
+            reason: "payload larger than 1 MiB".into(),
+        });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| NormalizeError::InvalidJson {
+        field: "$".into(),
+        reason: "not UTF-8".into(),
+    })?;
+    let map: serde_json::Map<String, serde_json::Value> = parse("$", text)?;
+    let is_payload = ["channelAddressIdentifier", "payload", "entryType", "recipient"]
+        .iter()
+        .any(|k| map.contains_key(*k));
+    if !is_payload {
+        let payload_field = map
+            .iter()
+            .find(|(k, v)| k.ends_with("Payload__c") && v.is_string())
+            .map(|(k, _)| k.clone())
+            .ok_or_else(|| NormalizeError::MissingPayloadField("*Payload__c".into()))?;
+        let type_field = map
+            .keys()
+            .find(|k| k.ends_with("EventType__c"))
+            .cloned()
+            .unwrap_or_default();
+        return Ok(normalize_record(&map, &type_field, &payload_field)?.activities);
+    }
+    Ok(normalize_payload(text, None)?.activities)
+}
+
+#[cfg(test)]
+mod tests;

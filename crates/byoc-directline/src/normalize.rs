@@ -1,0 +1,212 @@
+//! Inbound payloads to canonical activities, without I/O.
+//!
+//! Bot Framework activities already are the canonical model, so normalizing is parsing
+//! (losslessly) plus the checks a receiver owes the schema: `type` present, and, for the
+//! bot's messaging endpoint, the fields a channel must send (A2020 `channelId`, A2080
+//! `conversation.id`, A2300 `serviceUrl`).
+
+use byoc_core::{Activity, AdapterError};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// A Direct Line `ActivitySet`: a page of activities and the watermark after them.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ActivitySet {
+    /// The activities, in order.
+    pub activities: Vec<Activity>,
+    /// The watermark after the last one; `None` when the service sent none (which must not
+    /// overwrite a watermark already held).
+    pub watermark: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawSet<'a> {
+    #[serde(borrow)]
+    activities: Option<Vec<&'a RawValue>>,
+    watermark: Option<serde_json::Value>,
+}
+
+/// Parses a Direct Line `ActivitySet` (`{"activities":[...],"watermark":"..."}`).
+///
+/// # Errors
+/// [`AdapterError::BadRequest`] naming the field at fault (`activities[3].from`, ...).
+pub fn parse_activity_set(payload: &[u8]) -> Result<ActivitySet, AdapterError> {
+    let raw: RawSet<'_> = serde_json::from_slice(payload)
+        .map_err(|e| AdapterError::malformed(format!("not an ActivitySet: {}", category(&e))))?;
+    let list = raw
+        .activities
+        .ok_or_else(|| AdapterError::bad_request("activities", "missing"))?;
+    let mut activities = Vec::with_capacity(list.len());
+    for (i, a) in list.into_iter().enumerate() {
+        let activity = Activity::from_slice(a.get().as_bytes()).map_err(|e| {
+            let field = match e.field() {
+                Some(f) => format!("activities[{i}].{f}"),
+                None => format!("activities[{i}]"),
+            };
+            AdapterError::bad_request(field, e.to_string())
+        })?;
+        activities.push(activity);
+    }
+    let watermark = match raw.watermark {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
+        // Some deployments send numbers; keep them as the opaque string they stand for.
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    Ok(ActivitySet {
+        activities,
+        watermark,
+    })
+}
+
+fn category(e: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {} column {}",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
+}
+
+/// The crate's main inbound payload, normalized: a Direct Line `ActivitySet`, or a single
+/// activity (what a channel posts to a bot's messaging endpoint). Pure; no I/O.
+///
+/// # Errors
+/// [`AdapterError::BadRequest`] naming the field at fault.
+pub fn normalize(payload: &[u8]) -> Result<Vec<Activity>, AdapterError> {
+    #[derive(Deserialize)]
+    struct Probe<'a> {
+        #[serde(borrow)]
+        activities: Option<&'a RawValue>,
+        #[serde(rename = "type")]
+        kind: Option<&'a RawValue>,
+    }
+    let probe: Probe<'_> = serde_json::from_slice(payload)
+        .map_err(|e| AdapterError::malformed(format!("not a JSON object: {}", category(&e))))?;
+    if probe.activities.is_some() && probe.kind.is_none() {
+        Ok(parse_activity_set(payload)?.activities)
+    } else {
+        Ok(vec![Activity::from_slice(payload)?])
+    }
+}
+
+/// Parses and checks one activity a channel posted to the bot's messaging endpoint:
+/// `channelId`, `conversation.id` and `serviceUrl` are required (A2020, A2080, A2300).
+///
+/// # Errors
+/// [`AdapterError::BadRequest`] naming the missing or malformed field.
+pub fn normalize_channel_activity(payload: &[u8]) -> Result<Activity, AdapterError> {
+    let a = Activity::from_slice(payload)?;
+    if a.channel_id.as_deref().is_none_or(str::is_empty) {
+        return Err(AdapterError::bad_request("channelId", "missing"));
+    }
+    if a.conversation_id().is_none_or(str::is_empty) {
+        return Err(AdapterError::bad_request("conversation.id", "missing"));
+    }
+    if a.service_url.as_deref().is_none_or(str::is_empty) {
+        return Err(AdapterError::bad_request("serviceUrl", "missing"));
+    }
+    Ok(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(path: &str) -> Vec<u8> {
+        let p = format!("{}/../../tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(p).unwrap()
+    }
+
+    #[test]
+    fn activity_set_fixture() {
+        let set =
+            parse_activity_set(&fixture("directline/activityset-with-watermark.json")).unwrap();
+        assert_eq!(set.activities.len(), 2);
+        assert_eq!(set.watermark.as_deref(), Some("4"));
+        assert_eq!(
+            set.activities[1].reply_to_id.as_deref(),
+            Some("7Hq2mXbLw3eK9pRtV1cZsA-us|0000003")
+        );
+        let via_root = normalize(&fixture("directline/activityset-with-watermark.json")).unwrap();
+        assert_eq!(via_root, set.activities);
+    }
+
+    #[test]
+    fn every_activity_fixture_normalizes_losslessly() {
+        let dir = format!(
+            "{}/../../tests/fixtures/activities",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let out = normalize(&bytes).unwrap();
+            assert_eq!(out.len(), 1);
+            let back: serde_json::Value = serde_json::from_str(&out[0].to_json().unwrap()).unwrap();
+            let orig: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(back, orig, "{}", path.display());
+            n += 1;
+        }
+        assert!(n >= 20);
+    }
+
+    #[test]
+    fn null_watermark_is_none() {
+        let set = parse_activity_set(br#"{"activities":[],"watermark":null}"#).unwrap();
+        assert_eq!(set.watermark, None);
+        let set = parse_activity_set(br#"{"activities":[]}"#).unwrap();
+        assert_eq!(set.watermark, None);
+        let set = parse_activity_set(br#"{"activities":[],"watermark":7}"#).unwrap();
+        assert_eq!(set.watermark.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = parse_activity_set(
+            br#"{"activities":[{"type":"message"},{"type":"message","from":3}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field(), Some("activities[1].from"));
+        let e = parse_activity_set(br#"{"watermark":"1"}"#).unwrap_err();
+        assert_eq!(e.field(), Some("activities"));
+        assert!(normalize(b"[1,2]").is_err());
+        assert!(normalize(b"").is_err());
+    }
+
+    #[test]
+    fn channel_activity_requires_routing_fields() {
+        let ok = br#"{"type":"message","channelId":"webchat","serviceUrl":"https://s.example/","conversation":{"id":"c"}}"#;
+        normalize_channel_activity(ok).unwrap();
+        for (body, field) in [
+            (
+                &br#"{"type":"message","serviceUrl":"https://s/","conversation":{"id":"c"}}"#[..],
+                "channelId",
+            ),
+            (
+                br#"{"type":"message","channelId":"w","serviceUrl":"https://s/"}"#,
+                "conversation.id",
+            ),
+            (
+                br#"{"type":"message","channelId":"w","conversation":{"id":"c"}}"#,
+                "serviceUrl",
+            ),
+        ] {
+            assert_eq!(
+                normalize_channel_activity(body).unwrap_err().field(),
+                Some(field)
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = normalize(&bytes);
+            let _ = parse_activity_set(&bytes);
+            let _ = normalize_channel_activity(&bytes);
+        }
+    }
+}

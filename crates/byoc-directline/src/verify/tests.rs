@@ -1,0 +1,301 @@
+//! Known-answer vectors (tokens signed by the simulator's fixed test key `sim-key-1`, pinned
+//! on both sides) and one failing test per [`VerifyError`] variant.
+
+use super::*;
+
+/// Modulus of the simulator's test key `sim-key-1` (base64url).
+const N1: &str = "snD1c11CUEdq09mddjnxvnnlJpPrUuppzPoNhkmvCd-vPh33sqvrETQsuKZYkmDtfbZmEtGFlDInAFsq35Ry9bkU7T289zKUqNuB7Yp9skJNYk62oecTBVKUxBRr8QJoloO5njkSbhtAh8EgQ0wjrG5sTgynZ1-mU57vJrZ_a0X3RMDawJPQCt1ybba6DOyWvy12QFHg7xUy5QTLotO9zyP_LgFoG9mRgKaTX7AdqHRa69DZ_JPVKUrYDy9S13_E3ULFaBv42IAeMbu1C3XTSROdF96jX1o2nlu9sEze_cr--CuXoTNKzyILuC_t3Nc5WG5iZva5DjkBS81n-XXSGw";
+/// Modulus of `sim-key-2`.
+const N2: &str = "gMd-ohXhHFH6_ibQTyTw-1QFnVSyXFuJdJ6WTEmczOpseAiIRaLlQxQrpdFGFsQXndtd5mUCiKSpVoXavD2-T07V-igY7_JvmES82F6l05fBTcFKE5uk0t-p0hU8CBrdBR8zunjFofDRVOhYLOIUKfNYdt9ceIam8t57aY9rTWNQSbffGJC4Sa7jl0dHXcmRxxNLriy64krsbc4Ai0ojz0O7JSzo4g2el2I-sIacUqRjby7MZCJoYgvfCnlMzj9DJ_8iQm9VsEup5b68iInWHt3OiBIQNcApu_n_k46yWNGpH3UqeYW6TraCGyrfkXCwICVl64rba5voMjFSjLgdkw";
+
+/// RS256 over `{"aud":"kat-app-id","exp":1700003600,"iss":"https://api.botframework.com","nbf":1700000000,"serviceurl":"https://smba.example/teams/"}`.
+const KAT_RS256: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6InNpbS1rZXktMSIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJrYXQtYXBwLWlkIiwiZXhwIjoxNzAwMDAzNjAwLCJpc3MiOiJodHRwczovL2FwaS5ib3RmcmFtZXdvcmsuY29tIiwibmJmIjoxNzAwMDAwMDAwLCJzZXJ2aWNldXJsIjoiaHR0cHM6Ly9zbWJhLmV4YW1wbGUvdGVhbXMvIn0.WLnr25P1W8vP6TVopuzRH7I-su5SY9L090nPzO0JxcBjpRIhjeTYVMyq-VXgJxqpDAL6am8Yjiefz-0APNnJOLjb6OSB95iX5lZT02e6bvihgkDQEXB_mBOyG18oEZknjon3cUp3CehLOztG4ToBtpNns0r-HdHdh3i7iM-xUVOxNUyc1kMNDK_jbBkhibGAU8raft3MsNF4cf2adv9ZROiPTA82IIA3a2RlxCLfLktvjQJf85D9BFjzzfa9HwV3UJuGhnbaIvAk2gswZkWp9Meq7MacfjLk7AFNo5MZLlvxree-8G5lDsw1rA_8sJ8nKSXZY42ArLqYBHoXz4ZEOA";
+/// The same claims, RS384.
+const KAT_RS384: &str = "eyJhbGciOiJSUzM4NCIsImtpZCI6InNpbS1rZXktMSIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJrYXQtYXBwLWlkIiwiZXhwIjoxNzAwMDAzNjAwLCJpc3MiOiJodHRwczovL2FwaS5ib3RmcmFtZXdvcmsuY29tIiwibmJmIjoxNzAwMDAwMDAwLCJzZXJ2aWNldXJsIjoiaHR0cHM6Ly9zbWJhLmV4YW1wbGUvdGVhbXMvIn0.UKO4P7LLmdGPmQc8JTK354vgtaHFxl7wEHiKZPaeRFhM9QgYhH72r9qGhKfAl31BZnMBRDU6DQGcFU_C1geAc02qFiQzrfLVpjaZxbiCuQQHBAU9hsLjOwVO5oBd6RUCjvqEThp74Y3X1MQwF3Ok-ZdxMvusttJ1dCoOolLPjdgam_WbXQwtOpqIKRmfxVGWAl3HKNGxjEzs_7g4sdZZpDtJkWD8Cx2EJAGk6AI72gUCZ2OoMOyx88Va6Ng1eofwg-Y5Exfis2RccbDpWMN6VidTtStG8dAgzSFA--u_7RNKxQi6rARzDzlezFw8x5Xtr9K703JqKv56xY3B9HYEEg";
+/// The same claims, RS512.
+const KAT_RS512: &str = "eyJhbGciOiJSUzUxMiIsImtpZCI6InNpbS1rZXktMSIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJrYXQtYXBwLWlkIiwiZXhwIjoxNzAwMDAzNjAwLCJpc3MiOiJodHRwczovL2FwaS5ib3RmcmFtZXdvcmsuY29tIiwibmJmIjoxNzAwMDAwMDAwLCJzZXJ2aWNldXJsIjoiaHR0cHM6Ly9zbWJhLmV4YW1wbGUvdGVhbXMvIn0.PxkYk5q4vLn9NcF6yDFkWNaipsbfrE9kdACf6SSZBhMOY0GZBnQgWdeByzc28LxFvXrasSREfDBCcU54pESlfAlq5QH1-GNS33CkIajTVAv2cn6autrL98aOcrE1mzu_bFbstdQ98qfrEqakRHhW-UgKXmzox1apXTRNTwJUn475ZbNxMaeS50lcpVn9TgaV6i6e6K_yqmv8wWU1y8U8wXtXwLHVrVmoatB9upejqPL8wYivULqsuqbZLlXVXeUoW3HKCQleru85Da8i-uKP72Tz2CAUI63qjBUnM8TVv2on__qx7sGbugMVnjDavTQcM0ArdhGCWlpUkCHJqlPrmg";
+
+fn jwks(endorsements: &str) -> KeySet {
+    let doc = format!(
+        r#"{{"keys":[
+            {{"kty":"RSA","use":"sig","kid":"sim-key-1","n":"{N1}","e":"AQAB","endorsements":{endorsements}}},
+            {{"kty":"RSA","use":"sig","kid":"sim-key-2","n":"{N2}","e":"AQAB","endorsements":["msteams"]}},
+            {{"kty":"EC","kid":"ec-key","crv":"P-256","x":"AA","y":"AA"}}
+        ]}}"#
+    );
+    KeySet::from_jwks(doc.as_bytes()).unwrap()
+}
+
+fn keys() -> KeySet {
+    jwks(r#"["webchat","directline","msteams"]"#)
+}
+
+fn policy() -> TokenPolicy {
+    TokenPolicy::new("https://api.botframework.com", "kat-app-id")
+}
+
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap()
+}
+
+const NOW: i64 = 1_700_001_000;
+const SERVICE_URL: &str = "https://smba.example/teams/";
+
+fn headers(value: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(http::header::AUTHORIZATION, value.parse().unwrap());
+    h
+}
+
+fn body(channel: &str, service_url: &str) -> Vec<u8> {
+    format!(
+        r#"{{"type":"message","channelId":"{channel}","serviceUrl":"{service_url}","text":"hi"}}"#
+    )
+    .into_bytes()
+}
+
+fn b64(s: &str) -> String {
+    URL_SAFE_NO_PAD.encode(s)
+}
+
+#[test]
+fn known_answer_vectors_verify() {
+    let keys = keys();
+    assert_eq!(keys.len(), 2, "the EC key is skipped");
+    for token in [KAT_RS256, KAT_RS384, KAT_RS512] {
+        let v = verify_token(token, &keys, &policy(), at(NOW)).unwrap();
+        assert_eq!(v.issuer, "https://api.botframework.com");
+        assert_eq!(v.expires_at, 1_700_003_600);
+        assert_eq!(v.service_url.as_deref(), Some(SERVICE_URL));
+        assert_eq!(v.kid, "sim-key-1");
+        check_activity(&v, Some("webchat"), Some(SERVICE_URL)).unwrap();
+    }
+    let h = headers(&format!("Bearer {KAT_RS256}"));
+    verify(
+        &body("directline", SERVICE_URL),
+        &h,
+        &keys,
+        &policy(),
+        at(NOW),
+    )
+    .unwrap();
+}
+
+#[test]
+fn skew_is_five_minutes_both_ways() {
+    let keys = keys();
+    verify_token(KAT_RS256, &keys, &policy(), at(1_700_003_600 + 300)).unwrap();
+    verify_token(KAT_RS256, &keys, &policy(), at(1_700_000_000 - 300)).unwrap();
+}
+
+#[test]
+fn missing_authorization() {
+    let err = verify(
+        &body("webchat", SERVICE_URL),
+        &HeaderMap::new(),
+        &keys(),
+        &policy(),
+        at(NOW),
+    );
+    assert_eq!(err.unwrap_err(), VerifyError::MissingAuthorization);
+}
+
+#[test]
+fn not_bearer() {
+    for v in [
+        format!("bearer {KAT_RS256}"),
+        format!("Basic {KAT_RS256}"),
+        "Bearer ".into(),
+    ] {
+        let err = verify(
+            &body("webchat", SERVICE_URL),
+            &headers(&v),
+            &keys(),
+            &policy(),
+            at(NOW),
+        );
+        assert_eq!(err.unwrap_err(), VerifyError::NotBearer, "{v}");
+    }
+}
+
+#[test]
+fn malformed_token() {
+    for t in ["abc", "a.b", "a.b.c.d", "!!!.e30.AA"] {
+        let err = verify_token(t, &keys(), &policy(), at(NOW)).unwrap_err();
+        assert!(
+            matches!(err, VerifyError::MalformedToken(_)),
+            "{t}: {err:?}"
+        );
+    }
+    let long = "a".repeat(MAX_TOKEN_LEN + 1);
+    assert_eq!(
+        verify_token(&long, &keys(), &policy(), at(NOW)).unwrap_err(),
+        VerifyError::MalformedToken("length")
+    );
+}
+
+#[test]
+fn alg_none_is_refused() {
+    let payload = KAT_RS256.split('.').nth(1).unwrap();
+    let token = format!("{}.{payload}.", b64(r#"{"alg":"none","kid":"sim-key-1"}"#));
+    let err = verify_token(&token, &keys(), &policy(), at(NOW)).unwrap_err();
+    assert_eq!(err, VerifyError::DisallowedAlgorithm("none".into()));
+}
+
+#[test]
+fn hs256_key_confusion_is_refused() {
+    // An attacker signs with HMAC using the public modulus as the secret.
+    use hmac::Mac as _;
+    let payload = KAT_RS256.split('.').nth(1).unwrap();
+    let head = b64(r#"{"alg":"HS256","kid":"sim-key-1","typ":"JWT"}"#);
+    let signed = format!("{head}.{payload}");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(N1.as_bytes()).unwrap();
+    mac.update(signed.as_bytes());
+    let token = format!(
+        "{signed}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    );
+    let err = verify_token(&token, &keys(), &policy(), at(NOW)).unwrap_err();
+    assert_eq!(err, VerifyError::DisallowedAlgorithm("HS256".into()));
+}
+
+#[test]
+fn unknown_key() {
+    let mut parts = KAT_RS256.splitn(2, '.');
+    let _ = parts.next();
+    let rest = parts.next().unwrap();
+    let token = format!(
+        "{}.{rest}",
+        b64(r#"{"alg":"RS256","kid":"rotated-away","typ":"JWT"}"#)
+    );
+    assert_eq!(
+        verify_token(&token, &keys(), &policy(), at(NOW)).unwrap_err(),
+        VerifyError::UnknownKey
+    );
+    assert_eq!(token_kid(&token).as_deref(), Some("rotated-away"));
+    assert_eq!(
+        verify_token(KAT_RS256, &KeySet::default(), &policy(), at(NOW)).unwrap_err(),
+        VerifyError::UnknownKey
+    );
+}
+
+#[test]
+fn bad_signature() {
+    // Claims changed after signing (audience swapped).
+    let parts: Vec<&str> = KAT_RS256.split('.').collect();
+    let forged = b64(
+        r#"{"aud":"my-app","exp":1700003600,"iss":"https://api.botframework.com","nbf":1700000000,"serviceurl":"https://smba.example/teams/"}"#,
+    );
+    let token = format!("{}.{forged}.{}", parts[0], parts[2]);
+    assert_eq!(
+        verify_token(&token, &keys(), &policy(), at(NOW)).unwrap_err(),
+        VerifyError::BadSignature
+    );
+    // Right kid, but another key's modulus under that kid.
+    let swapped = KeySet::from_jwks(
+        format!(r#"{{"keys":[{{"kty":"RSA","kid":"sim-key-1","n":"{N2}","e":"AQAB"}}]}}"#)
+            .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        verify_token(KAT_RS256, &swapped, &policy(), at(NOW)).unwrap_err(),
+        VerifyError::BadSignature
+    );
+}
+
+#[test]
+fn wrong_issuer() {
+    let p = TokenPolicy::new("https://sts.windows.net/other/", "kat-app-id");
+    assert_eq!(
+        verify_token(KAT_RS256, &keys(), &p, at(NOW)).unwrap_err(),
+        VerifyError::WrongIssuer
+    );
+}
+
+#[test]
+fn wrong_audience() {
+    let p = TokenPolicy::new("https://api.botframework.com", "another-bot");
+    assert_eq!(
+        verify_token(KAT_RS256, &keys(), &p, at(NOW)).unwrap_err(),
+        VerifyError::WrongAudience
+    );
+}
+
+#[test]
+fn expired() {
+    assert_eq!(
+        verify_token(KAT_RS256, &keys(), &policy(), at(1_700_003_600 + 301)).unwrap_err(),
+        VerifyError::Expired
+    );
+}
+
+#[test]
+fn not_yet_valid() {
+    assert_eq!(
+        verify_token(KAT_RS256, &keys(), &policy(), at(1_700_000_000 - 301)).unwrap_err(),
+        VerifyError::NotYetValid
+    );
+}
+
+#[test]
+fn missing_endorsement() {
+    let keys = jwks(r#"["msteams"]"#);
+    let h = headers(&format!("Bearer {KAT_RS256}"));
+    let err = verify(
+        &body("telegram", SERVICE_URL),
+        &h,
+        &keys,
+        &policy(),
+        at(NOW),
+    )
+    .unwrap_err();
+    assert_eq!(err, VerifyError::MissingEndorsement);
+    let v = verify_token(KAT_RS256, &keys, &policy(), at(NOW)).unwrap();
+    assert_eq!(
+        check_activity(&v, None, Some(SERVICE_URL)).unwrap_err(),
+        VerifyError::MissingEndorsement
+    );
+}
+
+#[test]
+fn service_url_mismatch() {
+    let h = headers(&format!("Bearer {KAT_RS256}"));
+    let err = verify(
+        &body("webchat", "https://evil.example/"),
+        &h,
+        &keys(),
+        &policy(),
+        at(NOW),
+    )
+    .unwrap_err();
+    assert_eq!(err, VerifyError::ServiceUrlMismatch);
+}
+
+#[test]
+fn malformed_body() {
+    let h = headers(&format!("Bearer {KAT_RS256}"));
+    let err = verify(b"not json", &h, &keys(), &policy(), at(NOW)).unwrap_err();
+    assert!(matches!(err, VerifyError::MalformedBody(_)));
+}
+
+#[test]
+fn keys_unavailable_on_garbage_jwks() {
+    assert!(matches!(
+        KeySet::from_jwks(b"<html>").unwrap_err(),
+        VerifyError::KeysUnavailable(_)
+    ));
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_input_never_panics(token in ".{0,300}", body_bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+        let keys = keys();
+        let _ = verify_token(&token, &keys, &policy(), at(NOW));
+        let _ = token_kid(&token);
+        if let Ok(v) = format!("Bearer {token}").parse() {
+            let mut h = HeaderMap::new();
+            h.insert(http::header::AUTHORIZATION, v);
+            let _ = verify(&body_bytes, &h, &keys, &policy(), at(NOW));
+        }
+    }
+}

@@ -30,8 +30,10 @@ pub use activity::{
     ConversationReference, Entity, RawJson, Timestamp,
 };
 pub use adapter::{ChannelAdapter, ChannelInfo, Delivery, DeliveryStatus, Inbound};
+pub use conversation::{ContextValue, Conversation, ConversationState};
 pub use error::{AdapterError, BoxError};
 pub use secret::Secret;
+pub use workstream::{RoutingDecision, RoutingState, Workstream, WorkstreamError};
 
 #[cfg(test)]
 mod assert_impls {
@@ -44,6 +46,11 @@ mod assert_impls {
         send_sync::<crate::Inbound>();
         send_sync::<crate::ChannelInfo>();
         send_sync::<crate::Secret>();
+        send_sync::<crate::Conversation>();
+        send_sync::<crate::Workstream>();
+        send_sync::<crate::RoutingState>();
+        send_sync::<crate::RoutingDecision<'static>>();
+        send_sync::<crate::WorkstreamError>();
         send_sync::<std::sync::Arc<dyn crate::ChannelAdapter>>();
     }
 }

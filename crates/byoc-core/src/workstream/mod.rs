@@ -1,1 +1,109 @@
-//! Workstreams and routing (being built).
+//! Workstreams and routing.
+//!
+//! A [`Workstream`] binds one channel to ordered routing rules and queues, with the settings
+//! around a conversation: auto-close after inactivity per state, attachment permissions,
+//! automated messages and a post-conversation survey. It loads from TOML
+//! ([`Workstream::from_toml_str`]) or JSON ([`Workstream::from_json_slice`]) and is validated
+//! on load; every [`WorkstreamError`] names the field at fault as a dotted path
+//! (`routing_rules[2].condition.any[0].equals.field`).
+//!
+//! [`route`] is a pure function of the conversation, the workstream and the live
+//! [`RoutingState`] (presence and load per member, waiting count per queue). It returns a
+//! [`RoutingDecision`] with the rule that matched, the queue, the [`Outcome`] and a
+//! [`TraceStep`] per rule and member explaining the choice:
+//!
+//! 1. Rules in order; the first whose [`Condition`] holds picks the queue. A match whose queue
+//!    holds only bots that already had the conversation is skipped (escalation loop guard),
+//!    then the `default_queue`, else [`Unrouted::NoRuleMatched`].
+//! 2. Bot-first: a bot member of the queue that is available, under capacity and has not had
+//!    the conversation takes it.
+//! 3. Push to humans: the available agent with the most free capacity (capacity − load); ties
+//!    go to the lowest id.
+//! 4. Nobody free: the conversation waits at position `waiting + 1`, or the queue reports
+//!    full when `max_waiting` conversations already wait.
+//!
+//! [`escalate`] applies a bot's hand-off context and routes again, never back to that bot;
+//! [`transfer`] sends a conversation to a named queue.
+//!
+//! ```
+//! use byoc_core::ChannelAccount;
+//! use byoc_core::conversation::Conversation;
+//! use byoc_core::workstream::{Outcome, RoutingState, Workstream, route};
+//! use chrono::Utc;
+//!
+//! let ws = Workstream::from_toml_str(r#"
+//!     name = "Support"
+//!     language = "en-US"
+//!     channel = { kind = "sms", id = "telesign" }
+//!     context_variables = [{ name = "Topic", type = "string" }]
+//!
+//!     [[routing_rules]]
+//!     name = "Billing"
+//!     queue = "BillingQueue"
+//!     condition = { equals = { field = "context.Topic", value = "billing" } }
+//!
+//!     [[queues]]
+//!     name = "BillingQueue"
+//!     members = [
+//!         { id = "alice", kind = "agent", capacity = 2 },
+//!         { id = "bob", kind = "agent", capacity = 3 },
+//!     ]
+//! "#).unwrap();
+//!
+//! let mut conv = Conversation::new("c-1", "telesign", ChannelAccount::new("+15550100"), Utc::now());
+//! conv.set_context("Topic", "billing");
+//! let state = RoutingState::new()
+//!     .with_member("alice", Default::default(), 0)
+//!     .with_member("bob", Default::default(), 0);
+//! let decision = route(&conv, &ws, &state);
+//! assert!(matches!(decision.outcome, Outcome::Assigned(m) if m.id == "bob")); // 3 free > 2 free
+//! for line in decision.explain() {
+//!     println!("{line}");
+//! }
+//! ```
+//!
+//! Decisions on uncertain facts: the 8-hour auto-close minimum for SMS is the issue's rule
+//! ([`AutoClose::SMS_MINIMUM`]) and is applied to every state's configured value; the other
+//! defaults are Omnichannel's documented ones ([`AutoClose::default_for`]). Agents with Busy
+//! presence still receive work (Omnichannel pushes to Busy agents); Do-not-disturb, Away and
+//! Offline do not.
+
+mod attachments;
+mod condition;
+mod duration;
+mod error;
+mod load;
+mod messages;
+mod model;
+mod router;
+mod validate;
+
+pub use attachments::{AttachmentPermission, AttachmentPolicy, AttachmentRejection};
+pub use condition::{Comparison, Condition, Field, Membership};
+pub use error::{Format, RouteError, WorkstreamError};
+pub use messages::{
+    AutomatedMessages, MessageKind, MessageValues, PLACEHOLDERS, TemplateError, placeholders,
+};
+pub use model::{
+    AutoClose, ChannelBinding, ChannelKind, ContextVariable, Member, MemberKind, Queue,
+    RoutingRule, Survey, VariableType, Workstream,
+};
+pub use router::{
+    MemberState, Outcome, Presence, QueueState, RoutingDecision, RoutingState, TraceStep, Unrouted,
+    Verdict, escalate, route, transfer,
+};
+pub use validate::MAX_CONDITION_DEPTH;
+
+impl Workstream {
+    /// Whether the conversation has been idle longer than this workstream allows in its
+    /// current state, at `now`.
+    #[must_use]
+    pub fn is_auto_close_due(
+        &self,
+        conv: &crate::conversation::Conversation,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        self.auto_close_after(conv.state)
+            .is_some_and(|limit| conv.idle_for(now) >= limit)
+    }
+}

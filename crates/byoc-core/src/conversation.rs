@@ -1,1 +1,0 @@
-//! Conversations: participants, states, context variables, transcript (being built).

@@ -1,0 +1,538 @@
+//! The router: a pure function of (conversation, workstream, queue and agent state).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::error::RouteError;
+use super::model::{Member, MemberKind, Queue, RoutingRule, Workstream};
+use crate::conversation::{ContextValue, Conversation, ConversationState, Owner};
+
+/// A member's presence, as the agent console reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Takes work.
+    #[default]
+    Available,
+    /// Takes work up to capacity (Omnichannel pushes work to Busy agents too).
+    Busy,
+    /// Takes no new work.
+    DoNotDisturb,
+    /// Takes no new work.
+    Away,
+    /// Takes no new work.
+    Offline,
+}
+
+impl Presence {
+    /// Whether routing may push work to this member.
+    #[must_use]
+    pub fn accepts_work(self) -> bool {
+        matches!(self, Self::Available | Self::Busy)
+    }
+}
+
+/// One member's live state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberState {
+    /// Presence.
+    pub presence: Presence,
+    /// Conversations it works now (across all queues).
+    pub load: u32,
+}
+
+/// One queue's live state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueState {
+    /// Conversations waiting in it, not counting the one being routed.
+    pub waiting: u32,
+}
+
+/// What the router knows about members and queues at the moment of routing.
+///
+/// A member the state does not mention is taken as: a bot, available with no load (bots
+/// have no presence); a human agent, offline. A queue it does not mention has nobody waiting.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingState {
+    /// Members by id.
+    #[serde(default)]
+    pub members: HashMap<String, MemberState>,
+    /// Queues by name.
+    #[serde(default)]
+    pub queues: HashMap<String, QueueState>,
+}
+
+impl RoutingState {
+    /// An empty state.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a member's presence and load.
+    #[must_use]
+    pub fn with_member(mut self, id: impl Into<String>, presence: Presence, load: u32) -> Self {
+        self.members
+            .insert(id.into(), MemberState { presence, load });
+        self
+    }
+
+    /// Sets how many conversations wait in a queue.
+    #[must_use]
+    pub fn with_waiting(mut self, queue: impl Into<String>, waiting: u32) -> Self {
+        self.queues.insert(queue.into(), QueueState { waiting });
+        self
+    }
+
+    fn member(&self, member: &Member) -> MemberState {
+        match self.members.get(member.id.as_str()) {
+            Some(state) => *state,
+            None if member.is_bot() => MemberState::default(),
+            None => MemberState {
+                presence: Presence::Offline,
+                load: 0,
+            },
+        }
+    }
+
+    fn waiting(&self, queue: &str) -> u32 {
+        self.queues.get(queue).map_or(0, |q| q.waiting)
+    }
+}
+
+/// Where the conversation ends up.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Outcome<'a> {
+    /// Pushed to this member.
+    Assigned(&'a Member),
+    /// Nobody can take it now: it waits in the queue at this 1-based position.
+    Queued {
+        /// Its position.
+        position: u32,
+    },
+    /// Nobody can take it and the queue already holds `limit` waiting conversations.
+    QueueFull {
+        /// Conversations waiting.
+        waiting: u32,
+        /// The queue's `max_waiting`.
+        limit: u32,
+    },
+    /// No queue was found for it.
+    Unrouted(Unrouted),
+}
+
+/// Why a conversation was not routed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unrouted {
+    /// No rule matched (or every match led back to bots that already had it) and the
+    /// workstream has no default queue.
+    NoRuleMatched,
+    /// The conversation is in WrapUp or Closed.
+    Ended(ConversationState),
+}
+
+/// Why a member was or was not picked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// Picked.
+    Picked,
+    /// A bot that already had this conversation (escalation loop guard).
+    AlreadyHadConversation,
+    /// Its presence takes no work.
+    Unavailable(Presence),
+    /// No free capacity.
+    AtCapacity {
+        /// Its load.
+        load: u32,
+        /// Its capacity.
+        capacity: u32,
+    },
+    /// A human not considered because a bot had first claim and took it.
+    BotHadFirstClaim,
+    /// Had less free capacity than the member picked.
+    LessFreeCapacity {
+        /// Its free capacity.
+        free: u32,
+        /// The picked member's free capacity.
+        picked_free: u32,
+    },
+    /// Had as much free capacity as the member picked, whose id sorts first.
+    TieBrokenById {
+        /// The shared free capacity.
+        free: u32,
+    },
+}
+
+/// One step of a routing decision, in order. `Display` writes it as a sentence.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum TraceStep<'a> {
+    /// The conversation had ended; nothing was routed.
+    Ended(ConversationState),
+    /// A rule's condition did not hold.
+    RuleNotMatched(&'a RoutingRule),
+    /// A rule matched.
+    RuleMatched(&'a RoutingRule),
+    /// A rule matched, but its queue holds only bots that already had the conversation.
+    RuleSkippedLoop(&'a RoutingRule),
+    /// No rule matched; the default queue was used.
+    DefaultQueue(&'a Queue),
+    /// No rule matched and there is no default queue.
+    NoRuleMatched,
+    /// An explicit transfer to this queue.
+    Transfer(&'a Queue),
+    /// A member and what the router made of it.
+    Member(&'a Member, Verdict),
+    /// It waits in the queue at this position.
+    Queued(&'a Queue, u32),
+    /// The queue is full.
+    QueueFull(&'a Queue, u32),
+}
+
+impl fmt::Display for TraceStep<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ended(state) => write!(f, "conversation is {state}; not routed"),
+            Self::RuleNotMatched(r) => write!(f, "rule {}: condition not met", r.name),
+            Self::RuleMatched(r) => match &r.condition {
+                Some(_) => write!(f, "rule {}: condition met → queue {}", r.name, r.queue),
+                None => write!(
+                    f,
+                    "rule {}: no condition, matches all → queue {}",
+                    r.name, r.queue
+                ),
+            },
+            Self::RuleSkippedLoop(r) => write!(
+                f,
+                "rule {}: matched, but queue {} holds only bots that already had this conversation; skipped",
+                r.name, r.queue
+            ),
+            Self::DefaultQueue(q) => write!(f, "no rule matched → default queue {}", q.name),
+            Self::NoRuleMatched => f.write_str("no rule matched and there is no default queue"),
+            Self::Transfer(q) => write!(f, "transfer → queue {}", q.name),
+            Self::Member(m, verdict) => {
+                let kind = match m.kind {
+                    MemberKind::Bot => "bot",
+                    MemberKind::Agent => "agent",
+                };
+                write!(f, "{kind} {}: ", m.id)?;
+                match verdict {
+                    Verdict::Picked if m.is_bot() => f.write_str("picked (bots have first claim)"),
+                    Verdict::Picked => f.write_str("picked (most free capacity)"),
+                    Verdict::AlreadyHadConversation => {
+                        f.write_str("not picked: already had this conversation")
+                    }
+                    Verdict::Unavailable(p) => write!(f, "not picked: presence {p:?}"),
+                    Verdict::AtCapacity { load, capacity } => {
+                        write!(f, "not picked: at capacity ({load}/{capacity})")
+                    }
+                    Verdict::BotHadFirstClaim => {
+                        f.write_str("not considered: a bot had first claim")
+                    }
+                    Verdict::LessFreeCapacity { free, picked_free } => write!(
+                        f,
+                        "not picked: {free} free, the picked agent had {picked_free}"
+                    ),
+                    Verdict::TieBrokenById { free } => write!(
+                        f,
+                        "not picked: tied at {free} free, the tie goes to the lowest id"
+                    ),
+                }
+            }
+            Self::Queued(q, pos) => write!(
+                f,
+                "nobody free in queue {}: waiting at position {pos}",
+                q.name
+            ),
+            Self::QueueFull(q, limit) => write!(
+                f,
+                "nobody free in queue {} and it is full ({limit} waiting)",
+                q.name
+            ),
+        }
+    }
+}
+
+/// What the router decided, and why.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RoutingDecision<'a> {
+    /// The rule that matched, if a rule did.
+    pub rule: Option<&'a RoutingRule>,
+    /// The target queue, if one was found.
+    pub queue: Option<&'a Queue>,
+    /// Where the conversation ends up.
+    pub outcome: Outcome<'a>,
+    /// Every step, in order.
+    pub trace: Vec<TraceStep<'a>>,
+}
+
+impl RoutingDecision<'_> {
+    /// The trace as sentences.
+    #[must_use]
+    pub fn explain(&self) -> Vec<String> {
+        self.trace.iter().map(ToString::to_string).collect()
+    }
+
+    /// The member it was assigned to.
+    #[must_use]
+    pub fn assignee(&self) -> Option<&Member> {
+        match self.outcome {
+            Outcome::Assigned(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The owner to record on the conversation: the assignee, else the queue, else none.
+    #[must_use]
+    pub fn owner(&self) -> Owner {
+        match (self.outcome, self.queue) {
+            (Outcome::Assigned(m), _) if m.is_bot() => Owner::Bot(m.id.clone()),
+            (Outcome::Assigned(m), _) => Owner::Agent(m.id.clone()),
+            (Outcome::Queued { .. }, Some(q)) => Owner::Queue(q.name.clone()),
+            _ => Owner::None,
+        }
+    }
+
+    /// Records the decision on the conversation: its owner and queue, and, when assigned,
+    /// Open → Active. Call it with a conversation equal to the one routed.
+    pub fn apply_to(&self, conv: &mut Conversation, at: DateTime<Utc>) {
+        if let Some(q) = self.queue {
+            conv.queue = Some(q.name.clone());
+        }
+        let owner = self.owner();
+        if owner != Owner::None {
+            conv.set_owner(owner, at);
+        }
+        if self.assignee().is_some() && conv.state == ConversationState::Open {
+            // Open → Active is in the table.
+            let _ = conv.transition(ConversationState::Active, at);
+        }
+    }
+}
+
+/// Whether any member of the queue may still take this conversation: a human, or a bot that
+/// has not had it.
+fn can_take(queue: &Queue, conv: &Conversation) -> bool {
+    queue
+        .members
+        .iter()
+        .any(|m| !m.is_bot() || !conv.has_visited_bot(&m.id))
+}
+
+/// Routes a conversation: the first rule whose condition holds picks the queue (a match whose
+/// queue holds only bots that already had the conversation is skipped), else the default
+/// queue; then a bot of that queue gets first claim, else the human with the most free
+/// capacity (ties to the lowest id), else the conversation waits.
+///
+/// Pure: reads its arguments, allocates only the trace.
+#[must_use]
+pub fn route<'a>(
+    conv: &'a Conversation,
+    workstream: &'a Workstream,
+    state: &'a RoutingState,
+) -> RoutingDecision<'a> {
+    let mut trace = Vec::with_capacity(8);
+    if matches!(
+        conv.state,
+        ConversationState::WrapUp | ConversationState::Closed
+    ) {
+        trace.push(TraceStep::Ended(conv.state));
+        return RoutingDecision {
+            rule: None,
+            queue: None,
+            outcome: Outcome::Unrouted(Unrouted::Ended(conv.state)),
+            trace,
+        };
+    }
+    for rule in &workstream.routing_rules {
+        if !rule.condition.as_ref().is_none_or(|c| c.matches(conv)) {
+            trace.push(TraceStep::RuleNotMatched(rule));
+            continue;
+        }
+        // Validation guarantees the queue exists; an unvalidated workstream skips the rule.
+        let Some(queue) = workstream.queue(&rule.queue) else {
+            continue;
+        };
+        if !can_take(queue, conv) {
+            trace.push(TraceStep::RuleSkippedLoop(rule));
+            continue;
+        }
+        trace.push(TraceStep::RuleMatched(rule));
+        let outcome = assign(queue, conv, state, &mut trace);
+        return RoutingDecision {
+            rule: Some(rule),
+            queue: Some(queue),
+            outcome,
+            trace,
+        };
+    }
+    match workstream
+        .default_queue
+        .as_deref()
+        .and_then(|q| workstream.queue(q))
+        .filter(|q| can_take(q, conv))
+    {
+        Some(queue) => {
+            trace.push(TraceStep::DefaultQueue(queue));
+            let outcome = assign(queue, conv, state, &mut trace);
+            RoutingDecision {
+                rule: None,
+                queue: Some(queue),
+                outcome,
+                trace,
+            }
+        }
+        None => {
+            trace.push(TraceStep::NoRuleMatched);
+            RoutingDecision {
+                rule: None,
+                queue: None,
+                outcome: Outcome::Unrouted(Unrouted::NoRuleMatched),
+                trace,
+            }
+        }
+    }
+}
+
+/// Transfers a conversation to a named queue, skipping the rules; assignment within the queue
+/// is as in [`route`] (bots that already had the conversation are still skipped).
+pub fn transfer<'a>(
+    conv: &'a Conversation,
+    workstream: &'a Workstream,
+    state: &'a RoutingState,
+    queue: &str,
+) -> Result<RoutingDecision<'a>, RouteError> {
+    let queue = workstream
+        .queue(queue)
+        .ok_or_else(|| RouteError::UnknownQueue(queue.to_owned()))?;
+    let mut trace = vec![TraceStep::Transfer(queue)];
+    let outcome = if matches!(
+        conv.state,
+        ConversationState::WrapUp | ConversationState::Closed
+    ) {
+        trace.push(TraceStep::Ended(conv.state));
+        Outcome::Unrouted(Unrouted::Ended(conv.state))
+    } else {
+        assign(queue, conv, state, &mut trace)
+    };
+    Ok(RoutingDecision {
+        rule: None,
+        queue: Some(queue),
+        outcome,
+        trace,
+    })
+}
+
+/// A bot hands the conversation off: its context variables are applied
+/// ([`Conversation::hand_off`]: the bot is recorded as visited, the conversation goes back to
+/// Open), then the conversation is routed again. It never lands back on that bot.
+pub fn escalate<'a>(
+    conv: &'a mut Conversation,
+    workstream: &'a Workstream,
+    state: &'a RoutingState,
+    context_updates: impl IntoIterator<Item = (String, ContextValue)>,
+    at: DateTime<Utc>,
+) -> RoutingDecision<'a> {
+    conv.hand_off(context_updates, at);
+    let conv: &'a Conversation = conv;
+    route(conv, workstream, state)
+}
+
+/// Picks a member of the queue, or queues the conversation.
+fn assign<'a>(
+    queue: &'a Queue,
+    conv: &Conversation,
+    state: &RoutingState,
+    trace: &mut Vec<TraceStep<'a>>,
+) -> Outcome<'a> {
+    trace.reserve(queue.members.len() + 1);
+    // Bots first, in the order listed.
+    for member in queue.members.iter().filter(|m| m.is_bot()) {
+        let verdict = if conv.has_visited_bot(&member.id) {
+            Verdict::AlreadyHadConversation
+        } else {
+            let s = state.member(member);
+            match member.capacity {
+                _ if !s.presence.accepts_work() => Verdict::Unavailable(s.presence),
+                Some(capacity) if s.load >= capacity => Verdict::AtCapacity {
+                    load: s.load,
+                    capacity,
+                },
+                _ => Verdict::Picked,
+            }
+        };
+        trace.push(TraceStep::Member(member, verdict));
+        if verdict == Verdict::Picked {
+            for human in queue.members.iter().filter(|m| !m.is_bot()) {
+                trace.push(TraceStep::Member(human, Verdict::BotHadFirstClaim));
+            }
+            return Outcome::Assigned(member);
+        }
+    }
+    // Humans: most free capacity first, ties to the lowest id.
+    let first = trace.len();
+    let mut best: Option<(&'a Member, u32)> = None;
+    for member in queue.members.iter().filter(|m| !m.is_bot()) {
+        let s = state.member(member);
+        let capacity = member.capacity.unwrap_or(0);
+        let verdict = if !s.presence.accepts_work() {
+            Verdict::Unavailable(s.presence)
+        } else if s.load >= capacity {
+            Verdict::AtCapacity {
+                load: s.load,
+                capacity,
+            }
+        } else {
+            let free = capacity - s.load;
+            let better = match best {
+                None => true,
+                Some((b, bf)) => free > bf || (free == bf && member.id < b.id),
+            };
+            if better {
+                best = Some((member, free));
+            }
+            // Provisional; settled below once the pick is known.
+            Verdict::LessFreeCapacity {
+                free,
+                picked_free: 0,
+            }
+        };
+        trace.push(TraceStep::Member(member, verdict));
+    }
+    if let Some((picked, picked_free)) = best {
+        for step in &mut trace[first..] {
+            if let TraceStep::Member(m, verdict @ Verdict::LessFreeCapacity { .. }) = step {
+                let Verdict::LessFreeCapacity { free, .. } = *verdict else {
+                    continue;
+                };
+                *verdict = if std::ptr::eq(*m, picked) {
+                    Verdict::Picked
+                } else if free == picked_free {
+                    Verdict::TieBrokenById { free }
+                } else {
+                    Verdict::LessFreeCapacity { free, picked_free }
+                };
+            }
+        }
+        return Outcome::Assigned(picked);
+    }
+    let waiting = state.waiting(&queue.name);
+    match queue.max_waiting {
+        Some(limit) if waiting >= limit => {
+            trace.push(TraceStep::QueueFull(queue, waiting));
+            Outcome::QueueFull { waiting, limit }
+        }
+        _ => {
+            let position = waiting.saturating_add(1);
+            trace.push(TraceStep::Queued(queue, position));
+            Outcome::Queued { position }
+        }
+    }
+}

@@ -16,3 +16,5 @@ pub mod verify;
 pub fn normalize(payload: &[u8]) -> Result<Vec<byoc_core::Activity>, byoc_core::AdapterError> {
     Ok(normalize::normalize_bytes(payload)?)
 }
+pub mod client;
+pub use client::InteractionClient;

@@ -1,0 +1,509 @@
+//! Callback bodies → [`Activity`]: inbound SMS (`sub_resource` `mo_sms`) become `message`
+//! activities, delivery reports become `event` activities carrying a [`DeliveryReport`],
+//! anything else an `event` keeping the raw callback. Pure; lenient where TeleSign is
+//! inconsistent (codes as numbers or strings, RFC 3339 or RFC 1123 dates, counts as
+//! numbers or strings).
+
+use byoc_core::activity::RoleType;
+use byoc_core::{Activity, ChannelAccount, ConversationAccount, RawJson, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::codes::DeliveryState;
+use crate::error::NormalizeError;
+
+/// The `channelId` of every TeleSign activity.
+pub const CHANNEL_ID: &str = "telesign";
+/// `name` of delivery-report events.
+pub const EVENT_DELIVERY_REPORT: &str = "telesign.deliveryReport";
+/// `name` of events made from callbacks of another kind.
+pub const EVENT_CALLBACK: &str = "telesign.callback";
+/// `sub_resource` of inbound SMS.
+pub const SUB_RESOURCE_MO: &str = "mo_sms";
+/// `sub_resource` of SMS delivery reports.
+pub const SUB_RESOURCE_SMS: &str = "sms";
+
+/// A delivery report, as carried in the `value` of a [`EVENT_DELIVERY_REPORT`] event
+/// (camelCase JSON); read it with `activity.value_as::<DeliveryReport>()`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct DeliveryReport {
+    /// The reference id of the message reported on (from the send response).
+    pub reference_id: String,
+    /// Your `external_id`, if the message had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// `status.code`, when a number (int or numeric string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<i64>,
+    /// `status.description`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// What the code means.
+    pub state: DeliveryState,
+    /// Whether no further report will follow.
+    pub is_final: bool,
+    /// `Some(true)` delivered, `Some(false)` failed, `None` pending or unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+    /// `status.updated_on`, as RFC 3339 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_on: Option<String>,
+    /// `additional_info.message_parts_count`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_parts_count: Option<u32>,
+    /// `additional_info.message_parts_reference_ids`, split.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub message_parts_reference_ids: Vec<String>,
+}
+
+/// The conversation id of a customer number and our number: stable for the pair.
+#[must_use]
+pub fn conversation_id(customer: &str, ours: &str) -> String {
+    format!("{customer}:{ours}")
+}
+
+#[derive(Deserialize)]
+struct Callback {
+    #[serde(default)]
+    reference_id: Option<Lenient>,
+    #[serde(default)]
+    external_id: Option<Lenient>,
+    #[serde(default)]
+    sub_resource: Option<String>,
+    #[serde(default)]
+    submit_timestamp: Option<String>,
+    #[serde(default)]
+    status: Option<Status>,
+    #[serde(default)]
+    user_response: Option<UserResponse>,
+    #[serde(default)]
+    additional_info: Option<AdditionalInfo>,
+}
+
+#[derive(Deserialize)]
+struct Status {
+    #[serde(default)]
+    code: Option<Lenient>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    updated_on: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UserResponse {
+    #[serde(default)]
+    phone_number: Option<Lenient>,
+    #[serde(default)]
+    sender_id: Option<Lenient>,
+    #[serde(default)]
+    mo_message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AdditionalInfo {
+    #[serde(default)]
+    message_parts_count: Option<Lenient>,
+    #[serde(default)]
+    message_parts_reference_ids: Option<String>,
+}
+
+/// A number or a string (TeleSign writes both for the same field).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Lenient {
+    Int(i64),
+    Str(String),
+}
+
+impl Lenient {
+    fn as_i64(&self) -> Option<i64> {
+        match self {
+            Self::Int(i) => Some(*i),
+            Self::Str(s) => s.trim().parse().ok(),
+        }
+    }
+
+    fn into_string(self) -> String {
+        match self {
+            Self::Int(i) => i.to_string(),
+            Self::Str(s) => s,
+        }
+    }
+}
+
+/// Parses an RFC 3339 or RFC 1123 date; `None` for anything else (never an error: a bad
+/// date must not lose a message).
+fn parse_time(text: &str) -> Option<Timestamp> {
+    if let Ok(t) = Timestamp::parse(text) {
+        return Some(t);
+    }
+    chrono::DateTime::parse_from_rfc2822(text)
+        .ok()
+        .map(|d| Timestamp::from_utc(d.to_utc()))
+}
+
+fn non_empty(v: Option<Lenient>) -> Option<String> {
+    v.map(Lenient::into_string).filter(|s| !s.trim().is_empty())
+}
+
+/// Normalizes one callback body into one activity.
+///
+/// # Errors
+/// [`NormalizeError::InvalidJson`] for a body that is not a JSON object or has a field of a
+/// type TeleSign never sends; [`NormalizeError::MissingField`] when an inbound SMS lacks
+/// `reference_id` or `user_response.phone_number`, or a delivery report lacks
+/// `reference_id`.
+pub fn normalize_callback(payload: &[u8]) -> Result<Activity, NormalizeError> {
+    // serde reads a struct from an array too; TeleSign only sends objects.
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(NormalizeError::InvalidJson {
+            field: None,
+            reason: "not a JSON object".into(),
+        });
+    }
+    let de = &mut serde_json::Deserializer::from_slice(payload);
+    let cb: Callback = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        NormalizeError::InvalidJson {
+            field: (path != "." && !path.is_empty()).then_some(path),
+            reason: redact_reason(&e.into_inner()),
+        }
+    })?;
+    // Valid JSON (checked above), kept verbatim.
+    let raw = std::str::from_utf8(payload)
+        .ok()
+        .and_then(|s| RawJson::from_json_text(s.to_owned()).ok())
+        .ok_or(NormalizeError::InvalidJson {
+            field: None,
+            reason: "not UTF-8 JSON".into(),
+        })?;
+    match cb.sub_resource.as_deref() {
+        Some(SUB_RESOURCE_MO) => mo(cb, raw),
+        Some(SUB_RESOURCE_SMS) => dlr(cb, raw),
+        // Older delivery reports carry no `sub_resource`.
+        None if cb.status.is_some() && cb.reference_id.is_some() && cb.user_response.is_none() => {
+            dlr(cb, raw)
+        }
+        _ => Ok(other(cb, raw)),
+    }
+}
+
+/// serde_json's messages name types and positions, but an "invalid value" message quotes
+/// the value: keep only the part before it.
+fn redact_reason(e: &serde_json::Error) -> String {
+    let pos = format!("line {} column {}", e.line(), e.column());
+    let kind = match e.classify() {
+        serde_json::error::Category::Io => "I/O error",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "unexpected type",
+        serde_json::error::Category::Eof => "unexpected end of input",
+    };
+    format!("{kind} at {pos}")
+}
+
+fn base(kind_event: Option<&str>, raw: RawJson) -> Activity {
+    let mut a = match kind_event {
+        Some(name) => Activity::event(name),
+        None => Activity::new(byoc_core::ActivityType::Message),
+    };
+    a.channel_id = Some(CHANNEL_ID.to_owned());
+    a.channel_data = Some(raw);
+    a
+}
+
+fn mo(cb: Callback, raw: RawJson) -> Result<Activity, NormalizeError> {
+    let reference_id = non_empty(cb.reference_id).ok_or(NormalizeError::MissingField {
+        field: "reference_id",
+    })?;
+    let ur = cb.user_response.ok_or(NormalizeError::MissingField {
+        field: "user_response",
+    })?;
+    let customer = non_empty(ur.phone_number).ok_or(NormalizeError::MissingField {
+        field: "user_response.phone_number",
+    })?;
+    let ours = non_empty(ur.sender_id).unwrap_or_default();
+    let mut a = base(None, raw);
+    a.id = Some(reference_id);
+    a.text = Some(ur.mo_message.unwrap_or_default());
+    a.conversation = Some(ConversationAccount::new(conversation_id(&customer, &ours)));
+    a.from = Some(ChannelAccount::new(customer).with_role(RoleType::User));
+    if !ours.is_empty() {
+        a.recipient = Some(ChannelAccount::new(ours).with_role(RoleType::Bot));
+    }
+    let status_time = cb.status.as_ref().and_then(|s| s.updated_on.as_deref());
+    a.timestamp = cb
+        .submit_timestamp
+        .as_deref()
+        .and_then(parse_time)
+        .or_else(|| status_time.and_then(parse_time));
+    Ok(a)
+}
+
+fn dlr(cb: Callback, raw: RawJson) -> Result<Activity, NormalizeError> {
+    let reference_id = non_empty(cb.reference_id).ok_or(NormalizeError::MissingField {
+        field: "reference_id",
+    })?;
+    let (code, description, updated_on) = match cb.status {
+        Some(s) => (s.code.and_then(|c| c.as_i64()), s.description, s.updated_on),
+        None => (None, None, None),
+    };
+    let state = code.map_or(DeliveryState::Unknown, DeliveryState::of_code);
+    let updated = updated_on.as_deref().and_then(parse_time);
+    let (parts, part_ids) = match cb.additional_info {
+        Some(i) => (
+            i.message_parts_count
+                .and_then(|c| c.as_i64())
+                .and_then(|c| u32::try_from(c).ok()),
+            i.message_parts_reference_ids
+                .map(|s| {
+                    s.split(',')
+                        .map(|p| p.trim().to_owned())
+                        .filter(|p| !p.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        None => (None, Vec::new()),
+    };
+    let report = DeliveryReport {
+        reference_id: reference_id.clone(),
+        external_id: non_empty(cb.external_id),
+        status_code: code,
+        description,
+        state,
+        is_final: state.is_final(),
+        success: match state {
+            DeliveryState::Delivered => Some(true),
+            DeliveryState::Failed { .. } => Some(false),
+            _ => None,
+        },
+        updated_on: updated.as_ref().map(|t| t.to_utc().to_rfc3339()),
+        message_parts_count: parts,
+        message_parts_reference_ids: part_ids,
+    };
+    let mut a = base(Some(EVENT_DELIVERY_REPORT), raw);
+    a.id = Some(match code {
+        Some(c) => format!("{reference_id}:{c}"),
+        None => reference_id.clone(),
+    });
+    a.reply_to_id = Some(reference_id);
+    a.timestamp = updated;
+    a.value = RawJson::from_serialize(&report).ok();
+    Ok(a)
+}
+
+fn other(cb: Callback, raw: RawJson) -> Activity {
+    let mut a = base(Some(EVENT_CALLBACK), raw);
+    let code = cb
+        .status
+        .as_ref()
+        .and_then(|s| s.code.as_ref())
+        .and_then(Lenient::as_i64);
+    a.id = non_empty(cb.reference_id).map(|r| match code {
+        Some(c) => format!("{r}:{c}"),
+        None => r,
+    });
+    a.timestamp = cb
+        .status
+        .as_ref()
+        .and_then(|s| s.updated_on.as_deref())
+        .and_then(parse_time);
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use byoc_core::ActivityType;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../../tests/fixtures/telesign/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    fn report(a: &Activity) -> DeliveryReport {
+        a.value_as::<DeliveryReport>().unwrap()
+    }
+
+    #[test]
+    fn mo_basic() {
+        let body = fixture("mo-basic.json");
+        let a = normalize_callback(&body).unwrap();
+        assert_eq!(a.kind, ActivityType::Message);
+        assert_eq!(a.id.as_deref(), Some("3F8A1C07D2B94E6A0B5C9D12E47F6A01"));
+        assert_eq!(a.text.as_deref(), Some("STATUS 48213"));
+        assert_eq!(a.from_id(), Some("15555550123"));
+        assert_eq!(a.recipient_id(), Some("15555550999"));
+        assert_eq!(a.conversation_id(), Some("15555550123:15555550999"));
+        assert_eq!(a.channel_id.as_deref(), Some("telesign"));
+        assert_eq!(
+            a.timestamp.as_ref().unwrap().as_str(),
+            "2024-05-02T16:41:09.301000Z"
+        );
+        assert_eq!(a.channel_data.as_ref().unwrap().get().as_bytes(), &body[..]);
+    }
+
+    #[test]
+    fn mo_unicode_keeps_text_and_conversation_is_stable() {
+        let a = normalize_callback(&fixture("mo-unicode-iso-country.json")).unwrap();
+        assert_eq!(a.text.as_deref(), Some("Merci 🙏 — c'est réglé, à demain"));
+        assert_eq!(
+            a.conversation_id(),
+            Some(conversation_id("447700900461", "447700900100").as_str())
+        );
+    }
+
+    #[test]
+    fn delivery_reports() {
+        let table = [
+            (
+                "dlr-200-rfc3339.json",
+                Some(200),
+                true,
+                Some(true),
+                Some(2),
+                "2024-05-02T16:45:51.114502+00:00",
+            ),
+            (
+                "dlr-200-rfc1123-string-types.json",
+                Some(200),
+                true,
+                Some(true),
+                Some(3),
+                "2024-05-03T08:12:40+00:00",
+            ),
+            (
+                "dlr-203-delivered-to-gateway.json",
+                Some(203),
+                false,
+                None,
+                None,
+                "2024-05-03T08:00:01.337+00:00",
+            ),
+            (
+                "dlr-210-temporary-phone-error.json",
+                Some(210),
+                true,
+                Some(false),
+                None,
+                "2024-05-02T19:29:02.775031+00:00",
+            ),
+            (
+                "dlr-238-blocked-by-prefix.json",
+                Some(238),
+                true,
+                Some(false),
+                None,
+                "2024-05-02T18:00:12.502113+00:00",
+            ),
+            (
+                "dlr-503-carrier-rejected.json",
+                Some(503),
+                true,
+                Some(false),
+                None,
+                "2024-05-03T02:14:08.009912+00:00",
+            ),
+        ];
+        for (name, code, fin, success, parts, updated) in table {
+            let a = normalize_callback(&fixture(name)).unwrap();
+            assert_eq!(a.kind, ActivityType::Event, "{name}");
+            assert_eq!(a.name.as_deref(), Some(EVENT_DELIVERY_REPORT));
+            let r = report(&a);
+            assert_eq!(r.status_code, code, "{name}");
+            assert_eq!(r.is_final, fin, "{name}");
+            assert_eq!(r.success, success, "{name}");
+            assert_eq!(r.message_parts_count, parts, "{name}");
+            assert_eq!(r.updated_on.as_deref(), Some(updated), "{name}");
+            assert_eq!(
+                a.id.as_deref(),
+                Some(format!("{}:{}", r.reference_id, code.unwrap()).as_str())
+            );
+            assert_eq!(a.reply_to_id.as_deref(), Some(r.reference_id.as_str()));
+        }
+        let r = report(&normalize_callback(&fixture("dlr-200-rfc3339.json")).unwrap());
+        assert_eq!(r.external_id.as_deref(), Some("order-88412"));
+        assert_eq!(r.message_parts_reference_ids.len(), 2);
+        let r =
+            report(&normalize_callback(&fixture("dlr-210-temporary-phone-error.json")).unwrap());
+        assert_eq!(r.external_id, None);
+        assert_eq!(r.state, DeliveryState::Failed { retryable: true });
+    }
+
+    #[test]
+    fn dlr_without_sub_resource_and_unknown_kinds() {
+        let a = normalize_callback(
+            br#"{"status":{"code":200,"description":"Delivered to handset","updated_on":"2016-10-21T14:05:36.181346Z"},"reference_id":"0123456789ABCDEF0123456789ABCDEF"}"#,
+        )
+        .unwrap();
+        assert_eq!(a.name.as_deref(), Some(EVENT_DELIVERY_REPORT));
+        let a = normalize_callback(
+            br#"{"sub_resource":"voice","reference_id":"AB","status":{"code":"1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(a.name.as_deref(), Some(EVENT_CALLBACK));
+        assert_eq!(a.id.as_deref(), Some("AB:1"));
+        let a = normalize_callback(b"{}").unwrap();
+        assert_eq!(a.name.as_deref(), Some(EVENT_CALLBACK));
+        assert_eq!(a.id, None);
+        // A code that is not a number is kept as unknown.
+        let a = normalize_callback(br#"{"sub_resource":"sms","reference_id":"AB","status":{"code":"x","updated_on":"yesterday"}}"#).unwrap();
+        let r = report(&a);
+        assert_eq!(
+            (r.status_code, r.state, r.updated_on),
+            (None, DeliveryState::Unknown, None)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field_never_the_content() {
+        let e = normalize_callback(b"not json").unwrap_err();
+        assert!(matches!(e, NormalizeError::InvalidJson { field: None, .. }));
+        let e = normalize_callback(b"[1]").unwrap_err();
+        assert!(matches!(e, NormalizeError::InvalidJson { .. }));
+        let e = normalize_callback(
+            br#"{"sub_resource":"mo_sms","user_response":{"mo_message":12345678}}"#,
+        )
+        .unwrap_err();
+        match &e {
+            NormalizeError::InvalidJson {
+                field: Some(f),
+                reason,
+            } => {
+                assert_eq!(f, "user_response.mo_message");
+                assert!(!reason.contains("12345678"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            normalize_callback(
+                br#"{"sub_resource":"mo_sms","user_response":{"phone_number":"1"}}"#
+            )
+            .unwrap_err(),
+            NormalizeError::MissingField {
+                field: "reference_id"
+            }
+        );
+        assert_eq!(
+            normalize_callback(br#"{"sub_resource":"mo_sms","reference_id":"R","user_response":{"mo_message":"hi"}}"#).unwrap_err(),
+            NormalizeError::MissingField { field: "user_response.phone_number" }
+        );
+        assert_eq!(
+            normalize_callback(br#"{"sub_resource":"mo_sms","reference_id":"R"}"#).unwrap_err(),
+            NormalizeError::MissingField {
+                field: "user_response"
+            }
+        );
+        assert_eq!(
+            normalize_callback(br#"{"sub_resource":"sms","status":{"code":200}}"#).unwrap_err(),
+            NormalizeError::MissingField {
+                field: "reference_id"
+            }
+        );
+    }
+}

@@ -1,0 +1,520 @@
+//! Webhook bodies → canonical activities (pure, no I/O), and the Omnichannel event table.
+//!
+//! What changes between the wire and the canonical form:
+//! - `channelId` becomes [`CHANNEL_ID`]; Omnichannel's own value (`MessagingApi` or the
+//!   custom channel GUID) and `type` are kept under `channelData.omnichannel`.
+//! - Anything with a non-empty `name` is an event, whatever its `type` (Omnichannel sends its
+//!   state events as `message`s with an `EventName: **_X_**` text): it becomes an `event`
+//!   activity with that `name`, the text dropped, and a `value` of
+//!   `{"state": "Active"|..|null, "category": "agent"|.., "known": bool}` (see
+//!   [`classify_event`]). Unknown names pass through the same way with `known: false`.
+//! - Omnichannel sends no activity `id` [U]. When the body has none, `id` is set to
+//!   `mapi-` + the first 32 hex digits of SHA-256 over the conversation id and the exact body
+//!   bytes, so a retried delivery (same bytes) gets the same id and the host can drop it;
+//!   `channelData.omnichannel.idSource` says `provider` or `digest`.
+//!
+//! Everything else (text, `textFormat: markdown`, attachments with `content: null`,
+//! `recipient`, unknown fields) is kept as sent.
+
+use byoc_core::{Activity, ActivityType, RawJson};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use crate::error::NormalizeError;
+
+/// The `channelId` of normalized activities.
+pub const CHANNEL_ID: &str = "messaging-api";
+
+/// A conversation (work item) status reason in Omnichannel, mirroring byoc-core's
+/// conversation states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConversationState {
+    /// Waiting in a queue for a representative.
+    Open,
+    /// A representative is working on it.
+    Active,
+    /// Paused: the customer or the representative left without ending it.
+    Waiting,
+    /// The representative ended it and is wrapping up.
+    WrapUp,
+    /// Finished (terminal).
+    Closed,
+}
+
+impl ConversationState {
+    /// The state's name (`Open`, `Active`, `Waiting`, `WrapUp`, `Closed`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "Open",
+            Self::Active => "Active",
+            Self::Waiting => "Waiting",
+            Self::WrapUp => "WrapUp",
+            Self::Closed => "Closed",
+        }
+    }
+}
+
+/// What an Omnichannel event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventCategory {
+    /// The primary representative joined, left or ended.
+    Agent,
+    /// A transfer to another representative or queue.
+    Transfer,
+    /// A consult with another representative (the customer conversation is unchanged).
+    Consult,
+    /// The conversation itself was closed.
+    Conversation,
+    /// The customer side disconnected.
+    Customer,
+    /// The conversation arrived outside operating hours.
+    OperatingHours,
+    /// A name this version does not know.
+    Unknown,
+}
+
+impl EventCategory {
+    /// Lower-case name, as written in the event's `value`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Transfer => "transfer",
+            Self::Consult => "consult",
+            Self::Conversation => "conversation",
+            Self::Customer => "customer",
+            Self::OperatingHours => "operatingHours",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// What [`classify_event`] knows about an event name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventInfo {
+    /// What the event is about.
+    pub category: EventCategory,
+    /// The state the conversation moves to, if the event changes it.
+    pub target_state: Option<ConversationState>,
+}
+
+use ConversationState as S;
+use EventCategory as C;
+
+/// Every documented event name (both documentation revisions), its category and the state
+/// it moves the conversation to.
+pub const EVENTS: &[(&str, EventCategory, Option<ConversationState>)] = &[
+    ("AgentAccepted", C::Agent, Some(S::Active)),
+    ("AgentAssigned", C::Agent, Some(S::Active)),
+    ("AgentJoinedConversation", C::Agent, Some(S::Active)),
+    ("AgentJoinedCustomerConversation", C::Agent, Some(S::Active)),
+    ("AgentEndSession", C::Agent, Some(S::WrapUp)),
+    ("AgentEndedSession", C::Agent, Some(S::WrapUp)),
+    ("PrimaryAgentEndConversation", C::Agent, Some(S::WrapUp)),
+    ("AgentClosed", C::Agent, Some(S::Closed)),
+    ("AgentDisconnected", C::Agent, Some(S::Open)),
+    ("AgentStartSecondaryChannel", C::Agent, None),
+    ("AgentRaiseSecondaryChannel", C::Agent, None),
+    ("AgentEndSecondaryChannel", C::Agent, None),
+    ("ConversationClose", C::Conversation, Some(S::Closed)),
+    ("ConversationClosed", C::Conversation, Some(S::Closed)),
+    (
+        "SupervisorForceClosedConversation",
+        C::Conversation,
+        Some(S::Closed),
+    ),
+    ("CustomerDisconnected", C::Customer, Some(S::Waiting)),
+    (
+        "CustomerDisconnectedAgentWaiting",
+        C::Customer,
+        Some(S::Waiting),
+    ),
+    ("TransferToAgentInitiated", C::Transfer, None),
+    ("TransferToAgentFailed", C::Transfer, None),
+    ("TransferAgentAcceptSession", C::Transfer, Some(S::Active)),
+    ("AgentTransferAcceptedSession", C::Transfer, Some(S::Active)),
+    ("TransferAgentRejectSession", C::Transfer, None),
+    ("TransferAgentTimedOutSession", C::Transfer, None),
+    ("AgentTransferFailed", C::Transfer, None),
+    ("TransferToQueueInitiated", C::Transfer, Some(S::Open)),
+    ("TransferToQueueFailed", C::Transfer, None),
+    ("QueueTransferFailed", C::Transfer, None),
+    ("ConsultAgentInitiated", C::Consult, None),
+    ("ConsultAgentFailed", C::Consult, None),
+    ("ConsultAgentAcceptSession", C::Consult, None),
+    ("ConsultAgentEndSession", C::Consult, None),
+    ("ConsultAgentRejectSession", C::Consult, None),
+    ("ConsultAgentSessionTimedOut", C::Consult, None),
+    ("ConsultAgentRemoved", C::Consult, None),
+    ("AgentEndedConsult", C::Consult, None),
+    ("ConsultAgentLeftPublicConversation", C::Consult, None),
+    (
+        "OutOfOperatingHoursDueToNonWorkingHours",
+        C::OperatingHours,
+        None,
+    ),
+    ("OutOfOperatingHoursDueToHoliday", C::OperatingHours, None),
+];
+
+/// The category and state change of an event name (case-sensitive, as sent); unknown names
+/// are [`EventCategory::Unknown`] with no state change.
+#[must_use]
+pub fn classify_event(name: &str) -> EventInfo {
+    EVENTS.iter().find(|(n, _, _)| *n == name).map_or(
+        EventInfo {
+            category: C::Unknown,
+            target_state: None,
+        },
+        |(_, category, target_state)| EventInfo {
+            category: *category,
+            target_state: *target_state,
+        },
+    )
+}
+
+/// The state an event moves the conversation to, if any.
+#[must_use]
+pub fn target_state(name: &str) -> Option<ConversationState> {
+    classify_event(name).target_state
+}
+
+/// Normalizes one webhook body (an activity; a JSON array of activities is accepted too).
+///
+/// # Errors
+/// [`NormalizeError::NotAnActivity`] naming the field at fault,
+/// [`NormalizeError::MissingConversation`].
+pub fn normalize(payload: &[u8]) -> Result<Vec<Activity>, NormalizeError> {
+    normalize_webhook(payload, None)
+}
+
+/// As [`normalize`], also checking that each activity's `conversation.id` equals the
+/// `{conversationId}` of the webhook path when given.
+///
+/// # Errors
+/// As [`normalize`], and [`NormalizeError::ConversationMismatch`].
+pub fn normalize_webhook(
+    payload: &[u8],
+    path_conversation_id: Option<&str>,
+) -> Result<Vec<Activity>, NormalizeError> {
+    let first = payload.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        let items: Vec<Box<RawValue>> =
+            serde_json::from_slice(payload).map_err(|e| NormalizeError::NotAnActivity {
+                field: None,
+                message: format!(
+                    "not a JSON array at line {} column {}",
+                    e.line(),
+                    e.column()
+                ),
+            })?;
+        items
+            .iter()
+            .map(|raw| one(raw.get().as_bytes(), path_conversation_id))
+            .collect()
+    } else {
+        Ok(vec![one(payload, path_conversation_id)?])
+    }
+}
+
+fn one(bytes: &[u8], path_conversation_id: Option<&str>) -> Result<Activity, NormalizeError> {
+    let mut a = Activity::from_slice(bytes).map_err(|e| NormalizeError::NotAnActivity {
+        field: e.field().map(str::to_owned),
+        message: e.to_string(),
+    })?;
+    let conversation_id = a
+        .conversation_id()
+        .filter(|c| !c.is_empty())
+        .ok_or(NormalizeError::MissingConversation)?
+        .to_owned();
+    if let Some(p) = path_conversation_id
+        && p != conversation_id
+    {
+        return Err(NormalizeError::ConversationMismatch);
+    }
+
+    let mut meta = serde_json::Map::new();
+    if let Some(c) = a.channel_id.take() {
+        meta.insert("channelId".into(), c.into());
+    }
+    meta.insert("type".into(), a.kind.as_str().into());
+    let id_source = if a.id.as_deref().is_some_and(|i| !i.is_empty()) {
+        "provider"
+    } else {
+        a.id = Some(digest_id(&conversation_id, bytes));
+        "digest"
+    };
+    meta.insert("idSource".into(), id_source.into());
+
+    let event_name = a.name.clone().filter(|n| !n.is_empty());
+    if let Some(name) = event_name
+        && matches!(a.kind, ActivityType::Message | ActivityType::Event)
+    {
+        let info = classify_event(&name);
+        if a.kind == ActivityType::Message {
+            // "EventName: **_X_**" is a rendering of the name, not content.
+            if let Some(text) = a.text.take() {
+                meta.insert("text".into(), text.into());
+            }
+            a.text_format = None;
+        }
+        a.kind = ActivityType::Event;
+        if a.value.is_none() {
+            let value = serde_json::json!({
+                "state": info.target_state.map(ConversationState::as_str),
+                "category": info.category.as_str(),
+                "known": info.category != C::Unknown,
+            });
+            a.value = RawJson::from_serialize(&value).ok();
+        }
+    }
+
+    a.channel_id = Some(CHANNEL_ID.to_owned());
+    a.channel_data = merge_channel_data(a.channel_data.take(), meta);
+    Ok(a)
+}
+
+/// The id given to a webhook activity that has none: stable across retried deliveries of
+/// the same bytes.
+#[must_use]
+pub fn digest_id(conversation_id: &str, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(conversation_id.as_bytes());
+    h.update([0u8]);
+    h.update(body);
+    let d = h.finalize();
+    let mut s = String::with_capacity(37);
+    s.push_str("mapi-");
+    for b in &d[..16] {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+fn merge_channel_data(
+    existing: Option<RawJson>,
+    meta: serde_json::Map<String, serde_json::Value>,
+) -> Option<RawJson> {
+    let mut obj = match existing {
+        Some(raw) if raw.is_object() => raw
+            .parse::<serde_json::Map<String, serde_json::Value>>()
+            .unwrap_or_default(),
+        Some(raw) if !raw.is_null() => {
+            let mut m = serde_json::Map::new();
+            if let Ok(v) = raw.to_value() {
+                m.insert("value".into(), v);
+            }
+            m
+        }
+        _ => serde_json::Map::new(),
+    };
+    obj.insert("omnichannel".into(), serde_json::Value::Object(meta));
+    RawJson::from_serialize(&obj).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/../../tests/fixtures/messaging-api/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(path).unwrap()
+    }
+
+    fn value(a: &Activity) -> serde_json::Value {
+        a.value.as_ref().unwrap().to_value().unwrap()
+    }
+
+    fn meta(a: &Activity) -> serde_json::Value {
+        a.channel_data.as_ref().unwrap().to_value().unwrap()["omnichannel"].clone()
+    }
+
+    #[test]
+    fn agent_message_markdown() {
+        let v = normalize(&fixture("webhook-agent-message-markdown.json")).unwrap();
+        assert_eq!(v.len(), 1);
+        let a = &v[0];
+        assert_eq!(a.kind, ActivityType::Message);
+        assert!(a.text.as_deref().unwrap().contains("**Rosa**"));
+        assert_eq!(a.text_format.as_ref().unwrap().as_str(), "markdown");
+        assert_eq!(
+            a.from.as_ref().unwrap().name.as_deref(),
+            Some("Rosa Delgado")
+        );
+        assert_eq!(a.channel_id.as_deref(), Some(CHANNEL_ID));
+        assert_eq!(meta(a)["channelId"], "MessagingApi");
+        assert_eq!(meta(a)["idSource"], "digest");
+        assert!(a.id.as_deref().unwrap().starts_with("mapi-"));
+    }
+
+    #[test]
+    fn agent_message_unicode() {
+        let a = &normalize(&fixture("webhook-agent-message-plain.json")).unwrap()[0];
+        assert_eq!(
+            a.text.as_deref(),
+            Some("ご連絡ありがとうございます。本日中に交換品を発送します。")
+        );
+        assert_eq!(
+            a.conversation_id(),
+            Some("9a1c3e5b-7d9f-4b1d-8f3a-5c7e9b1d3f5a")
+        );
+    }
+
+    #[test]
+    fn attachment_with_null_content() {
+        let a = &normalize(&fixture("webhook-agent-attachment.json")).unwrap()[0];
+        let att = &a.attachments.as_ref().unwrap()[0];
+        assert_eq!(att.content_type.as_deref(), Some("application/pdf"));
+        assert_eq!(att.name.as_deref(), Some("router-reset-guide (2).pdf"));
+        assert!(att.content_url.as_deref().unwrap().ends_with(".pdf"));
+        // explicit nulls survive
+        let json: serde_json::Value = serde_json::from_str(&a.to_json().unwrap()).unwrap();
+        assert!(json["attachments"][0]["content"].is_null());
+        assert!(json["attachments"][0].get("thumbnailUrl").is_some());
+        assert_eq!(meta(a)["channelId"], "5c3e1a9f-7b5d-4f3e-8c1a-9f7b5d3e1c0a");
+    }
+
+    #[test]
+    fn typing_with_recipient_only() {
+        let a = &normalize(&fixture("webhook-typing.json")).unwrap()[0];
+        assert_eq!(a.kind, ActivityType::Typing);
+        assert_eq!(a.recipient_id(), Some("customer-00917734"));
+    }
+
+    #[test]
+    fn state_events_sent_as_messages() {
+        let a = &normalize(&fixture("webhook-agent-accepted.json")).unwrap()[0];
+        assert_eq!(a.kind, ActivityType::Event);
+        assert_eq!(a.name.as_deref(), Some("AgentAccepted"));
+        assert_eq!(a.text, None);
+        assert_eq!(value(a)["state"], "Active");
+        assert_eq!(value(a)["category"], "agent");
+        assert_eq!(meta(a)["type"], "message");
+        assert_eq!(meta(a)["text"], "EventName: **_AgentAccepted_**");
+
+        let a = &normalize(&fixture("webhook-conversation-closed.json")).unwrap()[0];
+        assert_eq!(a.name.as_deref(), Some("ConversationClosed"));
+        assert_eq!(value(a)["state"], "Closed");
+    }
+
+    #[test]
+    fn typed_event() {
+        let a = &normalize(&fixture("webhook-event-typed.json")).unwrap()[0];
+        assert_eq!(a.kind, ActivityType::Event);
+        assert_eq!(a.name.as_deref(), Some("AgentEndSession"));
+        assert_eq!(value(a)["state"], "WrapUp");
+        assert_eq!(meta(a)["type"], "event");
+    }
+
+    #[test]
+    fn unknown_event_passes_through() {
+        let a = &normalize(&fixture("webhook-unknown-event-name.json")).unwrap()[0];
+        assert_eq!(a.kind, ActivityType::Event);
+        assert_eq!(a.name.as_deref(), Some("SentimentThresholdReached"));
+        assert_eq!(value(a)["known"], false);
+        assert!(value(a)["state"].is_null());
+    }
+
+    #[test]
+    fn event_table() {
+        let cases = [
+            ("AgentAccepted", Some(S::Active)),
+            ("AgentEndSession", Some(S::WrapUp)),
+            ("PrimaryAgentEndConversation", Some(S::WrapUp)),
+            ("ConversationClose", Some(S::Closed)),
+            ("ConversationClosed", Some(S::Closed)),
+            ("SupervisorForceClosedConversation", Some(S::Closed)),
+            ("CustomerDisconnected", Some(S::Waiting)),
+            ("AgentDisconnected", Some(S::Open)),
+            ("TransferToQueueInitiated", Some(S::Open)),
+            ("TransferAgentAcceptSession", Some(S::Active)),
+            ("TransferToAgentFailed", None),
+            ("ConsultAgentInitiated", None),
+            ("OutOfOperatingHoursDueToHoliday", None),
+            ("agentaccepted", None),
+            ("Whatever", None),
+        ];
+        for (name, state) in cases {
+            assert_eq!(target_state(name), state, "{name}");
+        }
+        assert_eq!(classify_event("Whatever").category, C::Unknown);
+        assert_eq!(
+            classify_event("TransferToAgentInitiated").category,
+            C::Transfer
+        );
+        // no duplicates in the table
+        let mut names: Vec<_> = EVENTS.iter().map(|e| e.0).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), EVENTS.len());
+    }
+
+    #[test]
+    fn retried_delivery_gets_the_same_id() {
+        let body = fixture("webhook-agent-message-markdown.json");
+        let a = normalize(&body).unwrap();
+        let b = normalize(&body).unwrap();
+        assert_eq!(a[0].id, b[0].id);
+        let other = normalize(&fixture("webhook-agent-message-plain.json")).unwrap();
+        assert_ne!(a[0].id, other[0].id);
+        let with_id = br#"{"type":"message","id":"m-1","conversation":{"id":"c"},"text":"x"}"#;
+        let a = &normalize(with_id).unwrap()[0];
+        assert_eq!(a.id.as_deref(), Some("m-1"));
+        assert_eq!(meta(a)["idSource"], "provider");
+    }
+
+    #[test]
+    fn channel_data_is_kept() {
+        let body =
+            br#"{"type":"message","conversation":{"id":"c"},"text":"x","channelData":{"k":1}}"#;
+        let a = &normalize(body).unwrap()[0];
+        let cd = a.channel_data.as_ref().unwrap().to_value().unwrap();
+        assert_eq!(cd["k"], 1);
+        assert_eq!(cd["omnichannel"]["type"], "message");
+    }
+
+    #[test]
+    fn arrays_are_accepted() {
+        let body = br#"[{"type":"typing","conversation":{"id":"c"}},{"type":"message","conversation":{"id":"c"},"text":"x"}]"#;
+        assert_eq!(normalize(body).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn errors_name_the_fault() {
+        let e = normalize(b"{\"type\":\"message\"}").unwrap_err();
+        assert!(matches!(e, NormalizeError::MissingConversation));
+        let e = normalize(b"{\"type\":\"message\",\"conversation\":{\"id\":5}}").unwrap_err();
+        match e {
+            NormalizeError::NotAnActivity { field, .. } => {
+                assert_eq!(field.as_deref(), Some("conversation.id"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = normalize(b"{\"text\":\"secret-body-text\"}").unwrap_err();
+        assert!(!e.to_string().contains("secret-body-text"));
+        let e = normalize_webhook(&fixture("webhook-typing.json"), Some("other")).unwrap_err();
+        assert!(matches!(e, NormalizeError::ConversationMismatch));
+        assert!(normalize(b"[1,2").is_err());
+        assert!(normalize(b"").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = normalize(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_names_never_panic(name in "\\PC{0,64}", kind in "(message|event|typing)") {
+            let body = serde_json::json!({"type": kind, "name": name, "conversation": {"id": "c"}, "text": "t"});
+            let v = normalize(body.to_string().as_bytes()).unwrap();
+            proptest::prop_assert_eq!(v.len(), 1);
+        }
+    }
+}

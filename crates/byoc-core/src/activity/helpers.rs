@@ -74,7 +74,7 @@ impl Activity {
             conversation: reference.conversation.clone(),
             recipient: reference.bot.clone(),
             from: reference.user.clone(),
-            relates_to: Some(reference.clone()),
+            relates_to: Some(Box::new(reference.clone())),
             ..Activity::default()
         }
     }

@@ -128,8 +128,22 @@ macro_rules! lossless_struct {
 
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> ::serde::de::Visitor<'de> for V {
+                // Keys are looked up in a small hash index and dispatched on an enum (a jump
+                // table), not compared against every field name in turn.
+                #[allow(non_camel_case_types)]
+                #[derive(Clone, Copy)]
+                enum Field { $($rfield,)? $($field,)* }
+                static INDEX: ::std::sync::OnceLock<$crate::activity::raw::FieldIndex<Field>> =
+                    ::std::sync::OnceLock::new();
+                let index = INDEX.get_or_init(|| {
+                    $crate::activity::raw::FieldIndex::new(&[
+                        $( ($rjson, Field::$rfield), )?
+                        $( ($json, Field::$field), )*
+                    ])
+                });
+
+                struct V<'i>(&'i $crate::activity::raw::FieldIndex<Field>);
+                impl<'de> ::serde::de::Visitor<'de> for V<'_> {
                     type Value = $name;
                     fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                         f.write_str($expecting)
@@ -139,14 +153,14 @@ macro_rules! lossless_struct {
                         let mut out = $name::default();
                         $( let mut $rfield: Option<$rty> = None; )?
                         while let Some(key) = map.next_key::<$crate::activity::raw::Key<'de>>()? {
-                            match key.as_str() {
-                                $( $rjson => {
+                            match self.0.get(key.as_str()) {
+                                $( Some(Field::$rfield) => {
                                     if $rfield.is_some() {
                                         return Err(<A::Error as ::serde::de::Error>::duplicate_field($rjson));
                                     }
                                     $rfield = Some(map.next_value::<$rty>()?);
                                 } )?
-                                $( $json => {
+                                $( Some(Field::$field) => {
                                     if out.$field.is_some() {
                                         return Err(<A::Error as ::serde::de::Error>::duplicate_field($json));
                                     }
@@ -155,7 +169,7 @@ macro_rules! lossless_struct {
                                         None => out.extensions.push_null($json),
                                     }
                                 } )*
-                                _ => {
+                                None => {
                                     let raw = map.next_value::<$crate::activity::RawJson>()?;
                                     out.extensions.push_raw(key.into_string(), raw);
                                 }
@@ -165,7 +179,7 @@ macro_rules! lossless_struct {
                         Ok(out)
                     }
                 }
-                d.deserialize_map(V)
+                d.deserialize_map(V(index))
             }
         }
 

@@ -118,7 +118,7 @@ lossless_struct! {
         /// `name` (event, invoke, trace, command).
         name: String = "name",
         /// `relatesTo`: the conversation this one refers to.
-        relates_to: ConversationReference = "relatesTo",
+        relates_to: Box<ConversationReference> = "relatesTo",
         /// `code` (endOfConversation).
         code: EndOfConversationCode = "code",
         /// `expiration`: when the activity should be considered expired.
@@ -132,7 +132,7 @@ lossless_struct! {
         /// `textHighlights`.
         text_highlights: Vec<TextHighlight> = "textHighlights",
         /// `semanticAction`.
-        semantic_action: SemanticAction = "semanticAction",
+        semantic_action: Box<SemanticAction> = "semanticAction",
     }
 }
 
@@ -178,7 +178,12 @@ impl Activity {
     /// [`ActivityError`] naming what is wrong: syntax, not an object, missing `type`, or the
     /// field (as a dotted path) whose JSON type does not match the schema.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, ActivityError> {
-        serde_json::from_slice(bytes).map_err(|e| ActivityError::diagnose(bytes, &e))
+        // One UTF-8 check of the whole input up front (with std's ASCII fast path) is cheaper
+        // than serde_json checking every string it borrows from a byte slice.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => serde_json::from_str(text).map_err(|e| ActivityError::diagnose(bytes, &e)),
+            Err(_) => serde_json::from_slice(bytes).map_err(|e| ActivityError::diagnose(bytes, &e)),
+        }
     }
 
     /// Parses an activity from a JSON string.
@@ -186,7 +191,7 @@ impl Activity {
     /// # Errors
     /// As [`Activity::from_slice`].
     pub fn from_json(text: &str) -> Result<Self, ActivityError> {
-        Self::from_slice(text.as_bytes())
+        serde_json::from_str(text).map_err(|e| ActivityError::diagnose(text.as_bytes(), &e))
     }
 
     /// Serializes to compact JSON.

@@ -246,3 +246,43 @@ impl<'de> Deserialize<'de> for Key<'de> {
         d.deserialize_str(V)
     }
 }
+
+/// A small hash index from a struct's JSON field names to its field enum, so that a key costs
+/// one hash and one or two comparisons instead of a comparison per field.
+pub(crate) struct FieldIndex<T: Copy> {
+    buckets: Vec<Vec<(&'static str, T)>>,
+}
+
+const INDEX_BUCKETS: usize = 64;
+
+impl<T: Copy> FieldIndex<T> {
+    pub(crate) fn new(fields: &[(&'static str, T)]) -> Self {
+        let mut buckets = vec![Vec::new(); INDEX_BUCKETS];
+        for &(name, f) in fields {
+            buckets[Self::slot(name.as_bytes())].push((name, f));
+        }
+        Self { buckets }
+    }
+
+    #[inline]
+    fn slot(b: &[u8]) -> usize {
+        let n = b.len();
+        if n == 0 {
+            return 0;
+        }
+        let h = n
+            .wrapping_mul(0x9E37)
+            .wrapping_add(usize::from(b[0]).wrapping_mul(31))
+            .wrapping_add(usize::from(b[n - 1]).wrapping_mul(131))
+            .wrapping_add(usize::from(b[n / 2]).wrapping_mul(17));
+        (h ^ (h >> 7)) % INDEX_BUCKETS
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, key: &str) -> Option<T> {
+        self.buckets[Self::slot(key.as_bytes())]
+            .iter()
+            .find(|(name, _)| *name == key)
+            .map(|&(_, f)| f)
+    }
+}

@@ -198,7 +198,7 @@ fn reply_swaps_and_references() {
     let cont = Activity::continuation(&reference);
     assert_eq!(cont.kind, ActivityType::Event);
     assert_eq!(cont.name.as_deref(), Some("ContinueConversation"));
-    assert_eq!(cont.relates_to.as_ref(), Some(&reference));
+    assert_eq!(cont.relates_to.as_deref(), Some(&reference));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! byoc adapter for salesforce (under construction).
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod adapter;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -18,3 +19,6 @@ pub fn normalize(payload: &[u8]) -> Result<Vec<byoc_core::Activity>, byoc_core::
 }
 pub mod client;
 pub use client::InteractionClient;
+pub mod pubsub;
+pub use config::{ChannelDefinition, Config, Credentials};
+pub use adapter::SalesforceAdapter;

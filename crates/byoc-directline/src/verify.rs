@@ -282,10 +282,10 @@ pub fn verify_token(
     if now_s > exp.saturating_add(skew) {
         return Err(VerifyError::Expired);
     }
-    if let Some(nbf) = claims.nbf.filter(|n| n.is_finite()) {
-        if (nbf as i64) > now_s.saturating_add(skew) {
-            return Err(VerifyError::NotYetValid);
-        }
+    if let Some(nbf) = claims.nbf.filter(|n| n.is_finite())
+        && (nbf as i64) > now_s.saturating_add(skew)
+    {
+        return Err(VerifyError::NotYetValid);
     }
     Ok(VerifiedToken {
         issuer,

@@ -236,14 +236,14 @@ pub(crate) fn authorize_dl(
             "Token expired",
         ));
     }
-    if let Some(c) = conv {
-        if c != tok.conv {
-            return Err(error(
-                StatusCode::FORBIDDEN,
-                "BadArgument",
-                "token is not valid for this conversation",
-            ));
-        }
+    if let Some(c) = conv
+        && c != tok.conv
+    {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "BadArgument",
+            "token is not valid for this conversation",
+        ));
     }
     Ok(Caller::Token {
         conv: tok.conv.clone(),

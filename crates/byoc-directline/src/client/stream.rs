@@ -1,0 +1,207 @@
+//! Receiving as a `Stream` of activities: the WebSocket `streamUrl` (one socket per
+//! conversation, a fresh URL from `GET /conversations/{id}?watermark=` before each
+//! connection, empty frames as keep-alives, reconnect after a jittered backoff), with
+//! polling as the fallback. Activities carrying Omnichannel bot commands arrive as their
+//! byoc events ([`crate::command::translate_commands`]).
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use byoc_core::Activity;
+use futures_util::Stream;
+use tokio::sync::mpsc;
+
+use super::DirectLineClient;
+use super::jitter;
+use crate::error::ApiError;
+
+/// Consecutive WebSocket failures after which the stream falls back to polling.
+const WS_FAILURES_BEFORE_POLLING: u32 = 3;
+
+/// Activities from the bot (and the echoes of the client's own), in order, without
+/// duplicates. Ends after [`ApiError::ConversationEnded`]. Dropping it stops the work.
+#[derive(Debug)]
+pub struct ActivityStream {
+    rx: mpsc::Receiver<Result<Activity, ApiError>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Stream for ActivityStream {
+    type Item = Result<Activity, ApiError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl Drop for ActivityStream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+type Tx = mpsc::Sender<Result<Activity, ApiError>>;
+
+impl DirectLineClient {
+    /// Streams over the WebSocket, falling back to polling after repeated socket failures.
+    #[must_use]
+    pub fn stream(self: &Arc<Self>) -> ActivityStream {
+        let (tx, rx) = mpsc::channel(64);
+        let client = Arc::clone(self);
+        let task = tokio::spawn(async move { run_ws(client, tx).await });
+        ActivityStream { rx, task }
+    }
+
+    /// Streams by polling `GET /activities` every `poll_interval`.
+    #[must_use]
+    pub fn poll(self: &Arc<Self>) -> ActivityStream {
+        let (tx, rx) = mpsc::channel(64);
+        let client = Arc::clone(self);
+        let task = tokio::spawn(async move { run_poll(client, tx).await });
+        ActivityStream { rx, task }
+    }
+
+    async fn deliver(&self, set: crate::normalize::ActivitySet, tx: &Tx) -> bool {
+        let fresh = {
+            let mut s = self.session.lock().await;
+            s.set_watermark(set.watermark);
+            s.dedupe(set.activities)
+        };
+        for a in fresh {
+            let a = match crate::command::BotCommand::parse(&a) {
+                Ok(Some(cmd)) => cmd.to_event(&a).unwrap_or(a),
+                _ => a,
+            };
+            if tx.send(Ok(a)).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+async fn fail_or_wait(e: ApiError, tx: &Tx, default_wait: Duration) -> bool {
+    match e {
+        ApiError::ConversationEnded | ApiError::Unauthorized { .. } | ApiError::TokenExpired => {
+            let _ = tx.send(Err(e)).await;
+            false
+        }
+        ApiError::RateLimited { retry_after } => {
+            tokio::time::sleep(retry_after.unwrap_or(default_wait)).await;
+            true
+        }
+        other => {
+            tracing::debug!(error = %other, "direct line receive failed; retrying");
+            tokio::time::sleep(default_wait).await;
+            true
+        }
+    }
+}
+
+#[cfg(feature = "reqwest")]
+async fn run_ws(client: Arc<DirectLineClient>, tx: Tx) {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let (min, max) = client.config.reconnect_backoff;
+    let mut failures = 0u32;
+    loop {
+        // A streamUrl is single-use and valid 60 s: take the one from start, else get a new one.
+        let url = client.session.lock().await.stream_url.take();
+        let url = match url {
+            Some(u) => u,
+            None => match client.reconnect().await {
+                Ok(_) => match client.session.lock().await.stream_url.take() {
+                    Some(u) => u,
+                    None => break, // the service offers no stream: poll instead
+                },
+                Err(e) => {
+                    if !fail_or_wait(e, &tx, jitter(min, max)).await {
+                        return;
+                    }
+                    failures += 1;
+                    if failures >= WS_FAILURES_BEFORE_POLLING {
+                        break;
+                    }
+                    continue;
+                }
+            },
+        };
+        match tokio_tungstenite::connect_async(url.as_str()).await {
+            Ok((mut ws, _)) => {
+                failures = 0;
+                while let Some(msg) = ws.next().await {
+                    match msg {
+                        Ok(Message::Text(t)) if t.as_str().trim().is_empty() => {} // keep-alive
+                        Ok(Message::Text(t)) => {
+                            match crate::normalize::parse_activity_set(t.as_str().as_bytes()) {
+                                Ok(set) => {
+                                    if !client.deliver(set, &tx).await {
+                                        let _ = ws.close(None).await;
+                                        return;
+                                    }
+                                }
+                                Err(_) => {
+                                    tracing::debug!("ignoring a frame that is not an ActivitySet")
+                                }
+                            }
+                        }
+                        Ok(Message::Ping(p)) => {
+                            let _ = ws.send(Message::Pong(p)).await;
+                        }
+                        Ok(Message::Close(_)) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+                tracing::debug!("direct line socket closed; reconnecting");
+            }
+            Err(_) => {
+                failures += 1;
+                tracing::debug!(failures, "direct line socket failed to open");
+                if failures >= WS_FAILURES_BEFORE_POLLING {
+                    break;
+                }
+            }
+        }
+        if tx.is_closed() {
+            return;
+        }
+        tokio::time::sleep(jitter(min, max)).await;
+    }
+    run_poll(client, tx).await;
+}
+
+#[cfg(not(feature = "reqwest"))]
+async fn run_ws(client: Arc<DirectLineClient>, tx: Tx) {
+    run_poll(client, tx).await;
+}
+
+async fn run_poll(client: Arc<DirectLineClient>, tx: Tx) {
+    let every = client.config.poll_interval;
+    loop {
+        match client.get_activities().await {
+            Ok(activities) => {
+                for a in activities {
+                    let a = match crate::command::BotCommand::parse(&a) {
+                        Ok(Some(cmd)) => cmd.to_event(&a).unwrap_or(a),
+                        _ => a,
+                    };
+                    if tx.send(Ok(a)).await.is_err() {
+                        return;
+                    }
+                }
+                tokio::time::sleep(every).await;
+            }
+            Err(e) => {
+                if !fail_or_wait(e, &tx, every).await {
+                    return;
+                }
+            }
+        }
+        if tx.is_closed() {
+            return;
+        }
+    }
+}

@@ -96,7 +96,9 @@ pub use validate::MAX_CONDITION_DEPTH;
 
 impl Workstream {
     /// Whether the conversation has been idle longer than this workstream allows in its
-    /// current state, at `now`.
+    /// current state, at `now`. Idle time counts from the later of the last activity and
+    /// the moment it entered its current state, so a conversation that just moved to
+    /// Waiting is not closed for silence that happened before.
     #[must_use]
     pub fn is_auto_close_due(
         &self,
@@ -104,6 +106,6 @@ impl Workstream {
         now: chrono::DateTime<chrono::Utc>,
     ) -> bool {
         self.auto_close_after(conv.state)
-            .is_some_and(|limit| conv.idle_for(now) >= limit)
+            .is_some_and(|limit| conv.idle_for(now).min(conv.in_state_for(now)) >= limit)
     }
 }

@@ -301,7 +301,7 @@ impl RoutingDecision<'_> {
     }
 
     /// Records the decision on the conversation: its owner and queue, and, when assigned,
-    /// Open → Active. Call it with a conversation equal to the one routed.
+    /// Open → Active.
     pub fn apply_to(&self, conv: &mut Conversation, at: DateTime<Utc>) {
         if let Some(q) = self.queue {
             conv.queue = Some(q.name.clone());
@@ -331,12 +331,13 @@ fn can_take(queue: &Queue, conv: &Conversation) -> bool {
 /// queue; then a bot of that queue gets first claim, else the human with the most free
 /// capacity (ties to the lowest id), else the conversation waits.
 ///
-/// Pure: reads its arguments, allocates only the trace.
+/// Pure: reads its arguments, allocates only the trace. The decision borrows only the
+/// workstream, so it can be applied to the conversation ([`RoutingDecision::apply_to`]).
 #[must_use]
 pub fn route<'a>(
-    conv: &'a Conversation,
+    conv: &Conversation,
     workstream: &'a Workstream,
-    state: &'a RoutingState,
+    state: &RoutingState,
 ) -> RoutingDecision<'a> {
     let mut trace = Vec::with_capacity(8);
     if matches!(
@@ -404,9 +405,9 @@ pub fn route<'a>(
 /// Transfers a conversation to a named queue, skipping the rules; assignment within the queue
 /// is as in [`route`] (bots that already had the conversation are still skipped).
 pub fn transfer<'a>(
-    conv: &'a Conversation,
+    conv: &Conversation,
     workstream: &'a Workstream,
-    state: &'a RoutingState,
+    state: &RoutingState,
     queue: &str,
 ) -> Result<RoutingDecision<'a>, RouteError> {
     let queue = workstream
@@ -434,14 +435,13 @@ pub fn transfer<'a>(
 /// ([`Conversation::hand_off`]: the bot is recorded as visited, the conversation goes back to
 /// Open), then the conversation is routed again. It never lands back on that bot.
 pub fn escalate<'a>(
-    conv: &'a mut Conversation,
+    conv: &mut Conversation,
     workstream: &'a Workstream,
-    state: &'a RoutingState,
+    state: &RoutingState,
     context_updates: impl IntoIterator<Item = (String, ContextValue)>,
     at: DateTime<Utc>,
 ) -> RoutingDecision<'a> {
     conv.hand_off(context_updates, at);
-    let conv: &'a Conversation = conv;
     route(conv, workstream, state)
 }
 

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 /// A participant reference (`{appType, subject, role}`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct Participant {
     /// `custom`, `agent`, `chatbot`, `conversation`, ...
     pub app_type: String,
@@ -45,7 +44,6 @@ impl Participant {
 /// The `json` part of `POST /interactions`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct InteractionRequest {
     /// The channel address identifier.
     pub to: String,
@@ -137,7 +135,6 @@ pub enum EntryPayload {
 /// A message (`StaticContentMessage` with text).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct AbstractMessage {
     /// `StaticContentMessage`.
     pub message_type: String,
@@ -153,7 +150,6 @@ pub struct AbstractMessage {
 /// `staticContent` with `formatType: Text`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct StaticContent {
     /// `Text`.
     pub format_type: String,
@@ -189,7 +185,6 @@ pub enum AcknowledgementType {
 
 /// One acknowledgement of `POST /acknowledgement`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct Acknowledgement {
     /// Epoch milliseconds (sent as a number, as the README and the samples do).
     #[serde(rename = "acknowledgementTimestamp")]
@@ -208,7 +203,6 @@ pub struct Acknowledgement {
 /// The body of `POST /acknowledgement` (at most 25 acknowledgements).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct AcknowledgementRequest {
     /// The end user.
     pub sender: Participant,
@@ -221,7 +215,6 @@ pub struct AcknowledgementRequest {
 /// The body of `POST /messagingSession`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct MessagingSessionRequest {
     /// The channel address.
     pub channel_address_identifier: String,
@@ -241,7 +234,6 @@ pub struct MessagingSessionRequest {
 /// The body of `POST /participant` (remove one participant).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct ParticipantRequest {
     /// The conversation.
     pub conversation_identifier: String,
@@ -254,7 +246,6 @@ pub struct ParticipantRequest {
 /// The body of `PATCH /consent`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct ConsentRequest {
     /// The end user.
     pub end_user_client_id: String,
@@ -267,7 +258,6 @@ pub struct ConsentRequest {
 /// The body of `POST /conversation`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct ConversationRequest {
     /// The channel address.
     pub channel_address_identifier: String,
@@ -293,7 +283,6 @@ pub enum RoutingType {
 /// `routingInfo` of `POST /route`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct RoutingInfo {
     /// Route through an Omni flow (`flowId` and the fallback `queueId`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -309,7 +298,6 @@ pub struct RoutingInfo {
 /// A flow and its fallback queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct FlowRouting {
     /// The FlowDefinitionView id.
     pub flow_id: String,
@@ -320,7 +308,6 @@ pub struct FlowRouting {
 /// The body of `POST /route`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct RouteRequest {
     /// The conversation.
     pub conversation_identifier: String,
@@ -351,7 +338,6 @@ pub struct RouteResponse {
 /// The body of `DELETE /route`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct CancelRouteRequest {
     /// The conversation.
     pub conversation_identifier: String,
@@ -362,7 +348,6 @@ pub struct CancelRouteRequest {
 /// `routingContext` of `POST /agentWork`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct RoutingContext {
     /// The conversation.
     pub conversation_identifier: String,
@@ -375,7 +360,6 @@ pub struct RoutingContext {
 /// The body of `POST /agentWork`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct AgentWorkRequest {
     /// The user who gets the work.
     pub user_id: String,
@@ -406,7 +390,6 @@ pub struct AgentWorkResponse {
 /// The body of `PATCH /agentWork`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct AgentWorkUpdate {
     /// The AgentWork id.
     pub work_id: String,
@@ -419,7 +402,6 @@ pub struct AgentWorkUpdate {
 /// The body of `POST /routingResult`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 pub struct RoutingResultRequest {
     /// The routing type.
     pub routing_type: RoutingType,

@@ -171,7 +171,7 @@ macro_rules! lossless_struct {
                                 } )*
                                 None => {
                                     let raw = map.next_value::<$crate::activity::RawJson>()?;
-                                    out.extensions.push_raw(key.into_string(), raw);
+                                    out.extensions.push_key(key, raw);
                                 }
                             }
                         }

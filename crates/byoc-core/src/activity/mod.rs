@@ -186,6 +186,21 @@ impl Activity {
         }
     }
 
+    /// Parses an activity from a shared buffer (a webhook body): opaque blobs (`channelData`,
+    /// `value`, attachment `content`, entities, unknown fields) are kept as slices of `bytes`
+    /// — no allocation and no copy for them.
+    ///
+    /// # Errors
+    /// As [`Activity::from_slice`].
+    pub fn from_bytes(bytes: bytes::Bytes) -> Result<Self, ActivityError> {
+        let text = match bytestring::ByteString::try_from(bytes.clone()) {
+            Ok(text) => text,
+            Err(_) => return Self::from_slice(&bytes),
+        };
+        let _source = raw::source::enter(text.clone());
+        serde_json::from_str(&text).map_err(|e| ActivityError::diagnose(text.as_bytes(), &e))
+    }
+
     /// Parses an activity from a JSON string.
     ///
     /// # Errors

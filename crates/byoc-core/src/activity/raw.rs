@@ -5,22 +5,26 @@ use std::fmt;
 
 use serde::de::{DeserializeOwned, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use bytestring::ByteString;
 use serde_json::value::RawValue;
 
-/// A JSON value kept as its original text: parsing it costs a validating scan and one copy,
-/// and reading it typed happens only on demand ([`RawJson::parse`]).
+/// A JSON value kept as its original text. Reading it typed happens only on demand
+/// ([`RawJson::parse`]).
+///
+/// When an activity is parsed with [`Activity::from_bytes`](super::Activity::from_bytes),
+/// a `RawJson` is a reference-counted slice of the input buffer: keeping an opaque blob costs
+/// no allocation and no copy. Otherwise it owns a copy of its text.
 ///
 /// Equality compares the text, so two spellings of the same value (`1.0` and `1e0`) differ;
 /// compare [`RawJson::to_value`] results for semantic equality.
 #[derive(Clone)]
-pub struct RawJson(Box<RawValue>);
+pub struct RawJson(ByteString);
 
 impl RawJson {
     /// The JSON `null`.
     #[must_use]
     pub fn null() -> Self {
-        // `null` is valid JSON, so this cannot fail.
-        Self::from_json_text("null").unwrap_or_else(|_| unreachable!("`null` is valid JSON"))
+        Self(ByteString::from_static("null"))
     }
 
     /// Serializes any value into raw JSON.
@@ -28,7 +32,7 @@ impl RawJson {
     /// # Errors
     /// When `value`'s `Serialize` implementation fails (for example a map with non-string keys).
     pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        serde_json::value::to_raw_value(value).map(Self)
+        serde_json::to_string(value).map(|s| Self(ByteString::from(s)))
     }
 
     /// Takes JSON text, validating it.
@@ -36,13 +40,15 @@ impl RawJson {
     /// # Errors
     /// When `text` is not one valid JSON value.
     pub fn from_json_text(text: impl Into<String>) -> Result<Self, serde_json::Error> {
-        RawValue::from_string(text.into()).map(Self)
+        let text = text.into();
+        serde_json::from_str::<&RawValue>(&text)?;
+        Ok(Self(ByteString::from(text)))
     }
 
     /// The JSON text, exactly as received.
     #[must_use]
     pub fn get(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     /// Reads the value as `T`.
@@ -50,7 +56,7 @@ impl RawJson {
     /// # Errors
     /// When the JSON does not match `T`.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(self.0.get())
+        serde_json::from_str(&self.0)
     }
 
     /// Reads the value as `T`, borrowing strings from the raw text where it can.
@@ -58,7 +64,7 @@ impl RawJson {
     /// # Errors
     /// When the JSON does not match `T`.
     pub fn parse_borrowed<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(self.0.get())
+        serde_json::from_str(&self.0)
     }
 
     /// The value as a [`serde_json::Value`].
@@ -66,25 +72,25 @@ impl RawJson {
     /// # Errors
     /// Never for text that was valid JSON when it was stored; kept fallible for symmetry.
     pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
-        serde_json::from_str(self.0.get())
+        serde_json::from_str(&self.0)
     }
 
     /// Whether the value is the JSON `null`.
     #[must_use]
     pub fn is_null(&self) -> bool {
-        self.0.get().trim() == "null"
+        self.0.trim() == "null"
     }
 
     /// Whether the value is a JSON object.
     #[must_use]
     pub fn is_object(&self) -> bool {
-        self.0.get().trim_start().starts_with('{')
+        self.0.trim_start().starts_with('{')
     }
 
     /// Whether the value is a JSON string.
     #[must_use]
     pub fn is_string(&self) -> bool {
-        self.0.get().trim_start().starts_with('"')
+        self.0.trim_start().starts_with('"')
     }
 
     /// The value as a string, when it is a JSON string (escapes resolved).
@@ -93,39 +99,38 @@ impl RawJson {
         if !self.is_string() {
             return None;
         }
-        serde_json::from_str::<Cow<'_, str>>(self.0.get()).ok()
+        serde_json::from_str::<Cow<'_, str>>(&self.0).ok()
     }
 
     /// Length of the JSON text in bytes.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.0.get().len()
+        self.0.len()
     }
 
     /// Whether the JSON text is empty (never true for a valid value).
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.0.get().is_empty()
+        self.0.is_empty()
     }
 }
 
 impl fmt::Debug for RawJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Opaque blobs may carry personal data; show their size, not their content.
-        write!(f, "RawJson({} bytes)", self.0.get().len())
+        write!(f, "RawJson({} bytes)", self.0.len())
     }
 }
 
 impl PartialEq for RawJson {
     fn eq(&self, other: &Self) -> bool {
-        self.0.get() == other.0.get()
+        self.0 == other.0
     }
 }
 
 impl From<&serde_json::Value> for RawJson {
     fn from(v: &serde_json::Value) -> Self {
-        // Serializing a `Value` cannot fail: its map keys are strings.
-        Self::from_serialize(v).unwrap_or_else(|_| Self::null())
+        Self(ByteString::from(v.to_string()))
     }
 }
 
@@ -137,20 +142,79 @@ impl From<serde_json::Value> for RawJson {
 
 impl Serialize for RawJson {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        // The text was valid JSON when stored; borrowing it as a `RawValue` re-checks it
+        // without allocating, and lets serde_json write it verbatim.
+        let raw = serde_json::from_str::<&RawValue>(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(d).map(Self)
+        if source::is_active() {
+            // Inside `Activity::from_bytes`: the deserializer reads from the shared buffer, so
+            // the raw text can be borrowed and kept as a slice of it.
+            let raw = <&'de RawValue>::deserialize(d)?;
+            return Ok(Self(source::share(raw.get())));
+        }
+        let boxed = Box::<RawValue>::deserialize(d)?;
+        let text: Box<str> = boxed.into();
+        Ok(Self(ByteString::from(String::from(text))))
+    }
+}
+
+/// The input buffer of the `Activity::from_bytes` call running on this thread, so that raw
+/// parts can be kept as slices of it.
+pub(crate) mod source {
+    use std::cell::RefCell;
+
+    use bytestring::ByteString;
+
+    thread_local! {
+        static SOURCE: RefCell<Option<ByteString>> = const { RefCell::new(None) };
+    }
+
+    /// Makes `buf` the current source until the guard drops (restoring the previous one).
+    pub(crate) fn enter(buf: ByteString) -> Guard {
+        let previous = SOURCE.with(|s| s.replace(Some(buf)));
+        Guard { previous }
+    }
+
+    pub(crate) fn is_active() -> bool {
+        SOURCE.with(|s| s.borrow().is_some())
+    }
+
+    /// `text` as a slice of the current source when it lies inside it, else a copy.
+    pub(crate) fn share(text: &str) -> ByteString {
+        SOURCE.with(|s| match &*s.borrow() {
+            Some(buf) if contains(buf, text) => buf.slice_ref(text),
+            _ => ByteString::from(text),
+        })
+    }
+
+    fn contains(buf: &str, part: &str) -> bool {
+        let start = buf.as_ptr() as usize;
+        let p = part.as_ptr() as usize;
+        p >= start && p + part.len() <= start + buf.len()
+    }
+
+    /// Restores the previous source when dropped.
+    pub(crate) struct Guard {
+        previous: Option<ByteString>,
+    }
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let previous = self.previous.take();
+            SOURCE.with(|s| *s.borrow_mut() = previous);
+        }
     }
 }
 
 /// Unknown fields of an object (and known fields that arrived as explicit `null`), in arrival
 /// order. Serialized after the known fields.
 #[derive(Clone, Default, PartialEq)]
-pub struct Extensions(Vec<(String, RawJson)>);
+pub struct Extensions(Vec<(ByteString, RawJson)>);
 
 impl Extensions {
     /// No extensions.
@@ -170,7 +234,7 @@ impl Extensions {
         let name = name.into();
         match self.0.iter_mut().find(|(k, _)| *k == name) {
             Some(slot) => slot.1 = value,
-            None => self.0.push((name, value)),
+            None => self.0.push((ByteString::from(name), value)),
         }
     }
 
@@ -182,7 +246,7 @@ impl Extensions {
 
     /// Iterates over `(name, value)` pairs in arrival order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &RawJson)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.0.iter().map(|(k, v)| (&**k, v))
     }
 
     /// Number of fields kept.
@@ -197,18 +261,24 @@ impl Extensions {
         self.0.is_empty()
     }
 
-    pub(crate) fn push_raw(&mut self, name: String, value: RawJson) {
+    pub(crate) fn push_key(&mut self, key: Key<'_>, value: RawJson) {
+        let name = match key.0 {
+            Cow::Borrowed(k) if source::is_active() => source::share(k),
+            other => ByteString::from(other.into_owned()),
+        };
         self.0.push((name, value));
     }
 
-    pub(crate) fn push_null(&mut self, name: &str) {
-        self.0.push((name.to_owned(), RawJson::null()));
+    pub(crate) fn push_null(&mut self, name: &'static str) {
+        self.0.push((ByteString::from_static(name), RawJson::null()));
     }
 }
 
 impl fmt::Debug for Extensions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.0.iter().map(|(k, v)| (k, v))).finish()
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, v)| (&**k, v)))
+            .finish()
     }
 }
 
@@ -220,9 +290,6 @@ impl Key<'_> {
         &self.0
     }
 
-    pub(crate) fn into_string(self) -> String {
-        self.0.into_owned()
-    }
 }
 
 impl<'de> Deserialize<'de> for Key<'de> {

@@ -35,6 +35,10 @@ fn every_fixture_round_trips_losslessly() {
         let text = parsed.to_json().unwrap();
         let again = Activity::from_json(&text).unwrap();
         assert_eq!(again, parsed, "{name}: parse(serialize(x)) != x");
+        // The zero-copy path gives the same activity.
+        let shared = Activity::from_bytes(bytes::Bytes::from(bytes.clone())).unwrap();
+        assert_eq!(shared, parsed, "{name}: from_bytes != from_slice");
+        assert_eq!(serde_json::to_value(&shared).unwrap(), want, "{name}: from_bytes round trip");
     }
 }
 

@@ -331,10 +331,11 @@ impl InteractionClient {
     /// [`AdapterError`] from the token endpoint.
     pub async fn access_token(&self) -> Result<AccessToken, AdapterError> {
         let mut guard = self.token.lock().await;
-        if let Some(c) = guard.as_ref() {
-            if c.minted.elapsed() < self.config.token_refresh_after {
-                return Ok(c.token.clone());
-            }
+        if let Some(c) = guard
+            .as_ref()
+            .filter(|c| c.minted.elapsed() < self.config.token_refresh_after)
+        {
+            return Ok(c.token.clone());
         }
         let req = prepare_token_request(
             &self.signer,

@@ -296,10 +296,8 @@ pub fn normalize_payload(
         entry.entry_type.clone().unwrap_or_default()
     };
     cd.insert("entryType".into(), entry_type.into());
-    if let Some(s) = &entry.sender {
-        if let Ok(v) = serde_json::to_value(s) {
-            cd.insert("sender".into(), v);
-        }
+    if let Some(v) = entry.sender.as_ref().and_then(|s| serde_json::to_value(s).ok()) {
+        cd.insert("sender".into(), v);
     }
     if let Some(reason) = message_reason(entry) {
         cd.insert("messageReason".into(), reason.into());

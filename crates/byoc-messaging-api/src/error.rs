@@ -30,6 +30,12 @@ pub enum ConfigError {
         /// The field at fault.
         field: &'static str,
     },
+    /// A value is longer than allowed.
+    #[error("`{field}` is too long")]
+    TooLong {
+        /// The field at fault.
+        field: &'static str,
+    },
     /// A required value is empty.
     #[error("`{field}` is empty")]
     Empty {

@@ -2,10 +2,12 @@
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod adapter;
 pub mod client;
 pub mod config;
 pub mod error;
 pub mod normalize;
+pub mod registration;
 pub mod render;
 pub mod token;
 pub mod transport;

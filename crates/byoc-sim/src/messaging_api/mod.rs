@@ -1,9 +1,612 @@
-//! Simulator: messaging_api (being built).
+//! Simulator of the Dynamics 365 Omnichannel Messaging API, with the Entra token endpoint
+//! and Dataverse's channel records beside it, and an "agent" side that delivers agent
+//! messages, typing and conversation events to the registered webhook.
+//!
+//! | path | what |
+//! |---|---|
+//! | `POST /{tenant}/oauth2/v2.0/token` | client credentials → opaque access token (`expires_in` configurable); `invalid_client`, `invalid_scope`, `unsupported_grant_type` errors |
+//! | `GET /{tenant}/discovery/v2.0/keys` | JWKS of the key that signs webhook bearer tokens |
+//! | `POST /api/v1.0/consumer/conversations/create` (and `.../conversation/create`) | create; idempotent by `conversationrequestid`; an active conversation of the same `customerid` comes back with `isNew: false` |
+//! | `POST /api/v1.0/consumer/conversation/{id}` | message / typing / endOfConversation / custom event, with the documented limits |
+//! | `GET /api/v1.0/consumer/conversations` | active conversations, `continuationtoken` paging |
+//! | `GET /api/v1.0/consumer/conversation/{id}/messages` / `.../context` | transcript (`continuationToken` = a date-time) and context variables |
+//! | `/api/data/v9.2/msdyn_occustommessagingchannels[(id)]` | Dataverse: POST, GET, PATCH, DELETE channel records |
+//! | `POST /_sim/conversations/{id}/{accept,say,typing,close,event}` | drive the agent (`{"text":..}` / `{"name":..}`) |
+//! | `POST /_sim/tokens/expire` | revoke every access token (token expiry mid-conversation) |
+//!
+//! Consumer calls need a token for `https://{org without dashes}-c.{zone}.dynamics.com/.default`,
+//! the `channel-id` and `organization-id` headers (or their `x-ms-` forms) and a registered
+//! channel. Dataverse calls need a token for `{simulator url}/.default`.
+//!
+//! Webhook deliveries go to `{msdyn_webhookurl}/v3/conversations/{id}/activities` with
+//! `Authorization: Bearer <JWT>` signed with [`keys`]' fixed key (`iss`
+//! `{simulator url}/{tenant}/v2.0`, or `https://sts.windows.net/{tenant}/` with
+//! [`Options::v1_issuer`]; `tid`, `azp`/`appid` = the record's tenant and app; `aud` = the
+//! app id unless [`Options::webhook_audience`] says otherwise), or `x-ms-token` when
+//! [`Options::legacy_token`] is set. A delivery that gets no 2xx within
+//! [`Options::webhook_timeout`] is retried up to [`Options::webhook_retries`] times.
+
+mod api;
+pub mod keys;
+pub mod state;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use serde_json::{Value, json};
+
+use crate::fault::Faults;
+pub use state::{
+    ChannelRecord, DeliveryReport, RecordedRequest, SimConversation, SimMessage, SimState,
+};
+
+/// Simulator settings; every default is a built-in test credential.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Entra tenant. Default `7d1f3a5c-9e2b-4c6d-8f0a-1b3c5d7e9f20`.
+    pub tenant_id: String,
+    /// The client id accepted by the token endpoint. Default
+    /// `3f2504e0-4f89-41d3-9a0c-0305e82c3301`.
+    pub client_id: String,
+    /// The client secret accepted. Default `byoc-sim-client-secret`.
+    pub client_secret: String,
+    /// The organization id. Default `1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d`.
+    pub org_id: String,
+    /// The `{zone}` of the Messaging API scope. Default `crm4`.
+    pub zone: String,
+    /// Access token lifetime. Default 3599 s.
+    pub token_lifetime: Duration,
+    /// Per-attempt webhook timeout. Default 10 s.
+    pub webhook_timeout: Duration,
+    /// Webhook retries after the first attempt. Default 3.
+    pub webhook_retries: u32,
+    /// Pause between webhook attempts. Default 1 s.
+    pub webhook_retry_delay: Duration,
+    /// `aud` of webhook tokens. Default: the channel record's app id.
+    pub webhook_audience: Option<String>,
+    /// Issue v1 webhook tokens (`sts.windows.net` issuer, `appid`). Default `false`.
+    pub v1_issuer: bool,
+    /// Authenticate webhook calls with this legacy `x-ms-token` instead of a JWT.
+    pub legacy_token: Option<String>,
+    /// Display name of the simulated agent. Default `Rosa Delgado`.
+    pub agent_name: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            tenant_id: "7d1f3a5c-9e2b-4c6d-8f0a-1b3c5d7e9f20".into(),
+            client_id: "3f2504e0-4f89-41d3-9a0c-0305e82c3301".into(),
+            client_secret: "byoc-sim-client-secret".into(),
+            org_id: "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d".into(),
+            zone: "crm4".into(),
+            token_lifetime: Duration::from_secs(3599),
+            webhook_timeout: Duration::from_secs(10),
+            webhook_retries: 3,
+            webhook_retry_delay: Duration::from_secs(1),
+            webhook_audience: None,
+            v1_issuer: false,
+            legacy_token: None,
+            agent_name: "Rosa Delgado".into(),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    opts: Options,
+    base: String,
+    state: Mutex<state::State>,
+    http: reqwest::Client,
+    agent_id: String,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, state::State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn messaging_scope(&self) -> String {
+        format!(
+            "https://{}-c.{}.dynamics.com/.default",
+            self.opts.org_id.replace('-', "").to_ascii_lowercase(),
+            self.opts.zone
+        )
+    }
+
+    fn dataverse_scope(&self) -> String {
+        format!("{}/.default", self.base)
+    }
+}
+
+/// The agent side: what a representative does in Omnichannel, delivered to the webhook.
+#[derive(Clone)]
+pub struct Agent {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Agent")
+    }
+}
+
+impl Agent {
+    fn conversation(&self, id: &str) -> anyhow::Result<(String, Option<String>)> {
+        let st = self.inner.lock();
+        let c = st
+            .conversations
+            .get(id)
+            .with_context(|| format!("no conversation {id}"))?;
+        Ok((c.channel_id.clone(), c.customer_id.clone()))
+    }
+
+    fn set_state(&self, id: &str, state: SimState) {
+        if let Some(c) = self.inner.lock().conversations.get_mut(id) {
+            c.state = state;
+        }
+    }
+
+    fn event_body(channel: &str, id: &str, name: &str, from: Option<&str>) -> Value {
+        let mut v = json!({
+            "type": "message",
+            "channelId": channel,
+            "conversation": { "id": id },
+            "text": format!("EventName: **_{name}_**"),
+            "name": name,
+        });
+        if let Some(f) = from {
+            v["from"] = json!({ "id": f });
+        }
+        v
+    }
+
+    /// The agent accepts the conversation (`AgentAccepted`; state → Active).
+    ///
+    /// # Errors
+    /// Unknown conversation or no registered channel.
+    pub async fn accepts(&self, id: &str) -> anyhow::Result<DeliveryReport> {
+        let (channel, _) = self.conversation(id)?;
+        self.set_state(id, SimState::Active);
+        let body = Self::event_body(&channel, id, "AgentAccepted", None);
+        self.deliver(id, body).await
+    }
+
+    /// The agent says `text` (markdown).
+    ///
+    /// # Errors
+    /// Unknown conversation or no registered channel.
+    pub async fn says(&self, id: &str, text: &str) -> anyhow::Result<DeliveryReport> {
+        let (channel, _) = self.conversation(id)?;
+        let body = json!({
+            "type": "message",
+            "channelId": channel,
+            "from": { "id": self.inner.agent_id, "name": self.inner.opts.agent_name },
+            "conversation": { "id": id },
+            "textFormat": "markdown",
+            "text": text,
+        });
+        self.record(id, &body);
+        self.deliver(id, body).await
+    }
+
+    /// The agent sends a file.
+    ///
+    /// # Errors
+    /// Unknown conversation or no registered channel.
+    pub async fn sends_attachment(
+        &self,
+        id: &str,
+        name: &str,
+        content_type: &str,
+        url: &str,
+    ) -> anyhow::Result<DeliveryReport> {
+        let (channel, _) = self.conversation(id)?;
+        let body = json!({
+            "type": "message",
+            "channelId": channel,
+            "from": { "id": self.inner.agent_id, "name": self.inner.opts.agent_name },
+            "conversation": { "id": id },
+            "textFormat": "markdown",
+            "attachments": [{ "contentType": content_type, "contentUrl": url, "content": null, "name": name, "thumbnailUrl": null }],
+        });
+        self.record(id, &body);
+        self.deliver(id, body).await
+    }
+
+    /// The agent is typing.
+    ///
+    /// # Errors
+    /// Unknown conversation or no registered channel.
+    pub async fn typing(&self, id: &str) -> anyhow::Result<DeliveryReport> {
+        let (_, customer) = self.conversation(id)?;
+        let body = json!({
+            "type": "typing",
+            "channelId": "MessagingApi",
+            "conversation": { "id": id },
+            "recipient": { "id": customer.unwrap_or_default() },
+        });
+        self.deliver(id, body).await
+    }
+
+    /// The agent closes the conversation (`ConversationClosed`; state → Closed).
+    ///
+    /// # Errors
+    /// Unknown conversation or no registered channel.
+    pub async fn close(&self, id: &str) -> anyhow::Result<DeliveryReport> {
+        let (channel, _) = self.conversation(id)?;
+        self.set_state(id, SimState::Closed);
+        let body = Self::event_body(
+            &channel,
+            id,
+            "ConversationClosed",
+            Some(&self.inner.agent_id),
+        );
+        self.deliver(id, body).await
+    }
+
+    /// Any named event, sent the way Omnichannel sends state events (a `message` with a
+    /// `name`). A few names also change the simulated state.
+    ///
+    /// # Errors
+    /// Unknown conversation, empty name, or no registered channel.
+    pub async fn event(&self, id: &str, name: &str) -> anyhow::Result<DeliveryReport> {
+        anyhow::ensure!(!name.is_empty(), "event name is empty");
+        let (channel, _) = self.conversation(id)?;
+        let state = match name {
+            "AgentAccepted" | "AgentAssigned" => Some(SimState::Active),
+            "AgentEndSession" | "PrimaryAgentEndConversation" => Some(SimState::WrapUp),
+            "ConversationClose" | "ConversationClosed" => Some(SimState::Closed),
+            "CustomerDisconnected" => Some(SimState::Waiting),
+            "TransferToQueueInitiated" => Some(SimState::Open),
+            _ => None,
+        };
+        if let Some(s) = state {
+            self.set_state(id, s);
+        }
+        let body = Self::event_body(&channel, id, name, None);
+        self.deliver(id, body).await
+    }
+
+    fn record(&self, id: &str, body: &Value) {
+        let mut st = self.inner.lock();
+        let message_id = st.next_message_id();
+        let timestamp = st.next_timestamp();
+        if let Some(c) = st.conversations.get_mut(id) {
+            c.messages.push(SimMessage {
+                message_id,
+                timestamp,
+                side: "agent",
+                activity: body.clone(),
+            });
+        }
+    }
+
+    fn auth_header(&self, record: &ChannelRecord) -> anyhow::Result<(&'static str, String)> {
+        let o = &self.inner.opts;
+        if let Some(t) = &o.legacy_token {
+            return Ok(("x-ms-token", t.clone()));
+        }
+        let now = chrono::Utc::now().timestamp();
+        let tid = &record.tenant_id;
+        let mut claims = json!({
+            "aud": o.webhook_audience.clone().unwrap_or_else(|| record.app_id.clone()),
+            "tid": tid,
+            "sub": record.app_id,
+            "oid": record.app_id,
+            "iat": now, "nbf": now, "exp": now + 3600,
+        });
+        if o.v1_issuer {
+            claims["iss"] = json!(format!("https://sts.windows.net/{tid}/"));
+            claims["appid"] = json!(record.app_id);
+            claims["ver"] = json!("1.0");
+        } else {
+            claims["iss"] = json!(format!("{}/{tid}/v2.0", self.inner.base));
+            claims["azp"] = json!(record.app_id);
+            claims["ver"] = json!("2.0");
+        }
+        Ok(("authorization", format!("Bearer {}", keys::sign(&claims)?)))
+    }
+
+    async fn deliver(&self, id: &str, body: Value) -> anyhow::Result<DeliveryReport> {
+        let (channel, _) = self.conversation(id)?;
+        let record = self
+            .inner
+            .lock()
+            .channels
+            .get(&channel)
+            .cloned()
+            .with_context(|| format!("channel {channel} is not registered"))?;
+        let url = format!(
+            "{}/v3/conversations/{id}/activities",
+            record.webhook_url.trim_end_matches('/')
+        );
+        let (header, value) = self.auth_header(&record)?;
+        let text = body.to_string();
+        let o = &self.inner.opts;
+        let mut attempts = Vec::new();
+        let mut delivered = false;
+        for attempt in 0..=o.webhook_retries {
+            if attempt > 0 {
+                tokio::time::sleep(o.webhook_retry_delay).await;
+            }
+            let send = self
+                .inner
+                .http
+                .post(&url)
+                .header(header, &value)
+                .header("content-type", "application/json")
+                .body(text.clone())
+                .send();
+            let status = match tokio::time::timeout(o.webhook_timeout, send).await {
+                Ok(Ok(resp)) => Some(resp.status().as_u16()),
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, attempt, "webhook delivery failed");
+                    None
+                }
+                Err(_) => None,
+            };
+            attempts.push(status);
+            if status.is_some_and(|s| (200..300).contains(&s)) {
+                delivered = true;
+                break;
+            }
+        }
+        let report = DeliveryReport {
+            conversation_id: id.to_owned(),
+            url,
+            attempts,
+            delivered,
+            body: text,
+        };
+        self.inner.lock().deliveries.push(report.clone());
+        Ok(report)
+    }
+}
+
+/// A running simulator. Dropping it stops the server.
+#[derive(Debug)]
+pub struct MessagingApiSim {
+    inner: Arc<Inner>,
+    faults: Faults,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for MessagingApiSim {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl MessagingApiSim {
+    /// Starts on `127.0.0.1:0`.
+    ///
+    /// # Errors
+    /// When the port cannot be bound.
+    pub async fn start(opts: Options) -> anyhow::Result<Self> {
+        Self::start_on(opts, 0).await
+    }
+
+    /// Starts on `127.0.0.1:port`.
+    ///
+    /// # Errors
+    /// When the port cannot be bound.
+    pub async fn start_on(opts: Options, port: u16) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let inner = Arc::new(Inner {
+            opts,
+            base: format!("http://{addr}"),
+            state: Mutex::new(state::State::default()),
+            http,
+            agent_id: "8d1f3a5c-7e9b-4d2f-a6c8-0e2a4c6e8a0c".into(),
+        });
+        let faults = Faults::new();
+        let app = faults.layer(api::router(inner.clone()));
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "messaging-api simulator stopped");
+            }
+        });
+        Ok(Self {
+            inner,
+            faults,
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:P` (also the Entra authority and the Dataverse org URL).
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// The options in force.
+    #[must_use]
+    pub fn options(&self) -> &Options {
+        &self.inner.opts
+    }
+
+    /// The scope the consumer API requires.
+    #[must_use]
+    pub fn messaging_scope(&self) -> String {
+        self.inner.messaging_scope()
+    }
+
+    /// Fault injection for the next requests.
+    #[must_use]
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// The agent side.
+    #[must_use]
+    pub fn agent(&self) -> Agent {
+        Agent {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// Revokes every access token issued so far.
+    pub fn expire_tokens(&self) {
+        self.inner.lock().tokens.clear();
+    }
+
+    /// How many token requests arrived (successful or not).
+    #[must_use]
+    pub fn token_requests(&self) -> usize {
+        self.inner.lock().token_requests
+    }
+
+    /// Consumer API requests served, in order.
+    #[must_use]
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.inner.lock().requests.clone()
+    }
+
+    /// The registered channel records.
+    #[must_use]
+    pub fn channels(&self) -> Vec<ChannelRecord> {
+        self.inner.lock().channels.values().cloned().collect()
+    }
+
+    /// A conversation.
+    #[must_use]
+    pub fn conversation(&self, id: &str) -> Option<SimConversation> {
+        self.inner.lock().conversations.get(id).cloned()
+    }
+
+    /// Every conversation, oldest first.
+    #[must_use]
+    pub fn conversations(&self) -> Vec<SimConversation> {
+        let st = self.inner.lock();
+        st.order
+            .iter()
+            .filter_map(|id| st.conversations.get(id).cloned())
+            .collect()
+    }
+
+    /// Every webhook delivery so far.
+    #[must_use]
+    pub fn deliveries(&self) -> Vec<DeliveryReport> {
+        self.inner.lock().deliveries.clone()
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "byoc-sim messaging-api",
+    about = "Dynamics 365 Omnichannel Messaging API simulator"
+)]
+struct Cli {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Entra tenant id.
+    #[arg(long)]
+    tenant_id: Option<String>,
+    /// Entra app (client) id.
+    #[arg(long)]
+    client_id: Option<String>,
+    /// Entra client secret.
+    #[arg(long)]
+    client_secret: Option<String>,
+    /// Dynamics organization id.
+    #[arg(long)]
+    org_id: Option<String>,
+    /// `{zone}` of the Messaging API token scope.
+    #[arg(long)]
+    zone: Option<String>,
+    /// Access token lifetime in seconds.
+    #[arg(long)]
+    token_lifetime: Option<u64>,
+    /// Seconds between webhook retries.
+    #[arg(long)]
+    retry_delay: Option<u64>,
+    /// Authenticate webhook calls with this legacy x-ms-token instead of a JWT.
+    #[arg(long)]
+    legacy_token: Option<String>,
+    /// Issue v1 (sts.windows.net) webhook tokens.
+    #[arg(long)]
+    v1_issuer: bool,
+}
 
 /// Runs this simulator from the command line (`args[0]` is the subcommand name).
 ///
 /// # Errors
-/// Always, until this simulator is built.
+/// Bad arguments, or the port cannot be bound.
 pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
-    anyhow::bail!("the {} simulator is not built yet ({} args)", "messaging_api", args.len())
+    let cli = Cli::try_parse_from(args)?;
+    let mut opts = Options::default();
+    let given = cli.client_secret.is_some();
+    if let Some(v) = cli.tenant_id {
+        opts.tenant_id = v;
+    }
+    if let Some(v) = cli.client_id {
+        opts.client_id = v;
+    }
+    if let Some(v) = cli.client_secret {
+        opts.client_secret = v;
+    }
+    if let Some(v) = cli.org_id {
+        opts.org_id = v;
+    }
+    if let Some(v) = cli.zone {
+        opts.zone = v;
+    }
+    if let Some(v) = cli.token_lifetime {
+        opts.token_lifetime = Duration::from_secs(v);
+    }
+    if let Some(v) = cli.retry_delay {
+        opts.webhook_retry_delay = Duration::from_secs(v);
+    }
+    opts.legacy_token = cli.legacy_token;
+    opts.v1_issuer = cli.v1_issuer;
+    let sim = MessagingApiSim::start_on(opts, cli.port).await?;
+    println!("listening on {}", sim.url());
+    let o = sim.options();
+    println!(
+        "authority: {}  (token: {}/{}/oauth2/v2.0/token)",
+        sim.url(),
+        sim.url(),
+        o.tenant_id
+    );
+    println!("messaging api base url: {}", sim.url());
+    println!("dataverse org url: {}", sim.url());
+    println!("tenant id: {}", o.tenant_id);
+    println!("client id: {}", o.client_id);
+    if !given {
+        println!(
+            "client secret (built-in test credential): {}",
+            o.client_secret
+        );
+    }
+    println!("organization id: {}", o.org_id);
+    println!("messaging scope: {}", sim.messaging_scope());
+    println!(
+        "agent: POST {}/_sim/conversations/{{id}}/{{accept|say|typing|close|event}}",
+        sim.url()
+    );
+    tokio::signal::ctrl_c().await?;
+    Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,906 @@
+//! HTTP side of the simulator: the Entra-like token endpoint and JWKS, the consumer
+//! Messaging API with its checks, the Dataverse endpoint for channel records, and the
+//! `/_sim/...` control endpoints that drive the agent side.
+
+// Handlers return ready axum responses as their error values.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State as AxState};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use http::{HeaderMap, Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Inner;
+use super::keys;
+use super::state::{ChannelRecord, SimConversation, SimMessage, SimState, format_ts};
+
+pub(crate) const MESSAGING_API_CHANNEL_TYPE: i64 = 192_350_005;
+const MAX_TEXT: usize = 6000;
+const MAX_NAME: usize = 256;
+const MAX_CUSTOMER_FIELD: usize = 200;
+const MAX_CONTEXT_VARS: usize = 100;
+const MAX_START_MESSAGE: usize = 27 * 1024;
+
+type Shared = Arc<Inner>;
+
+pub(crate) fn router(inner: Shared) -> Router {
+    Router::new()
+        .route("/{tenant}/oauth2/v2.0/token", post(token))
+        .route("/{tenant}/discovery/v2.0/keys", get(jwks))
+        .route("/api/v1.0/consumer/conversations/create", post(create))
+        .route("/api/v1.0/consumer/conversation/create", post(create))
+        .route("/api/v1.0/consumer/conversations", get(list))
+        .route("/api/v1.0/consumer/conversation/{id}", post(send))
+        .route(
+            "/api/v1.0/consumer/conversation/{id}/messages",
+            get(messages),
+        )
+        .route("/api/v1.0/consumer/conversation/{id}/context", get(context))
+        .route("/api/data/v9.2/{key}", any(dataverse))
+        .route("/_sim/tokens/expire", post(expire_tokens))
+        .route("/_sim/conversations/{id}/{action}", post(control))
+        .with_state(inner)
+}
+
+fn err(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": { "code": code, "message": message } })),
+    )
+        .into_response()
+}
+
+fn chars(v: &Value) -> usize {
+    v.as_str().map_or(0, |s| s.chars().count())
+}
+
+// ---------------------------------------------------------------- Entra
+
+#[derive(Deserialize)]
+struct TokenForm {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scope: Option<String>,
+}
+
+async fn token(
+    AxState(inner): AxState<Shared>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Response {
+    inner.lock().token_requests += 1;
+    let o = &inner.opts;
+    let entra = |status: StatusCode, error: &str| {
+        (
+            status,
+            axum::Json(json!({ "error": error, "error_description": error })),
+        )
+            .into_response()
+    };
+    if !tenant.eq_ignore_ascii_case(&o.tenant_id) {
+        return entra(StatusCode::BAD_REQUEST, "invalid_tenant");
+    }
+    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
+        return entra(StatusCode::BAD_REQUEST, "invalid_request");
+    };
+    if form.grant_type.as_deref() != Some("client_credentials") {
+        return entra(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    }
+    let id_ok = form
+        .client_id
+        .as_deref()
+        .is_some_and(|c| c.eq_ignore_ascii_case(&o.client_id));
+    let secret_ok = form.client_secret.as_deref().is_some_and(|s| {
+        subtle::ConstantTimeEq::ct_eq(s.as_bytes(), o.client_secret.as_bytes()).into()
+    });
+    if !id_ok || !secret_ok {
+        return entra(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let scope = form.scope.unwrap_or_default();
+    if scope != inner.messaging_scope() && scope != inner.dataverse_scope() {
+        return entra(StatusCode::BAD_REQUEST, "invalid_scope");
+    }
+    let lifetime = o.token_lifetime;
+    let access = inner.lock().issue_token(scope, lifetime);
+    axum::Json(json!({
+        "token_type": "Bearer",
+        "expires_in": lifetime.as_secs(),
+        "ext_expires_in": lifetime.as_secs(),
+        "access_token": access,
+    }))
+    .into_response()
+}
+
+async fn jwks(AxState(inner): AxState<Shared>, Path(tenant): Path<String>) -> Response {
+    if !tenant.eq_ignore_ascii_case(&inner.opts.tenant_id) {
+        return err(StatusCode::BAD_REQUEST, "invalid_tenant", "unknown tenant");
+    }
+    axum::Json(keys::jwks()).into_response()
+}
+
+/// Checks the bearer token: issued here, unexpired, for `scope`.
+fn authorize(inner: &Inner, headers: &HeaderMap, scope: &str) -> Result<(), Response> {
+    let unauthorized = || {
+        err(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "invalid or missing token",
+        )
+    };
+    let token = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(unauthorized)?;
+    let st = inner.lock();
+    let t = st.tokens.get(token).ok_or_else(unauthorized)?;
+    if tokio::time::Instant::now() >= t.expires || t.scope != scope {
+        return Err(unauthorized());
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- consumer API
+
+/// Checks auth and the channel/organization headers; returns the channel id.
+fn consumer(
+    inner: &Inner,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<String, Response> {
+    let header = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (channel, legacy) = match header("channel-id") {
+        Some(c) => (Some(c), false),
+        None => (
+            header("x-ms-channel-id"),
+            header("x-ms-channel-id").is_some(),
+        ),
+    };
+    inner.lock().requests.push(super::state::RecordedRequest {
+        method: method.to_string(),
+        path: path.to_owned(),
+        channel_id: channel.clone(),
+        legacy_headers: legacy,
+    });
+    authorize(inner, headers, &inner.messaging_scope())?;
+    let org = header("organization-id").or_else(|| header("x-ms-organization-id"));
+    let Some(channel) = channel else {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "MissingChannelId",
+            "channel-id header is required",
+        ));
+    };
+    let Some(org) = org else {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "MissingOrganizationId",
+            "organization-id header is required",
+        ));
+    };
+    if !org.eq_ignore_ascii_case(&inner.opts.org_id) {
+        return Err(err(
+            StatusCode::FORBIDDEN,
+            "OrganizationMismatch",
+            "unknown organization",
+        ));
+    }
+    let channel = channel.to_ascii_lowercase();
+    if !inner.lock().channels.contains_key(&channel) {
+        return Err(err(
+            StatusCode::NOT_FOUND,
+            "ChannelNotFound",
+            "no custom channel with this id",
+        ));
+    }
+    Ok(channel)
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, Response> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) if v.is_object() => Ok(v),
+        _ => Err(err(
+            StatusCode::BAD_REQUEST,
+            "InvalidJson",
+            "body must be a JSON object",
+        )),
+    }
+}
+
+fn validate_create(v: &Value) -> Result<(), Response> {
+    if let Some(c) = v.get("customercontext") {
+        let Some(obj) = c.as_object() else {
+            return Err(err(
+                StatusCode::BAD_REQUEST,
+                "InvalidCustomerContext",
+                "customercontext must be an object",
+            ));
+        };
+        for (k, val) in obj {
+            if chars(val) > MAX_CUSTOMER_FIELD {
+                return Err(err(
+                    StatusCode::BAD_REQUEST,
+                    "CustomerContextTooLong",
+                    &format!("customercontext.{k} exceeds 200 characters"),
+                ));
+            }
+        }
+    }
+    if let Some(ctx) = v.get("conversationcontext") {
+        let Some(obj) = ctx.as_object() else {
+            return Err(err(
+                StatusCode::BAD_REQUEST,
+                "InvalidConversationContext",
+                "conversationcontext must be an object",
+            ));
+        };
+        if obj.len() > MAX_CONTEXT_VARS {
+            return Err(err(
+                StatusCode::BAD_REQUEST,
+                "TooManyContextVariables",
+                "at most 100 context variables",
+            ));
+        }
+        for (k, var) in obj {
+            if k.chars().count() > MAX_NAME || var.get("value").is_none() {
+                return Err(err(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidContextVariable",
+                    "context variables need a value and a name of at most 256 characters",
+                ));
+            }
+        }
+    }
+    if let Some(m) = v.get("startmessage")
+        && m.to_string().len() > MAX_START_MESSAGE
+    {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "StartMessageTooLarge",
+            "startmessage exceeds 27 KB",
+        ));
+    }
+    Ok(())
+}
+
+async fn create(
+    AxState(inner): AxState<Shared>,
+    method: Method,
+    uri: http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let channel = match consumer(&inner, &method, uri.path(), &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let v = match parse_json(&body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if let Err(r) = validate_create(&v) {
+        return r;
+    }
+    let customer_id = v
+        .pointer("/customercontext/customerid")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let request_id = v
+        .get("conversationrequestid")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut st = inner.lock();
+    // Idempotency: the same request id, or an active conversation of the same customer.
+    let existing = st.order.iter().rev().find_map(|id| {
+        let c = st.conversations.get(id)?;
+        let same_request = request_id.is_some() && c.request_id == request_id;
+        let same_customer =
+            customer_id.is_some() && c.customer_id == customer_id && c.state.is_active();
+        (c.channel_id == channel && (same_request || same_customer)).then(|| c.id.clone())
+    });
+    if let Some(id) = existing {
+        return axum::Json(json!({ "conversationId": id, "isNew": false })).into_response();
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let context = v
+        .get("conversationcontext")
+        .and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .map(|(k, var)| (k.clone(), var.get("value").cloned().unwrap_or(Value::Null)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let created = st.next_timestamp();
+    let mut conv = SimConversation {
+        id: id.clone(),
+        channel_id: channel,
+        customer_id,
+        request_id,
+        customer: v.get("customercontext").cloned().unwrap_or(Value::Null),
+        context,
+        skip_deflection_bot: v
+            .get("skipdeflectionbot")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        state: SimState::Open,
+        created,
+        messages: Vec::new(),
+    };
+    let mut out = json!({ "conversationId": id, "isNew": true });
+    if let Some(m) = v.get("startmessage") {
+        let message_id = st.next_message_id();
+        let timestamp = st.next_timestamp();
+        conv.messages.push(SimMessage {
+            message_id: message_id.clone(),
+            timestamp,
+            side: "customer",
+            activity: json!({
+                "type": "message",
+                "text": m.get("message").cloned().unwrap_or(Value::Null),
+                "from": { "name": m.get("displayname").cloned().unwrap_or(Value::Null) },
+            }),
+        });
+        out["messageId"] = json!(message_id);
+    }
+    st.order.push(id.clone());
+    st.conversations.insert(id, conv);
+    axum::Json(out).into_response()
+}
+
+fn validate_activity(v: &Value, channel: &str) -> Result<(), Response> {
+    let bad = |code: &str, msg: &str| Err(err(StatusCode::BAD_REQUEST, code, msg));
+    let kind = v.get("type").and_then(Value::as_str).unwrap_or_default();
+    if chars(&v["type"]) > MAX_NAME {
+        return bad("TypeTooLong", "type exceeds 256 characters");
+    }
+    for p in ["/from/id", "/from/name", "/name", "/id"] {
+        if v.pointer(p).map_or(0, chars) > MAX_NAME {
+            return bad("NameTooLong", "names are limited to 256 characters");
+        }
+    }
+    if let Some(c) = v.get("channelId")
+        && !c.as_str().is_some_and(|c| c.eq_ignore_ascii_case(channel))
+    {
+        return bad(
+            "ChannelIdMismatch",
+            "channelId must equal the channel-id header",
+        );
+    }
+    match kind {
+        "message" => {
+            let has_text = v
+                .get("text")
+                .and_then(Value::as_str)
+                .is_some_and(|t| !t.is_empty());
+            let has_att = v
+                .get("attachments")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty());
+            if !has_text && !has_att {
+                return bad("MissingContent", "text or attachments is required");
+            }
+            if chars(&v["text"]) > MAX_TEXT {
+                return bad("TextTooLong", "text exceeds 6000 characters");
+            }
+            for a in v
+                .get("attachments")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if a.get("contentType").and_then(Value::as_str).is_none()
+                    || a.get("contentUrl").and_then(Value::as_str).is_none()
+                {
+                    return bad(
+                        "InvalidAttachment",
+                        "attachments need contentType and contentUrl",
+                    );
+                }
+            }
+        }
+        "typing" | "endOfConversation" => {}
+        "event" => {
+            let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
+            let cd = &v["channelData"];
+            let custom = cd.get("customEvent").and_then(Value::as_bool) == Some(true)
+                && cd.get("customEventName").and_then(Value::as_str) == Some(name)
+                && !name.is_empty()
+                && cd.get("customEventValue").is_none_or(Value::is_string);
+            if !custom {
+                return bad("UnsupportedEvent", "unsupported event");
+            }
+        }
+        _ => return bad("UnsupportedActivityType", "unsupported activity type"),
+    }
+    Ok(())
+}
+
+async fn send(
+    AxState(inner): AxState<Shared>,
+    method: Method,
+    uri: http::Uri,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let channel = match consumer(&inner, &method, uri.path(), &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let v = match parse_json(&body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if let Err(r) = validate_activity(&v, &channel) {
+        return r;
+    }
+    if v.pointer("/conversation/id")
+        .and_then(Value::as_str)
+        .is_some_and(|c| c != id)
+    {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "ConversationMismatch",
+            "conversation.id must equal the path",
+        );
+    }
+    let mut st = inner.lock();
+    let message_id = st.next_message_id();
+    let timestamp = st.next_timestamp();
+    let Some(conv) = st
+        .conversations
+        .get_mut(&id)
+        .filter(|c| c.channel_id == channel)
+    else {
+        return err(
+            StatusCode::NOT_FOUND,
+            "ConversationNotFound",
+            "no such conversation",
+        );
+    };
+    if !conv.state.is_active() {
+        return err(
+            StatusCode::NOT_FOUND,
+            "ConversationClosed",
+            "the conversation has ended",
+        );
+    }
+    match v.get("type").and_then(Value::as_str) {
+        Some("endOfConversation") => {
+            conv.state = if conv.state == SimState::Active {
+                SimState::WrapUp
+            } else {
+                SimState::Closed
+            };
+        }
+        Some("event") => {
+            // Custom events may update context variables; displayable ones are objects.
+            if let Some(Ok(Value::Object(vars))) = v
+                .pointer("/channelData/customEventValue")
+                .and_then(Value::as_str)
+                .map(serde_json::from_str::<Value>)
+            {
+                for (k, val) in vars {
+                    let val = val.get("value").cloned().unwrap_or(val);
+                    conv.context.insert(k, val);
+                }
+            }
+        }
+        _ => {}
+    }
+    if v.get("type").and_then(Value::as_str) != Some("typing") {
+        conv.messages.push(SimMessage {
+            message_id: message_id.clone(),
+            timestamp,
+            side: "customer",
+            activity: v,
+        });
+    }
+    axum::Json(json!({ "messageId": message_id })).into_response()
+}
+
+#[derive(Deserialize)]
+struct PageParams {
+    #[serde(rename = "StartTimeStamp")]
+    start: Option<String>,
+    #[serde(rename = "PageSize")]
+    page_size: Option<usize>,
+    #[serde(rename = "ContinuationToken")]
+    token: Option<String>,
+}
+
+fn parse_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&chrono::Utc))
+}
+
+async fn list(
+    AxState(inner): AxState<Shared>,
+    method: Method,
+    uri: http::Uri,
+    headers: HeaderMap,
+    Query(q): Query<PageParams>,
+) -> Response {
+    let channel = match consumer(&inner, &method, uri.path(), &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let size = q.page_size.unwrap_or(50);
+    if size == 0 || size > 250 {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "InvalidPageSize",
+            "PageSize must be 1..=250",
+        );
+    }
+    let start = match q.start.as_deref().map(parse_ts) {
+        Some(None) => {
+            return err(
+                StatusCode::BAD_REQUEST,
+                "InvalidStartTimeStamp",
+                "bad StartTimeStamp",
+            );
+        }
+        Some(s) => s,
+        None => None,
+    };
+    let offset = match q.token.as_deref().map(str::parse::<usize>) {
+        Some(Err(_)) => {
+            return err(
+                StatusCode::BAD_REQUEST,
+                "InvalidContinuationToken",
+                "bad token",
+            );
+        }
+        Some(Ok(n)) => n,
+        None => 0,
+    };
+    let st = inner.lock();
+    let all: Vec<&SimConversation> = st
+        .order
+        .iter()
+        .filter_map(|id| st.conversations.get(id))
+        .filter(|c| {
+            c.channel_id == channel && c.state.is_active() && start.is_none_or(|s| c.created >= s)
+        })
+        .collect();
+    let page: Vec<Value> = all
+        .iter()
+        .skip(offset)
+        .take(size)
+        .map(|c| json!({ "conversationid": c.id, "timestamp": format_ts(c.created) }))
+        .collect();
+    let next = (offset + size < all.len()).then(|| (offset + size).to_string());
+    axum::Json(json!({ "conversations": page, "continuationtoken": next })).into_response()
+}
+
+async fn messages(
+    AxState(inner): AxState<Shared>,
+    method: Method,
+    uri: http::Uri,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<PageParams>,
+) -> Response {
+    let channel = match consumer(&inner, &method, uri.path(), &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let size = q.page_size.unwrap_or(50);
+    if size == 0 || size > 100 {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "InvalidPageSize",
+            "PageSize must be 1..=100",
+        );
+    }
+    let from = match q.token.as_deref().or(q.start.as_deref()).map(parse_ts) {
+        Some(None) => {
+            return err(
+                StatusCode::BAD_REQUEST,
+                "InvalidContinuationToken",
+                "bad token",
+            );
+        }
+        Some(s) => s,
+        None => None,
+    };
+    let st = inner.lock();
+    let Some(conv) = st
+        .conversations
+        .get(&id)
+        .filter(|c| c.channel_id == channel)
+    else {
+        return err(
+            StatusCode::NOT_FOUND,
+            "ConversationNotFound",
+            "no such conversation",
+        );
+    };
+    let all: Vec<&SimMessage> = conv
+        .messages
+        .iter()
+        .filter(|m| from.is_none_or(|f| m.timestamp >= f))
+        .collect();
+    let page: Vec<Value> = all
+        .iter()
+        .take(size)
+        .map(|m| {
+            json!({
+                "type": m.activity.get("type").cloned().unwrap_or(json!("message")),
+                "attachments": m.activity.get("attachments").cloned().unwrap_or(json!([])),
+                "text": m.activity.get("text").cloned().unwrap_or(Value::Null),
+                "messageId": m.message_id,
+                "timestamp": format_ts(m.timestamp),
+                "from": m.activity.get("from").cloned().unwrap_or(json!({})),
+                "channelData": m.activity.get("channelData").cloned().unwrap_or(json!({})),
+            })
+        })
+        .collect();
+    let next = all.get(size).map(|m| format_ts(m.timestamp));
+    axum::Json(json!({ "messages": page, "continuationToken": next })).into_response()
+}
+
+async fn context(
+    AxState(inner): AxState<Shared>,
+    method: Method,
+    uri: http::Uri,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let channel = match consumer(&inner, &method, uri.path(), &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let st = inner.lock();
+    let Some(conv) = st
+        .conversations
+        .get(&id)
+        .filter(|c| c.channel_id == channel)
+    else {
+        return err(
+            StatusCode::NOT_FOUND,
+            "ConversationNotFound",
+            "no such conversation",
+        );
+    };
+    let ctx: Vec<Value> = conv
+        .context
+        .iter()
+        .map(|(k, v)| json!({ "name": k, "value": v }))
+        .collect();
+    axum::Json(json!({ "context": ctx })).into_response()
+}
+
+// ---------------------------------------------------------------- Dataverse
+
+fn is_guid(s: &str) -> bool {
+    let g: Vec<&str> = s.split('-').collect();
+    g.len() == 5
+        && g.iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn webhook_ok(url: &str) -> bool {
+    if let Some(rest) = url.strip_prefix("https://") {
+        return !rest.is_empty() && !rest.contains(['?', '#', '@']);
+    }
+    if let Some(rest) = url.strip_prefix("http://") {
+        let host = rest.split(['/', ':']).next().unwrap_or_default();
+        return matches!(host, "127.0.0.1" | "localhost") && !rest.contains(['?', '#', '@']);
+    }
+    false
+}
+
+fn record_from(
+    v: &Value,
+    id: String,
+    base: Option<&ChannelRecord>,
+) -> Result<ChannelRecord, Response> {
+    let bad = |field: &str| {
+        Err(err(
+            StatusCode::BAD_REQUEST,
+            "0x80040203",
+            &format!("invalid value for {field}"),
+        ))
+    };
+    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    let rec = ChannelRecord {
+        id,
+        channel_type: v
+            .get("msdyn_occustomchannelid")
+            .and_then(Value::as_i64)
+            .or(base.map(|b| b.channel_type))
+            .unwrap_or_default(),
+        name: text("msdyn_name")
+            .or(base.map(|b| b.name.clone()))
+            .unwrap_or_default(),
+        app_id: text("msdyn_appid")
+            .or(base.map(|b| b.app_id.clone()))
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
+        tenant_id: text("msdyn_tenantid")
+            .or(base.map(|b| b.tenant_id.clone()))
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
+        webhook_url: text("msdyn_webhookurl")
+            .or(base.map(|b| b.webhook_url.clone()))
+            .unwrap_or_default(),
+    };
+    if rec.channel_type != MESSAGING_API_CHANNEL_TYPE {
+        return bad("msdyn_occustomchannelid");
+    }
+    if rec.name.trim().is_empty() || rec.name.chars().count() > MAX_NAME {
+        return bad("msdyn_name");
+    }
+    if !is_guid(&rec.app_id) {
+        return bad("msdyn_appid");
+    }
+    if !is_guid(&rec.tenant_id) {
+        return bad("msdyn_tenantid");
+    }
+    if !webhook_ok(&rec.webhook_url) {
+        return bad("msdyn_webhookurl");
+    }
+    Ok(rec)
+}
+
+async fn dataverse(
+    AxState(inner): AxState<Shared>,
+    method: Method,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = authorize(&inner, &headers, &inner.dataverse_scope()) {
+        return r;
+    }
+    const SET: &str = "msdyn_occustommessagingchannels";
+    let not_found = || err(StatusCode::NOT_FOUND, "0x80040217", "record not found");
+    let Some(rest) = key.strip_prefix(SET) else {
+        return err(
+            StatusCode::NOT_FOUND,
+            "0x80060888",
+            "resource not found for the segment",
+        );
+    };
+    let id = match rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        Some(id) if is_guid(id) => Some(id.to_ascii_lowercase()),
+        Some(_) => return err(StatusCode::BAD_REQUEST, "0x80060888", "bad key"),
+        None if rest.is_empty() => None,
+        None => return not_found(),
+    };
+    let base = inner.base_url();
+    match (method, id) {
+        (Method::GET, None) => {
+            let st = inner.lock();
+            let value: Vec<Value> = st.channels.values().map(ChannelRecord::to_json).collect();
+            axum::Json(json!({ "@odata.context": format!("{base}/api/data/v9.2/$metadata#{SET}"), "value": value })).into_response()
+        }
+        (Method::GET, Some(id)) => match inner.lock().channels.get(&id) {
+            Some(r) => axum::Json(r.to_json()).into_response(),
+            None => not_found(),
+        },
+        (Method::POST, None) => {
+            let v = match parse_json(&body) {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let rec = match record_from(&v, uuid::Uuid::new_v4().to_string(), None) {
+                Ok(r) => r,
+                Err(r) => return r,
+            };
+            let entity = format!("{base}/api/data/v9.2/{SET}({})", rec.id);
+            let json = rec.to_json();
+            inner.lock().channels.insert(rec.id.clone(), rec);
+            let representation = headers
+                .get("prefer")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|p| p.contains("return=representation"));
+            let mut resp = if representation {
+                (StatusCode::CREATED, axum::Json(json)).into_response()
+            } else {
+                StatusCode::NO_CONTENT.into_response()
+            };
+            if let Ok(h) = http::HeaderValue::from_str(&entity) {
+                resp.headers_mut().insert("OData-EntityId", h);
+            }
+            resp
+        }
+        (Method::PATCH, Some(id)) => {
+            let v = match parse_json(&body) {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let existing = inner.lock().channels.get(&id).cloned();
+            let Some(existing) = existing else {
+                return not_found();
+            };
+            match record_from(&v, id.clone(), Some(&existing)) {
+                Ok(rec) => {
+                    inner.lock().channels.insert(id, rec);
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                Err(r) => r,
+            }
+        }
+        (Method::DELETE, Some(id)) => match inner.lock().channels.remove(&id) {
+            Some(_) => StatusCode::NO_CONTENT.into_response(),
+            None => not_found(),
+        },
+        _ => err(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "0x8006088a",
+            "method not allowed",
+        ),
+    }
+}
+
+// ---------------------------------------------------------------- control
+
+async fn expire_tokens(AxState(inner): AxState<Shared>) -> Response {
+    inner.lock().tokens.clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize, Default)]
+struct ControlBody {
+    text: Option<String>,
+    name: Option<String>,
+}
+
+async fn control(
+    AxState(inner): AxState<Shared>,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let b: ControlBody = if body.is_empty() {
+        ControlBody::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(b) => b,
+            Err(_) => return err(StatusCode::BAD_REQUEST, "InvalidJson", "body must be JSON"),
+        }
+    };
+    let agent = super::Agent {
+        inner: inner.clone(),
+    };
+    let result = match action.as_str() {
+        "accept" => agent.accepts(&id).await,
+        "say" => agent.says(&id, b.text.as_deref().unwrap_or_default()).await,
+        "typing" => agent.typing(&id).await,
+        "close" => agent.close(&id).await,
+        "event" => {
+            agent
+                .event(&id, b.name.as_deref().unwrap_or_default())
+                .await
+        }
+        _ => {
+            return err(
+                StatusCode::NOT_FOUND,
+                "UnknownAction",
+                "accept, say, typing, close or event",
+            );
+        }
+    };
+    match result {
+        Ok(report) => axum::Json(report).into_response(),
+        Err(e) => err(StatusCode::BAD_REQUEST, "AgentError", &e.to_string()),
+    }
+}

@@ -170,12 +170,13 @@ pub fn parse_token_response(resp: &http::Response<Bytes>) -> Result<AccessToken,
     }
     let parsed: TokenResponse = serde_json::from_slice(resp.body())
         .map_err(|_| AuthError::MalformedResponse { field: "$" })?;
-    let token = parsed
-        .access_token
-        .filter(|t| !t.is_empty())
-        .ok_or(AuthError::MalformedResponse {
-            field: "access_token",
-        })?;
+    let token =
+        parsed
+            .access_token
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::MalformedResponse {
+                field: "access_token",
+            })?;
     Ok(AccessToken {
         token: Secret::new(token),
         instance_url: parsed.instance_url.unwrap_or_default(),
@@ -220,7 +221,11 @@ mod tests {
 
     #[test]
     fn bad_keys_are_rejected() {
-        for pem in ["", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", "x"] {
+        for pem in [
+            "",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+            "x",
+        ] {
             assert!(matches!(
                 AssertionSigner::from_pem(&Secret::new(pem)),
                 Err(AuthError::InvalidPrivateKey)
@@ -235,7 +240,10 @@ mod tests {
         let signer = AssertionSigner::from_pem(&Secret::new(TEST_KEY)).unwrap();
         let req = prepare_token_request(&signer, &creds(), 1_714_668_000).unwrap();
         assert_eq!(req.method(), http::Method::POST);
-        assert_eq!(req.uri(), "https://login.salesforce.com/services/oauth2/token");
+        assert_eq!(
+            req.uri(),
+            "https://login.salesforce.com/services/oauth2/token"
+        );
         let body = std::str::from_utf8(req.body()).unwrap();
         assert!(body.starts_with(
             "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=eyJ"
@@ -271,7 +279,9 @@ mod tests {
         ));
         assert!(matches!(
             parse_token_response(&resp(200, r#"{"access_token":""}"#)),
-            Err(AuthError::MalformedResponse { field: "access_token" })
+            Err(AuthError::MalformedResponse {
+                field: "access_token"
+            })
         ));
     }
 }

@@ -20,11 +20,10 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use crate::api::{
-    Acknowledgement, AcknowledgementRequest, AgentWorkRequest, AgentWorkResponse,
-    AgentWorkUpdate, CancelRouteRequest, ConsentRequest, ConversationRequest, ErrorBody,
-    FlowRouting, InteractionResponse, MessagingSessionRequest, Participant, ParticipantRequest,
-    RouteRequest, RouteResponse, RoutingContext, RoutingInfo, RoutingResultRequest, RoutingType,
-    SuccessResponse,
+    Acknowledgement, AcknowledgementRequest, AgentWorkRequest, AgentWorkResponse, AgentWorkUpdate,
+    CancelRouteRequest, ConsentRequest, ConversationRequest, ErrorBody, FlowRouting,
+    InteractionResponse, MessagingSessionRequest, Participant, ParticipantRequest, RouteRequest,
+    RouteResponse, RoutingContext, RoutingInfo, RoutingResultRequest, RoutingType, SuccessResponse,
 };
 use crate::auth::{AccessToken, AssertionSigner, parse_token_response, prepare_token_request};
 use crate::config::Config;
@@ -46,8 +45,10 @@ pub trait HttpTransport: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// [`AdapterError::Transient`] for connection failures and timeouts.
-    async fn execute(&self, request: http::Request<Bytes>)
-    -> Result<http::Response<Bytes>, AdapterError>;
+    async fn execute(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, AdapterError>;
 }
 
 /// The reqwest transport: rustls, no redirects, 30 s timeout, bodies capped at
@@ -83,11 +84,9 @@ impl HttpTransport for ReqwestTransport {
     ) -> Result<http::Response<Bytes>, AdapterError> {
         let req = reqwest::Request::try_from(request.map(reqwest::Body::from))
             .map_err(|e| AdapterError::transport("cannot build the request", e))?;
-        let mut resp = self
-            .client
-            .execute(req)
-            .await
-            .map_err(|e| AdapterError::transport("request to Salesforce failed", e.without_url()))?;
+        let mut resp = self.client.execute(req).await.map_err(|e| {
+            AdapterError::transport("request to Salesforce failed", e.without_url())
+        })?;
         let mut out = http::Response::builder().status(resp.status());
         if let Some(h) = out.headers_mut() {
             *h = std::mem::take(resp.headers_mut());
@@ -151,7 +150,10 @@ fn base_request(
         h.insert("AuthorizationContextType", header(t)?);
     }
     h.insert(http::header::CONTENT_TYPE, header(content_type)?);
-    h.insert(http::header::ACCEPT, HeaderValue::from_static("application/json"));
+    h.insert(
+        http::header::ACCEPT,
+        HeaderValue::from_static("application/json"),
+    );
     Ok(req)
 }
 
@@ -201,12 +203,20 @@ pub fn prepare_interaction(
         let name: String = file
             .name
             .chars()
-            .map(|c| if c == '"' || c == '\\' || c.is_control() { '_' } else { c })
+            .map(|c| {
+                if c == '"' || c == '\\' || c.is_control() {
+                    '_'
+                } else {
+                    c
+                }
+            })
             .collect();
         body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
         body.extend_from_slice(
-            format!("Content-Disposition: form-data; name=\"attachments\"; filename=\"{name}\"\r\n")
-                .as_bytes(),
+            format!(
+                "Content-Disposition: form-data; name=\"attachments\"; filename=\"{name}\"\r\n"
+            )
+            .as_bytes(),
         );
         body.extend_from_slice(format!("Content-Type: {}\r\n\r\n", file.mime_type).as_bytes());
         body.extend_from_slice(&file.data);
@@ -235,7 +245,11 @@ pub fn parse_json<T: DeserializeOwned>(resp: &http::Response<Bytes>) -> Result<T
         .and_then(|v| v.to_str().ok())
         .and_then(|v| byoc_core::error::parse_retry_after(v, chrono::Utc::now()));
     if resp.status().is_success() {
-        let body: &[u8] = if resp.body().is_empty() { b"{}" } else { resp.body() };
+        let body: &[u8] = if resp.body().is_empty() {
+            b"{}"
+        } else {
+            resp.body()
+        };
         return serde_json::from_slice(body).map_err(|_| ApiError {
             status,
             code: None,
@@ -444,7 +458,8 @@ impl InteractionClient {
             conversation_identifier: conversation_identifier.to_owned(),
             acknowledgements,
         };
-        self.json(Method::POST, "/acknowledgement", &body, None).await
+        self.json(Method::POST, "/acknowledgement", &body, None)
+            .await
     }
 
     /// `POST /conversation`: establish a conversation without a message.
@@ -481,7 +496,8 @@ impl InteractionClient {
             operation_by: "EndUser".into(),
             session_id: None,
         };
-        self.json(Method::POST, "/messagingSession", &body, None).await
+        self.json(Method::POST, "/messagingSession", &body, None)
+            .await
     }
 
     /// `POST /participant` removing one participant.
@@ -677,14 +693,15 @@ impl InteractionClient {
             self.routing_result(&report).await?;
             return result.map(TransferOutcome::Assigned);
         }
-        let flow_id = request
-            .flow_id
-            .clone()
-            .ok_or_else(|| AdapterError::bad_request("routingParameters", "neither a user nor a flow"))?;
+        let flow_id = request.flow_id.clone().ok_or_else(|| {
+            AdapterError::bad_request("routingParameters", "neither a user nor a flow")
+        })?;
         let queue_id = fallback_queue_id
             .map(str::to_owned)
             .or_else(|| request.queue_id.clone())
-            .ok_or_else(|| AdapterError::bad_request("queueId", "flow routing needs a fallback queue"))?;
+            .ok_or_else(|| {
+                AdapterError::bad_request("queueId", "flow routing needs a fallback queue")
+            })?;
         let body = RouteRequest {
             conversation_identifier: conversation,
             routing_type,

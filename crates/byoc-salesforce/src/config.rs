@@ -214,7 +214,10 @@ impl Config {
             ("org_id", self.org_id.as_str()),
             ("scrt_url", self.scrt_url.as_str()),
             ("channel_address", self.channel_address.as_str()),
-            ("channel.developer_name", self.channel.developer_name.as_str()),
+            (
+                "channel.developer_name",
+                self.channel.developer_name.as_str(),
+            ),
             ("channel.payload_field", self.channel.payload_field.as_str()),
         ];
         for (name, value) in required {
@@ -231,7 +234,9 @@ impl Config {
             ));
         }
         if self.fetch_batch <= 0 {
-            return Err(AdapterError::configuration("`fetch_batch` must be positive"));
+            return Err(AdapterError::configuration(
+                "`fetch_batch` must be positive",
+            ));
         }
         Ok(())
     }
@@ -243,7 +248,11 @@ mod tests {
 
     fn config() -> Config {
         Config::new(
-            Credentials::new("key", "user@example.com", Secret::new("-----BEGIN PRIVATE KEY-----")),
+            Credentials::new(
+                "key",
+                "user@example.com",
+                Secret::new("-----BEGIN PRIVATE KEY-----"),
+            ),
             "00D000000000001",
             "https://x.my.salesforce-scrt.com/",
             "chan",
@@ -260,7 +269,10 @@ mod tests {
         assert_eq!(c.fetch_batch, 100);
         c.validate().unwrap();
         let s = Credentials::new("k", "u", Secret::new("p")).with_login_host(LOGIN_SANDBOX);
-        assert_eq!(s.token_url, "https://test.salesforce.com/services/oauth2/token");
+        assert_eq!(
+            s.token_url,
+            "https://test.salesforce.com/services/oauth2/token"
+        );
     }
 
     #[test]

@@ -46,7 +46,9 @@ impl ApiError {
 
 impl From<ApiError> for AdapterError {
     fn from(e: ApiError) -> Self {
-        let code = e.code.map_or_else(|| e.status.to_string(), |c| c.to_string());
+        let code = e
+            .code
+            .map_or_else(|| e.status.to_string(), |c| c.to_string());
         let message = e.message.clone();
         let err = if e.is_token_rejected() {
             AdapterError::unauthorized(message)
@@ -106,7 +108,9 @@ impl From<AuthError> for AdapterError {
             AuthError::InvalidPrivateKey | AuthError::Signing => {
                 AdapterError::configuration(message)
             }
-            AuthError::Refused { error, .. } => AdapterError::unauthorized(message).with_code(error),
+            AuthError::Refused { error, .. } => {
+                AdapterError::unauthorized(message).with_code(error)
+            }
             AuthError::MalformedResponse { .. } => AdapterError::transient(message),
             AuthError::Unavailable { status } => {
                 if status == 429 {
@@ -346,11 +350,8 @@ mod tests {
         assert_eq!(e.field(), Some("payload.identifier"));
         let e: AdapterError = RenderError::Unsupported("invoke".into()).into();
         assert!(matches!(e, AdapterError::Unsupported { .. }));
-        let e: AdapterError = PubSubError::status(
-            "Subscribe",
-            &tonic::Status::unauthenticated("expired"),
-        )
-        .into();
+        let e: AdapterError =
+            PubSubError::status("Subscribe", &tonic::Status::unauthenticated("expired")).into();
         assert!(e.is_unauthorized());
         let e: AdapterError =
             PubSubError::status("Subscribe", &tonic::Status::unavailable("gone")).into();

@@ -296,7 +296,11 @@ pub fn normalize_payload(
         entry.entry_type.clone().unwrap_or_default()
     };
     cd.insert("entryType".into(), entry_type.into());
-    if let Some(v) = entry.sender.as_ref().and_then(|s| serde_json::to_value(s).ok()) {
+    if let Some(v) = entry
+        .sender
+        .as_ref()
+        .and_then(|s| serde_json::to_value(s).ok())
+    {
         cd.insert("sender".into(), v);
     }
     if let Some(reason) = message_reason(entry) {
@@ -332,9 +336,9 @@ fn entry_activity(entry: &Entry<'_>) -> Result<Activity, NormalizeError> {
         "Message" => {
             let p = payload.ok_or(NormalizeError::MissingField("payload.entryPayload"))?;
             let m: MessagePayload<'_> = parse("payload.entryPayload", p.get())?;
-            let am = m
-                .abstract_message
-                .ok_or(NormalizeError::MissingField("payload.entryPayload.abstractMessage"))?;
+            let am = m.abstract_message.ok_or(NormalizeError::MissingField(
+                "payload.entryPayload.abstractMessage",
+            ))?;
             let msg: AbstractMessage = parse("payload.entryPayload.abstractMessage", am.get())?;
             let mut a = Activity::new(ActivityType::Message);
             if let Some(sc) = msg.static_content {
@@ -489,9 +493,14 @@ pub fn normalize_bytes(bytes: &[u8]) -> Result<Vec<Activity>, NormalizeError> {
         reason: "not UTF-8".into(),
     })?;
     let map: serde_json::Map<String, serde_json::Value> = parse("$", text)?;
-    let is_payload = ["channelAddressIdentifier", "payload", "entryType", "recipient"]
-        .iter()
-        .any(|k| map.contains_key(*k));
+    let is_payload = [
+        "channelAddressIdentifier",
+        "payload",
+        "entryType",
+        "recipient",
+    ]
+    .iter()
+    .any(|k| map.contains_key(*k));
     if !is_payload {
         let payload_field = map
             .iter()

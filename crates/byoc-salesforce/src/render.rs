@@ -232,7 +232,9 @@ pub fn render_interaction(
                 .as_ref()
                 .ok_or(RenderError::MissingField("value"))?
                 .parse()
-                .map_err(|_| RenderError::MissingField("value.failedConversationEntryIdentifier"))?;
+                .map_err(|_| {
+                    RenderError::MissingField("value.failedConversationEntryIdentifier")
+                })?;
             Interaction::Entry {
                 timestamp,
                 payload: EntryPayload::MessageDeliveryFailed {
@@ -271,8 +273,7 @@ fn decode_attachment(att: &byoc_core::Attachment) -> Result<AttachmentFile, Rend
         .ok_or(RenderError::MissingField("attachments.contentUrl"))?;
     let Some(rest) = url.strip_prefix("data:") else {
         return Err(RenderError::Unsupported(
-            "attachments behind URLs must be downloaded by the host and sent with send_file"
-                .into(),
+            "attachments behind URLs must be downloaded by the host and sent with send_file".into(),
         ));
     };
     let (meta, data) = rest.split_once(',').ok_or(RenderError::BadDataUri)?;
@@ -296,7 +297,10 @@ mod tests {
     use super::*;
     use byoc_core::{Attachment, ChannelAccount, RawJson, Timestamp};
 
-    const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/salesforce/");
+    const FIX: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/salesforce/"
+    );
 
     fn fixture(name: &str) -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(format!("{FIX}{name}")).unwrap()).unwrap()
@@ -406,7 +410,10 @@ mod tests {
         let v = serde_json::to_value(&r.request).unwrap();
         assert_eq!(v["routingAttributes"]["lang"], "en");
         // A non-UUID id becomes a stable v5 UUID.
-        let id = v["interactions"][0]["payload"]["id"].as_str().unwrap().to_owned();
+        let id = v["interactions"][0]["payload"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 5);
         let again = render_interaction(&a, TO, 0).unwrap();
         assert_eq!(serde_json::to_value(&again.request).unwrap(), v);
@@ -420,27 +427,45 @@ mod tests {
             Err(RenderError::MissingField("from.id"))
         ));
         a.from = Some(ChannelAccount::new("x".repeat(256)));
-        assert!(matches!(render_interaction(&a, TO, 0), Err(RenderError::Limit { .. })));
+        assert!(matches!(
+            render_interaction(&a, TO, 0),
+            Err(RenderError::Limit { .. })
+        ));
         a.from = Some(ChannelAccount::new("u"));
         a.text = None;
         assert!(matches!(
             render_interaction(&a, TO, 0),
             Err(RenderError::MissingField("text"))
         ));
-        a.attachments = Some(vec![Attachment::from_url("image/png", "https://x.example/a.png")]);
-        assert!(matches!(render_interaction(&a, TO, 0), Err(RenderError::Unsupported(_))));
+        a.attachments = Some(vec![Attachment::from_url(
+            "image/png",
+            "https://x.example/a.png",
+        )]);
+        assert!(matches!(
+            render_interaction(&a, TO, 0),
+            Err(RenderError::Unsupported(_))
+        ));
         a.attachments = Some(vec![Attachment::from_url("image/png", "data:image/png,zz")]);
-        assert!(matches!(render_interaction(&a, TO, 0), Err(RenderError::BadDataUri)));
+        assert!(matches!(
+            render_interaction(&a, TO, 0),
+            Err(RenderError::BadDataUri)
+        ));
         a.attachments = Some(vec![Attachment::from_url(
             "text/html",
             "data:text/html;base64,PGI+",
         )]);
-        assert!(matches!(render_interaction(&a, TO, 0), Err(RenderError::Limit { .. })));
+        assert!(matches!(
+            render_interaction(&a, TO, 0),
+            Err(RenderError::Limit { .. })
+        ));
         a.attachments = Some(vec![
             Attachment::from_url("image/png", "data:image/png;base64,AA=="),
             Attachment::from_url("image/png", "data:image/png;base64,AA=="),
         ]);
-        assert!(matches!(render_interaction(&a, TO, 0), Err(RenderError::Limit { .. })));
+        assert!(matches!(
+            render_interaction(&a, TO, 0),
+            Err(RenderError::Limit { .. })
+        ));
         let mut e = Activity::event(EVENT_DELIVERY_FAILED);
         e.from = Some(ChannelAccount::new("u"));
         assert!(matches!(
@@ -449,7 +474,12 @@ mod tests {
         ));
         let mut inv = Activity::new(ActivityType::Invoke);
         inv.from = Some(ChannelAccount::new("u"));
-        assert!(matches!(render_interaction(&inv, TO, 0), Err(RenderError::Unsupported(_))));
-        assert!(AttachmentFile::new("big", "image/png", vec![0; MAX_ATTACHMENT_BYTES + 1]).is_err());
+        assert!(matches!(
+            render_interaction(&inv, TO, 0),
+            Err(RenderError::Unsupported(_))
+        ));
+        assert!(
+            AttachmentFile::new("big", "image/png", vec![0; MAX_ATTACHMENT_BYTES + 1]).is_err()
+        );
     }
 }

@@ -98,7 +98,10 @@ mod tests {
         assert_eq!(f.check(&event("ch2", "u1")), Err(FilterError::OtherChannel));
         let f = f.with_recipients(["u1"]);
         assert_eq!(f.check(&event("ch1", "u1")), Ok(()));
-        assert_eq!(f.check(&event("ch1", "u2")), Err(FilterError::OtherRecipient));
+        assert_eq!(
+            f.check(&event("ch1", "u2")),
+            Err(FilterError::OtherRecipient)
+        );
         let mut e = event("ch1", "u1");
         e.channel_address = None;
         assert_eq!(f.check(&e), Err(FilterError::MissingChannelAddress));

@@ -3,12 +3,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use byoc_core::{Activity, ActivityType, AdapterError, Attachment, ChannelAccount, ChannelAdapter, RawJson, Secret};
-use byoc_salesforce::api::{Acknowledgement, AcknowledgementType, AgentWorkUpdate, Participant, RouteRequest, RoutingType};
+use byoc_core::{
+    Activity, ActivityType, AdapterError, Attachment, ChannelAccount, ChannelAdapter, RawJson,
+    Secret,
+};
+use byoc_salesforce::api::{
+    Acknowledgement, AcknowledgementType, AgentWorkUpdate, Participant, RouteRequest, RoutingType,
+};
 use byoc_salesforce::client::TransferOutcome;
 use byoc_salesforce::normalize::RoutingRequested;
 use byoc_salesforce::pubsub::{ReplayId, ReplayStart, Subscription, SubscriptionItem};
-use byoc_salesforce::{ChannelDefinition, Config, Credentials, InteractionClient, SalesforceAdapter};
+use byoc_salesforce::{
+    ChannelDefinition, Config, Credentials, InteractionClient, SalesforceAdapter,
+};
 use byoc_sim::fault::Fault;
 use byoc_sim::salesforce::{self as sim, SalesforceSim, SimConfig};
 use futures_util::StreamExt as _;
@@ -48,15 +55,25 @@ fn customer(mut a: Activity) -> Activity {
 #[tokio::test]
 async fn message_typing_failure_and_attachment_reach_the_interaction_service() {
     let (s, adapter) = setup().await;
-    let d = adapter.send(&customer(Activity::message("STATUS 48213"))).await.unwrap();
-    let conv = s.conversation(USER);
-    assert_eq!(d.detail.as_deref(), Some(conv.conversation_identifier.as_str()));
-    adapter.send(&customer(Activity::typing())).await.unwrap();
-    adapter
-        .send(&customer(Activity::event(byoc_salesforce::render::EVENT_TYPING_STOPPED)))
+    let d = adapter
+        .send(&customer(Activity::message("STATUS 48213")))
         .await
         .unwrap();
-    let mut failed = customer(Activity::event(byoc_salesforce::render::EVENT_DELIVERY_FAILED));
+    let conv = s.conversation(USER);
+    assert_eq!(
+        d.detail.as_deref(),
+        Some(conv.conversation_identifier.as_str())
+    );
+    adapter.send(&customer(Activity::typing())).await.unwrap();
+    adapter
+        .send(&customer(Activity::event(
+            byoc_salesforce::render::EVENT_TYPING_STOPPED,
+        )))
+        .await
+        .unwrap();
+    let mut failed = customer(Activity::event(
+        byoc_salesforce::render::EVENT_DELIVERY_FAILED,
+    ));
     failed.value = Some(
         RawJson::from_serialize(&serde_json::json!({
             "failedConversationEntryIdentifier": "5b7d9f1a-3c5e-4a7b-9d1f-3a5c7e9b1d3f",
@@ -66,16 +83,34 @@ async fn message_typing_failure_and_attachment_reach_the_interaction_service() {
     );
     adapter.send(&failed).await.unwrap();
     let mut photo = customer(Activity::message("the label"));
-    photo.attachments = Some(vec![Attachment::from_url("image/png", "data:image/png;base64,iVBORw0KGgo=")]);
+    photo.attachments = Some(vec![Attachment::from_url(
+        "image/png",
+        "data:image/png;base64,iVBORw0KGgo=",
+    )]);
     adapter.send(&photo).await.unwrap();
 
     let rec = s.recorded();
     assert_eq!(rec.len(), 5);
-    assert_eq!(rec[0].json["interactions"][0]["payload"]["abstractMessage"]["staticContent"]["text"], "STATUS 48213");
-    assert_eq!(rec[1].json["interactions"][0]["payload"]["entryType"], "TypingStartedIndicator");
-    assert_eq!(rec[2].json["interactions"][0]["payload"]["entryType"], "TypingStoppedIndicator");
-    assert_eq!(rec[3].json["interactions"][0]["payload"]["recipient"]["role"], "EndUser");
-    assert_eq!(rec[4].json["interactions"][0]["interactionType"], "AttachmentInteraction");
+    assert_eq!(
+        rec[0].json["interactions"][0]["payload"]["abstractMessage"]["staticContent"]["text"],
+        "STATUS 48213"
+    );
+    assert_eq!(
+        rec[1].json["interactions"][0]["payload"]["entryType"],
+        "TypingStartedIndicator"
+    );
+    assert_eq!(
+        rec[2].json["interactions"][0]["payload"]["entryType"],
+        "TypingStoppedIndicator"
+    );
+    assert_eq!(
+        rec[3].json["interactions"][0]["payload"]["recipient"]["role"],
+        "EndUser"
+    );
+    assert_eq!(
+        rec[4].json["interactions"][0]["interactionType"],
+        "AttachmentInteraction"
+    );
     let (_, mime, len) = rec[4].attachment.clone().unwrap();
     assert_eq!((mime.as_str(), len), ("image/png", 8));
     // A fresh RequestId per request; one token for all.
@@ -88,9 +123,15 @@ async fn message_typing_failure_and_attachment_reach_the_interaction_service() {
 #[tokio::test]
 async fn expired_token_is_reminted_and_the_call_retried() {
     let (s, adapter) = setup().await;
-    adapter.send(&customer(Activity::message("one"))).await.unwrap();
+    adapter
+        .send(&customer(Activity::message("one")))
+        .await
+        .unwrap();
     s.expire_tokens();
-    adapter.send(&customer(Activity::message("two"))).await.unwrap();
+    adapter
+        .send(&customer(Activity::message("two")))
+        .await
+        .unwrap();
     assert_eq!(s.tokens_issued(), 2);
     assert_eq!(s.recorded().len(), 2);
 }
@@ -98,20 +139,44 @@ async fn expired_token_is_reminted_and_the_call_retried() {
 #[tokio::test]
 async fn faults_and_service_errors_map_to_kinds() {
     let (s, adapter) = setup().await;
-    adapter.send(&customer(Activity::message("warm up"))).await.unwrap();
+    adapter
+        .send(&customer(Activity::message("warm up")))
+        .await
+        .unwrap();
     s.faults().push(Fault::rate_limited(3), 1);
-    let e = adapter.send(&customer(Activity::message("x"))).await.unwrap_err();
+    let e = adapter
+        .send(&customer(Activity::message("x")))
+        .await
+        .unwrap_err();
     assert!(matches!(e, AdapterError::RateLimited { .. }), "{e:?}");
     assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
     s.faults().push(Fault::unavailable(), 1);
-    let e = adapter.send(&customer(Activity::message("x"))).await.unwrap_err();
+    let e = adapter
+        .send(&customer(Activity::message("x")))
+        .await
+        .unwrap_err();
     assert!(e.is_retryable());
-    s.faults().push(Fault::status(409, Some(r#"{"code":10055,"message":"Conversation precondition failed. Please retry."}"#.into())), 1);
-    let e = adapter.send(&customer(Activity::message("x"))).await.unwrap_err();
+    s.faults().push(
+        Fault::status(
+            409,
+            Some(
+                r#"{"code":10055,"message":"Conversation precondition failed. Please retry."}"#
+                    .into(),
+            ),
+        ),
+        1,
+    );
+    let e = adapter
+        .send(&customer(Activity::message("x")))
+        .await
+        .unwrap_err();
     assert!(e.is_retryable());
     assert_eq!(e.code(), Some("10055"));
     s.faults().push(Fault::Drop, 1);
-    let e = adapter.send(&customer(Activity::message("x"))).await.unwrap_err();
+    let e = adapter
+        .send(&customer(Activity::message("x")))
+        .await
+        .unwrap_err();
     assert!(e.is_retryable());
 
     // A validation error from the service: never retried, code kept.
@@ -138,13 +203,21 @@ async fn wrong_key_is_refused_by_the_token_endpoint() {
     let mut c = config(&s, sim::TEST_PRIVATE_KEY_PEM);
     c.credentials.username = "someone-else@byoc.example".into();
     let a = SalesforceAdapter::new(Arc::new(InteractionClient::with_reqwest(c).unwrap()));
-    assert!(a.send(&customer(Activity::message("x"))).await.unwrap_err().is_unauthorized());
+    assert!(
+        a.send(&customer(Activity::message("x")))
+            .await
+            .unwrap_err()
+            .is_unauthorized()
+    );
 }
 
 #[tokio::test]
 async fn session_participant_consent_capabilities_and_routing_apis() {
     let (s, adapter) = setup().await;
-    adapter.send(&customer(Activity::message("hi"))).await.unwrap();
+    adapter
+        .send(&customer(Activity::message("hi")))
+        .await
+        .unwrap();
     let conv = s.conversation(USER);
     let c = adapter.client();
     let ack = Acknowledgement {
@@ -153,13 +226,26 @@ async fn session_participant_consent_capabilities_and_routing_apis() {
         acknowledged_entry: "80bb78b1-8240-4e22-ac55-5d517231ca1e".into(),
         created_entry: uuid::Uuid::new_v4().to_string(),
     };
-    c.acknowledge(USER, &conv.conversation_identifier, vec![ack.clone(); 25]).await.unwrap();
-    assert!(c.acknowledge(USER, &conv.conversation_identifier, vec![ack; 26]).await.is_err());
-    c.remove_participant(&conv.conversation_identifier, Participant::agent("0055g00000Jk7Qp")).await.unwrap();
-    c.update_consent(USER, "ExplicitlyOptedIn").await.unwrap();
-    c.register_capabilities(&serde_json::json!({"capabilities": {"appType": "custom", "channelCapabilities": []}}))
+    c.acknowledge(USER, &conv.conversation_identifier, vec![ack.clone(); 25])
         .await
         .unwrap();
+    assert!(
+        c.acknowledge(USER, &conv.conversation_identifier, vec![ack; 26])
+            .await
+            .is_err()
+    );
+    c.remove_participant(
+        &conv.conversation_identifier,
+        Participant::agent("0055g00000Jk7Qp"),
+    )
+    .await
+    .unwrap();
+    c.update_consent(USER, "ExplicitlyOptedIn").await.unwrap();
+    c.register_capabilities(
+        &serde_json::json!({"capabilities": {"appType": "custom", "channelCapabilities": []}}),
+    )
+    .await
+    .unwrap();
     let created = c.create_conversation("15555550199", None).await.unwrap();
     assert!(created.conversation_identifier.is_some());
     let r = c
@@ -171,7 +257,9 @@ async fn session_participant_consent_capabilities_and_routing_apis() {
         .await
         .unwrap();
     assert_eq!(r.work_item_id.as_deref(), Some(conv.work_item_id.as_str()));
-    c.cancel_route(&conv.conversation_identifier, "Cancel").await.unwrap();
+    c.cancel_route(&conv.conversation_identifier, "Cancel")
+        .await
+        .unwrap();
     c.update_agent_work(&AgentWorkUpdate {
         work_id: "0Bz5g000000AgW1".into(),
         status: "Close".into(),
@@ -179,10 +267,19 @@ async fn session_participant_consent_capabilities_and_routing_apis() {
     })
     .await
     .unwrap();
-    c.end_session(USER, &conv.conversation_identifier).await.unwrap();
-    let e = c.end_session(USER, "no-such-conversation").await.unwrap_err();
+    c.end_session(USER, &conv.conversation_identifier)
+        .await
+        .unwrap();
+    let e = c
+        .end_session(USER, "no-such-conversation")
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Some("10025"));
-    let paths: Vec<(String, String)> = s.recorded().into_iter().map(|r| (r.method, r.path)).collect();
+    let paths: Vec<(String, String)> = s
+        .recorded()
+        .into_iter()
+        .map(|r| (r.method, r.path))
+        .collect();
     assert!(paths.contains(&("DELETE".into(), "/api/v1/route".into())));
     assert!(paths.contains(&("PATCH".into(), "/api/v1/agentWork".into())));
     assert!(paths.contains(&("PATCH".into(), "/api/v1/consent".into())));
@@ -204,13 +301,20 @@ async fn next_event(sub: &mut Subscription) -> byoc_salesforce::pubsub::Received
 #[tokio::test]
 async fn outbound_events_become_activities_and_escalation_transfers() {
     let (s, adapter) = setup().await;
-    adapter.send(&customer(Activity::message("I need a human"))).await.unwrap();
+    adapter
+        .send(&customer(Activity::message("I need a human")))
+        .await
+        .unwrap();
     let conv = s.conversation(USER);
     let mut sub = adapter.subscribe(ReplayStart::Earliest);
-    s.agent_says(USER, "0XxBot00000001", "Agentforce", "Let me get someone").unwrap();
-    let correlation = s.bot_escalates(USER, None, Some("0055g00000Jk7Qp")).unwrap();
+    s.agent_says(USER, "0XxBot00000001", "Agentforce", "Let me get someone")
+        .unwrap();
+    let correlation = s
+        .bot_escalates(USER, None, Some("0055g00000Jk7Qp"))
+        .unwrap();
     s.agent_joins(USER, "0055g00000Jk7Qp", "Grace Liu").unwrap();
-    s.agent_says(USER, "0055g00000Jk7Qp", "Grace Liu", "Hi, I'm Grace").unwrap();
+    s.agent_says(USER, "0055g00000Jk7Qp", "Grace Liu", "Hi, I'm Grace")
+        .unwrap();
     s.publish_raw("Interaction", &serde_json::json!({
         "channelAddressIdentifier": "another-channel",
         "recipient": {"subject": "someone"}, "payload": {"identifier": "z", "entryType": "TypingStartedIndicator"}
@@ -219,29 +323,53 @@ async fn outbound_events_become_activities_and_escalation_transfers() {
 
     let e = next_event(&mut sub).await;
     assert_eq!(e.activities[0].text.as_deref(), Some("Let me get someone"));
-    assert_eq!(e.activities[0].from.as_ref().unwrap().role, Some(byoc_core::activity::RoleType::Bot));
+    assert_eq!(
+        e.activities[0].from.as_ref().unwrap().role,
+        Some(byoc_core::activity::RoleType::Bot)
+    );
     let e = next_event(&mut sub).await;
     assert_eq!(e.event_type.as_deref(), Some("RoutingRequested"));
     let routing: RoutingRequested = e.activities[0].value.as_ref().unwrap().parse().unwrap();
-    assert_eq!(routing.routing_correlation_id.as_deref(), Some(correlation.as_str()));
+    assert_eq!(
+        routing.routing_correlation_id.as_deref(),
+        Some(correlation.as_str())
+    );
     // The transfer sequence: agentWork then routingResult, well within 60 s.
-    let out = adapter.client().transfer(&routing, &conv.work_item_id, None, None).await.unwrap();
+    let out = adapter
+        .client()
+        .transfer(&routing, &conv.work_item_id, None, None)
+        .await
+        .unwrap();
     assert!(matches!(out, TransferOutcome::Assigned(_)));
     let rec = s.recorded();
     let n = rec.len();
     assert_eq!(rec[n - 2].path, "/api/v1/agentWork");
-    assert_eq!(rec[n - 2].json["routingContext"]["routingCorrelationId"], correlation);
+    assert_eq!(
+        rec[n - 2].json["routingContext"]["routingCorrelationId"],
+        correlation
+    );
     assert_eq!(rec[n - 1].path, "/api/v1/routingResult");
     assert_eq!(rec[n - 1].json["success"], true);
 
     let e = next_event(&mut sub).await;
     assert_eq!(e.activities[0].kind, ActivityType::ConversationUpdate);
-    assert_eq!(e.activities[0].members_added.as_ref().unwrap()[0].name.as_deref(), Some("Grace Liu"));
+    assert_eq!(
+        e.activities[0].members_added.as_ref().unwrap()[0]
+            .name
+            .as_deref(),
+        Some("Grace Liu")
+    );
     let e = next_event(&mut sub).await;
     assert_eq!(e.activities[0].text.as_deref(), Some("Hi, I'm Grace"));
-    assert_eq!(e.conversation_id.as_deref(), Some(conv.conversation_identifier.as_str()));
+    assert_eq!(
+        e.conversation_id.as_deref(),
+        Some(conv.conversation_identifier.as_str())
+    );
     let e = next_event(&mut sub).await;
-    assert!(e.activities.is_empty() && e.skipped.is_some(), "another channel's event is skipped");
+    assert!(
+        e.activities.is_empty() && e.skipped.is_some(),
+        "another channel's event is skipped"
+    );
     let e = next_event(&mut sub).await;
     assert_eq!(e.activities[0].kind, ActivityType::EndOfConversation);
 }
@@ -249,10 +377,14 @@ async fn outbound_events_become_activities_and_escalation_transfers() {
 #[tokio::test]
 async fn flow_transfer_routes_through_omni() {
     let (s, adapter) = setup().await;
-    adapter.send(&customer(Activity::message("hello"))).await.unwrap();
+    adapter
+        .send(&customer(Activity::message("hello")))
+        .await
+        .unwrap();
     let conv = s.conversation(USER);
     let mut sub = adapter.subscribe(ReplayStart::Earliest);
-    s.bot_escalates(USER, Some("3005g000000KqLm"), None).unwrap();
+    s.bot_escalates(USER, Some("3005g000000KqLm"), None)
+        .unwrap();
     let e = next_event(&mut sub).await;
     let routing: RoutingRequested = e.activities[0].value.as_ref().unwrap().parse().unwrap();
     let out = adapter
@@ -262,7 +394,10 @@ async fn flow_transfer_routes_through_omni() {
         .unwrap();
     assert!(matches!(out, TransferOutcome::Routed(_)));
     let last = s.recorded().pop().unwrap();
-    assert_eq!(last.json["routingInfo"]["flow"]["flowId"], "3005g000000KqLm");
+    assert_eq!(
+        last.json["routingInfo"]["flow"]["flowId"],
+        "3005g000000KqLm"
+    );
     assert_eq!(last.json["routingType"], "Transfer");
 }
 
@@ -270,7 +405,8 @@ async fn flow_transfer_routes_through_omni() {
 async fn restart_resumes_from_the_replay_id_with_nothing_lost_or_repeated() {
     let (s, adapter) = setup().await;
     for i in 0..3 {
-        s.agent_says(USER, "0055g00000Jk7Qp", "Grace", &format!("m{i}")).unwrap();
+        s.agent_says(USER, "0055g00000Jk7Qp", "Grace", &format!("m{i}"))
+            .unwrap();
     }
     let mut sub = adapter.subscribe(ReplayStart::Earliest);
     let mut seen = Vec::new();
@@ -282,7 +418,8 @@ async fn restart_resumes_from_the_replay_id_with_nothing_lost_or_repeated() {
     }
     drop(sub); // the subscriber "crashes" after persisting two events
     for i in 3..9 {
-        s.agent_says(USER, "0055g00000Jk7Qp", "Grace", &format!("m{i}")).unwrap();
+        s.agent_says(USER, "0055g00000Jk7Qp", "Grace", &format!("m{i}"))
+            .unwrap();
     }
     let mut sub = adapter.subscribe(ReplayStart::After(last.unwrap()));
     for _ in 2..9 {
@@ -299,12 +436,17 @@ async fn dropped_stream_and_expired_token_reconnect_without_loss() {
     s.drop_streams_after(2);
     let mut sub = adapter.subscribe(ReplayStart::Earliest);
     for i in 0..5 {
-        s.agent_says(USER, "0055g00000Jk7Qp", "Grace", &format!("m{i}")).unwrap();
+        s.agent_says(USER, "0055g00000Jk7Qp", "Grace", &format!("m{i}"))
+            .unwrap();
     }
     let mut texts = Vec::new();
     let mut reconnects = 0;
     while texts.len() < 5 {
-        let item = tokio::time::timeout(Duration::from_secs(20), sub.next()).await.unwrap().unwrap().unwrap();
+        let item = tokio::time::timeout(Duration::from_secs(20), sub.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         match item {
             SubscriptionItem::Event(e) => texts.push(e.activities[0].text.clone().unwrap()),
             SubscriptionItem::Reconnecting { error, .. } => {

@@ -27,7 +27,14 @@ fn json_request_has_every_header_and_a_body_on_delete() {
         conversation_identifier: "c1".into(),
         cancel_reason: "Cancel".into(),
     };
-    let req = prepare_json(Method::DELETE, "https://x.example", "/route", &body, &ctx(&t)).unwrap();
+    let req = prepare_json(
+        Method::DELETE,
+        "https://x.example",
+        "/route",
+        &body,
+        &ctx(&t),
+    )
+    .unwrap();
     assert_eq!(req.uri(), "https://x.example/api/v1/route");
     let h = req.headers();
     assert_eq!(h["authorization"], "Bearer 00D!tok");
@@ -38,7 +45,10 @@ fn json_request_has_every_header_and_a_body_on_delete() {
     assert!(h.get("authorizationcontexttype").is_none());
     assert_eq!(h["content-type"], "application/json");
     let v: serde_json::Value = serde_json::from_slice(req.body()).unwrap();
-    assert_eq!(v, serde_json::json!({"conversationIdentifier": "c1", "cancelReason": "Cancel"}));
+    assert_eq!(
+        v,
+        serde_json::json!({"conversationIdentifier": "c1", "cancelReason": "Cancel"})
+    );
 }
 
 #[test]
@@ -49,7 +59,10 @@ fn multipart_has_the_json_part_and_one_file() {
     let mut r = render_interaction(&a, "to", 1).unwrap();
     r.attachment = Some(AttachmentFile::new("a\"b.png", "image/png", vec![1, 2, 3]).unwrap());
     let req = prepare_interaction("https://x.example", &r, &ctx(&t), "BOUNDARY").unwrap();
-    assert_eq!(req.headers()["content-type"], "multipart/form-data; boundary=BOUNDARY");
+    assert_eq!(
+        req.headers()["content-type"],
+        "multipart/form-data; boundary=BOUNDARY"
+    );
     let body = req.body();
     let text = String::from_utf8_lossy(body);
     assert!(text.starts_with("--BOUNDARY\r\nContent-Disposition: form-data; name=\"json\"\r\nContent-Type: application/json\r\n\r\n{\"to\":\"to\""));
@@ -61,7 +74,8 @@ fn resp(status: u16, body: &str, retry_after: Option<&str>) -> http::Response<By
     let mut r = http::Response::new(Bytes::from(body.to_owned()));
     *r.status_mut() = http::StatusCode::from_u16(status).unwrap();
     if let Some(v) = retry_after {
-        r.headers_mut().insert("retry-after", HeaderValue::from_str(v).unwrap());
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from_str(v).unwrap());
     }
     r
 }
@@ -132,11 +146,21 @@ fn config() -> Config {
 #[tokio::test(start_paused = true)]
 async fn token_is_cached_reminted_on_10004_and_after_the_interval() {
     let t = Arc::new(Scripted::default());
-    let token = |n: u32| resp(200, &format!(r#"{{"access_token":"00D!t{n}","instance_url":"https://i.example"}}"#), None);
+    let token = |n: u32| {
+        resp(
+            200,
+            &format!(r#"{{"access_token":"00D!t{n}","instance_url":"https://i.example"}}"#),
+            None,
+        )
+    };
     *t.answers.lock().unwrap() = vec![
         token(1),
         resp(202, r#"{"success":true}"#, None),
-        resp(401, r#"{"code":10004,"message":"The supplied Authorization access token is not valid."}"#, None),
+        resp(
+            401,
+            r#"{"code":10004,"message":"The supplied Authorization access token is not valid."}"#,
+            None,
+        ),
         token(2),
         resp(202, r#"{"success":true}"#, None),
         token(3),
@@ -162,7 +186,10 @@ async fn token_is_cached_reminted_on_10004_and_after_the_interval() {
         ]
     );
     assert_eq!(seen[4].headers()["authorization"], "Bearer 00D!t2");
-    assert_ne!(seen[1].headers()["requestid"], seen[2].headers()["requestid"]);
+    assert_ne!(
+        seen[1].headers()["requestid"],
+        seen[2].headers()["requestid"]
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,9 @@
 use super::*;
 
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/salesforce/");
+const FIX: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/salesforce/"
+);
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{FIX}{name}")).unwrap()
@@ -16,10 +19,19 @@ fn one(name: &str) -> Activity {
 fn wrapped_text_message() {
     let a = one("pubsub-interaction-text-wrapped.json");
     assert_eq!(a.kind, ActivityType::Message);
-    assert_eq!(a.text.as_deref(), Some("Thanks! Your order 48213 shipped this morning."));
-    assert_eq!(a.id.as_deref(), Some("7f9b1d3f-5a7c-4e9b-b1d3-f5a7c9e1b3d5"));
+    assert_eq!(
+        a.text.as_deref(),
+        Some("Thanks! Your order 48213 shipped this morning.")
+    );
+    assert_eq!(
+        a.id.as_deref(),
+        Some("7f9b1d3f-5a7c-4e9b-b1d3-f5a7c9e1b3d5")
+    );
     assert_eq!(a.channel_id.as_deref(), Some("salesforce"));
-    assert_eq!(a.conversation_id(), Some("e3a5c7e9-0b2d-4f6a-8c1e-3a5c7e9b0d2f"));
+    assert_eq!(
+        a.conversation_id(),
+        Some("e3a5c7e9-0b2d-4f6a-8c1e-3a5c7e9b0d2f")
+    );
     let from = a.from.as_ref().unwrap();
     assert_eq!(from.id.as_deref(), Some("0055g00000Jk7Qp"));
     assert_eq!(from.name.as_deref(), Some("Grace Liu"));
@@ -30,7 +42,10 @@ fn wrapped_text_message() {
         1_714_668_302_918
     );
     let cd: serde_json::Value = a.channel_data.as_ref().unwrap().parse().unwrap();
-    assert_eq!(cd["channelAddressIdentifier"], "b7e1c2d3-4f5a-4b6c-8d7e-9f0a1b2c3d4e");
+    assert_eq!(
+        cd["channelAddressIdentifier"],
+        "b7e1c2d3-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
+    );
     assert_eq!(cd["entryType"], "Message");
     assert_eq!(cd["sender"]["role"], "Agent");
 }
@@ -38,8 +53,14 @@ fn wrapped_text_message() {
 #[test]
 fn flat_text_message_is_tolerated() {
     let a = one("pubsub-interaction-text-flat.json");
-    assert_eq!(a.text.as_deref(), Some("Is there anything else I can help with?"));
-    assert_eq!(a.id.as_deref(), Some("3d5f7b9d-1f3b-4d5f-9b1d-3f5b7d9f1b3e"));
+    assert_eq!(
+        a.text.as_deref(),
+        Some("Is there anything else I can help with?")
+    );
+    assert_eq!(
+        a.id.as_deref(),
+        Some("3d5f7b9d-1f3b-4d5f-9b1d-3f5b7d9f1b3e")
+    );
     // No conversationIdentifier in the flat form: the end user keys the conversation.
     assert_eq!(a.conversation_id(), Some("15555550123"));
 }
@@ -51,7 +72,12 @@ fn attachments() {
     let att = &a.attachments.as_ref().unwrap()[0];
     assert_eq!(att.content_type.as_deref(), Some("application/pdf"));
     assert_eq!(att.name.as_deref(), Some("return-label-48213.pdf"));
-    assert!(att.content_url.as_deref().unwrap().starts_with("https://contoso-dev-ed--c."));
+    assert!(
+        att.content_url
+            .as_deref()
+            .unwrap()
+            .starts_with("https://contoso-dev-ed--c.")
+    );
 }
 
 #[test]
@@ -87,7 +113,10 @@ fn routing_requested() {
     assert_eq!(r.flow_id.as_deref(), Some("3005g000000KqLm"));
     assert_eq!(r.routing_type.as_deref(), Some("Transfer"));
     assert_eq!(r.is_transfer, Some(true));
-    assert_eq!(a.conversation_id(), Some("e3a5c7e9-0b2d-4f6a-8c1e-3a5c7e9b0d2f"));
+    assert_eq!(
+        a.conversation_id(),
+        Some("e3a5c7e9-0b2d-4f6a-8c1e-3a5c7e9b0d2f")
+    );
 }
 
 #[test]
@@ -98,7 +127,10 @@ fn whole_record() {
         serde_json::from_slice(&fixture("pubsub-event-record.json")).unwrap();
     let ev = normalize_record(&map, "contoso__EventType__c", "contoso__Payload__c").unwrap();
     assert_eq!(ev.recipient.as_deref(), Some("15555550123"));
-    assert_eq!(ev.entry_identifier.as_deref(), Some("8a0c2e4a-6c8e-4a0c-9e4a-6c8e0a2c4e6b"));
+    assert_eq!(
+        ev.entry_identifier.as_deref(),
+        Some("8a0c2e4a-6c8e-4a0c-9e4a-6c8e0a2c4e6b")
+    );
     assert!(matches!(
         normalize_record(&map, "x", "nope__Payload__c"),
         Err(NormalizeError::MissingPayloadField(_))
@@ -122,7 +154,12 @@ fn wrapped(entry_type: &str, entry_payload: serde_json::Value) -> String {
 #[test]
 fn other_entry_types() {
     let table: &[(&str, serde_json::Value, ActivityType, Option<&str>)] = &[
-        ("TypingStartedIndicator", serde_json::json!({"timestamp": 1}), ActivityType::Typing, None),
+        (
+            "TypingStartedIndicator",
+            serde_json::json!({"timestamp": 1}),
+            ActivityType::Typing,
+            None,
+        ),
         (
             "TypingStoppedIndicator",
             serde_json::json!({"timestamp": 1}),
@@ -175,7 +212,9 @@ fn other_entry_types() {
     )
     .unwrap();
     assert_eq!(
-        ev.activities[0].members_removed.as_ref().unwrap()[0].id.as_deref(),
+        ev.activities[0].members_removed.as_ref().unwrap()[0]
+            .id
+            .as_deref(),
         Some("bot1")
     );
 }
@@ -186,7 +225,10 @@ fn one_error_per_fault() {
         normalize_bytes(b"{"),
         Err(NormalizeError::InvalidJson { ref field, .. }) if field == "$"
     ));
-    assert!(matches!(normalize_bytes(b"[1]"), Err(NormalizeError::InvalidJson { .. })));
+    assert!(matches!(
+        normalize_bytes(b"[1]"),
+        Err(NormalizeError::InvalidJson { .. })
+    ));
     assert!(matches!(
         normalize_bytes(&[0xff, 0xfe]),
         Err(NormalizeError::InvalidJson { .. })
@@ -201,7 +243,9 @@ fn one_error_per_fault() {
     ));
     assert!(matches!(
         normalize_payload(&wrapped("Message", serde_json::json!({})), None),
-        Err(NormalizeError::MissingField("payload.entryPayload.abstractMessage"))
+        Err(NormalizeError::MissingField(
+            "payload.entryPayload.abstractMessage"
+        ))
     ));
     assert!(matches!(
         normalize_payload(&wrapped("Message", serde_json::json!({"abstractMessage": 5})), None),

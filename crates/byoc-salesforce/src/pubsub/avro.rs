@@ -71,7 +71,10 @@ mod tests {
         let mut rec = apache_avro::types::Record::new(&schema).unwrap();
         rec.put("CreatedDate", 1_714_668_303_002_i64);
         rec.put("CreatedById", "005");
-        rec.put("ns__EventType__c", Value::Union(1, Box::new(Value::String("Interaction".into()))));
+        rec.put(
+            "ns__EventType__c",
+            Value::Union(1, Box::new(Value::String("Interaction".into()))),
+        );
         rec.put("ns__Payload__c", Value::Union(0, Box::new(Value::Null)));
         let bytes = apache_avro::to_avro_datum(&schema, rec).unwrap();
         let m = decode_record(&schema, &bytes).unwrap();

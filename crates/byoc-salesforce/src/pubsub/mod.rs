@@ -10,7 +10,13 @@
 //! service answers `UNAUTHENTICATED`.
 
 pub mod avro;
-#[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic, missing_debug_implementations)]
+#[allow(
+    missing_docs,
+    unreachable_pub,
+    clippy::all,
+    clippy::pedantic,
+    missing_debug_implementations
+)]
 pub mod proto;
 
 use std::collections::HashMap;
@@ -200,7 +206,10 @@ async fn run(client: Arc<InteractionClient>, filter: EventFilter, start: ReplayS
         }
         tracing::warn!(error = %error, "pub/sub subscription failed; reconnecting");
         if tx
-            .send(Ok(SubscriptionItem::Reconnecting { error, after: delay }))
+            .send(Ok(SubscriptionItem::Reconnecting {
+                error,
+                after: delay,
+            }))
             .await
             .is_err()
         {
@@ -372,7 +381,9 @@ where
             let schema = apache_avro::Schema::parse_str(&info.schema_json)
                 .map_err(|_| PubSubError::BadSchema(event.schema_id.clone()))?;
             let schema = Arc::new(schema);
-            state.schemas.insert(event.schema_id.clone(), schema.clone());
+            state
+                .schemas
+                .insert(event.schema_id.clone(), schema.clone());
             schema
         }
     };

@@ -133,10 +133,10 @@ pub mod pub_sub_client {
         dead_code,
         missing_docs,
         clippy::wildcard_imports,
-        clippy::let_unit_value,
+        clippy::let_unit_value
     )]
-    use tonic::codegen::*;
     use tonic::codegen::http::Uri;
+    use tonic::codegen::*;
     /// The Pub/Sub API service.
     #[derive(Debug, Clone)]
     pub struct PubSubClient<T> {
@@ -176,14 +176,13 @@ pub mod pub_sub_client {
             F: tonic::service::Interceptor,
             T::ResponseBody: Default,
             T: tonic::codegen::Service<
-                http::Request<tonic::body::Body>,
-                Response = http::Response<
-                    <T as tonic::client::GrpcService<tonic::body::Body>>::ResponseBody,
+                    http::Request<tonic::body::Body>,
+                    Response = http::Response<
+                        <T as tonic::client::GrpcService<tonic::body::Body>>::ResponseBody,
+                    >,
                 >,
-            >,
-            <T as tonic::codegen::Service<
-                http::Request<tonic::body::Body>,
-            >>::Error: Into<StdError> + std::marker::Send + std::marker::Sync,
+            <T as tonic::codegen::Service<http::Request<tonic::body::Body>>>::Error:
+                Into<StdError> + std::marker::Send + std::marker::Sync,
         {
             PubSubClient::new(InterceptedService::new(inner, interceptor))
         }
@@ -225,18 +224,11 @@ pub mod pub_sub_client {
             tonic::Response<tonic::codec::Streaming<super::FetchResponse>>,
             tonic::Status,
         > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic_prost::ProstCodec::default();
-            let path = http::uri::PathAndQuery::from_static(
-                "/eventbus.v1.PubSub/Subscribe",
-            );
+            let path = http::uri::PathAndQuery::from_static("/eventbus.v1.PubSub/Subscribe");
             let mut req = request.into_streaming_request();
             req.extensions_mut()
                 .insert(GrpcMethod::new("eventbus.v1.PubSub", "Subscribe"));
@@ -246,18 +238,11 @@ pub mod pub_sub_client {
             &mut self,
             request: impl tonic::IntoRequest<super::SchemaRequest>,
         ) -> std::result::Result<tonic::Response<super::SchemaInfo>, tonic::Status> {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic_prost::ProstCodec::default();
-            let path = http::uri::PathAndQuery::from_static(
-                "/eventbus.v1.PubSub/GetSchema",
-            );
+            let path = http::uri::PathAndQuery::from_static("/eventbus.v1.PubSub/GetSchema");
             let mut req = request.into_request();
             req.extensions_mut()
                 .insert(GrpcMethod::new("eventbus.v1.PubSub", "GetSchema"));
@@ -267,18 +252,11 @@ pub mod pub_sub_client {
             &mut self,
             request: impl tonic::IntoRequest<super::TopicRequest>,
         ) -> std::result::Result<tonic::Response<super::TopicInfo>, tonic::Status> {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
             let codec = tonic_prost::ProstCodec::default();
-            let path = http::uri::PathAndQuery::from_static(
-                "/eventbus.v1.PubSub/GetTopic",
-            );
+            let path = http::uri::PathAndQuery::from_static("/eventbus.v1.PubSub/GetTopic");
             let mut req = request.into_request();
             req.extensions_mut()
                 .insert(GrpcMethod::new("eventbus.v1.PubSub", "GetTopic"));

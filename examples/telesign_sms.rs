@@ -1,0 +1,88 @@
+//! TeleSign SMS end to end on loopback: starts the TeleSign simulator, sends an SMS through
+//! the adapter, receives an inbound SMS and the delivery report through the adapter's
+//! webhook, and prints the activities.
+//!
+//! Run with `cargo run --example telesign_sms`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use byoc::core::{Activity, ChannelAccount, ChannelAdapter};
+use byoc::sim::telesign::{TelesignSim, TelesignSimOptions};
+use byoc::telesign::{TelesignAdapter, TelesignConfig};
+use tokio::sync::mpsc;
+
+/// The webhook app: every POST to `/webhooks/telesign` goes through `adapter.receive`, and
+/// the activities are handed to `out`.
+pub fn app(adapter: Arc<TelesignAdapter>, out: mpsc::Sender<Activity>) -> axum::Router {
+    axum::Router::new().route(
+        "/webhooks/telesign",
+        axum::routing::post(move |req: axum::extract::Request| {
+            let adapter = adapter.clone();
+            let out = out.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+                    return http::Response::builder()
+                        .status(413)
+                        .body(axum::body::Body::empty())
+                        .unwrap_or_default();
+                };
+                match adapter
+                    .receive(http::Request::from_parts(parts, bytes))
+                    .await
+                {
+                    Ok(inbound) => {
+                        for activity in inbound.activities {
+                            let _ = out.send(activity).await;
+                        }
+                        inbound.response.map(axum::body::Body::from)
+                    }
+                    Err(e) => e.to_response().map(axum::body::Body::from),
+                }
+            }
+        }),
+    )
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // 1. The simulator, with its built-in test credentials.
+    let sim = TelesignSim::start(TelesignSimOptions::default()).await?;
+    println!("TeleSign simulator on {}", sim.url());
+
+    // 2. The adapter, pointed at the simulator.
+    let config = TelesignConfig::new(sim.customer_id(), sim.api_key())?.with_base_url(sim.url())?;
+    let adapter = Arc::new(TelesignAdapter::new(config)?);
+
+    // 3. Our webhook, registered as the simulator's callback URL.
+    let (tx, mut rx) = mpsc::channel(16);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let webhook = format!("http://{}/webhooks/telesign", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app(adapter.clone(), tx)).await });
+    sim.set_callback_url(&webhook);
+
+    // 4. Send an SMS.
+    let sender = TelesignAdapter::new(
+        TelesignConfig::new(sim.customer_id(), sim.api_key())?.with_base_url(sim.url())?,
+    )?;
+    let mut sms = Activity::message("Your appointment is tomorrow at 10:00. Reply C to confirm.");
+    sms.recipient = Some(ChannelAccount::new("+1 555 555 0123"));
+    let delivery = sender.send(&sms).await?;
+    println!(
+        "sent: reference id {:?}, {:?}",
+        delivery.provider_id, delivery.detail
+    );
+
+    // 5. The customer answers.
+    sim.send_mo("15555550123", "15555550999", "C").await?;
+
+    // 6. The delivery report and the inbound SMS arrive as activities.
+    for _ in 0..2 {
+        let activity = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("webhook stopped"))?;
+        println!("{}", activity.to_json()?);
+    }
+    Ok(())
+}

@@ -13,7 +13,7 @@
 //! - **Omnichannel bot commands** ([`command`]): `channelData.tags` escalations and
 //!   end-of-conversation commands become byoc hand-off / end activities.
 //!
-//! The crate root's [`normalize`] parses the main inbound payload (a Direct Line
+//! The crate root's [`normalize()`] parses the main inbound payload (a Direct Line
 //! `ActivitySet`, or one activity) without I/O.
 //!
 //! ## Quick start

@@ -51,7 +51,7 @@
 //! | [`config`] | [`Config`], [`Credentials`], [`ChannelDefinition`] |
 //! | [`auth`] | the OAuth 2.0 JWT bearer flow in pure code (RS256 assertion, token request/answer) |
 //! | [`verify`] | which outbound events are ours (channel address, recipient); Salesforce signs nothing to verify |
-//! | [`normalize`] | platform event payload / record → activities (every entry type) |
+//! | [`normalize`](mod@normalize) | platform event payload / record → activities (every entry type) |
 //! | [`render`] | activity → `/interactions` request |
 //! | [`api`] | typed REST bodies |
 //! | [`client`] | [`InteractionClient`]: every REST call, the token cache, the transfer sequence |

@@ -421,6 +421,12 @@ fn hand_off_routes_by_topic_and_never_back_to_the_bot() {
             explained.contains("already had this conversation"),
             "{explained}"
         );
+        if topic == "HomeLoan" {
+            assert!(
+                explained.contains("\nrule CreditCardRule: condition not met\n"),
+                "{explained}"
+            );
+        }
         let owner = d.owner();
         let mut c = c.clone();
         c.set_owner(owner, t(2));
@@ -560,8 +566,7 @@ fn escalation_loop_with_unknown_topic_ends_unrouted() {
         d.explain(),
         vec![
             "rule BotRule: matched, but queue BotQueue holds only bots that already had this conversation; skipped",
-            "rule CreditCardRule: condition not met",
-            "rule HomeLoanRule: condition not met",
+            "rules CreditCardRule, HomeLoanRule: conditions not met",
             "no rule matched and there is no default queue",
         ]
     );
@@ -657,6 +662,26 @@ fn transfer_to_a_named_queue() {
 }
 
 #[test]
+fn routing_state_api_and_shape() {
+    let mut state: RoutingState = serde_json::from_str(
+        r#"{"members": {"alice": {"presence": "busy", "load": 1}}, "queues": {"Q": {"waiting": 3}}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        state.member_state("alice").map(|m| (m.presence, m.load)),
+        Some((Presence::Busy, 1))
+    );
+    assert_eq!(state.queue_waiting("Q"), 3);
+    assert_eq!(state.queue_waiting("other"), 0);
+    state.set_member("bob", Presence::Away, 0);
+    state.set_waiting("Q", 4);
+    assert_eq!(state.remove_member("alice").map(|m| m.load), Some(1));
+    assert_eq!(state.member_state("alice"), None);
+    let back: RoutingState = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+    assert_eq!(back, state);
+}
+
+#[test]
 fn router_is_pure() {
     let ws = chat();
     let c = conv();
@@ -696,7 +721,9 @@ fn many_rules_and_agents_route_linearly() {
     assert_eq!(d.rule.unwrap().name, "R99");
     // Loads cycle 0..5: a000, a005, ... have 5 free; the lowest id wins.
     assert_eq!(assignee(&d.outcome), Some("a000"));
-    assert_eq!(d.trace.len(), 99 + 1 + 100);
+    // One step for the 99 rules that did not match, one for the match, one per agent.
+    assert_eq!(d.trace.len(), 1 + 1 + 100);
+    assert!(matches!(d.trace[0], TraceStep::RulesNotMatched(r) if r.len() == 99));
 }
 
 // ---------------------------------------------------------------- the settings around routing

@@ -29,8 +29,8 @@
 //! let mut conv = Conversation::new("c-1", "telesign", ChannelAccount::new("+15551230000"), t0);
 //! conv.set_context("BotHandoffTopic", ContextValue::displayable("CreditCard"));
 //! conv.transition(ConversationState::Active, t0).unwrap();
-//! let err = conv.transition(ConversationState::Open, t0).map(|_| ());
-//! assert!(err.is_ok()); // Active → Open: released to the queue
+//! // Active → Open: released to the queue.
+//! assert_eq!(conv.transition(ConversationState::Open, t0), Ok(ConversationState::Active));
 //! let err = conv.transition(ConversationState::WrapUp, t0).unwrap_err();
 //! assert_eq!(err.to_string(), "invalid conversation state transition from Open to WrapUp");
 //! ```

@@ -72,6 +72,7 @@ mod attachments;
 mod condition;
 mod duration;
 mod error;
+mod fxhash;
 mod load;
 mod messages;
 mod model;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::RouteError;
+use super::fxhash::FxBuildHasher;
 use super::model::{Member, MemberKind, Queue, RoutingRule, Workstream};
 use crate::conversation::{ContextValue, Conversation, ConversationState, Owner};
 
@@ -55,14 +56,15 @@ pub struct QueueState {
 ///
 /// A member the state does not mention is taken as: a bot, available with no load (bots
 /// have no presence); a human agent, offline. A queue it does not mention has nobody waiting.
+///
+/// Serializes as `{"members": {"<id>": {"presence": "available", "load": 1}}, "queues":
+/// {"<name>": {"waiting": 3}}}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoutingState {
-    /// Members by id.
     #[serde(default)]
-    pub members: HashMap<String, MemberState>,
-    /// Queues by name.
+    members: HashMap<String, MemberState, FxBuildHasher>,
     #[serde(default)]
-    pub queues: HashMap<String, QueueState>,
+    queues: HashMap<String, QueueState, FxBuildHasher>,
 }
 
 impl RoutingState {
@@ -75,16 +77,43 @@ impl RoutingState {
     /// Sets a member's presence and load.
     #[must_use]
     pub fn with_member(mut self, id: impl Into<String>, presence: Presence, load: u32) -> Self {
-        self.members
-            .insert(id.into(), MemberState { presence, load });
+        self.set_member(id, presence, load);
         self
     }
 
     /// Sets how many conversations wait in a queue.
     #[must_use]
     pub fn with_waiting(mut self, queue: impl Into<String>, waiting: u32) -> Self {
-        self.queues.insert(queue.into(), QueueState { waiting });
+        self.set_waiting(queue, waiting);
         self
+    }
+
+    /// Sets a member's presence and load.
+    pub fn set_member(&mut self, id: impl Into<String>, presence: Presence, load: u32) {
+        self.members
+            .insert(id.into(), MemberState { presence, load });
+    }
+
+    /// Forgets a member (a human then counts as offline).
+    pub fn remove_member(&mut self, id: &str) -> Option<MemberState> {
+        self.members.remove(id)
+    }
+
+    /// Sets how many conversations wait in a queue.
+    pub fn set_waiting(&mut self, queue: impl Into<String>, waiting: u32) {
+        self.queues.insert(queue.into(), QueueState { waiting });
+    }
+
+    /// A member's state, as given.
+    #[must_use]
+    pub fn member_state(&self, id: &str) -> Option<MemberState> {
+        self.members.get(id).copied()
+    }
+
+    /// How many conversations wait in a queue (0 when not given).
+    #[must_use]
+    pub fn queue_waiting(&self, queue: &str) -> u32 {
+        self.waiting(queue)
     }
 
     fn member(&self, member: &Member) -> MemberState {
@@ -175,8 +204,8 @@ pub enum Verdict {
 pub enum TraceStep<'a> {
     /// The conversation had ended; nothing was routed.
     Ended(ConversationState),
-    /// A rule's condition did not hold.
-    RuleNotMatched(&'a RoutingRule),
+    /// These consecutive rules' conditions did not hold.
+    RulesNotMatched(&'a [RoutingRule]),
     /// A rule matched.
     RuleMatched(&'a RoutingRule),
     /// A rule matched, but its queue holds only bots that already had the conversation.
@@ -199,7 +228,17 @@ impl fmt::Display for TraceStep<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Ended(state) => write!(f, "conversation is {state}; not routed"),
-            Self::RuleNotMatched(r) => write!(f, "rule {}: condition not met", r.name),
+            Self::RulesNotMatched([r]) => write!(f, "rule {}: condition not met", r.name),
+            Self::RulesNotMatched(rules) => {
+                f.write_str("rules ")?;
+                for (i, r) in rules.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(&r.name)?;
+                }
+                f.write_str(": conditions not met")
+            }
             Self::RuleMatched(r) => match &r.condition {
                 Some(_) => write!(f, "rule {}: condition met → queue {}", r.name, r.queue),
                 None => write!(
@@ -352,11 +391,17 @@ pub fn route<'a>(
             trace,
         };
     }
-    for rule in &workstream.routing_rules {
+    let rules = workstream.routing_rules.as_slice();
+    // Start of the current run of rules that did not match, recorded as one step.
+    let mut run = 0;
+    for (i, rule) in rules.iter().enumerate() {
         if !rule.condition.as_ref().is_none_or(|c| c.matches(conv)) {
-            trace.push(TraceStep::RuleNotMatched(rule));
             continue;
         }
+        if run < i {
+            trace.push(TraceStep::RulesNotMatched(&rules[run..i]));
+        }
+        run = i + 1;
         // Validation guarantees the queue exists; an unvalidated workstream skips the rule.
         let Some(queue) = workstream.queue(&rule.queue) else {
             continue;
@@ -373,6 +418,9 @@ pub fn route<'a>(
             outcome,
             trace,
         };
+    }
+    if run < rules.len() {
+        trace.push(TraceStep::RulesNotMatched(&rules[run..]));
     }
     match workstream
         .default_queue

@@ -13,6 +13,8 @@ pub mod token;
 pub mod transport;
 pub mod verify;
 
+pub use normalize::{ConversationState, classify_event, target_state};
+
 /// Normalizes one webhook body into canonical activities (see [`normalize::normalize`]).
 ///
 /// # Errors

@@ -182,5 +182,9 @@ impl State {
 /// RFC 3339 with 7 fractional digits and `+00:00`, as the Messaging API writes them.
 #[must_use]
 pub fn format_ts(ts: DateTime<Utc>) -> String {
-    ts.format("%Y-%m-%dT%H:%M:%S%.7f+00:00").to_string()
+    format!(
+        "{}.{:07}+00:00",
+        ts.format("%Y-%m-%dT%H:%M:%S"),
+        ts.timestamp_subsec_nanos() / 100
+    )
 }

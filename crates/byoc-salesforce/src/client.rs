@@ -437,6 +437,35 @@ impl InteractionClient {
         .await
     }
 
+    /// `POST /interactions` with a file the host downloaded (an `AttachmentInteraction`
+    /// from `end_user`, with an optional caption).
+    ///
+    /// # Errors
+    /// By the service's error code.
+    pub async fn send_file(
+        &self,
+        end_user: &str,
+        file: crate::render::AttachmentFile,
+        caption: Option<String>,
+    ) -> Result<InteractionResponse, AdapterError> {
+        let rendered = RenderedInteraction {
+            request: crate::api::InteractionRequest {
+                to: self.config.channel_address.clone(),
+                from: end_user.to_owned(),
+                interactions: vec![crate::api::Interaction::Attachment {
+                    timestamp: chrono::Utc::now().timestamp_millis(),
+                    id: uuid::Uuid::new_v4().to_string(),
+                    attachment_index: 0,
+                    content_length: file.data.len() as u64,
+                    text: caption,
+                }],
+                routing_attributes: None,
+            },
+            attachment: Some(file),
+        };
+        self.send_interaction(&rendered).await
+    }
+
     /// `POST /acknowledgement`: delivery or read receipts of outbound entries (at most 25).
     ///
     /// # Errors

@@ -89,8 +89,24 @@ async fn message_typing_failure_and_attachment_reach_the_interaction_service() {
     )]);
     adapter.send(&photo).await.unwrap();
 
+    let file = byoc_salesforce::render::AttachmentFile::new(
+        "label.pdf",
+        "application/pdf",
+        vec![b'%'; 100],
+    )
+    .unwrap();
+    adapter
+        .client()
+        .send_file(USER, file, Some("label".into()))
+        .await
+        .unwrap();
+
     let rec = s.recorded();
-    assert_eq!(rec.len(), 5);
+    assert_eq!(rec.len(), 6);
+    assert_eq!(
+        rec[5].attachment.clone().unwrap(),
+        ("label.pdf".to_owned(), "application/pdf".to_owned(), 100)
+    );
     assert_eq!(
         rec[0].json["interactions"][0]["payload"]["abstractMessage"]["staticContent"]["text"],
         "STATUS 48213"
@@ -116,7 +132,7 @@ async fn message_typing_failure_and_attachment_reach_the_interaction_service() {
     // A fresh RequestId per request; one token for all.
     let mut ids: Vec<_> = rec.iter().map(|r| r.request_id.clone()).collect();
     ids.dedup();
-    assert_eq!(ids.len(), 5);
+    assert_eq!(ids.len(), 6);
     assert_eq!(s.tokens_issued(), 1);
 }
 

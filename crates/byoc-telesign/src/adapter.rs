@@ -9,8 +9,7 @@ use bytes::Bytes;
 
 use crate::client::{HttpTransport, TelesignClient};
 use crate::codes::DeliveryState;
-use crate::config::{MAX_MESSAGE_CHARS, TelesignConfig};
-use crate::error::ConfigError;
+use crate::config::MAX_MESSAGE_CHARS;
 use crate::normalize::{CHANNEL_ID, normalize_callback};
 use crate::render::{Encoding, render, segments};
 use crate::verify::CallbackVerifier;
@@ -43,8 +42,8 @@ impl TelesignAdapter<crate::client::ReqwestTransport> {
     /// An adapter over reqwest.
     ///
     /// # Errors
-    /// [`ConfigError::HttpClient`].
-    pub fn new(config: TelesignConfig) -> Result<Self, ConfigError> {
+    /// [`ConfigError::HttpClient`](crate::ConfigError::HttpClient).
+    pub fn new(config: crate::config::TelesignConfig) -> Result<Self, crate::error::ConfigError> {
         Ok(Self::from_client(TelesignClient::new(config)?))
     }
 }

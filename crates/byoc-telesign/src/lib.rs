@@ -28,7 +28,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The pure parts are usable alone: [`normalize`] (callback body → activities),
+//! The pure parts are usable alone: [`normalize()`] (callback body → activities),
 //! [`CallbackVerifier::verify`], [`render()`] (activity → send requests),
 //! [`TelesignClient::prepare_send`] / [`parse_response`] (requests and answers without I/O).
 //!
@@ -100,6 +100,7 @@ pub mod config;
 pub mod error;
 pub mod normalize;
 pub mod render;
+pub mod transport;
 pub mod verify;
 
 pub use adapter::{TelesignAdapter, channel_info};

@@ -1,0 +1,167 @@
+//! Dynamics 365 Omnichannel Messaging API end to end on loopback: starts the simulator,
+//! registers a custom channel in (simulated) Dataverse, starts a conversation as a customer,
+//! and echoes every agent message back through the Messaging API, while the simulated agent
+//! accepts, talks and closes the conversation.
+//!
+//! Run with `cargo run --example messaging_api_echo`.
+
+use std::sync::Arc;
+
+use byoc::core::{Activity, ActivityType, ChannelAdapter, ConversationAccount};
+use byoc::messaging_api::adapter::MessagingApiAdapter;
+use byoc::messaging_api::client::{MessagingApiClient, PageQuery};
+use byoc::messaging_api::config::{DataverseConfig, EntraApp, MessagingApiConfig, WebhookConfig};
+use byoc::messaging_api::registration::{CustomChannel, DataverseClient};
+use byoc::messaging_api::render::{CreateConversation, CustomerContext};
+use byoc::messaging_api::transport::ReqwestTransport;
+use byoc::sim::messaging_api::{MessagingApiSim, Options};
+use tokio::sync::mpsc;
+
+/// The webhook app: Omnichannel posts to `/omnichannel/v3/conversations/{id}/activities`;
+/// each request goes through `adapter.receive`, and the activities are handed to `out`.
+pub fn app(adapter: Arc<MessagingApiAdapter>, out: mpsc::Sender<Activity>) -> axum::Router {
+    axum::Router::new().route(
+        "/omnichannel/v3/conversations/{id}/activities",
+        axum::routing::post(move |req: axum::extract::Request| {
+            let adapter = adapter.clone();
+            let out = out.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let Ok(bytes) = axum::body::to_bytes(body, 256 * 1024).await else {
+                    return http::Response::builder()
+                        .status(413)
+                        .body(axum::body::Body::empty())
+                        .unwrap_or_default();
+                };
+                match adapter
+                    .receive(http::Request::from_parts(parts, bytes))
+                    .await
+                {
+                    Ok(inbound) => {
+                        for activity in inbound.activities {
+                            let _ = out.send(activity).await;
+                        }
+                        inbound.response.map(axum::body::Body::from)
+                    }
+                    Err(e) => e.to_response().map(axum::body::Body::from),
+                }
+            }
+        }),
+    )
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // 1. The simulator (Entra, Messaging API, Dataverse), with built-in test credentials.
+    let sim = MessagingApiSim::start(Options::default()).await?;
+    let o = sim.options().clone();
+    println!("Messaging API simulator on {}", sim.url());
+    let entra_app = EntraApp::new(&o.tenant_id, &o.client_id, o.client_secret.as_str())?;
+    let transport = Arc::new(ReqwestTransport::new().map_err(|e| anyhow::anyhow!(e))?);
+
+    // 2. Our webhook server.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let webhook_base = format!("http://{}/omnichannel", listener.local_addr()?);
+
+    // 3. Register the custom channel (no browser console needed).
+    let dataverse = DataverseClient::with_transport(
+        DataverseConfig::new(entra_app.clone(), sim.url())?.with_authority(sim.url())?,
+        transport.clone(),
+    );
+    let channel = CustomChannel::new_for_loopback(
+        "byoc echo channel",
+        &o.client_id,
+        &o.tenant_id,
+        &webhook_base,
+    )?;
+    let channel_id = dataverse.create(&channel).await?;
+    println!("registered channel {channel_id} -> {webhook_base}");
+
+    // 4. The Messaging API client and the adapter.
+    let config = MessagingApiConfig::new(entra_app, &o.org_id, channel_id.as_str(), "eu", &o.zone)?
+        .with_base_url(sim.url())?
+        .with_authority(sim.url())?;
+    let client = MessagingApiClient::with_transport(config, transport.clone());
+    let webhook = WebhookConfig::with_authority(&o.tenant_id, &o.client_id, sim.url())?;
+    let adapter = Arc::new(MessagingApiAdapter::new(client.clone(), webhook, transport));
+    let (tx, mut rx) = mpsc::channel(64);
+    let server = axum::serve(listener, app(adapter.clone(), tx));
+    tokio::spawn(async move { server.await });
+
+    // 5. A customer starts a conversation.
+    let created = client
+        .create_conversation(
+            &CreateConversation::new()
+                .with_customer(
+                    CustomerContext::new("customer-00917734").with_name("Priya", "Raman"),
+                )
+                .with_context("productname", "Mesh Router X2", true)
+                .with_start_message("My router keeps dropping Wi-Fi.", Some("Priya".into()))
+                .with_skip_deflection_bot(true),
+        )
+        .await?;
+    let conversation = created.conversation_id.clone();
+    println!("conversation {conversation} (new: {})", created.is_new);
+
+    // 6. The echo: every agent message comes back as a customer message.
+    let echo_adapter = adapter.clone();
+    let echo = tokio::spawn(async move {
+        while let Some(a) = rx.recv().await {
+            match (&a.kind, a.name.as_deref()) {
+                (ActivityType::Event, Some(name)) => println!("  event   {name}"),
+                (ActivityType::Typing, _) => println!("  typing"),
+                (ActivityType::Message, _) => {
+                    let text = a.text.clone().unwrap_or_default();
+                    println!("  agent   {text}");
+                    let mut reply = Activity::message(format!("echo: {text}"));
+                    reply.conversation = a
+                        .conversation
+                        .clone()
+                        .or_else(|| a.conversation_id().map(ConversationAccount::new));
+                    match echo_adapter.send(&reply).await {
+                        Ok(d) => println!("  echoed  (message id {:?})", d.provider_id),
+                        Err(e) => eprintln!("  echo failed: {e}"),
+                    }
+                }
+                _ => {}
+            }
+        }
+    });
+
+    // 7. The simulated agent works the conversation.
+    let agent = sim.agent();
+    agent.accepts(&conversation).await?;
+    agent.typing(&conversation).await?;
+    agent
+        .says(
+            &conversation,
+            "Hi Priya, I'm **Rosa**. Which firmware do you run?",
+        )
+        .await?;
+    agent
+        .says(&conversation, "Thanks, a fix is on its way.")
+        .await?;
+    // Let the echo task send its replies before the conversation closes.
+    for _ in 0..500 {
+        let customer_messages = sim.conversation(&conversation).map_or(0, |c| {
+            c.messages.iter().filter(|m| m.side == "customer").count()
+        });
+        if customer_messages >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    agent.close(&conversation).await?;
+
+    // 8. The transcript as the Messaging API reports it.
+    println!("transcript:");
+    for m in client
+        .all_messages(&conversation, PageQuery::new(), 10)
+        .await?
+    {
+        println!("  {}", m.text.unwrap_or_default());
+    }
+    drop(sim);
+    echo.abort();
+    Ok(())
+}

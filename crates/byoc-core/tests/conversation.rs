@@ -7,7 +7,7 @@ use byoc_core::conversation::{
     ContextScalar, ContextValue, Conversation, ConversationState, Owner, ParticipantRole,
 };
 use byoc_core::workstream::{
-    MessageKind, MessageValues, Presence, RoutingState, Workstream, escalate, route,
+    MessageKind, MessageValues, Presence, RoutingState, Workstream, escalate, route, transfer,
 };
 use byoc_core::{Activity, ChannelAccount};
 use chrono::{DateTime, TimeZone, Utc};
@@ -149,6 +149,51 @@ fn sms_conversation_lifecycle_with_bot_hand_off() {
             (ParticipantRole::Agent, false),
         ]
     );
+}
+
+#[test]
+fn applying_transfers_moves_owner_participants_and_state() {
+    let ws = Workstream::from_toml_str(include_str!("fixtures/chat-workstream.toml")).unwrap();
+    let state = RoutingState::new()
+        .with_member("alice", Presence::Available, 0)
+        .with_member("dave", Presence::Available, 0)
+        .with_member("erin", Presence::Offline, 0);
+    let mut c = Conversation::new("c", "directline", ChannelAccount::new("u"), t(0));
+    c.bots_visited.push("contoso-bot".into());
+    c.set_context("BotHandoffTopic", "CreditCard");
+    route(&c, &ws, &state).apply_to(&mut c, t(1));
+    assert_eq!(c.owner, Owner::Agent("alice".into()));
+    assert_eq!(c.state, ConversationState::Active);
+    assert_eq!(
+        c.present(ParticipantRole::Agent)
+            .map(|p| p.id())
+            .collect::<Vec<_>>(),
+        ["alice"]
+    );
+
+    // Transfer to a queue with a free agent: alice leaves, dave joins, still Active.
+    transfer(&c, &ws, &state, "HomeLoanQueue")
+        .unwrap()
+        .apply_to(&mut c, t(2));
+    assert_eq!(c.owner, Owner::Agent("dave".into()));
+    assert_eq!(c.queue.as_deref(), Some("HomeLoanQueue"));
+    assert_eq!(c.state, ConversationState::Active);
+    assert_eq!(
+        c.present(ParticipantRole::Agent)
+            .map(|p| p.id())
+            .collect::<Vec<_>>(),
+        ["dave"]
+    );
+
+    // Transfer to a queue where nobody is free: released to the queue, Active → Open.
+    let nobody = RoutingState::new().with_member("alice", Presence::Away, 0);
+    transfer(&c, &ws, &nobody, "CreditCardQueue")
+        .unwrap()
+        .apply_to(&mut c, t(3));
+    assert_eq!(c.owner, Owner::Queue("CreditCardQueue".into()));
+    assert_eq!(c.state, ConversationState::Open);
+    assert_eq!(c.present(ParticipantRole::Agent).count(), 0);
+    assert_eq!(c.state_entered_at, t(3));
 }
 
 #[test]

@@ -199,6 +199,15 @@ pub enum Owner {
 }
 
 impl Owner {
+    /// The bot's or agent's id when one holds it.
+    #[must_use]
+    pub fn holder(&self) -> Option<&str> {
+        match self {
+            Self::Bot(id) | Self::Agent(id) => Some(id),
+            _ => None,
+        }
+    }
+
     /// The bot's id when a bot holds it.
     #[must_use]
     pub fn bot(&self) -> Option<&str> {
@@ -425,13 +434,16 @@ impl Conversation {
     }
 
     /// Hands the conversation to `owner`. Handing it to a bot records the bot in
-    /// [`bots_visited`](Self::bots_visited); when the current owner is a bot that is
-    /// replaced, that bot leaves the participants.
+    /// [`bots_visited`](Self::bots_visited); a bot or agent that held it and is replaced
+    /// leaves the participants.
     pub fn set_owner(&mut self, owner: Owner, at: DateTime<Utc>) {
-        if let Owner::Bot(previous) = &self.owner
-            && owner.bot() != Some(previous.as_str())
-        {
-            let previous = previous.clone();
+        let previous = match &self.owner {
+            Owner::Bot(id) | Owner::Agent(id) if owner.holder() != Some(id.as_str()) => {
+                Some(id.clone())
+            }
+            _ => None,
+        };
+        if let Some(previous) = previous {
             self.leave(&previous, at);
         }
         if let Owner::Bot(bot) = &owner

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::error::RouteError;
 use super::fxhash::FxBuildHasher;
 use super::model::{Member, MemberKind, Queue, RoutingRule, Workstream};
-use crate::conversation::{ContextValue, Conversation, ConversationState, Owner};
+use crate::ChannelAccount;
+use crate::conversation::{ContextValue, Conversation, ConversationState, Owner, ParticipantRole};
 
 /// A member's presence, as the agent console reports it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -339,19 +340,45 @@ impl RoutingDecision<'_> {
         }
     }
 
-    /// Records the decision on the conversation: its owner and queue, and, when assigned,
-    /// Open → Active.
+    /// Records the decision on the conversation at `at`:
+    ///
+    /// - its queue and owner ([`Conversation::set_owner`]: a replaced bot or agent leaves);
+    /// - assigned: the assignee joins as a participant, and Open or Waiting → Active;
+    /// - waiting in the queue: Active or Waiting → Open (released to the queue);
+    /// - full or unrouted: only the queue, if any, is recorded.
+    ///
+    /// Every state change it makes is in the transition table.
     pub fn apply_to(&self, conv: &mut Conversation, at: DateTime<Utc>) {
         if let Some(q) = self.queue {
             conv.queue = Some(q.name.clone());
         }
-        let owner = self.owner();
-        if owner != Owner::None {
-            conv.set_owner(owner, at);
-        }
-        if self.assignee().is_some() && conv.state == ConversationState::Open {
-            // Open → Active is in the table.
-            let _ = conv.transition(ConversationState::Active, at);
+        match self.outcome {
+            Outcome::Assigned(member) => {
+                conv.set_owner(self.owner(), at);
+                let role = if member.is_bot() {
+                    ParticipantRole::Bot
+                } else {
+                    ParticipantRole::Agent
+                };
+                let account = ChannelAccount::new(&member.id).with_name(member.display_name());
+                conv.join(account, role, at);
+                if matches!(
+                    conv.state,
+                    ConversationState::Open | ConversationState::Waiting
+                ) {
+                    let _ = conv.transition(ConversationState::Active, at);
+                }
+            }
+            Outcome::Queued { .. } => {
+                conv.set_owner(self.owner(), at);
+                if matches!(
+                    conv.state,
+                    ConversationState::Active | ConversationState::Waiting
+                ) {
+                    let _ = conv.transition(ConversationState::Open, at);
+                }
+            }
+            Outcome::QueueFull { .. } | Outcome::Unrouted(_) => {}
         }
     }
 }

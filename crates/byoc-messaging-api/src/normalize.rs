@@ -8,7 +8,7 @@
 //!   activity with that `name`, the text dropped, and a `value` of
 //!   `{"state": "Active"|..|null, "category": "agent"|.., "known": bool}` (see
 //!   [`classify_event`]). Unknown names pass through the same way with `known: false`.
-//! - Omnichannel sends no activity `id` [U]. When the body has none, `id` is set to
+//! - Omnichannel sends no activity `id` (uncertain: none is documented). When the body has none, `id` is set to
 //!   `mapi-` + the first 32 hex digits of SHA-256 over the conversation id and the exact body
 //!   bytes, so a retried delivery (same bytes) gets the same id and the host can drop it;
 //!   `channelData.omnichannel.idSource` says `provider` or `digest`.

@@ -758,6 +758,15 @@ fn auto_close_per_state() {
     assert!(!ws.is_auto_close_due(&c, t(39)));
     assert!(ws.is_auto_close_due(&c, t(40)));
     assert_eq!(ws.auto_close_after(ConversationState::Closed), None);
+    // "never" switches a default off.
+    let never = Workstream::from_toml_str(
+        &TOML.replace("[auto_close]\n", "[auto_close]\nopen = \"never\"\n"),
+    )
+    .unwrap();
+    assert_eq!(never.auto_close.open, Some(AutoClose::NEVER));
+    assert_eq!(never.auto_close_after(ConversationState::Open), None);
+    assert!(!never.is_auto_close_due(&conv(), t(1_000_000)));
+    assert!(never.to_toml_string().unwrap().contains("open = \"never\""));
     // Asynchronous defaults.
     use byoc_core::workstream::ChannelKind;
     assert_eq!(

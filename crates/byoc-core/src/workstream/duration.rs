@@ -1,8 +1,12 @@
-//! Durations in workstream files: `"90s"`, `"20m"`, `"8h"`, `"30d"`, `"1h30m"`.
+//! Durations in workstream files: `"90s"`, `"20m"`, `"8h"`, `"30d"`, `"1h30m"`, and `"never"`
+//! (kept as [`NEVER`]).
 
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serializer};
+
+/// `"never"`: the largest duration, which no idle time reaches.
+pub(crate) const NEVER: Duration = Duration::from_secs(u64::MAX);
 
 /// Parses `<number><unit>` groups, units `s`, `m`, `h`, `d`; `None` when malformed, empty or
 /// overflowing.
@@ -10,6 +14,9 @@ pub(crate) fn parse(text: &str) -> Option<Duration> {
     let text = text.trim();
     if text.is_empty() {
         return None;
+    }
+    if text == "never" {
+        return Some(NEVER);
     }
     let mut total: u64 = 0;
     let mut number: Option<u64> = None;
@@ -40,6 +47,9 @@ pub(crate) fn parse(text: &str) -> Option<Duration> {
 
 /// Writes a duration in the largest unit that divides it.
 pub(crate) fn format(d: Duration) -> String {
+    if d == NEVER {
+        return "never".to_owned();
+    }
     let s = d.as_secs();
     if s != 0 && s.is_multiple_of(86_400) {
         format!("{}d", s / 86_400)
@@ -52,7 +62,7 @@ pub(crate) fn format(d: Duration) -> String {
     }
 }
 
-const EXPECTED: &str = "a duration such as \"90s\", \"20m\", \"8h\" or \"30d\"";
+const EXPECTED: &str = "a duration such as \"90s\", \"20m\", \"8h\", \"30d\" or \"never\"";
 
 pub(crate) fn deserialize_opt<'de, D: Deserializer<'de>>(
     deserializer: D,
@@ -88,6 +98,7 @@ mod tests {
             ("8h", 28_800),
             ("30d", 2_592_000),
             ("1h30m", 5400),
+            ("never", u64::MAX),
             (" 0s ", 0),
         ] {
             assert_eq!(parse(text), Some(Duration::from_secs(secs)), "{text}");
@@ -104,7 +115,8 @@ mod tests {
         assert_eq!(format(Duration::from_secs(5400)), "90m");
         assert_eq!(format(Duration::from_secs(61)), "61s");
         assert_eq!(format(Duration::ZERO), "0s");
-        for d in [1u64, 60, 3600, 86_400, 5400, 61] {
+        assert_eq!(format(NEVER), "never");
+        for d in [1u64, 60, 3600, 86_400, 5400, 61, u64::MAX] {
             let d = Duration::from_secs(d);
             assert_eq!(parse(&format(d)), Some(d));
         }

@@ -12,10 +12,8 @@ use crate::conversation::ConversationState;
 
 /// A workstream: which channel it serves, how it routes, who works it, and the
 /// conversation settings around that. Build one with [`Workstream::from_toml_str`] or
-/// [`Workstream::from_json_slice`], which validate it; a hand-built one should be checked
-/// with [`Workstream::validate`].
-///
-/// [`Workstream::from_toml_str`]: Workstream::from_toml_str
+/// [`Workstream::from_json_slice`], which validate it; after changing fields, check it
+/// again with [`Workstream::validate`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -77,6 +75,7 @@ impl Workstream {
         self.auto_close
             .get(state)
             .or_else(|| AutoClose::default_for(self.channel.kind, state))
+            .filter(|d| *d != AutoClose::NEVER)
     }
 }
 
@@ -221,8 +220,9 @@ pub enum MemberKind {
     Agent,
 }
 
-/// Auto-close after inactivity, per state (durations such as `"20m"`, `"8h"`, `"30d"`).
-/// A state left out takes the channel kind's default ([`AutoClose::default_for`]).
+/// Auto-close after inactivity, per state (durations such as `"20m"`, `"8h"`, `"30d"`, or
+/// `"never"`). A state left out takes the channel kind's default
+/// ([`AutoClose::default_for`]); `"never"` switches the default off.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AutoClose {
@@ -264,7 +264,10 @@ impl AutoClose {
     /// The shortest auto-close an SMS workstream accepts: 8 hours.
     pub const SMS_MINIMUM: Duration = Duration::from_secs(8 * 3600);
 
-    /// The configured value for a state.
+    /// `"never"`, as stored in a field.
+    pub const NEVER: Duration = duration::NEVER;
+
+    /// The configured value for a state ([`AutoClose::NEVER`] when set to `"never"`).
     #[must_use]
     pub fn get(&self, state: ConversationState) -> Option<Duration> {
         match state {

@@ -278,6 +278,51 @@ mod tests {
         assert!(!i.rich_cards && !i.suggested_actions);
     }
 
+    fn jwks_transport(
+        fetches: &'static std::sync::atomic::AtomicUsize,
+        ok: bool,
+    ) -> Arc<dyn HttpTransport> {
+        Arc::new(crate::transport::FnTransport(move |_req| {
+            fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = br#"{"keys":[{"kty":"RSA","kid":"k1","n":"sXch","e":"AQAB"}]}"#.to_vec();
+            let status = if ok { 200 } else { 503 };
+            Box::pin(
+                async move { Ok(http::Response::builder().status(status).body(body).unwrap()) },
+            ) as crate::transport::TransportFuture
+        }))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jwks_is_fetched_on_unknown_kid_at_most_every_five_minutes() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static FETCHES: AtomicUsize = AtomicUsize::new(0);
+        let url = Url::parse("https://login.example/t/discovery/v2.0/keys").unwrap();
+        let cache = JwksCache::remote(url, jwks_transport(&FETCHES, true));
+        assert!(cache.keys_for(Some("k1")).await.unwrap().contains("k1"));
+        assert!(cache.keys_for(Some("k1")).await.is_ok());
+        assert_eq!(FETCHES.load(Ordering::SeqCst), 1);
+        // An unknown kid right after a fetch does not hammer the key endpoint.
+        assert!(!cache.keys_for(Some("k2")).await.unwrap().contains("k2"));
+        assert_eq!(FETCHES.load(Ordering::SeqCst), 1);
+        tokio::time::advance(Duration::from_secs(301)).await;
+        let _ = cache.keys_for(Some("k2")).await.unwrap();
+        assert_eq!(FETCHES.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn jwks_failure_is_transient_and_retried_next_time() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static FETCHES: AtomicUsize = AtomicUsize::new(0);
+        let url = Url::parse("https://login.example/t/discovery/v2.0/keys").unwrap();
+        let cache = JwksCache::remote(url, jwks_transport(&FETCHES, false));
+        let e = cache.keys_for(Some("k1")).await.unwrap_err();
+        assert_eq!(e, VerifyError::KeysUnavailable);
+        let e: AdapterError = e.into();
+        assert!(e.is_retryable(), "Omnichannel gets a 503 and retries");
+        let _ = cache.keys_for(Some("k1")).await;
+        assert_eq!(FETCHES.load(Ordering::SeqCst), 2);
+    }
+
     #[test]
     fn public_types_are_send_and_sync() {
         fn check<T: Send + Sync>() {}

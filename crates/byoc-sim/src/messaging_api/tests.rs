@@ -107,3 +107,125 @@ async fn jwks_is_served_per_tenant() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+async fn bearer(sim: &MessagingApiSim, scope: &str) -> String {
+    let v: Value = token(sim, scope).await.json().await.unwrap();
+    format!("Bearer {}", v["access_token"].as_str().unwrap())
+}
+
+#[tokio::test]
+async fn dataverse_and_consumer_checks() {
+    let sim = MessagingApiSim::start(Options::default()).await.unwrap();
+    let o = sim.options().clone();
+    let c = reqwest::Client::new();
+    let dv = bearer(&sim, &format!("{}/.default", sim.url())).await;
+    let set = format!(
+        "{}/api/data/v9.2/msdyn_occustommessagingchannels",
+        sim.url()
+    );
+    let record = |hook: &str, kind: i64| {
+        json!({
+            "msdyn_occustomchannelid": kind,
+            "msdyn_name": "t",
+            "msdyn_appid": o.client_id,
+            "msdyn_tenantid": o.tenant_id,
+            "msdyn_webhookurl": hook,
+        })
+    };
+    for (hook, kind) in [
+        ("http://bot.example", 192_350_005),
+        ("https://bot.example", 1),
+    ] {
+        let r = c
+            .post(&set)
+            .header("authorization", &dv)
+            .json(&record(hook, kind))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{hook} {kind}");
+    }
+    let r = c
+        .post(&set)
+        .header("authorization", &dv)
+        .json(&record("https://bot.example", 192_350_005))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let entity = r.headers()["odata-entityid"].to_str().unwrap().to_owned();
+    let channel = entity
+        .rsplit_once('(')
+        .unwrap()
+        .1
+        .trim_end_matches(')')
+        .to_owned();
+
+    let api = bearer(&sim, &sim.messaging_scope()).await;
+    let post = |path: String, body: Value| {
+        c.post(format!("{}{path}", sim.url()))
+            .header("authorization", &api)
+            .header("channel-id", &channel)
+            .header("organization-id", &o.org_id)
+            .json(&body)
+            .send()
+    };
+    let long = "x".repeat(201);
+    let r = post(
+        "/api/v1.0/consumer/conversations/create".into(),
+        json!({"customercontext": {"email": long}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = post(
+        "/api/v1.0/consumer/conversations/create".into(),
+        json!({"customercontext": {"customerid": "c"}}),
+    )
+    .await
+    .unwrap();
+    let conv = r.json::<Value>().await.unwrap()["conversationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1.0/consumer/conversation/{conv}");
+    let cases = [
+        (
+            json!({"type": "message", "conversation": {"id": conv}, "text": "x".repeat(6001)}),
+            "TextTooLong",
+        ),
+        (
+            json!({"type": "message", "conversation": {"id": conv}}),
+            "MissingContent",
+        ),
+        (
+            json!({"type": "event", "name": "Nope", "conversation": {"id": conv}}),
+            "UnsupportedEvent",
+        ),
+        (
+            json!({"type": "invoke", "conversation": {"id": conv}}),
+            "UnsupportedActivityType",
+        ),
+        (
+            json!({"type": "message", "channelId": "other", "conversation": {"id": conv}, "text": "x"}),
+            "ChannelIdMismatch",
+        ),
+    ];
+    for (body, code) in cases {
+        let r = post(path.clone(), body).await.unwrap();
+        assert_eq!(r.status(), 400, "{code}");
+        assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], code);
+    }
+    let r = post(
+        path.clone(),
+        json!({"type": "message", "conversation": {"id": conv}, "text": "x".repeat(6000)}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let id = r.json::<Value>().await.unwrap()["messageId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 13);
+}

@@ -635,6 +635,20 @@ fn default_queue_catches_unmatched() {
             .iter()
             .any(|l| l == "no rule matched → default queue CreditCardQueue")
     );
+
+    // A default queue holding only the bot that already had it is no way out either.
+    let text = TOML.replacen(
+        "[[context_variables]]",
+        "default_queue = \"BotQueue\"\n\n[[context_variables]]",
+        1,
+    );
+    let ws = Workstream::from_toml_str(&text).unwrap();
+    let d = route(&c, &ws, &all_free());
+    assert_eq!(d.outcome, Outcome::Unrouted(Unrouted::NoRuleMatched));
+    assert_eq!(
+        d.explain().last().unwrap(),
+        "no rule matched; default queue BotQueue holds only bots that already had this conversation"
+    );
 }
 
 #[test]

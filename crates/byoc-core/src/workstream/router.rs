@@ -213,6 +213,9 @@ pub enum TraceStep<'a> {
     RuleSkippedLoop(&'a RoutingRule),
     /// No rule matched; the default queue was used.
     DefaultQueue(&'a Queue),
+    /// No rule matched, and the default queue holds only bots that already had the
+    /// conversation.
+    DefaultQueueSkippedLoop(&'a Queue),
     /// No rule matched and there is no default queue.
     NoRuleMatched,
     /// An explicit transfer to this queue.
@@ -254,6 +257,11 @@ impl fmt::Display for TraceStep<'_> {
                 r.name, r.queue
             ),
             Self::DefaultQueue(q) => write!(f, "no rule matched → default queue {}", q.name),
+            Self::DefaultQueueSkippedLoop(q) => write!(
+                f,
+                "no rule matched; default queue {} holds only bots that already had this conversation",
+                q.name
+            ),
             Self::NoRuleMatched => f.write_str("no rule matched and there is no default queue"),
             Self::Transfer(q) => write!(f, "transfer → queue {}", q.name),
             Self::Member(m, verdict) => {
@@ -449,12 +457,20 @@ pub fn route<'a>(
     if run < rules.len() {
         trace.push(TraceStep::RulesNotMatched(&rules[run..]));
     }
-    match workstream
+    let default = workstream
         .default_queue
         .as_deref()
-        .and_then(|q| workstream.queue(q))
-        .filter(|q| can_take(q, conv))
-    {
+        .and_then(|q| workstream.queue(q));
+    match default {
+        Some(queue) if !can_take(queue, conv) => {
+            trace.push(TraceStep::DefaultQueueSkippedLoop(queue));
+            RoutingDecision {
+                rule: None,
+                queue: None,
+                outcome: Outcome::Unrouted(Unrouted::NoRuleMatched),
+                trace,
+            }
+        }
         Some(queue) => {
             trace.push(TraceStep::DefaultQueue(queue));
             let outcome = assign(queue, conv, state, &mut trace);

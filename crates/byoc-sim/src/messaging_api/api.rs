@@ -1,6 +1,5 @@
-//! HTTP side of the simulator: the Entra-like token endpoint and JWKS, the consumer
-//! Messaging API with its checks, the Dataverse endpoint for channel records, and the
-//! `/_sim/...` control endpoints that drive the agent side.
+//! HTTP side of the simulator: the router, the consumer Messaging API with its checks, and
+//! the `/_sim/...` control endpoints that drive the agent side.
 
 // Handlers return ready axum responses as their error values.
 #![allow(clippy::result_large_err)]
@@ -17,12 +16,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Inner;
-use super::keys;
-use super::state::{ChannelRecord, SimConversation, SimMessage, SimState, format_ts};
+use super::entra::authorize;
+use super::state::{SimConversation, SimMessage, SimState, format_ts};
 
 pub(crate) const MESSAGING_API_CHANNEL_TYPE: i64 = 192_350_005;
 const MAX_TEXT: usize = 6000;
-const MAX_NAME: usize = 256;
+pub(super) const MAX_NAME: usize = 256;
 const MAX_CUSTOMER_FIELD: usize = 200;
 const MAX_CONTEXT_VARS: usize = 100;
 const MAX_START_MESSAGE: usize = 27 * 1024;
@@ -31,8 +30,8 @@ type Shared = Arc<Inner>;
 
 pub(crate) fn router(inner: Shared) -> Router {
     Router::new()
-        .route("/{tenant}/oauth2/v2.0/token", post(token))
-        .route("/{tenant}/discovery/v2.0/keys", get(jwks))
+        .route("/{tenant}/oauth2/v2.0/token", post(super::entra::token))
+        .route("/{tenant}/discovery/v2.0/keys", get(super::entra::jwks))
         .route("/api/v1.0/consumer/conversations/create", post(create))
         .route("/api/v1.0/consumer/conversation/create", post(create))
         .route("/api/v1.0/consumer/conversations", get(list))
@@ -42,13 +41,13 @@ pub(crate) fn router(inner: Shared) -> Router {
             get(messages),
         )
         .route("/api/v1.0/consumer/conversation/{id}/context", get(context))
-        .route("/api/data/v9.2/{key}", any(dataverse))
+        .route("/api/data/v9.2/{key}", any(super::dataverse::dataverse))
         .route("/_sim/tokens/expire", post(expire_tokens))
         .route("/_sim/conversations/{id}/{action}", post(control))
         .with_state(inner)
 }
 
-fn err(status: StatusCode, code: &str, message: &str) -> Response {
+pub(super) fn err(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         axum::Json(json!({ "error": { "code": code, "message": message } })),
@@ -58,93 +57,6 @@ fn err(status: StatusCode, code: &str, message: &str) -> Response {
 
 fn chars(v: &Value) -> usize {
     v.as_str().map_or(0, |s| s.chars().count())
-}
-
-// ---------------------------------------------------------------- Entra
-
-#[derive(Deserialize)]
-struct TokenForm {
-    grant_type: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    scope: Option<String>,
-}
-
-async fn token(
-    AxState(inner): AxState<Shared>,
-    Path(tenant): Path<String>,
-    body: Bytes,
-) -> Response {
-    inner.lock().token_requests += 1;
-    let o = &inner.opts;
-    let entra = |status: StatusCode, error: &str| {
-        (
-            status,
-            axum::Json(json!({ "error": error, "error_description": error })),
-        )
-            .into_response()
-    };
-    if !tenant.eq_ignore_ascii_case(&o.tenant_id) {
-        return entra(StatusCode::BAD_REQUEST, "invalid_tenant");
-    }
-    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
-        return entra(StatusCode::BAD_REQUEST, "invalid_request");
-    };
-    if form.grant_type.as_deref() != Some("client_credentials") {
-        return entra(StatusCode::BAD_REQUEST, "unsupported_grant_type");
-    }
-    let id_ok = form
-        .client_id
-        .as_deref()
-        .is_some_and(|c| c.eq_ignore_ascii_case(&o.client_id));
-    let secret_ok = form.client_secret.as_deref().is_some_and(|s| {
-        subtle::ConstantTimeEq::ct_eq(s.as_bytes(), o.client_secret.as_bytes()).into()
-    });
-    if !id_ok || !secret_ok {
-        return entra(StatusCode::UNAUTHORIZED, "invalid_client");
-    }
-    let scope = form.scope.unwrap_or_default();
-    if scope != inner.messaging_scope() && scope != inner.dataverse_scope() {
-        return entra(StatusCode::BAD_REQUEST, "invalid_scope");
-    }
-    let lifetime = o.token_lifetime;
-    let access = inner.lock().issue_token(scope, lifetime);
-    axum::Json(json!({
-        "token_type": "Bearer",
-        "expires_in": lifetime.as_secs(),
-        "ext_expires_in": lifetime.as_secs(),
-        "access_token": access,
-    }))
-    .into_response()
-}
-
-async fn jwks(AxState(inner): AxState<Shared>, Path(tenant): Path<String>) -> Response {
-    if !tenant.eq_ignore_ascii_case(&inner.opts.tenant_id) {
-        return err(StatusCode::BAD_REQUEST, "invalid_tenant", "unknown tenant");
-    }
-    axum::Json(keys::jwks()).into_response()
-}
-
-/// Checks the bearer token: issued here, unexpired, for `scope`.
-fn authorize(inner: &Inner, headers: &HeaderMap, scope: &str) -> Result<(), Response> {
-    let unauthorized = || {
-        err(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
-            "invalid or missing token",
-        )
-    };
-    let token = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(unauthorized)?;
-    let st = inner.lock();
-    let t = st.tokens.get(token).ok_or_else(unauthorized)?;
-    if tokio::time::Instant::now() >= t.expires || t.scope != scope {
-        return Err(unauthorized());
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------- consumer API
@@ -209,7 +121,7 @@ fn consumer(
     Ok(channel)
 }
 
-fn parse_json(body: &[u8]) -> Result<Value, Response> {
+pub(super) fn parse_json(body: &[u8]) -> Result<Value, Response> {
     match serde_json::from_slice::<Value>(body) {
         Ok(v) if v.is_object() => Ok(v),
         _ => Err(err(
@@ -685,171 +597,6 @@ async fn context(
         .map(|(k, v)| json!({ "name": k, "value": v }))
         .collect();
     axum::Json(json!({ "context": ctx })).into_response()
-}
-
-// ---------------------------------------------------------------- Dataverse
-
-fn is_guid(s: &str) -> bool {
-    let g: Vec<&str> = s.split('-').collect();
-    g.len() == 5
-        && g.iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-fn webhook_ok(url: &str) -> bool {
-    if let Some(rest) = url.strip_prefix("https://") {
-        return !rest.is_empty() && !rest.contains(['?', '#', '@']);
-    }
-    if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', ':']).next().unwrap_or_default();
-        return matches!(host, "127.0.0.1" | "localhost") && !rest.contains(['?', '#', '@']);
-    }
-    false
-}
-
-fn record_from(
-    v: &Value,
-    id: String,
-    base: Option<&ChannelRecord>,
-) -> Result<ChannelRecord, Response> {
-    let bad = |field: &str| {
-        Err(err(
-            StatusCode::BAD_REQUEST,
-            "0x80040203",
-            &format!("invalid value for {field}"),
-        ))
-    };
-    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-    let rec = ChannelRecord {
-        id,
-        channel_type: v
-            .get("msdyn_occustomchannelid")
-            .and_then(Value::as_i64)
-            .or(base.map(|b| b.channel_type))
-            .unwrap_or_default(),
-        name: text("msdyn_name")
-            .or(base.map(|b| b.name.clone()))
-            .unwrap_or_default(),
-        app_id: text("msdyn_appid")
-            .or(base.map(|b| b.app_id.clone()))
-            .unwrap_or_default()
-            .to_ascii_lowercase(),
-        tenant_id: text("msdyn_tenantid")
-            .or(base.map(|b| b.tenant_id.clone()))
-            .unwrap_or_default()
-            .to_ascii_lowercase(),
-        webhook_url: text("msdyn_webhookurl")
-            .or(base.map(|b| b.webhook_url.clone()))
-            .unwrap_or_default(),
-    };
-    if rec.channel_type != MESSAGING_API_CHANNEL_TYPE {
-        return bad("msdyn_occustomchannelid");
-    }
-    if rec.name.trim().is_empty() || rec.name.chars().count() > MAX_NAME {
-        return bad("msdyn_name");
-    }
-    if !is_guid(&rec.app_id) {
-        return bad("msdyn_appid");
-    }
-    if !is_guid(&rec.tenant_id) {
-        return bad("msdyn_tenantid");
-    }
-    if !webhook_ok(&rec.webhook_url) {
-        return bad("msdyn_webhookurl");
-    }
-    Ok(rec)
-}
-
-async fn dataverse(
-    AxState(inner): AxState<Shared>,
-    method: Method,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(r) = authorize(&inner, &headers, &inner.dataverse_scope()) {
-        return r;
-    }
-    const SET: &str = "msdyn_occustommessagingchannels";
-    let not_found = || err(StatusCode::NOT_FOUND, "0x80040217", "record not found");
-    let Some(rest) = key.strip_prefix(SET) else {
-        return err(
-            StatusCode::NOT_FOUND,
-            "0x80060888",
-            "resource not found for the segment",
-        );
-    };
-    let id = match rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
-        Some(id) if is_guid(id) => Some(id.to_ascii_lowercase()),
-        Some(_) => return err(StatusCode::BAD_REQUEST, "0x80060888", "bad key"),
-        None if rest.is_empty() => None,
-        None => return not_found(),
-    };
-    let base = inner.base_url();
-    match (method, id) {
-        (Method::GET, None) => {
-            let st = inner.lock();
-            let value: Vec<Value> = st.channels.values().map(ChannelRecord::to_json).collect();
-            axum::Json(json!({ "@odata.context": format!("{base}/api/data/v9.2/$metadata#{SET}"), "value": value })).into_response()
-        }
-        (Method::GET, Some(id)) => match inner.lock().channels.get(&id) {
-            Some(r) => axum::Json(r.to_json()).into_response(),
-            None => not_found(),
-        },
-        (Method::POST, None) => {
-            let v = match parse_json(&body) {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
-            let rec = match record_from(&v, uuid::Uuid::new_v4().to_string(), None) {
-                Ok(r) => r,
-                Err(r) => return r,
-            };
-            let entity = format!("{base}/api/data/v9.2/{SET}({})", rec.id);
-            let json = rec.to_json();
-            inner.lock().channels.insert(rec.id.clone(), rec);
-            let representation = headers
-                .get("prefer")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|p| p.contains("return=representation"));
-            let mut resp = if representation {
-                (StatusCode::CREATED, axum::Json(json)).into_response()
-            } else {
-                StatusCode::NO_CONTENT.into_response()
-            };
-            if let Ok(h) = http::HeaderValue::from_str(&entity) {
-                resp.headers_mut().insert("OData-EntityId", h);
-            }
-            resp
-        }
-        (Method::PATCH, Some(id)) => {
-            let v = match parse_json(&body) {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
-            let existing = inner.lock().channels.get(&id).cloned();
-            let Some(existing) = existing else {
-                return not_found();
-            };
-            match record_from(&v, id.clone(), Some(&existing)) {
-                Ok(rec) => {
-                    inner.lock().channels.insert(id, rec);
-                    StatusCode::NO_CONTENT.into_response()
-                }
-                Err(r) => r,
-            }
-        }
-        (Method::DELETE, Some(id)) => match inner.lock().channels.remove(&id) {
-            Some(_) => StatusCode::NO_CONTENT.into_response(),
-            None => not_found(),
-        },
-        _ => err(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "0x8006088a",
-            "method not allowed",
-        ),
-    }
 }
 
 // ---------------------------------------------------------------- control

@@ -1,6 +1,7 @@
 //! The simulator's own checks, over loopback HTTP with a plain reqwest client.
 
 use super::*;
+use serde_json::{Value, json};
 
 async fn token(sim: &MessagingApiSim, scope: &str) -> reqwest::Response {
     let o = sim.options();

@@ -84,6 +84,7 @@ mod load;
 mod messages;
 mod model;
 mod router;
+mod state;
 mod validate;
 
 pub use attachments::{AttachmentPermission, AttachmentPolicy, AttachmentRejection};
@@ -97,9 +98,9 @@ pub use model::{
     RoutingRule, Survey, VariableType, Workstream,
 };
 pub use router::{
-    MemberState, Outcome, Presence, QueueState, RoutingDecision, RoutingState, TraceStep, Unrouted,
-    Verdict, escalate, route, transfer,
+    Outcome, RoutingDecision, TraceStep, Unrouted, Verdict, escalate, route, transfer,
 };
+pub use state::{MemberState, Presence, QueueState, RoutingState};
 pub use validate::MAX_CONDITION_DEPTH;
 
 impl Workstream {

@@ -213,21 +213,22 @@ impl ChannelAdapter for MessagingApiAdapter {
     }
 
     async fn receive(&self, request: http::Request<Bytes>) -> Result<Inbound, AdapterError> {
-        if request.method() != http::Method::POST {
-            return Err(NormalizeError::WrongMethod.into());
-        }
-        let conversation_id =
-            webhook_conversation_id(request.uri().path()).ok_or(NormalizeError::WrongPath)?;
         if request.body().len() > self.webhook.max_body_bytes {
             return Err(NormalizeError::TooLarge {
                 limit: self.webhook.max_body_bytes,
             }
             .into());
         }
+        // Authenticate first: an unauthenticated caller learns nothing but 401.
         if let Err(e) = self.authenticate(request.headers()).await {
             tracing::warn!(error = %e, "webhook call refused");
             return Err(e.into());
         }
+        if request.method() != http::Method::POST {
+            return Err(NormalizeError::WrongMethod.into());
+        }
+        let conversation_id =
+            webhook_conversation_id(request.uri().path()).ok_or(NormalizeError::WrongPath)?;
         let mut activities = normalize_webhook(request.body(), Some(&conversation_id))?;
         let now = Timestamp::now();
         for a in &mut activities {

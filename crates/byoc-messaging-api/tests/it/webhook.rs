@@ -244,7 +244,51 @@ async fn everything_else_is_refused() {
         .send()
         .await
         .unwrap();
+    assert_eq!(
+        r.status(),
+        401,
+        "unauthenticated callers only ever learn 401"
+    );
+
+    // With a genuine token: wrong path, wrong conversation, then accepted.
+    let o = h.sim.options();
+    let now = chrono::Utc::now().timestamp();
+    let token = byoc_sim::messaging_api::keys::sign(&serde_json::json!({
+        "iss": format!("{}/{}/v2.0", h.sim.url(), o.tenant_id),
+        "aud": o.client_id, "azp": o.client_id, "tid": o.tenant_id,
+        "iat": now, "nbf": now, "exp": now + 600,
+    }))
+    .unwrap();
+    let r = c
+        .post(format!("{}/elsewhere", h.webhook_url))
+        .bearer_auth(&token)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400, "not a webhook path");
+    let r = c
+        .post(&url)
+        .bearer_auth(&token)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "the body's conversation is not the path's");
+    let fixture_conv = "2f6b8d0e-4a1c-4e3b-9d5f-7a9c1e3b5d7f";
+    let r = c
+        .post(format!(
+            "{}/v3/conversations/{fixture_conv}/activities",
+            h.webhook_url
+        ))
+        .bearer_auth(&token)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(h.received().len(), 1);
+    h.received.lock().unwrap().clear();
     let big = vec![b' '; 300 * 1024];
     let r = c.post(&url).body(big).send().await.unwrap();
     assert_eq!(r.status(), 400, "too large");

@@ -183,15 +183,14 @@ pub fn adapt(
         out.text_format = Some(TextFormat::Plain);
     }
 
-    if !target.suggested_actions {
-        if let Some(actions) = out.suggested_actions.take().and_then(|s| s.actions) {
-            if !actions.is_empty() {
-                push_numbered(&mut text, &actions);
-                losses.push(Loss::SuggestedActionsAsText {
-                    count: actions.len(),
-                });
-            }
-        }
+    if !target.suggested_actions
+        && let Some(actions) = out.suggested_actions.take().and_then(|s| s.actions)
+        && !actions.is_empty()
+    {
+        push_numbered(&mut text, &actions);
+        losses.push(Loss::SuggestedActionsAsText {
+            count: actions.len(),
+        });
     }
 
     if let Some(attachments) = out.attachments.take() {
@@ -235,7 +234,10 @@ pub fn adapt(
                 AttachmentFallback::Refuse => {
                     return Err(AdapterError::unsupported(format!(
                         "{reason} (attachment {})",
-                        att.name.as_deref().or(att.content_type.as_deref()).unwrap_or("unnamed")
+                        att.name
+                            .as_deref()
+                            .or(att.content_type.as_deref())
+                            .unwrap_or("unnamed")
                     )));
                 }
                 AttachmentFallback::Link if is_linkable(&att) => {
@@ -452,12 +454,18 @@ fn flatten_inline(s: &str) -> String {
         match c {
             '*' | '_' | '`' | '~' => {
                 // Emphasis markers: drop runs of them when they hug a word.
-                let run_end = (i..chars.len()).find(|&j| chars[j] != c).unwrap_or(chars.len());
+                let run_end = (i..chars.len())
+                    .find(|&j| chars[j] != c)
+                    .unwrap_or(chars.len());
                 let before = i.checked_sub(1).map(|j| chars[j]);
                 let after = chars.get(run_end).copied();
                 let hugs = before.is_none_or(|b| !b.is_alphanumeric())
                     || after.is_none_or(|a| !a.is_alphanumeric());
-                if !hugs || (c == '_' && before.is_some_and(char::is_alphanumeric) && after.is_some_and(char::is_alphanumeric)) {
+                if !hugs
+                    || (c == '_'
+                        && before.is_some_and(char::is_alphanumeric)
+                        && after.is_some_and(char::is_alphanumeric))
+                {
                     out.extend(&chars[i..run_end]);
                 }
                 i = run_end;
@@ -521,11 +529,28 @@ mod tests {
     fn long_text_splits_at_word_boundaries() {
         let a = Activity::message("the quick brown fox jumps over the lazy dog again");
         let out = adapt(&a, &sms(), &AdaptPolicy::default()).unwrap();
-        let texts: Vec<_> = out.activities.iter().map(|a| a.text.clone().unwrap()).collect();
-        assert_eq!(texts, ["the quick brown fox", "jumps over the lazy", "dog again"]);
+        let texts: Vec<_> = out
+            .activities
+            .iter()
+            .map(|a| a.text.clone().unwrap())
+            .collect();
+        assert_eq!(
+            texts,
+            ["the quick brown fox", "jumps over the lazy", "dog again"]
+        );
         assert!(texts.iter().all(|t| t.chars().count() <= 20));
-        assert_eq!(out.losses, vec![Loss::TextSplit { parts: 3, limit: 20 }]);
-        let refused = adapt(&a, &sms(), &AdaptPolicy::default().with_split_long_text(false));
+        assert_eq!(
+            out.losses,
+            vec![Loss::TextSplit {
+                parts: 3,
+                limit: 20
+            }]
+        );
+        let refused = adapt(
+            &a,
+            &sms(),
+            &AdaptPolicy::default().with_split_long_text(false),
+        );
         assert!(matches!(refused, Err(AdapterError::Unsupported { .. })));
     }
 
@@ -543,11 +568,22 @@ mod tests {
     fn suggested_actions_become_numbered_text() {
         let mut a = Activity::message("Pick one");
         a.suggested_actions = Some(SuggestedActions {
-            actions: Some(vec![CardAction::im_back("Yes", "y"), CardAction::im_back("No", "n")]),
+            actions: Some(vec![
+                CardAction::im_back("Yes", "y"),
+                CardAction::im_back("No", "n"),
+            ]),
             ..Default::default()
         });
-        let out = adapt(&a, &ChannelInfo::text_only("sms", 1600), &AdaptPolicy::default()).unwrap();
-        assert_eq!(out.activities[0].text.as_deref(), Some("Pick one\n1. Yes\n2. No"));
+        let out = adapt(
+            &a,
+            &ChannelInfo::text_only("sms", 1600),
+            &AdaptPolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            out.activities[0].text.as_deref(),
+            Some("Pick one\n1. Yes\n2. No")
+        );
         assert!(out.activities[0].suggested_actions.is_none());
         assert_eq!(out.losses, vec![Loss::SuggestedActionsAsText { count: 2 }]);
     }
@@ -557,17 +593,38 @@ mod tests {
         let mut a = Activity::message("Your invoice");
         let mut att = Attachment::from_url("application/pdf", "https://files.example/i.pdf");
         att.name = Some("invoice.pdf".into());
-        a.attachments = Some(vec![att, Attachment { content_type: Some("image/png".into()), ..Default::default() }]);
+        a.attachments = Some(vec![
+            att,
+            Attachment {
+                content_type: Some("image/png".into()),
+                ..Default::default()
+            },
+        ]);
         let info = ChannelInfo::text_only("sms", 1600);
         let out = adapt(&a, &info, &AdaptPolicy::default()).unwrap();
-        assert_eq!(out.activities[0].text.as_deref(), Some("Your invoice\ninvoice.pdf: https://files.example/i.pdf"));
+        assert_eq!(
+            out.activities[0].text.as_deref(),
+            Some("Your invoice\ninvoice.pdf: https://files.example/i.pdf")
+        );
         assert!(out.activities[0].attachments.is_none());
         assert_eq!(out.losses.len(), 2);
-        assert!(matches!(&out.losses[1], Loss::AttachmentDropped { content_type: Some(ct), .. } if ct == "image/png"));
+        assert!(
+            matches!(&out.losses[1], Loss::AttachmentDropped { content_type: Some(ct), .. } if ct == "image/png")
+        );
 
-        let err = adapt(&a, &info, &AdaptPolicy::default().with_attachments(AttachmentFallback::Refuse)).unwrap_err();
+        let err = adapt(
+            &a,
+            &info,
+            &AdaptPolicy::default().with_attachments(AttachmentFallback::Refuse),
+        )
+        .unwrap_err();
         assert!(matches!(err, AdapterError::Unsupported { .. }));
-        let dropped = adapt(&a, &info, &AdaptPolicy::default().with_attachments(AttachmentFallback::Drop)).unwrap();
+        let dropped = adapt(
+            &a,
+            &info,
+            &AdaptPolicy::default().with_attachments(AttachmentFallback::Drop),
+        )
+        .unwrap();
         assert_eq!(dropped.activities[0].text.as_deref(), Some("Your invoice"));
         assert_eq!(dropped.losses.len(), 2);
     }
@@ -575,20 +632,38 @@ mod tests {
     #[test]
     fn oversized_inline_attachment_is_reported() {
         let mut a = Activity::message("pic");
-        a.attachments = Some(vec![Attachment::from_url("image/png", format!("data:image/png;base64,{}", "A".repeat(4000)))]);
+        a.attachments = Some(vec![Attachment::from_url(
+            "image/png",
+            format!("data:image/png;base64,{}", "A".repeat(4000)),
+        )]);
         let info = ChannelInfo::new("chat").with_attachments(true, Some(1000));
         let out = adapt(&a, &info, &AdaptPolicy::default()).unwrap();
-        assert!(matches!(&out.losses[0], Loss::AttachmentDropped { reason, .. } if reason.contains("larger")));
+        assert!(
+            matches!(&out.losses[0], Loss::AttachmentDropped { reason, .. } if reason.contains("larger"))
+        );
     }
 
     #[test]
     fn hero_card_renders_as_text() {
-        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/activities/message-hero-card.json")).unwrap();
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/activities/message-hero-card.json"
+        ))
+        .unwrap();
         let a = Activity::from_slice(&bytes).unwrap();
-        let out = adapt(&a, &ChannelInfo::text_only("sms", 1600), &AdaptPolicy::default()).unwrap();
+        let out = adapt(
+            &a,
+            &ChannelInfo::text_only("sms", 1600),
+            &AdaptPolicy::default(),
+        )
+        .unwrap();
         let text = out.activities[0].text.clone().unwrap();
         assert!(text.contains("1. "), "{text}");
-        assert!(out.losses.iter().any(|l| matches!(l, Loss::CardAsText { .. })));
+        assert!(
+            out.losses
+                .iter()
+                .any(|l| matches!(l, Loss::CardAsText { .. }))
+        );
         assert!(out.activities[0].attachments.is_none());
     }
 
@@ -597,10 +672,17 @@ mod tests {
         let mut a = Activity::message("");
         a.attachments = Some(vec![Attachment {
             content_type: Some("application/vnd.microsoft.card.adaptive".into()),
-            content: Some(RawJson::from(serde_json::json!({"type":"AdaptiveCard","fallbackText":"Rate us 1-5"}))),
+            content: Some(RawJson::from(
+                serde_json::json!({"type":"AdaptiveCard","fallbackText":"Rate us 1-5"}),
+            )),
             ..Default::default()
         }]);
-        let out = adapt(&a, &ChannelInfo::text_only("sms", 1600), &AdaptPolicy::default()).unwrap();
+        let out = adapt(
+            &a,
+            &ChannelInfo::text_only("sms", 1600),
+            &AdaptPolicy::default(),
+        )
+        .unwrap();
         assert_eq!(out.activities[0].text.as_deref(), Some("Rate us 1-5"));
         assert!(matches!(out.losses[0], Loss::AttachmentDropped { .. }));
     }
@@ -609,11 +691,22 @@ mod tests {
     fn markdown_is_flattened_for_plain_channels() {
         let mut a = Activity::message("**Hi** _there_, see [the docs](https://d.example) now");
         a.text_format = Some(TextFormat::Markdown);
-        let out = adapt(&a, &ChannelInfo::text_only("sms", 1600), &AdaptPolicy::default()).unwrap();
-        assert_eq!(out.activities[0].text.as_deref(), Some("Hi there, see the docs (https://d.example) now"));
+        let out = adapt(
+            &a,
+            &ChannelInfo::text_only("sms", 1600),
+            &AdaptPolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            out.activities[0].text.as_deref(),
+            Some("Hi there, see the docs (https://d.example) now")
+        );
         assert_eq!(out.activities[0].text_format, Some(TextFormat::Plain));
         assert_eq!(out.losses, vec![Loss::MarkdownFlattened]);
-        assert_eq!(flatten_markdown("# Title\n> quoted\nsnake_case_name"), "Title\nquoted\nsnake_case_name");
+        assert_eq!(
+            flatten_markdown("# Title\n> quoted\nsnake_case_name"),
+            "Title\nquoted\nsnake_case_name"
+        );
     }
 
     #[test]
@@ -621,9 +714,24 @@ mod tests {
         let out = adapt(&Activity::typing(), &sms(), &AdaptPolicy::default()).unwrap();
         assert!(out.activities.is_empty());
         assert_eq!(out.losses, vec![Loss::TypingDropped]);
-        let out = adapt(&Activity::event("handoff.initiate"), &sms(), &AdaptPolicy::default()).unwrap();
-        assert_eq!(out.losses, vec![Loss::ActivityDropped { kind: "event".into() }]);
-        let out = adapt(&Activity::typing(), &ChannelInfo::new("chat"), &AdaptPolicy::default()).unwrap();
+        let out = adapt(
+            &Activity::event("handoff.initiate"),
+            &sms(),
+            &AdaptPolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            out.losses,
+            vec![Loss::ActivityDropped {
+                kind: "event".into()
+            }]
+        );
+        let out = adapt(
+            &Activity::typing(),
+            &ChannelInfo::new("chat"),
+            &AdaptPolicy::default(),
+        )
+        .unwrap();
         assert_eq!(out.activities.len(), 1);
     }
 }

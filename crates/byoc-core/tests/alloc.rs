@@ -34,14 +34,17 @@ fn opaque_and_unknown_parts_do_not_allocate() {
     );
     // serde_json's deserializer allocates its scratch stack once per parse when it skips a
     // nested value; beyond that, opaque parts cost nothing, whatever their number and size.
-    let small_nested = allocations_for(r#"{"type":"message","id":"m1","text":"hi","channelData":{"a":[1]}}"#);
+    let small_nested =
+        allocations_for(r#"{"type":"message","id":"m1","text":"hi","channelData":{"a":[1]}}"#);
     assert!(small_nested <= base + 1, "{small_nested} vs {base}");
     assert_eq!(
         allocations_for(&big_channel_data),
         small_nested,
         "channelData and value must not allocate"
     );
-    let flat = allocations_for(r#"{"type":"message","id":"m1","text":"hi","channelData":{"a":1},"value":"v"}"#);
+    let flat = allocations_for(
+        r#"{"type":"message","id":"m1","text":"hi","channelData":{"a":1},"value":"v"}"#,
+    );
     assert_eq!(flat, base, "flat opaque parts must not allocate");
 
     // Unknown fields: one allocation for the list that holds them, whatever their number (up
@@ -56,7 +59,10 @@ fn opaque_and_unknown_parts_do_not_allocate() {
     // Slices outlive the parse, and equal owned parsing.
     let json = br#"{"type":"message","channelData":{"k":"v"},"x-u":[1]}"#;
     let a = Activity::from_bytes(Bytes::from_static(json)).expect("valid");
-    assert_eq!(a.channel_data.as_ref().map(|r| r.get()), Some(r#"{"k":"v"}"#));
+    assert_eq!(
+        a.channel_data.as_ref().map(|r| r.get()),
+        Some(r#"{"k":"v"}"#)
+    );
     assert_eq!(a.extensions.get("x-u").map(|r| r.get()), Some("[1]"));
     assert_eq!(Activity::from_slice(json).expect("valid"), a);
     // Not UTF-8: the same typed error as from_slice.

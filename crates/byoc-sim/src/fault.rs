@@ -141,10 +141,10 @@ impl Faults {
                         HeaderValue::from_static("application/json"),
                     );
                 }
-                if let Some(secs) = retry_after {
-                    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                        resp.headers_mut().insert(http::header::RETRY_AFTER, v);
-                    }
+                if let Some(secs) = retry_after
+                    && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+                {
+                    resp.headers_mut().insert(http::header::RETRY_AFTER, v);
                 }
                 resp
             }
@@ -155,8 +155,10 @@ impl Faults {
                     Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("fault: dropped"))
                 });
                 let mut resp = Response::new(Body::from_stream(stream));
-                resp.headers_mut()
-                    .insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("1024"));
+                resp.headers_mut().insert(
+                    http::header::CONTENT_LENGTH,
+                    HeaderValue::from_static("1024"),
+                );
                 resp
             }
         }
@@ -168,9 +170,9 @@ impl Faults {
         router: axum::Router<S>,
     ) -> axum::Router<S> {
         let faults = self.clone();
-        router.layer(axum::middleware::from_fn(move |req: Request, next: Next| {
-            faults.clone().apply(req, next)
-        }))
+        router.layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| faults.clone().apply(req, next),
+        ))
     }
 }
 
@@ -179,7 +181,8 @@ mod tests {
     use super::*;
 
     async fn serve(faults: &Faults) -> String {
-        let app = faults.layer(axum::Router::new().route("/", axum::routing::get(|| async { "ok" })));
+        let app =
+            faults.layer(axum::Router::new().route("/", axum::routing::get(|| async { "ok" })));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });

@@ -21,4 +21,3 @@ pub mod fault;
 pub mod messaging_api;
 pub mod salesforce;
 pub mod telesign;
-

@@ -123,10 +123,10 @@ impl Activity {
     pub fn text_without_mention(&self, id: &str) -> Option<String> {
         let mut text = self.text.clone()?;
         for m in self.mentions() {
-            if m.mentioned.as_ref().and_then(|a| a.id.as_deref()) == Some(id) {
-                if let Some(t) = m.text.as_deref() {
-                    text = text.replace(t, "");
-                }
+            if m.mentioned.as_ref().and_then(|a| a.id.as_deref()) == Some(id)
+                && let Some(t) = m.text.as_deref()
+            {
+                text = text.replace(t, "");
             }
         }
         Some(text.trim().to_owned())
@@ -149,7 +149,10 @@ impl Activity {
     #[must_use]
     pub fn has_content(&self) -> bool {
         self.has_text()
-            || self.summary.as_deref().is_some_and(|s| !s.trim().is_empty())
+            || self
+                .summary
+                .as_deref()
+                .is_some_and(|s| !s.trim().is_empty())
             || self.has_attachments()
             || self
                 .suggested_actions

@@ -48,6 +48,7 @@ open_enum! {
     }
 }
 
+#[allow(clippy::derivable_impls)] // the enum is macro-generated
 impl Default for ActivityType {
     fn default() -> Self {
         Self::Message
@@ -211,7 +212,10 @@ mod tests {
         assert_eq!(t, ActivityType::Other("futureType".into()));
         assert_eq!(serde_json::to_string(&t).unwrap(), "\"futureType\"");
         // Comparison is ordinal (A2011): case matters.
-        assert_eq!(ActivityType::from("Message"), ActivityType::Other("Message".into()));
+        assert_eq!(
+            ActivityType::from("Message"),
+            ActivityType::Other("Message".into())
+        );
     }
 
     #[test]

@@ -283,9 +283,14 @@ impl Entity {
     pub fn new<T: Serialize + ?Sized>(kind: &str, body: &T) -> Result<Self, serde_json::Error> {
         let mut value = serde_json::to_value(body)?;
         let Some(map) = value.as_object_mut() else {
-            return Err(serde_json::Error::custom("an entity body must be a JSON object"));
+            return Err(serde_json::Error::custom(
+                "an entity body must be a JSON object",
+            ));
         };
-        map.insert("type".to_owned(), serde_json::Value::String(kind.to_owned()));
+        map.insert(
+            "type".to_owned(),
+            serde_json::Value::String(kind.to_owned()),
+        );
         Ok(Self {
             kind: Some(kind.to_owned()),
             raw: RawJson::from(&value),

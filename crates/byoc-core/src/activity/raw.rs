@@ -3,9 +3,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use bytestring::ByteString;
 use serde::de::{DeserializeOwned, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use bytestring::ByteString;
 use serde_json::value::RawValue;
 
 /// A JSON value kept as its original text. Reading it typed happens only on demand
@@ -270,7 +270,8 @@ impl Extensions {
     }
 
     pub(crate) fn push_null(&mut self, name: &'static str) {
-        self.0.push((ByteString::from_static(name), RawJson::null()));
+        self.0
+            .push((ByteString::from_static(name), RawJson::null()));
     }
 }
 
@@ -289,7 +290,6 @@ impl Key<'_> {
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
-
 }
 
 impl<'de> Deserialize<'de> for Key<'de> {

@@ -5,7 +5,9 @@ use serde_json::Value;
 use super::*;
 
 fn fixtures_dir(sub: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(sub)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(sub)
 }
 
 fn activity_fixtures() -> Vec<(String, Vec<u8>)> {
@@ -25,9 +27,14 @@ fn activity_fixtures() -> Vec<(String, Vec<u8>)> {
 #[test]
 fn every_fixture_round_trips_losslessly() {
     let fixtures = activity_fixtures();
-    assert!(fixtures.len() >= 26, "expected the 26 activity fixtures, found {}", fixtures.len());
+    assert!(
+        fixtures.len() >= 26,
+        "expected the 26 activity fixtures, found {}",
+        fixtures.len()
+    );
     for (name, bytes) in fixtures {
-        let parsed: Activity = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let parsed: Activity =
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         let back = serde_json::to_value(&parsed).unwrap();
         let want: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(back, want, "{name} did not round-trip");
@@ -38,7 +45,11 @@ fn every_fixture_round_trips_losslessly() {
         // The zero-copy path gives the same activity.
         let shared = Activity::from_bytes(bytes::Bytes::from(bytes.clone())).unwrap();
         assert_eq!(shared, parsed, "{name}: from_bytes != from_slice");
-        assert_eq!(serde_json::to_value(&shared).unwrap(), want, "{name}: from_bytes round trip");
+        assert_eq!(
+            serde_json::to_value(&shared).unwrap(),
+            want,
+            "{name}: from_bytes round trip"
+        );
     }
 }
 
@@ -65,14 +76,38 @@ fn unknown_fields_are_kept_at_every_level() {
     assert!(a.extensions.get("x-contoso-trace").is_some());
     assert_eq!(a.extensions.get("priority").unwrap().get(), "2");
     let from = a.from.as_ref().unwrap();
-    assert_eq!(from.extensions.get("crmContactId").unwrap().parse::<String>().unwrap(), "CNT-0091823");
-    assert!(a.conversation.as_ref().unwrap().extensions.get("x-thread").is_some());
-    assert!(a.recipient.as_ref().unwrap().extensions.get("x-shard").is_some());
+    assert_eq!(
+        from.extensions
+            .get("crmContactId")
+            .unwrap()
+            .parse::<String>()
+            .unwrap(),
+        "CNT-0091823"
+    );
+    assert!(
+        a.conversation
+            .as_ref()
+            .unwrap()
+            .extensions
+            .get("x-thread")
+            .is_some()
+    );
+    assert!(
+        a.recipient
+            .as_ref()
+            .unwrap()
+            .extensions
+            .get("x-shard")
+            .is_some()
+    );
     let att = &a.attachments.as_ref().unwrap()[0];
     assert!(att.extensions.get("x-virus-scan").is_some());
     assert_eq!(att.name.as_deref(), Some("router-log-0311.txt"));
     let e = &a.entities.as_ref().unwrap()[0];
-    assert_eq!(e.entity_type(), Some("https://schema.contoso.example/Ticket"));
+    assert_eq!(
+        e.entity_type(),
+        Some("https://schema.contoso.example/Ticket")
+    );
 }
 
 #[test]
@@ -123,7 +158,12 @@ fn typed_errors_name_the_field() {
         ("[1,2]", ActivityError::NotAnObject),
         ("\"message\"", ActivityError::NotAnObject),
         ("null", ActivityError::NotAnObject),
-        (r#"{"text":"hi"}"#, ActivityError::MissingField { field: "type".into() }),
+        (
+            r#"{"text":"hi"}"#,
+            ActivityError::MissingField {
+                field: "type".into(),
+            },
+        ),
     ];
     for (input, want) in cases {
         assert_eq!(&Activity::from_json(input).unwrap_err(), want, "{input}");
@@ -133,20 +173,38 @@ fn typed_errors_name_the_field() {
         (r#"{"type":"message","text":42}"#, "text"),
         (r#"{"type":"message","from":{"id":7}}"#, "from.id"),
         (r#"{"type":"message","from":"bob"}"#, "from"),
-        (r#"{"type":"message","conversation":{"isGroup":"yes"}}"#, "conversation.isGroup"),
-        (r#"{"type":"message","attachments":[{"contentType":"a"},{"contentType":1}]}"#, "attachments[1].contentType"),
+        (
+            r#"{"type":"message","conversation":{"isGroup":"yes"}}"#,
+            "conversation.isGroup",
+        ),
+        (
+            r#"{"type":"message","attachments":[{"contentType":"a"},{"contentType":1}]}"#,
+            "attachments[1].contentType",
+        ),
         (r#"{"type":"message","timestamp":"yesterday"}"#, "timestamp"),
         (r#"{"type":"message","entities":[5]}"#, "entities[0]"),
         (r#"{"type":"message","membersAdded":{}}"#, "membersAdded"),
     ];
     for (input, field) in field_cases {
         let err = Activity::from_json(input).unwrap_err();
-        assert!(matches!(err, ActivityError::InvalidField { .. }), "{input}: {err:?}");
+        assert!(
+            matches!(err, ActivityError::InvalidField { .. }),
+            "{input}: {err:?}"
+        );
         assert_eq!(err.field(), Some(field), "{input}: {err}");
     }
-    assert!(matches!(Activity::from_json("{\"type\":"), Err(ActivityError::Syntax { .. })));
-    assert!(matches!(Activity::from_json(""), Err(ActivityError::Syntax { .. })));
-    assert!(matches!(Activity::from_slice(b"\xff\xfe"), Err(ActivityError::Syntax { .. })));
+    assert!(matches!(
+        Activity::from_json("{\"type\":"),
+        Err(ActivityError::Syntax { .. })
+    ));
+    assert!(matches!(
+        Activity::from_json(""),
+        Err(ActivityError::Syntax { .. })
+    ));
+    assert!(matches!(
+        Activity::from_slice(b"\xff\xfe"),
+        Err(ActivityError::Syntax { .. })
+    ));
 }
 
 #[test]
@@ -207,7 +265,10 @@ fn reply_swaps_and_references() {
 
 #[test]
 fn mentions() {
-    let bytes = std::fs::read(fixtures_dir("activities/message-teams-channel-mention.json")).unwrap();
+    let bytes = std::fs::read(fixtures_dir(
+        "activities/message-teams-channel-mention.json",
+    ))
+    .unwrap();
     let a = Activity::from_slice(&bytes).unwrap();
     let ms = a.mentions();
     assert!(!ms.is_empty());
@@ -228,14 +289,18 @@ fn content_checks() {
     assert!(Activity::message("x").has_content());
     assert!(!Activity::message("  ").has_content());
     let mut a = Activity::message("");
-    a.attachments = Some(vec![Attachment::from_url("image/png", "https://x.example/a.png")]);
+    a.attachments = Some(vec![Attachment::from_url(
+        "image/png",
+        "https://x.example/a.png",
+    )]);
     assert!(a.has_attachments() && a.has_content());
     assert!(!Activity::typing().has_content());
 }
 
 #[test]
 fn debug_does_not_show_opaque_content() {
-    let a = Activity::from_json(r#"{"type":"message","channelData":{"card":"4111111111111111"}}"#).unwrap();
+    let a = Activity::from_json(r#"{"type":"message","channelData":{"card":"4111111111111111"}}"#)
+        .unwrap();
     assert!(!format!("{a:?}").contains("4111"));
 }
 
@@ -266,7 +331,10 @@ mod prop {
     }
 
     fn opt_str() -> impl Strategy<Value = Option<Value>> {
-        prop::option::of(prop_oneof![Just(Value::Null), "\\PC{0,16}".prop_map(Value::String)])
+        prop::option::of(prop_oneof![
+            Just(Value::Null),
+            "\\PC{0,16}".prop_map(Value::String)
+        ])
     }
 
     fn account() -> impl Strategy<Value = Value> {

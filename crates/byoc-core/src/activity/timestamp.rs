@@ -106,7 +106,8 @@ impl<'de> Deserialize<'de> for Timestamp {
                 f.write_str("an RFC 3339 date-time string")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
-                Timestamp::parse(v).map_err(|e| E::custom(format_args!("not an RFC 3339 date-time ({e})")))
+                Timestamp::parse(v)
+                    .map_err(|e| E::custom(format_args!("not an RFC 3339 date-time ({e})")))
             }
         }
         d.deserialize_str(V)

@@ -424,7 +424,7 @@ fn hand_off_routes_by_topic_and_never_back_to_the_bot() {
             "{topic}: {:#?}",
             d.explain()
         );
-        assert!(matches!(d.trace[0], TraceStep::RuleSkippedLoop(r) if r.name == "BotRule"));
+        assert!(matches!(d.trace()[0], TraceStep::RuleSkippedLoop(r) if r.name == "BotRule"));
         let explained = d.explain().join("\n");
         assert!(
             explained.contains("already had this conversation"),
@@ -459,7 +459,7 @@ fn capacity_push_most_free_first_ties_by_id_with_reasons() {
     let d = route(&c, &ws, &state);
     assert_eq!(assignee(&d.outcome), Some("bob"));
     let verdicts: Vec<_> = d
-        .trace
+        .trace()
         .iter()
         .filter_map(|s| match s {
             TraceStep::Member(m, v) => Some((m.id.as_str(), *v)),
@@ -484,7 +484,7 @@ fn capacity_push_most_free_first_ties_by_id_with_reasons() {
     let state = state.with_member("alice", Presence::Available, 0);
     let d = route(&c, &ws, &state);
     assert_eq!(assignee(&d.outcome), Some("alice"));
-    assert!(d.trace.contains(&TraceStep::Member(
+    assert!(d.trace().contains(&TraceStep::Member(
         &ws.queues[1].members[1],
         Verdict::LessFreeCapacity {
             free: 1,
@@ -512,7 +512,7 @@ fn presence_table() {
         let d = route(&c, &ws, &state);
         assert_eq!(assignee(&d.outcome).is_some(), takes, "{presence:?}");
         if !takes {
-            assert!(d.trace.contains(&TraceStep::Member(
+            assert!(d.trace().contains(&TraceStep::Member(
                 &ws.queues[2].members[0],
                 Verdict::Unavailable(presence)
             )));
@@ -596,7 +596,7 @@ fn a_second_bot_may_take_it_but_not_the_first() {
     assert_eq!(c.owner.bot(), Some("contoso-bot"));
     let d = escalate(&mut c, &ws, &all_free(), [], t(2));
     assert_eq!(assignee(&d.outcome), Some("tier2-bot"));
-    assert!(d.trace.contains(&TraceStep::Member(
+    assert!(d.trace().contains(&TraceStep::Member(
         &ws.queues[0].members[0],
         Verdict::AlreadyHadConversation
     )));
@@ -606,7 +606,7 @@ fn a_second_bot_may_take_it_but_not_the_first() {
     let full = all_free().with_member("tier2-bot", Presence::Available, 1);
     let d = route(&c2, &ws, &full);
     assert_eq!(d.outcome, Outcome::Queued { position: 1 });
-    assert!(d.trace.contains(&TraceStep::Member(
+    assert!(d.trace().contains(&TraceStep::Member(
         &ws.queues[0].members[1],
         Verdict::AtCapacity {
             load: 1,
@@ -745,8 +745,8 @@ fn many_rules_and_agents_route_linearly() {
     // Loads cycle 0..5: a000, a005, ... have 5 free; the lowest id wins.
     assert_eq!(assignee(&d.outcome), Some("a000"));
     // One step for the 99 rules that did not match, one for the match, one per agent.
-    assert_eq!(d.trace.len(), 1 + 1 + 100);
-    assert!(matches!(d.trace[0], TraceStep::RulesNotMatched(r) if r.len() == 99));
+    assert_eq!(d.trace().len(), 1 + 1 + 100);
+    assert!(matches!(d.trace()[0], TraceStep::RulesNotMatched(r) if r.len() == 99));
 }
 
 // ---------------------------------------------------------------- the settings around routing

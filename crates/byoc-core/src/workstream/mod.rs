@@ -77,12 +77,14 @@
 
 mod attachments;
 mod condition;
+mod decide;
 mod duration;
 mod error;
 mod fxhash;
 mod load;
 mod messages;
 mod model;
+mod prepared;
 mod router;
 mod state;
 mod validate;
@@ -97,6 +99,7 @@ pub use model::{
     AutoClose, ChannelBinding, ChannelKind, ContextVariable, Member, MemberKind, Queue,
     RoutingRule, Survey, VariableType, Workstream,
 };
+pub use prepared::{PreparedState, Router};
 pub use router::{
     Outcome, RoutingDecision, TraceStep, Unrouted, Verdict, escalate, route, transfer,
 };

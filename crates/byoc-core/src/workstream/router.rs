@@ -1,11 +1,14 @@
-//! The router: a pure function of (conversation, workstream, queue and agent state).
+//! The router's answer: decisions, outcomes, verdicts and trace steps; the one-off
+//! `route` / `transfer` / `escalate`.
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use super::decide::{Facts, RawOutcome};
 use super::error::RouteError;
 use super::model::{Member, MemberKind, Queue, RoutingRule, Workstream};
+use super::prepared::{PreparedState, Router};
 use super::state::{Presence, RoutingState};
 use crate::ChannelAccount;
 use crate::conversation::{ContextValue, Conversation, ConversationState, Owner, ParticipantRole};
@@ -185,7 +188,11 @@ impl fmt::Display for TraceStep<'_> {
 }
 
 /// What the router decided, and why.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// A decision keeps its reasons compact (the rule and member positions it found); the
+/// step-by-step [`trace`](Self::trace) and its sentences ([`explain`](Self::explain)) are
+/// derived when asked for, from the workstream and the state the decision was made with.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct RoutingDecision<'a> {
     /// The rule that matched, if a rule did.
@@ -194,15 +201,71 @@ pub struct RoutingDecision<'a> {
     pub queue: Option<&'a Queue>,
     /// Where the conversation ends up.
     pub outcome: Outcome<'a>,
-    /// Every step, in order.
-    pub trace: Vec<TraceStep<'a>>,
+    why: Why<'a>,
 }
 
-impl RoutingDecision<'_> {
+/// The reasons behind a decision.
+#[derive(Clone)]
+enum Why<'a> {
+    /// Already written out (a decision that outlives the state it was made with).
+    Steps(Vec<TraceStep<'a>>),
+    /// To be derived on demand.
+    Facts {
+        ws: &'a Workstream,
+        state: &'a PreparedState,
+        facts: Facts,
+    },
+}
+
+impl<'a> RoutingDecision<'a> {
+    /// A decision whose trace is derived on demand from `ws` and `state`.
+    pub(crate) fn lazy(
+        ws: &'a Workstream,
+        state: &'a PreparedState,
+        facts: Facts,
+        raw: RawOutcome,
+    ) -> Self {
+        let (rule, queue, outcome) = facts.parts(ws, raw);
+        Self {
+            rule,
+            queue,
+            outcome,
+            why: Why::Facts { ws, state, facts },
+        }
+    }
+
+    /// A decision whose trace is written out now, so it does not borrow `state`.
+    pub(crate) fn eager(
+        ws: &'a Workstream,
+        state: &PreparedState,
+        facts: &Facts,
+        raw: RawOutcome,
+    ) -> Self {
+        let (rule, queue, outcome) = facts.parts(ws, raw);
+        Self {
+            rule,
+            queue,
+            outcome,
+            why: Why::Steps(facts.steps(ws, state, outcome)),
+        }
+    }
+
+    /// Every step, in order: one per run of rules that did not match, one per rule matched
+    /// (or skipped by the loop guard), one for the default queue or the transfer, one per
+    /// member of the queue with its [`Verdict`] (bots first, up to the one picked), and one
+    /// when the conversation waits or the queue is full.
+    #[must_use]
+    pub fn trace(&self) -> Vec<TraceStep<'a>> {
+        match &self.why {
+            Why::Steps(steps) => steps.clone(),
+            Why::Facts { ws, state, facts } => facts.steps(ws, state, self.outcome),
+        }
+    }
+
     /// The trace as sentences.
     #[must_use]
     pub fn explain(&self) -> Vec<String> {
-        self.trace.iter().map(ToString::to_string).collect()
+        self.trace().iter().map(ToString::to_string).collect()
     }
 
     /// The member it was assigned to.
@@ -268,13 +331,24 @@ impl RoutingDecision<'_> {
     }
 }
 
-/// Whether any member of the queue may still take this conversation: a human, or a bot that
-/// has not had it.
-fn can_take(queue: &Queue, conv: &Conversation) -> bool {
-    queue
-        .members
-        .iter()
-        .any(|m| !m.is_bot() || !conv.has_visited_bot(&m.id))
+impl PartialEq for RoutingDecision<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.rule == other.rule
+            && self.queue == other.queue
+            && self.outcome == other.outcome
+            && self.trace() == other.trace()
+    }
+}
+
+impl fmt::Debug for RoutingDecision<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RoutingDecision")
+            .field("rule", &self.rule.map(|r| &r.name))
+            .field("queue", &self.queue.map(|q| &q.name))
+            .field("outcome", &self.outcome)
+            .field("trace", &self.trace())
+            .finish()
+    }
 }
 
 /// Routes a conversation: the first rule whose condition holds picks the queue (a match whose
@@ -282,126 +356,36 @@ fn can_take(queue: &Queue, conv: &Conversation) -> bool {
 /// queue; then a bot of that queue gets first claim, else the human with the most free
 /// capacity (ties to the lowest id), else the conversation waits.
 ///
-/// Pure: reads its arguments, allocates only the trace. The decision borrows only the
-/// workstream, so it can be applied to the conversation ([`RoutingDecision::apply_to`]).
+/// Pure: reads its arguments. The decision borrows only the workstream, so it can be
+/// applied to the conversation ([`RoutingDecision::apply_to`]). This prepares the workstream
+/// and the state for one decision and writes the trace out; to route many conversations,
+/// prepare once with a [`Router`] and route with [`Router::route`], which is the same
+/// decision at a fraction of the cost.
 #[must_use]
 pub fn route<'a>(
     conv: &Conversation,
     workstream: &'a Workstream,
     state: &RoutingState,
 ) -> RoutingDecision<'a> {
-    let mut trace = Vec::with_capacity(8);
-    if matches!(
-        conv.state,
-        ConversationState::WrapUp | ConversationState::Closed
-    ) {
-        trace.push(TraceStep::Ended(conv.state));
-        return RoutingDecision {
-            rule: None,
-            queue: None,
-            outcome: Outcome::Unrouted(Unrouted::Ended(conv.state)),
-            trace,
-        };
-    }
-    let rules = workstream.routing_rules.as_slice();
-    // Start of the current run of rules that did not match, recorded as one step.
-    let mut run = 0;
-    for (i, rule) in rules.iter().enumerate() {
-        if !rule.condition.as_ref().is_none_or(|c| c.matches(conv)) {
-            continue;
-        }
-        if run < i {
-            trace.push(TraceStep::RulesNotMatched(&rules[run..i]));
-        }
-        run = i + 1;
-        // Validation guarantees the queue exists; an unvalidated workstream skips the rule.
-        let Some(queue) = workstream.queue(&rule.queue) else {
-            continue;
-        };
-        if !can_take(queue, conv) {
-            trace.push(TraceStep::RuleSkippedLoop(rule));
-            continue;
-        }
-        trace.push(TraceStep::RuleMatched(rule));
-        let outcome = assign(queue, conv, state, &mut trace);
-        return RoutingDecision {
-            rule: Some(rule),
-            queue: Some(queue),
-            outcome,
-            trace,
-        };
-    }
-    if run < rules.len() {
-        trace.push(TraceStep::RulesNotMatched(&rules[run..]));
-    }
-    let default = workstream
-        .default_queue
-        .as_deref()
-        .and_then(|q| workstream.queue(q));
-    match default {
-        Some(queue) if !can_take(queue, conv) => {
-            trace.push(TraceStep::DefaultQueueSkippedLoop(queue));
-            RoutingDecision {
-                rule: None,
-                queue: None,
-                outcome: Outcome::Unrouted(Unrouted::NoRuleMatched),
-                trace,
-            }
-        }
-        Some(queue) => {
-            trace.push(TraceStep::DefaultQueue(queue));
-            let outcome = assign(queue, conv, state, &mut trace);
-            RoutingDecision {
-                rule: None,
-                queue: Some(queue),
-                outcome,
-                trace,
-            }
-        }
-        None => {
-            trace.push(TraceStep::NoRuleMatched);
-            RoutingDecision {
-                rule: None,
-                queue: None,
-                outcome: Outcome::Unrouted(Unrouted::NoRuleMatched),
-                trace,
-            }
-        }
-    }
+    Router::new(workstream).route_detached(conv, state)
 }
 
 /// Transfers a conversation to a named queue, skipping the rules; assignment within the queue
 /// is as in [`route`] (bots that already had the conversation are still skipped).
+/// [`Router::transfer`] is the prepared form.
 pub fn transfer<'a>(
     conv: &Conversation,
     workstream: &'a Workstream,
     state: &RoutingState,
     queue: &str,
 ) -> Result<RoutingDecision<'a>, RouteError> {
-    let queue = workstream
-        .queue(queue)
-        .ok_or_else(|| RouteError::UnknownQueue(queue.to_owned()))?;
-    let mut trace = vec![TraceStep::Transfer(queue)];
-    let outcome = if matches!(
-        conv.state,
-        ConversationState::WrapUp | ConversationState::Closed
-    ) {
-        trace.push(TraceStep::Ended(conv.state));
-        Outcome::Unrouted(Unrouted::Ended(conv.state))
-    } else {
-        assign(queue, conv, state, &mut trace)
-    };
-    Ok(RoutingDecision {
-        rule: None,
-        queue: Some(queue),
-        outcome,
-        trace,
-    })
+    Router::new(workstream).transfer_detached(conv, state, queue)
 }
 
 /// A bot hands the conversation off: its context variables are applied
 /// ([`Conversation::hand_off`]: the bot is recorded as visited, the conversation goes back to
 /// Open), then the conversation is routed again. It never lands back on that bot.
+/// [`Router::escalate`] is the prepared form.
 pub fn escalate<'a>(
     conv: &mut Conversation,
     workstream: &'a Workstream,
@@ -411,96 +395,4 @@ pub fn escalate<'a>(
 ) -> RoutingDecision<'a> {
     conv.hand_off(context_updates, at);
     route(conv, workstream, state)
-}
-
-/// Picks a member of the queue, or queues the conversation.
-fn assign<'a>(
-    queue: &'a Queue,
-    conv: &Conversation,
-    state: &RoutingState,
-    trace: &mut Vec<TraceStep<'a>>,
-) -> Outcome<'a> {
-    trace.reserve(queue.members.len() + 1);
-    // Bots first, in the order listed.
-    for member in queue.members.iter().filter(|m| m.is_bot()) {
-        let verdict = if conv.has_visited_bot(&member.id) {
-            Verdict::AlreadyHadConversation
-        } else {
-            let s = state.member(member);
-            match member.capacity {
-                _ if !s.presence.accepts_work() => Verdict::Unavailable(s.presence),
-                Some(capacity) if s.load >= capacity => Verdict::AtCapacity {
-                    load: s.load,
-                    capacity,
-                },
-                _ => Verdict::Picked,
-            }
-        };
-        trace.push(TraceStep::Member(member, verdict));
-        if verdict == Verdict::Picked {
-            for human in queue.members.iter().filter(|m| !m.is_bot()) {
-                trace.push(TraceStep::Member(human, Verdict::BotHadFirstClaim));
-            }
-            return Outcome::Assigned(member);
-        }
-    }
-    // Humans: most free capacity first, ties to the lowest id.
-    let first = trace.len();
-    let mut best: Option<(&'a Member, u32)> = None;
-    for member in queue.members.iter().filter(|m| !m.is_bot()) {
-        let s = state.member(member);
-        let capacity = member.capacity.unwrap_or(0);
-        let verdict = if !s.presence.accepts_work() {
-            Verdict::Unavailable(s.presence)
-        } else if s.load >= capacity {
-            Verdict::AtCapacity {
-                load: s.load,
-                capacity,
-            }
-        } else {
-            let free = capacity - s.load;
-            let better = match best {
-                None => true,
-                Some((b, bf)) => free > bf || (free == bf && member.id < b.id),
-            };
-            if better {
-                best = Some((member, free));
-            }
-            // Provisional; settled below once the pick is known.
-            Verdict::LessFreeCapacity {
-                free,
-                picked_free: 0,
-            }
-        };
-        trace.push(TraceStep::Member(member, verdict));
-    }
-    if let Some((picked, picked_free)) = best {
-        for step in &mut trace[first..] {
-            if let TraceStep::Member(m, verdict @ Verdict::LessFreeCapacity { .. }) = step {
-                let Verdict::LessFreeCapacity { free, .. } = *verdict else {
-                    continue;
-                };
-                *verdict = if std::ptr::eq(*m, picked) {
-                    Verdict::Picked
-                } else if free == picked_free {
-                    Verdict::TieBrokenById { free }
-                } else {
-                    Verdict::LessFreeCapacity { free, picked_free }
-                };
-            }
-        }
-        return Outcome::Assigned(picked);
-    }
-    let waiting = state.waiting(&queue.name);
-    match queue.max_waiting {
-        Some(limit) if waiting >= limit => {
-            trace.push(TraceStep::QueueFull(queue, waiting));
-            Outcome::QueueFull { waiting, limit }
-        }
-        _ => {
-            let position = waiting.saturating_add(1);
-            trace.push(TraceStep::Queued(queue, position));
-            Outcome::Queued { position }
-        }
-    }
 }

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::fxhash::FxBuildHasher;
-use super::model::Member;
 
 /// A member's presence, as the agent console reports it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -110,17 +109,6 @@ impl RoutingState {
     #[must_use]
     pub fn queue_waiting(&self, queue: &str) -> u32 {
         self.waiting(queue)
-    }
-
-    pub(crate) fn member(&self, member: &Member) -> MemberState {
-        match self.members.get(member.id.as_str()) {
-            Some(state) => *state,
-            None if member.is_bot() => MemberState::default(),
-            None => MemberState {
-                presence: Presence::Offline,
-                load: 0,
-            },
-        }
     }
 
     pub(crate) fn waiting(&self, queue: &str) -> u32 {

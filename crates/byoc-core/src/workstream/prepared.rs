@@ -1,0 +1,537 @@
+//! A workstream prepared for routing ([`Router`]) and the live state resolved against it
+//! ([`PreparedState`]).
+//!
+//! Preparing does once what a decision would otherwise redo every time: member ids become
+//! positions, each rule's queue is resolved, and runs of `equals` / `in` rules over the same
+//! field become a hash index from value to rules. The prepared state keeps, per queue, each
+//! human member's ranking key (free capacity, then id order), updated when a member's
+//! presence or load changes, so choosing a human is a scan of one contiguous slice.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::condition::{Condition, Field, Value, parse_bool};
+use super::fxhash::FxBuildHasher;
+use super::model::Workstream;
+use super::state::{MemberState, Presence, RoutingState};
+use crate::conversation::ContextScalar;
+
+type FxMap<K, V> = HashMap<K, V, FxBuildHasher>;
+
+/// A member's place in one queue.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Slot {
+    /// Index into the layout's members.
+    pub(crate) member: u32,
+    /// Position in the queue's `members`.
+    pub(crate) pos: u32,
+    /// The capacity as listed in this queue.
+    pub(crate) capacity: Option<u32>,
+}
+
+/// One queue: its bots and humans in listed order.
+#[derive(Clone, Debug)]
+pub(crate) struct QueueLayout {
+    pub(crate) bots: Vec<Slot>,
+    pub(crate) humans: Vec<Slot>,
+    /// Where this queue's human keys start in [`PreparedState::keys`].
+    pub(crate) keys_at: usize,
+}
+
+impl QueueLayout {
+    pub(crate) fn keys<'s>(&self, state: &'s PreparedState) -> &'s [u64] {
+        state
+            .keys
+            .get(self.keys_at..self.keys_at + self.humans.len())
+            .unwrap_or(&[])
+    }
+}
+
+/// Rules in order, as the router walks them.
+#[derive(Clone, Debug)]
+pub(crate) enum Segment {
+    /// Evaluate each rule of the range in turn.
+    Scan(usize, usize),
+    /// Rules `start..end` all compare one field for equality: look the value up.
+    Index {
+        field: Field,
+        index: Box<ValueIndex>,
+    },
+}
+
+/// From a value to the rules (ascending) whose `equals` / `in` literal it may equal, by the
+/// literal's type; see `Value::equals` for the comparisons this mirrors.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ValueIndex {
+    strs: FxMap<Box<str>, Vec<u32>>,
+    str_as_num: FxMap<u64, Vec<u32>>,
+    str_as_bool: [Vec<u32>; 2],
+    nums: FxMap<u64, Vec<u32>>,
+    bools: [Vec<u32>; 2],
+}
+
+/// The hash key of a number: `None` for NaN (equal to nothing), `-0` as `0`.
+fn num_key(n: f64) -> Option<u64> {
+    if n.is_nan() {
+        None
+    } else if n == 0.0 {
+        Some(0)
+    } else {
+        Some(n.to_bits())
+    }
+}
+
+fn push(list: &mut Vec<u32>, rule: u32) {
+    if list.last() != Some(&rule) {
+        list.push(rule);
+    }
+}
+
+impl ValueIndex {
+    fn add(&mut self, literal: &ContextScalar, rule: u32) {
+        match literal {
+            ContextScalar::String(s) => {
+                push(self.strs.entry(s.as_str().into()).or_default(), rule);
+                if let Some(k) = s.trim().parse::<f64>().ok().and_then(num_key) {
+                    push(self.str_as_num.entry(k).or_default(), rule);
+                }
+                if let Some(b) = parse_bool(s) {
+                    push(&mut self.str_as_bool[usize::from(b)], rule);
+                }
+            }
+            ContextScalar::Number(n) => {
+                if let Some(k) = num_key(*n) {
+                    push(self.nums.entry(k).or_default(), rule);
+                }
+            }
+            ContextScalar::Bool(b) => push(&mut self.bools[usize::from(*b)], rule),
+        }
+    }
+
+    /// The rules under a number key.
+    fn get(map: &FxMap<u64, Vec<u32>>, key: Option<u64>) -> &[u32] {
+        key.and_then(|k| map.get(&k)).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every rule whose literal may equal `value`, as up to three ascending lists.
+    pub(crate) fn candidates(&self, value: Option<Value<'_>>) -> [&[u32]; 3] {
+        match value {
+            None => [&[], &[], &[]],
+            Some(Value::Str(s)) => [
+                self.strs.get(s).map_or(&[], Vec::as_slice),
+                if self.nums.is_empty() {
+                    &[]
+                } else {
+                    Self::get(&self.nums, s.trim().parse::<f64>().ok().and_then(num_key))
+                },
+                parse_bool(s).map_or(&[], |b| &self.bools[usize::from(b)]),
+            ],
+            Some(Value::Num(n)) => [
+                Self::get(&self.nums, num_key(n)),
+                Self::get(&self.str_as_num, num_key(n)),
+                &[],
+            ],
+            Some(Value::Bool(b)) => [
+                &self.bools[usize::from(b)],
+                &self.str_as_bool[usize::from(b)],
+                &[],
+            ],
+        }
+    }
+}
+
+/// Rules from up to three ascending lists, merged, ascending, without repeats.
+pub(crate) struct Merged<'a> {
+    lists: [&'a [u32]; 3],
+}
+
+impl<'a> Merged<'a> {
+    pub(crate) fn new(lists: [&'a [u32]; 3]) -> Self {
+        Self { lists }
+    }
+}
+
+impl Iterator for Merged<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let next = self.lists.iter().filter_map(|l| l.first()).min().copied()?;
+        for list in &mut self.lists {
+            if list.first() == Some(&next) {
+                *list = &list[1..];
+            }
+        }
+        Some(next as usize)
+    }
+}
+
+/// The condition's field, when it is a case-sensitive `equals` or `in`.
+fn indexable(condition: Option<&Condition>) -> Option<&Field> {
+    match condition? {
+        Condition::Equals(c) if !c.ignore_case => Some(&c.field),
+        Condition::In(m) if !m.ignore_case => Some(&m.field),
+        _ => None,
+    }
+}
+
+/// What preparing a workstream produces; shared by a [`Router`] and its states.
+#[derive(Debug)]
+pub(crate) struct Layout {
+    /// Member id → index.
+    member_index: FxMap<Box<str>, u32>,
+    /// Per member, the positions of its human keys.
+    member_keys: Vec<Vec<u32>>,
+    /// Per human key: capacity and the member's id rank (0 = sorts first).
+    key_info: Vec<(Option<u32>, u32)>,
+    pub(crate) queues: Vec<QueueLayout>,
+    queue_index: FxMap<Box<str>, u32>,
+    /// Each rule's queue, when it exists.
+    pub(crate) rule_queue: Vec<Option<usize>>,
+    pub(crate) default_queue: Option<usize>,
+    pub(crate) segments: Vec<Segment>,
+}
+
+impl Layout {
+    pub(crate) fn queue_position(&self, name: &str) -> Option<usize> {
+        self.queue_index.get(name).map(|&q| q as usize)
+    }
+
+    fn new(ws: &Workstream) -> Self {
+        let queue_index: FxMap<Box<str>, u32> = ws
+            .queues
+            .iter()
+            .enumerate()
+            .rev() // the first queue of a name wins, as in `Workstream::queue`
+            .map(|(i, q)| (q.name.as_str().into(), i as u32))
+            .collect();
+        let find_queue = |name: &str| queue_index.get(name).map(|&i| i as usize);
+
+        let mut ids: Vec<&str> = ws
+            .queues
+            .iter()
+            .flat_map(|q| q.members.iter().map(|m| m.id.as_str()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let member_index: FxMap<Box<str>, u32> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| ((*id).into(), i as u32))
+            .collect();
+        // Members are numbered in id order, so a member's index is also its id rank.
+        let mut member_keys = vec![Vec::new(); ids.len()];
+        let mut key_info = Vec::new();
+        let mut queues = Vec::with_capacity(ws.queues.len());
+        for queue in &ws.queues {
+            let mut layout = QueueLayout {
+                bots: Vec::new(),
+                humans: Vec::new(),
+                keys_at: key_info.len(),
+            };
+            for (pos, m) in queue.members.iter().enumerate() {
+                let member = member_index.get(m.id.as_str()).copied().unwrap_or(0);
+                let slot = Slot {
+                    member,
+                    pos: pos as u32,
+                    capacity: m.capacity,
+                };
+                if m.is_bot() {
+                    layout.bots.push(slot);
+                } else {
+                    if let Some(keys) = member_keys.get_mut(member as usize) {
+                        keys.push(key_info.len() as u32);
+                    }
+                    key_info.push((m.capacity, member));
+                    layout.humans.push(slot);
+                }
+            }
+            queues.push(layout);
+        }
+
+        let rule_queue = ws
+            .routing_rules
+            .iter()
+            .map(|r| find_queue(&r.queue))
+            .collect();
+        let default_queue = ws.default_queue.as_deref().and_then(find_queue);
+
+        let rules = &ws.routing_rules;
+        let mut segments = Vec::new();
+        let mut i = 0;
+        while i < rules.len() {
+            let field = indexable(rules[i].condition.as_ref());
+            let mut end = i + 1;
+            if field.is_some() {
+                while end < rules.len() && indexable(rules[end].condition.as_ref()) == field {
+                    end += 1;
+                }
+            }
+            match field {
+                Some(field) if end - i >= 2 => {
+                    let mut index = ValueIndex::default();
+                    for (r, rule) in rules.iter().enumerate().take(end).skip(i) {
+                        match &rule.condition {
+                            Some(Condition::Equals(c)) => index.add(&c.value, r as u32),
+                            Some(Condition::In(m)) => {
+                                for v in &m.values {
+                                    index.add(v, r as u32);
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    segments.push(Segment::Index {
+                        field: field.clone(),
+                        index: Box::new(index),
+                    });
+                }
+                _ => match segments.last_mut() {
+                    Some(Segment::Scan(_, e)) if *e == i => *e = end,
+                    _ => segments.push(Segment::Scan(i, end)),
+                },
+            }
+            i = end;
+        }
+
+        Self {
+            member_index,
+            member_keys,
+            key_info,
+            queues,
+            queue_index,
+            rule_queue,
+            default_queue,
+            segments,
+        }
+    }
+}
+
+/// A workstream prepared for routing: built once per workstream (and again after the
+/// workstream changes), shared by every decision. Make the live state with
+/// [`Router::prepare`] and route with [`Router::route`].
+///
+/// ```
+/// # use byoc_core::{ChannelAccount, conversation::Conversation};
+/// # use byoc_core::workstream::{Outcome, Presence, Router, RoutingState, Workstream};
+/// # let ws = Workstream::from_toml_str(r#"
+/// #     name = "Support"
+/// #     language = "en-US"
+/// #     channel = { kind = "sms", id = "telesign" }
+/// #     [[routing_rules]]
+/// #     name = "All"
+/// #     queue = "Q"
+/// #     [[queues]]
+/// #     name = "Q"
+/// #     members = [{ id = "alice", kind = "agent", capacity = 2 }]
+/// # "#).unwrap();
+/// # let conv = Conversation::new("c-1", "telesign", ChannelAccount::new("+15550100"), chrono::Utc::now());
+/// let router = Router::new(&ws);
+/// let mut state = router.prepare(&RoutingState::new());
+/// assert!(state.set_member("alice", Presence::Available, 1)); // a presence event
+/// let decision = router.route(&conv, &state);
+/// assert!(matches!(decision.outcome, Outcome::Assigned(m) if m.id == "alice"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Router<'w> {
+    ws: &'w Workstream,
+    pub(crate) layout: Arc<Layout>,
+}
+
+impl<'w> Router<'w> {
+    /// Prepares a workstream. The workstream should be validated (loading does that); a
+    /// rule whose queue does not exist is skipped.
+    #[must_use]
+    pub fn new(workstream: &'w Workstream) -> Self {
+        Self {
+            ws: workstream,
+            layout: Arc::new(Layout::new(workstream)),
+        }
+    }
+
+    /// The workstream it routes for.
+    #[must_use]
+    pub fn workstream(&self) -> &'w Workstream {
+        self.ws
+    }
+
+    /// Resolves a [`RoutingState`] against this workstream's members and queues; members
+    /// and queues the workstream does not have are left out.
+    #[must_use]
+    pub fn prepare(&self, state: &RoutingState) -> PreparedState {
+        let layout = &self.layout;
+        let mut members = vec![None; layout.member_keys.len()];
+        for (id, &i) in &layout.member_index {
+            members[i as usize] = state.member_state(id);
+        }
+        let waiting = self
+            .ws
+            .queues
+            .iter()
+            .map(|q| state.queue_waiting(&q.name))
+            .collect();
+        let mut prepared = PreparedState {
+            layout: Arc::clone(layout),
+            members,
+            keys: vec![0; layout.key_info.len()],
+            waiting,
+        };
+        for i in 0..prepared.members.len() {
+            prepared.update_keys(i);
+        }
+        prepared
+    }
+
+    pub(crate) fn is_for(&self, state: &PreparedState) -> bool {
+        Arc::ptr_eq(&self.layout, &state.layout)
+    }
+}
+
+/// The live state ([`RoutingState`]) resolved against one [`Router`]: presence and load per
+/// member by position, waiting count per queue, and each human's ranking key per queue.
+/// Updating a member costs one id lookup plus one key per queue it is in.
+///
+/// Use it with the router that prepared it; given to another router, the decision is still
+/// right but pays for resolving the state again.
+#[derive(Clone, Debug)]
+pub struct PreparedState {
+    pub(crate) layout: Arc<Layout>,
+    /// Per member; `None` = not given (a bot is then available, a human offline).
+    members: Vec<Option<MemberState>>,
+    /// Per human slot: `free << 32 | (u32::MAX - id rank)`, or 0 when it cannot take work.
+    keys: Vec<u64>,
+    /// Per queue.
+    waiting: Vec<u32>,
+}
+
+const OFFLINE: MemberState = MemberState {
+    presence: Presence::Offline,
+    load: 0,
+};
+
+impl PreparedState {
+    /// Sets a member's presence and load; `false` (and no change) when the workstream has
+    /// no member with this id.
+    pub fn set_member(&mut self, id: &str, presence: Presence, load: u32) -> bool {
+        self.replace_member(id, Some(MemberState { presence, load }))
+    }
+
+    /// Forgets a member (a human then counts as offline, a bot as available); `false` when
+    /// the workstream has no member with this id.
+    pub fn remove_member(&mut self, id: &str) -> bool {
+        self.replace_member(id, None)
+    }
+
+    /// Sets how many conversations wait in a queue; `false` when there is no such queue.
+    pub fn set_waiting(&mut self, queue: &str, waiting: u32) -> bool {
+        let slot = self
+            .layout
+            .queue_index
+            .get(queue)
+            .and_then(|&q| self.waiting.get_mut(q as usize));
+        match slot {
+            Some(w) => {
+                *w = waiting;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A member's state, as given.
+    #[must_use]
+    pub fn member_state(&self, id: &str) -> Option<MemberState> {
+        let &i = self.layout.member_index.get(id)?;
+        self.members.get(i as usize).copied().flatten()
+    }
+
+    /// How many conversations wait in a queue (0 when not given).
+    #[must_use]
+    pub fn queue_waiting(&self, queue: &str) -> u32 {
+        self.layout
+            .queue_index
+            .get(queue)
+            .and_then(|&q| self.waiting.get(q as usize))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Back to a [`RoutingState`] (members and queues given, by id and name).
+    #[must_use]
+    pub fn to_routing_state(&self) -> RoutingState {
+        let mut state = RoutingState::new();
+        for (id, &i) in &self.layout.member_index {
+            if let Some(Some(s)) = self.members.get(i as usize) {
+                state.set_member(&**id, s.presence, s.load);
+            }
+        }
+        for (name, &q) in &self.layout.queue_index {
+            if let Some(&w) = self.waiting.get(q as usize) {
+                state.set_waiting(&**name, w);
+            }
+        }
+        state
+    }
+
+    fn replace_member(&mut self, id: &str, state: Option<MemberState>) -> bool {
+        let Some(&i) = self.layout.member_index.get(id) else {
+            return false;
+        };
+        let i = i as usize;
+        if let Some(slot) = self.members.get_mut(i) {
+            *slot = state;
+        }
+        self.update_keys(i);
+        true
+    }
+
+    fn update_keys(&mut self, member: usize) {
+        let state = self
+            .members
+            .get(member)
+            .copied()
+            .flatten()
+            .unwrap_or(OFFLINE);
+        let Some(keys) = self.layout.member_keys.get(member) else {
+            return;
+        };
+        for &k in keys {
+            let k = k as usize;
+            let (capacity, rank) = self.layout.key_info.get(k).copied().unwrap_or((None, 0));
+            if let Some(key) = self.keys.get_mut(k) {
+                *key = human_key(state, capacity.unwrap_or(0), rank);
+            }
+        }
+    }
+
+    /// A bot's state (available when not given).
+    pub(crate) fn bot(&self, slot: &Slot) -> MemberState {
+        self.members
+            .get(slot.member as usize)
+            .copied()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// A human's state (offline when not given).
+    pub(crate) fn human(&self, slot: &Slot) -> MemberState {
+        self.members
+            .get(slot.member as usize)
+            .copied()
+            .flatten()
+            .unwrap_or(OFFLINE)
+    }
+
+    pub(crate) fn waiting(&self, queue: usize) -> u32 {
+        self.waiting.get(queue).copied().unwrap_or(0)
+    }
+}
+
+/// Larger is better: more free capacity first, then the id that sorts first; 0 = cannot
+/// take work.
+fn human_key(s: MemberState, capacity: u32, rank: u32) -> u64 {
+    if !s.presence.accepts_work() || s.load >= capacity {
+        0
+    } else {
+        (u64::from(capacity - s.load) << 32) | u64::from(u32::MAX - rank)
+    }
+}

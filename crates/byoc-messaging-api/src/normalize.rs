@@ -25,36 +25,9 @@ use crate::error::NormalizeError;
 /// The `channelId` of normalized activities.
 pub const CHANNEL_ID: &str = "messaging-api";
 
-/// A conversation (work item) status reason in Omnichannel, mirroring byoc-core's
-/// conversation states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ConversationState {
-    /// Waiting in a queue for a representative.
-    Open,
-    /// A representative is working on it.
-    Active,
-    /// Paused: the customer or the representative left without ending it.
-    Waiting,
-    /// The representative ended it and is wrapping up.
-    WrapUp,
-    /// Finished (terminal).
-    Closed,
-}
-
-impl ConversationState {
-    /// The state's name (`Open`, `Active`, `Waiting`, `WrapUp`, `Closed`).
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "Open",
-            Self::Active => "Active",
-            Self::Waiting => "Waiting",
-            Self::WrapUp => "WrapUp",
-            Self::Closed => "Closed",
-        }
-    }
-}
+/// A conversation (work item) status reason: byoc-core's state machine, which follows
+/// Omnichannel's (Open, Active, Waiting, WrapUp, Closed).
+pub use byoc_core::conversation::ConversationState;
 
 /// What an Omnichannel event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

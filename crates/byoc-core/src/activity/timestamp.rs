@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use bytestring::ByteString;
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, TimeZone, Utc};
 use serde::de::Visitor;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -13,7 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// parsed instant.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Timestamp {
-    text: String,
+    text: ByteString,
     parsed: DateTime<FixedOffset>,
 }
 
@@ -23,9 +24,9 @@ impl Timestamp {
     /// # Errors
     /// When `text` is not an RFC 3339 date-time.
     pub fn parse(text: &str) -> Result<Self, chrono::ParseError> {
-        let parsed = DateTime::parse_from_rfc3339(text)?;
+        let parsed = parse_rfc3339(text)?;
         Ok(Self {
-            text: text.to_owned(),
+            text: ByteString::from(text),
             parsed,
         })
     }
@@ -40,7 +41,7 @@ impl Timestamp {
     #[must_use]
     pub fn from_utc(at: DateTime<Utc>) -> Self {
         Self {
-            text: at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            text: ByteString::from(at.to_rfc3339_opts(SecondsFormat::Millis, true)),
             parsed: at.fixed_offset(),
         }
     }
@@ -49,7 +50,7 @@ impl Timestamp {
     #[must_use]
     pub fn from_fixed(at: DateTime<FixedOffset>) -> Self {
         Self {
-            text: at.to_rfc3339_opts(SecondsFormat::AutoSi, false),
+            text: ByteString::from(at.to_rfc3339_opts(SecondsFormat::AutoSi, false)),
             parsed: at,
         }
     }
@@ -100,7 +101,10 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        impl Visitor<'_> for V {
+        fn invalid<E: serde::de::Error>(e: &chrono::ParseError) -> E {
+            E::custom(format_args!("not an RFC 3339 date-time ({e})"))
+        }
+        impl<'de> Visitor<'de> for V {
             type Value = Timestamp;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an RFC 3339 date-time string")
@@ -111,5 +115,132 @@ impl<'de> Deserialize<'de> for Timestamp {
             }
         }
         d.deserialize_str(V)
+    }
+}
+
+/// RFC 3339 parsing with a fast path for the common `YYYY-MM-DDTHH:MM:SS[.f]{Z|±HH:MM}` form;
+/// anything else goes to chrono's parser, so both accept exactly the same inputs.
+fn parse_rfc3339(text: &str) -> Result<DateTime<FixedOffset>, chrono::ParseError> {
+    match fast_rfc3339(text.as_bytes()) {
+        Some(at) => Ok(at),
+        None => DateTime::parse_from_rfc3339(text),
+    }
+}
+
+fn fast_rfc3339(b: &[u8]) -> Option<DateTime<FixedOffset>> {
+    fn num(b: &[u8]) -> Option<u32> {
+        let mut n = 0u32;
+        for &c in b {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u32::from(c - b'0');
+        }
+        Some(n)
+    }
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let year = i32::try_from(num(&b[0..4])?).ok()?;
+    let (month, day) = (num(&b[5..7])?, num(&b[8..10])?);
+    let (hour, minute, second) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
+    if second > 59 {
+        return None; // leap seconds: chrono's parser handles them
+    }
+    let mut i = 19;
+    let mut nanos = 0u32;
+    if b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            if i - start < 9 {
+                nanos = nanos * 10 + u32::from(b[i] - b'0');
+            }
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 {
+            return None;
+        }
+        for _ in digits..9 {
+            nanos *= 10;
+        }
+    }
+    let offset_secs = match b.get(i..)? {
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let secs = i32::try_from(num(&[*h1, *h2])? * 3600 + num(&[*m1, *m2])? * 60).ok()?;
+            if *sign == b'-' { -secs } else { secs }
+        }
+        _ => return None,
+    };
+    let naive =
+        NaiveDate::from_ymd_opt(year, month, day)?.and_hms_nano_opt(hour, minute, second, nanos)?;
+    FixedOffset::east_opt(offset_secs)?
+        .from_local_datetime(&naive)
+        .single()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_agrees_with_chrono() {
+        for t in [
+            "2016-10-19T20:17:52.2891902Z",
+            "2016-10-19T13:17:52.2891902-07:00",
+            "2024-03-11T09:15:40.88Z",
+            "2024-03-11T09:15:40Z",
+            "2024-03-11T09:15:40.123456789123+05:30",
+            "2024-02-29T23:59:59.5+01:00",
+            "2024-12-31T00:00:00-00:00",
+        ] {
+            assert_eq!(
+                fast_rfc3339(t.as_bytes()),
+                DateTime::parse_from_rfc3339(t).ok(),
+                "{t}"
+            );
+            assert!(
+                fast_rfc3339(t.as_bytes()).is_some(),
+                "{t} takes the fast path"
+            );
+        }
+        for t in [
+            "2023-02-29T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T00:00:00",
+            "2024-01-01T00:00:00.Z",
+            "2024-01-01T00:00:00+5:30",
+            "yesterday",
+            "2024-01-01 00:00:00Z",
+            "2016-12-31T23:59:60Z",
+            "",
+        ] {
+            assert_eq!(
+                parse_rfc3339(t).ok(),
+                DateTime::parse_from_rfc3339(t).ok(),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn keeps_text_and_instant() {
+        let t = Timestamp::parse("2016-10-19T13:17:52.2891902-07:00").unwrap();
+        assert_eq!(t.as_str(), "2016-10-19T13:17:52.2891902-07:00");
+        assert_eq!(
+            t.to_utc().to_rfc3339(),
+            "2016-10-19T20:17:52.289190200+00:00"
+        );
+        let now = Timestamp::now();
+        assert!(now.as_str().ends_with('Z'));
     }
 }

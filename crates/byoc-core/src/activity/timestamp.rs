@@ -109,9 +109,16 @@ impl<'de> Deserialize<'de> for Timestamp {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an RFC 3339 date-time string")
             }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Timestamp, E> {
+                // Inside `Activity::from_bytes` the text stays a slice of the input buffer.
+                let parsed = parse_rfc3339(v).map_err(|e| invalid(&e))?;
+                Ok(Timestamp {
+                    text: super::raw::source::share(v),
+                    parsed,
+                })
+            }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
-                Timestamp::parse(v)
-                    .map_err(|e| E::custom(format_args!("not an RFC 3339 date-time ({e})")))
+                Timestamp::parse(v).map_err(|e| invalid(&e))
             }
         }
         d.deserialize_str(V)

@@ -50,6 +50,8 @@ mod assert_impls {
         send_sync::<crate::Workstream>();
         send_sync::<crate::RoutingState>();
         send_sync::<crate::RoutingDecision<'static>>();
+        send_sync::<crate::workstream::Router<'static>>();
+        send_sync::<crate::workstream::PreparedState>();
         send_sync::<crate::WorkstreamError>();
         send_sync::<std::sync::Arc<dyn crate::ChannelAdapter>>();
     }

@@ -228,7 +228,9 @@ impl<'w> Router<'w> {
                 }
                 Segment::Index { field, index } => {
                     for i in Merged::new(index.candidates(field.read(conv))) {
-                        if holds(i) && self.accept(i, conv, &mut facts.passed) {
+                        // The index is exact: its rules hold (checked in debug builds).
+                        debug_assert!(holds(i), "index found rule {i}, which does not hold");
+                        if self.accept(i, conv, &mut facts.passed) {
                             matched = Some(i);
                             break 'rules;
                         }
@@ -328,10 +330,8 @@ impl<'w> Router<'w> {
             }
         }
         // Humans: the largest key (most free capacity, then lowest id).
-        if let Some((j, _)) = best(layout.keys(state)) {
-            if let Some(slot) = layout.humans.get(j) {
-                return RawOutcome::Member(slot.pos as usize);
-            }
+        if let Some(slot) = layout.best(state).and_then(|(j, _)| layout.humans.get(j)) {
+            return RawOutcome::Member(slot.pos as usize);
         }
         let waiting = state.waiting(q);
         match queue.max_waiting {
@@ -339,13 +339,6 @@ impl<'w> Router<'w> {
             _ => RawOutcome::Queued(waiting.saturating_add(1)),
         }
     }
-}
-
-/// The first position holding the largest nonzero key, and its free capacity.
-fn best(keys: &[u64]) -> Option<(usize, u32)> {
-    let max = keys.iter().copied().max().filter(|&k| k > 0)?;
-    let j = keys.iter().position(|&k| k == max)?;
-    Some((j, (max >> 32) as u32))
 }
 
 impl Facts {
@@ -472,7 +465,7 @@ impl Facts {
                 return;
             }
         }
-        let picked = best(layout.keys(state));
+        let picked = layout.best(state);
         for (j, slot, member) in humans {
             let s = state.human(slot);
             let capacity = slot.capacity.unwrap_or(0);

@@ -3,9 +3,9 @@
 //!
 //! Preparing does once what a decision would otherwise redo every time: member ids become
 //! positions, each rule's queue is resolved, and runs of `equals` / `in` rules over the same
-//! field become a hash index from value to rules. The prepared state keeps, per queue, each
-//! human member's ranking key (free capacity, then id order), updated when a member's
-//! presence or load changes, so choosing a human is a scan of one contiguous slice.
+//! field become a hash index from value to rules. The prepared state keeps, per queue, a
+//! tournament tree over its humans' ranking keys (free capacity, then id order), updated
+//! when a member's presence or load changes, so choosing a human takes `log2(humans)` steps.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,16 +34,33 @@ pub(crate) struct Slot {
 pub(crate) struct QueueLayout {
     pub(crate) bots: Vec<Slot>,
     pub(crate) humans: Vec<Slot>,
-    /// Where this queue's human keys start in [`PreparedState::keys`].
-    pub(crate) keys_at: usize,
+    /// Where this queue's tournament tree starts in [`PreparedState::tree`].
+    tree_at: usize,
+    /// Leaves of the tree: `humans.len()` rounded up to a power of two.
+    width: usize,
 }
 
 impl QueueLayout {
-    pub(crate) fn keys<'s>(&self, state: &'s PreparedState) -> &'s [u64] {
-        state
-            .keys
-            .get(self.keys_at..self.keys_at + self.humans.len())
-            .unwrap_or(&[])
+    /// The human with the largest key (most free capacity, then lowest id; the first
+    /// listed on a tie), as its position among the humans, and its free capacity. Descends
+    /// the queue's tournament tree: `log2(humans)` steps.
+    pub(crate) fn best(&self, state: &PreparedState) -> Option<(usize, u32)> {
+        let tree = state
+            .tree
+            .get(self.tree_at..self.tree_at + 2 * self.width)?;
+        let top = *tree.get(1)?;
+        if top == 0 {
+            return None;
+        }
+        let mut node = 1;
+        while node < self.width {
+            node = if tree.get(2 * node) == Some(&top) {
+                2 * node
+            } else {
+                2 * node + 1
+            };
+        }
+        Some((node - self.width, (top >> 32) as u32))
     }
 }
 
@@ -59,8 +76,10 @@ pub(crate) enum Segment {
     },
 }
 
-/// From a value to the rules (ascending) whose `equals` / `in` literal it may equal, by the
-/// literal's type; see `Value::equals` for the comparisons this mirrors.
+/// From a value to the rules (ascending) whose `equals` / `in` literal it equals, by the
+/// literal's type: exactly the comparisons of `Value::equals` (text to text; a number to a
+/// number or to text that parses as one; a boolean likewise), so a rule found here holds
+/// and a rule not found does not.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ValueIndex {
     strs: FxMap<Box<str>, Vec<u32>>,
@@ -124,7 +143,11 @@ impl ValueIndex {
                 } else {
                     Self::get(&self.nums, s.trim().parse::<f64>().ok().and_then(num_key))
                 },
-                parse_bool(s).map_or(&[], |b| &self.bools[usize::from(b)]),
+                if self.bools.iter().all(Vec::is_empty) {
+                    &[]
+                } else {
+                    parse_bool(s).map_or(&[], |b| &self.bools[usize::from(b)])
+                },
             ],
             Some(Value::Num(n)) => [
                 Self::get(&self.nums, num_key(n)),
@@ -179,10 +202,10 @@ fn indexable(condition: Option<&Condition>) -> Option<&Field> {
 pub(crate) struct Layout {
     /// Member id → index.
     member_index: FxMap<Box<str>, u32>,
-    /// Per member, the positions of its human keys.
-    member_keys: Vec<Vec<u32>>,
-    /// Per human key: capacity and the member's id rank (0 = sorts first).
-    key_info: Vec<(Option<u32>, u32)>,
+    /// Per member, where it is a human: (queue, position among the queue's humans).
+    member_keys: Vec<Vec<(u32, u32)>>,
+    /// The length of all queues' trees.
+    tree_len: usize,
     pub(crate) queues: Vec<QueueLayout>,
     queue_index: FxMap<Box<str>, u32>,
     /// Each rule's queue, when it exists.
@@ -220,13 +243,14 @@ impl Layout {
             .collect();
         // Members are numbered in id order, so a member's index is also its id rank.
         let mut member_keys = vec![Vec::new(); ids.len()];
-        let mut key_info = Vec::new();
+        let mut tree_len = 0;
         let mut queues = Vec::with_capacity(ws.queues.len());
         for queue in &ws.queues {
             let mut layout = QueueLayout {
                 bots: Vec::new(),
                 humans: Vec::new(),
-                keys_at: key_info.len(),
+                tree_at: tree_len,
+                width: 1,
             };
             for (pos, m) in queue.members.iter().enumerate() {
                 let member = member_index.get(m.id.as_str()).copied().unwrap_or(0);
@@ -239,12 +263,13 @@ impl Layout {
                     layout.bots.push(slot);
                 } else {
                     if let Some(keys) = member_keys.get_mut(member as usize) {
-                        keys.push(key_info.len() as u32);
+                        keys.push((queues.len() as u32, layout.humans.len() as u32));
                     }
-                    key_info.push((m.capacity, member));
                     layout.humans.push(slot);
                 }
             }
+            layout.width = layout.humans.len().next_power_of_two();
+            tree_len += 2 * layout.width;
             queues.push(layout);
         }
 
@@ -296,7 +321,7 @@ impl Layout {
         Self {
             member_index,
             member_keys,
-            key_info,
+            tree_len,
             queues,
             queue_index,
             rule_queue,
@@ -372,7 +397,7 @@ impl<'w> Router<'w> {
         let mut prepared = PreparedState {
             layout: Arc::clone(layout),
             members,
-            keys: vec![0; layout.key_info.len()],
+            tree: vec![0; layout.tree_len],
             waiting,
         };
         for i in 0..prepared.members.len() {
@@ -387,8 +412,8 @@ impl<'w> Router<'w> {
 }
 
 /// The live state ([`RoutingState`]) resolved against one [`Router`]: presence and load per
-/// member by position, waiting count per queue, and each human's ranking key per queue.
-/// Updating a member costs one id lookup plus one key per queue it is in.
+/// member by position, waiting count per queue, and each queue's ranking of its humans.
+/// Updating a member costs one id lookup plus `log2(humans)` steps per queue it is in.
 ///
 /// Use it with the router that prepared it; given to another router, the decision is still
 /// right but pays for resolving the state again.
@@ -397,8 +422,10 @@ pub struct PreparedState {
     pub(crate) layout: Arc<Layout>,
     /// Per member; `None` = not given (a bot is then available, a human offline).
     members: Vec<Option<MemberState>>,
-    /// Per human slot: `free << 32 | (u32::MAX - id rank)`, or 0 when it cannot take work.
-    keys: Vec<u64>,
+    /// Per queue, a tournament tree (max) over its humans' keys, `free << 32 | (u32::MAX -
+    /// id rank)`, or 0 when the human cannot take work: node `i` at `tree_at + i`, its
+    /// children at `2i` and `2i + 1`, the leaves from `width`.
+    tree: Vec<u64>,
     /// Per queue.
     waiting: Vec<u32>,
 }
@@ -455,7 +482,8 @@ impl PreparedState {
             .unwrap_or(0)
     }
 
-    /// Back to a [`RoutingState`] (members and queues given, by id and name).
+    /// Back to a [`RoutingState`]: the members given, by id, and the queues where someone
+    /// waits, by name.
     #[must_use]
     pub fn to_routing_state(&self) -> RoutingState {
         let mut state = RoutingState::new();
@@ -465,7 +493,7 @@ impl PreparedState {
             }
         }
         for (name, &q) in &self.layout.queue_index {
-            if let Some(&w) = self.waiting.get(q as usize) {
+            if let Some(&w) = self.waiting.get(q as usize).filter(|&&w| w > 0) {
                 state.set_waiting(&**name, w);
             }
         }
@@ -491,14 +519,29 @@ impl PreparedState {
             .copied()
             .flatten()
             .unwrap_or(OFFLINE);
-        let Some(keys) = self.layout.member_keys.get(member) else {
+        let layout = Arc::clone(&self.layout);
+        let Some(keys) = layout.member_keys.get(member) else {
             return;
         };
-        for &k in keys {
-            let k = k as usize;
-            let (capacity, rank) = self.layout.key_info.get(k).copied().unwrap_or((None, 0));
-            if let Some(key) = self.keys.get_mut(k) {
-                *key = human_key(state, capacity.unwrap_or(0), rank);
+        for &(q, j) in keys {
+            let Some(queue) = layout.queues.get(q as usize) else {
+                continue;
+            };
+            let Some(slot) = queue.humans.get(j as usize) else {
+                continue;
+            };
+            let key = human_key(state, slot.capacity.unwrap_or(0), slot.member);
+            let Some(tree) = self
+                .tree
+                .get_mut(queue.tree_at..queue.tree_at + 2 * queue.width)
+            else {
+                continue;
+            };
+            let mut node = queue.width + j as usize;
+            tree[node] = key;
+            while node > 1 {
+                node /= 2;
+                tree[node] = tree[2 * node].max(tree[2 * node + 1]);
             }
         }
     }

@@ -1,0 +1,189 @@
+//! Routing decisions against a baseline measured in the same run: the TeleSign callback HMAC
+//! check (`CallbackVerifier::verify` of `tests/fixtures/telesign/mo-basic.json` with its
+//! signature). Issue #7: a decision grows at most linearly with rules and agents and takes
+//! under 1/10 of the baseline at 100 rules × 100 agents.
+//!
+//! Ids (group `routing`):
+//!
+//! - `decision/r{R}_a{A}`: the worst case for rules. `R` rules `equals` on
+//!   `context.Topic` (`topic-0;` ... `topic-{R-1};`), the conversation carries the last one, so
+//!   the last rule matches; its queue holds `A` human agents, all available, capacity 5 and
+//!   loads cycling 0..5, so a human must be chosen among all of them. A prepared
+//!   [`Router`] and [`PreparedState`]; the trace is not derived.
+//! - `decision_scan/r{R}_a{A}`: the same, with `starts_with` conditions, which the router
+//!   cannot index: every rule before the last is evaluated.
+//! - `bot_first/r{R}_a{A}`: the typical first decision: the first rule (no condition) sends
+//!   the conversation to a bot queue, the bot takes it; `R - 1` topic rules and `A` agents
+//!   follow.
+//! - `explain/r100_a100`: deriving the trace of `decision/r100_a100` (`decision.trace()`).
+//! - `oneoff/r100_a100`: `byoc::core::workstream::route`, which prepares the workstream
+//!   and the state for a single decision.
+//! - `baseline/telesign_hmac`: the TeleSign check.
+
+#![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+
+use byoc::core::ChannelAccount;
+use byoc::core::conversation::Conversation;
+use byoc::core::workstream::{
+    Outcome, PreparedState, Presence, Router, RoutingState, Workstream, route,
+};
+use byoc::telesign::{ApiKey, CallbackVerifier};
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::{HeaderMap, HeaderValue};
+
+const SIZES: [usize; 3] = [10, 100, 1000];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// `equals` rules, the last matching.
+    Equals,
+    /// `starts_with` rules, the last matching.
+    Scan,
+    /// A first rule without condition to a bot queue.
+    BotFirst,
+}
+
+fn workstream(rules: usize, agents: usize, shape: Shape) -> Workstream {
+    let mut t = String::from(
+        "name = \"Bench\"\nlanguage = \"en-US\"\nchannel = { kind = \"messaging\", id = \"x\" }\n\
+         context_variables = [{ name = \"Topic\", type = \"string\" }]\n",
+    );
+    let mut topic_rules = rules;
+    if shape == Shape::BotFirst {
+        t.push_str("[[routing_rules]]\nname = \"Bot\"\nqueue = \"BotQ\"\n");
+        topic_rules -= 1;
+    }
+    let op = if shape == Shape::Scan {
+        "starts_with"
+    } else {
+        "equals"
+    };
+    for i in 0..topic_rules {
+        let _ = write!(
+            t,
+            "[[routing_rules]]\nname = \"R{i}\"\nqueue = \"Q\"\n\
+             condition = {{ {op} = {{ field = \"context.Topic\", value = \"topic-{i};\" }} }}\n"
+        );
+    }
+    t.push_str("[[queues]]\nname = \"Q\"\nmembers = [\n");
+    for i in 0..agents {
+        let _ = writeln!(t, "{{ id = \"a{i:04}\", kind = \"agent\", capacity = 5 }},");
+    }
+    t.push_str("]\n");
+    if shape == Shape::BotFirst {
+        t.push_str("[[queues]]\nname = \"BotQ\"\nmembers = [{ id = \"bot\", kind = \"bot\" }]\n");
+    }
+    Workstream::from_toml_str(&t).expect("bench workstream")
+}
+
+fn state(agents: usize) -> RoutingState {
+    (0..agents).fold(RoutingState::new(), |s, i| {
+        s.with_member(format!("a{i:04}"), Presence::Available, (i % 5) as u32)
+    })
+}
+
+fn conversation(rules: usize, shape: Shape) -> Conversation {
+    let at = "2025-03-01T09:00:00Z".parse().expect("time");
+    let mut c = Conversation::new("c", "x", ChannelAccount::new("u"), at);
+    // Values end in `;` so that no rule's value is a prefix of another's (`topic-9;` is not
+    // a prefix of `topic-99;`): only the last rule's `starts_with` holds.
+    let last = if shape == Shape::BotFirst {
+        rules - 2
+    } else {
+        rules - 1
+    };
+    c.set_context("Topic", format!("topic-{last};"));
+    c
+}
+
+struct Case {
+    ws: Workstream,
+    state: RoutingState,
+    conv: Conversation,
+}
+
+fn case(rules: usize, agents: usize, shape: Shape) -> Case {
+    Case {
+        ws: workstream(rules, agents, shape),
+        state: state(agents),
+        conv: conversation(rules, shape),
+    }
+}
+
+fn check(router: &Router<'_>, prepared: &PreparedState, c: &Case, shape: Shape) {
+    let d = router.route(&c.conv, prepared);
+    match (shape, d.outcome) {
+        (Shape::BotFirst, Outcome::Assigned(m)) => assert_eq!(m.id, "bot"),
+        (_, Outcome::Assigned(m)) => assert_eq!(m.id, "a0000"),
+        (_, other) => panic!("unexpected {other:?}"),
+    }
+    // Same decision, and trace, as the one-off router.
+    assert_eq!(d, route(&c.conv, &c.ws, &c.state));
+}
+
+fn bench(cr: &mut Criterion) {
+    let mut g = cr.benchmark_group("routing");
+
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/telesign/");
+    let read = |name: &str| std::fs::read(format!("{dir}{name}")).expect("fixture");
+    let key = ApiKey::new(String::from_utf8(read("KEY.txt")).expect("utf-8")).expect("key");
+    let body = read("mo-basic.json");
+    let sig = String::from_utf8(read("mo-basic.sig.txt")).expect("utf-8");
+    let customer_id = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890";
+    let verifier = CallbackVerifier::new(customer_id, key);
+    let mut headers = HeaderMap::new();
+    let value = HeaderValue::from_str(&format!("TSA {customer_id}:{sig}")).expect("header");
+    headers.insert("authorization", value.clone());
+    headers.insert("x-ts-authorization", value);
+    verifier.verify(&body, &headers).expect("fixture verifies");
+    g.bench_function("baseline/telesign_hmac", |b| {
+        b.iter(|| verifier.verify(black_box(&body), black_box(&headers)))
+    });
+
+    for (prefix, shape) in [("decision", Shape::Equals), ("decision_scan", Shape::Scan)] {
+        for rules in SIZES {
+            for agents in SIZES {
+                let c = case(rules, agents, shape);
+                let router = Router::new(&c.ws);
+                let prepared = router.prepare(&c.state);
+                check(&router, &prepared, &c, shape);
+                g.bench_function(format!("{prefix}/r{rules}_a{agents}"), |b| {
+                    b.iter(|| {
+                        router
+                            .route(black_box(&c.conv), black_box(&prepared))
+                            .outcome
+                    })
+                });
+            }
+        }
+    }
+
+    let c = case(100, 100, Shape::BotFirst);
+    let router = Router::new(&c.ws);
+    let prepared = router.prepare(&c.state);
+    check(&router, &prepared, &c, Shape::BotFirst);
+    g.bench_function("bot_first/r100_a100", |b| {
+        b.iter(|| {
+            router
+                .route(black_box(&c.conv), black_box(&prepared))
+                .outcome
+        })
+    });
+
+    let c = case(100, 100, Shape::Equals);
+    let router = Router::new(&c.ws);
+    let prepared = router.prepare(&c.state);
+    let d = router.route(&c.conv, &prepared);
+    g.bench_function("explain/r100_a100", |b| b.iter(|| black_box(&d).trace()));
+    g.bench_function("oneoff/r100_a100", |b| {
+        b.iter(|| route(black_box(&c.conv), black_box(&c.ws), black_box(&c.state)).outcome)
+    });
+
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

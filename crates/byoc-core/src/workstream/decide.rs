@@ -372,8 +372,10 @@ impl Facts {
         state: &PreparedState,
         outcome: Outcome<'a>,
     ) -> Vec<TraceStep<'a>> {
-        let mut trace = Vec::new();
         let queue = self.queue.and_then(|q| ws.queues.get(q));
+        // Runs of unmatched rules and passed-over rules, the match, the members, the wait.
+        let steps = 2 * self.passed.len() + 3 + queue.map_or(0, |q| q.members.len());
+        let mut trace = Vec::with_capacity(steps);
         let rules = ws.routing_rules.as_slice();
         match self.start {
             Start::Ended(s) => trace.push(TraceStep::Ended(s)),
@@ -434,7 +436,6 @@ impl Facts {
         let (Some(layout), Some(queue)) = (state.layout.queues.get(q), ws.queues.get(q)) else {
             return;
         };
-        trace.reserve(queue.members.len() + 1);
         let humans = layout
             .humans
             .iter()

@@ -24,7 +24,11 @@ pub struct ActivitySet {
 struct RawSet<'a> {
     #[serde(borrow)]
     activities: Option<Vec<&'a RawValue>>,
-    watermark: Option<serde_json::Value>,
+    #[serde(borrow)]
+    watermark: Option<&'a RawValue>,
+    /// Only to tell a set from an activity that has an `activities` field.
+    #[serde(rename = "type", borrow)]
+    kind: Option<&'a RawValue>,
 }
 
 /// Parses a Direct Line `ActivitySet` (`{"activities":[...],"watermark":"..."}`).
@@ -32,26 +36,47 @@ struct RawSet<'a> {
 /// # Errors
 /// [`AdapterError::BadRequest`] naming the field at fault (`activities[3].from`, ...).
 pub fn parse_activity_set(payload: &[u8]) -> Result<ActivitySet, AdapterError> {
+    parse_shared_set(&bytes::Bytes::copy_from_slice(payload))
+}
+
+/// As [`parse_activity_set`], each activity parsed from a slice of `payload` (opaque parts
+/// stay slices of the shared buffer).
+fn parse_shared_set(payload: &bytes::Bytes) -> Result<ActivitySet, AdapterError> {
     let raw: RawSet<'_> = serde_json::from_slice(payload)
         .map_err(|e| AdapterError::malformed(format!("not an ActivitySet: {}", category(&e))))?;
+    set_from_raw(payload, raw)
+}
+
+/// Whether the first key of the object in `payload` is `activities` (how Direct Line
+/// writes an `ActivitySet`).
+fn first_key_is_activities(payload: &[u8]) -> bool {
+    payload
+        .trim_ascii_start()
+        .strip_prefix(b"{")
+        .is_some_and(|rest| rest.trim_ascii_start().starts_with(b"\"activities\""))
+}
+
+/// The activities of a parsed set, each parsed from its slice of `payload`.
+fn set_from_raw(payload: &bytes::Bytes, raw: RawSet<'_>) -> Result<ActivitySet, AdapterError> {
     let list = raw
         .activities
         .ok_or_else(|| AdapterError::bad_request("activities", "missing"))?;
     let mut activities = Vec::with_capacity(list.len());
     for (i, a) in list.into_iter().enumerate() {
-        let activity = Activity::from_slice(a.get().as_bytes()).map_err(|e| {
-            let field = match e.field() {
-                Some(f) => format!("activities[{i}].{f}"),
-                None => format!("activities[{i}]"),
-            };
-            AdapterError::bad_request(field, e.to_string())
-        })?;
+        let activity =
+            Activity::from_bytes(payload.slice_ref(a.get().as_bytes())).map_err(|e| {
+                let field = match e.field() {
+                    Some(f) => format!("activities[{i}].{f}"),
+                    None => format!("activities[{i}]"),
+                };
+                AdapterError::bad_request(field, e.to_string())
+            })?;
         activities.push(activity);
     }
-    let watermark = match raw.watermark {
-        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
+    let watermark = match raw.watermark.map(|w| serde_json::from_str(w.get())) {
+        Some(Ok(serde_json::Value::String(s))) if !s.is_empty() => Some(s),
         // Some deployments send numbers; keep them as the opaque string they stand for.
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(Ok(serde_json::Value::Number(n))) => Some(n.to_string()),
         _ => None,
     };
     Ok(ActivitySet {
@@ -75,6 +100,23 @@ fn category(e: &serde_json::Error) -> String {
 /// # Errors
 /// [`AdapterError::BadRequest`] naming the field at fault.
 pub fn normalize(payload: &[u8]) -> Result<Vec<Activity>, AdapterError> {
+    // Fast path: one pass. An activity has a `type`, so when the payload parses as one it is
+    // not an ActivitySet (a set is recognised by `activities` without `type`). The input is
+    // copied once into a shared buffer so that opaque parts (channelData, entities, unknown
+    // fields) are slices of it, not allocations of their own.
+    let shared = bytes::Bytes::copy_from_slice(payload);
+    if first_key_is_activities(payload) {
+        // Most likely a set (as Direct Line writes it): one pass over the set, one per
+        // activity. Anything unexpected takes the general path below.
+        if let Ok(raw) = serde_json::from_slice::<RawSet<'_>>(&shared)
+            && raw.kind.is_none()
+            && raw.activities.is_some()
+        {
+            return Ok(set_from_raw(&shared, raw)?.activities);
+        }
+    } else if let Ok(a) = Activity::from_bytes(shared.clone()) {
+        return Ok(vec![a]);
+    }
     #[derive(Deserialize)]
     struct Probe<'a> {
         #[serde(borrow)]
@@ -85,7 +127,7 @@ pub fn normalize(payload: &[u8]) -> Result<Vec<Activity>, AdapterError> {
     let probe: Probe<'_> = serde_json::from_slice(payload)
         .map_err(|e| AdapterError::malformed(format!("not a JSON object: {}", category(&e))))?;
     if probe.activities.is_some() && probe.kind.is_none() {
-        Ok(parse_activity_set(payload)?.activities)
+        Ok(parse_shared_set(&shared)?.activities)
     } else {
         Ok(vec![Activity::from_slice(payload)?])
     }
@@ -161,6 +203,21 @@ mod tests {
         assert_eq!(set.watermark, None);
         let set = parse_activity_set(br#"{"activities":[],"watermark":7}"#).unwrap();
         assert_eq!(set.watermark.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn a_set_is_recognised_with_a_null_type_and_an_activity_with_activities() {
+        // `type: null` counts as no type: the payload is a set.
+        let v = normalize(br#"{"type":null,"activities":[{"type":"typing"}]}"#).unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].kind, byoc_core::ActivityType::Typing);
+        // With a type, `activities` is an unknown field of one activity.
+        let v = normalize(br#"{"type":"message","activities":[{"type":"typing"}]}"#).unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].kind, byoc_core::ActivityType::Message);
+        let v = normalize(br#" { "activities":[{"type":"typing"}],"type":"message"}"#).unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].kind, byoc_core::ActivityType::Message);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! `recipient`, unknown fields) is kept as sent.
 
 use byoc_core::{Activity, ActivityType, RawJson};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
@@ -209,51 +210,69 @@ fn one(bytes: &[u8], path_conversation_id: Option<&str>) -> Result<Activity, Nor
         return Err(NormalizeError::ConversationMismatch);
     }
 
-    let mut meta = serde_json::Map::new();
-    if let Some(c) = a.channel_id.take() {
-        meta.insert("channelId".into(), c.into());
-    }
-    meta.insert("type".into(), a.kind.as_str().into());
-    let id_source = if a.id.as_deref().is_some_and(|i| !i.is_empty()) {
-        "provider"
-    } else {
-        a.id = Some(digest_id(&conversation_id, bytes));
-        "digest"
+    let mut meta = Omnichannel {
+        channel_id: a.channel_id.take(),
+        id_source: "provider",
+        text: None,
+        kind: a.kind.as_str().to_owned(),
     };
-    meta.insert("idSource".into(), id_source.into());
+    if a.id.as_deref().is_none_or(str::is_empty) {
+        a.id = Some(digest_id(&conversation_id, bytes));
+        meta.id_source = "digest";
+    }
 
-    let event_name = a.name.clone().filter(|n| !n.is_empty());
+    let event_name = a.name.as_deref().filter(|n| !n.is_empty());
     if let Some(name) = event_name
         && matches!(a.kind, ActivityType::Message | ActivityType::Event)
     {
-        let info = classify_event(&name);
+        let info = classify_event(name);
         if a.kind == ActivityType::Message {
             // "EventName: **_X_**" is a rendering of the name, not content.
-            if let Some(text) = a.text.take() {
-                meta.insert("text".into(), text.into());
-            }
+            meta.text = a.text.take();
             a.text_format = None;
         }
         a.kind = ActivityType::Event;
         if a.value.is_none() {
-            let value = serde_json::json!({
-                "state": info.target_state.map(ConversationState::as_str),
-                "category": info.category.as_str(),
-                "known": info.category != C::Unknown,
-            });
+            let value = EventValue {
+                category: info.category.as_str(),
+                known: info.category != C::Unknown,
+                state: info.target_state.map(ConversationState::as_str),
+            };
             a.value = RawJson::from_serialize(&value).ok();
         }
     }
 
     a.channel_id = Some(CHANNEL_ID.to_owned());
-    a.channel_data = merge_channel_data(a.channel_data.take(), meta);
+    a.channel_data = merge_channel_data(a.channel_data.take(), &meta);
     Ok(a)
+}
+
+/// `channelData.omnichannel`. Fields in the order a `serde_json::Map` writes them (sorted).
+#[derive(Serialize)]
+struct Omnichannel {
+    #[serde(rename = "channelId", skip_serializing_if = "Option::is_none")]
+    channel_id: Option<String>,
+    #[serde(rename = "idSource")]
+    id_source: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// The `value` of an Omnichannel event. Fields in sorted order, as a `serde_json::Map`.
+#[derive(Serialize)]
+struct EventValue {
+    category: &'static str,
+    known: bool,
+    state: Option<&'static str>,
 }
 
 /// The id given to a webhook activity that has none: stable across retried deliveries of
 /// the same bytes.
 #[must_use]
 pub fn digest_id(conversation_id: &str, body: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut h = Sha256::new();
     h.update(conversation_id.as_bytes());
     h.update([0u8]);
@@ -262,15 +281,17 @@ pub fn digest_id(conversation_id: &str, body: &[u8]) -> String {
     let mut s = String::with_capacity(37);
     s.push_str("mapi-");
     for b in &d[..16] {
-        s.push_str(&format!("{b:02x}"));
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0x0f)]));
     }
     s
 }
 
-fn merge_channel_data(
-    existing: Option<RawJson>,
-    meta: serde_json::Map<String, serde_json::Value>,
-) -> Option<RawJson> {
+fn merge_channel_data(existing: Option<RawJson>, meta: &Omnichannel) -> Option<RawJson> {
+    #[derive(Serialize)]
+    struct Only<'a> {
+        omnichannel: &'a Omnichannel,
+    }
     let mut obj = match existing {
         Some(raw) if raw.is_object() => raw
             .parse::<serde_json::Map<String, serde_json::Value>>()
@@ -282,9 +303,13 @@ fn merge_channel_data(
             }
             m
         }
-        _ => serde_json::Map::new(),
+        // No channelData of its own: written directly, without building a map.
+        _ => return RawJson::from_serialize(&Only { omnichannel: meta }).ok(),
     };
-    obj.insert("omnichannel".into(), serde_json::Value::Object(meta));
+    obj.insert(
+        "omnichannel".into(),
+        serde_json::to_value(meta).unwrap_or_default(),
+    );
     RawJson::from_serialize(&obj).ok()
 }
 

@@ -29,6 +29,7 @@ use byoc_core::activity::{EndOfConversationCode, RoleType};
 use byoc_core::{Activity, ActivityType, Attachment, ChannelAccount, ConversationAccount, RawJson};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 use crate::error::NormalizeError;
 
@@ -492,29 +493,79 @@ pub fn normalize_bytes(bytes: &[u8]) -> Result<Vec<Activity>, NormalizeError> {
         field: "$".into(),
         reason: "not UTF-8".into(),
     })?;
-    let map: serde_json::Map<String, serde_json::Value> = parse("$", text)?;
-    let is_payload = [
-        "channelAddressIdentifier",
-        "payload",
-        "entryType",
-        "recipient",
-    ]
-    .iter()
-    .any(|k| map.contains_key(*k));
-    if !is_payload {
-        let payload_field = map
+    // One borrowed pass decides the form: no `Map` of `Value`s is built.
+    let top: TopLevel<'_> = parse("$", text)?;
+    if !top.is_payload {
+        // As a map would: the last of duplicate keys wins, the first key in sorted order
+        // is taken.
+        let fields: std::collections::BTreeMap<&str, &RawValue> = top
+            .record_fields
             .iter()
-            .find(|(k, v)| k.ends_with("Payload__c") && v.is_string())
-            .map(|(k, _)| k.clone())
+            .map(|(k, v)| (k.as_ref(), *v))
+            .collect();
+        let payload = fields
+            .iter()
+            .filter(|(k, _)| k.ends_with("Payload__c"))
+            .find_map(|(_, v)| json_string(v))
             .ok_or_else(|| NormalizeError::MissingPayloadField("*Payload__c".into()))?;
-        let type_field = map
-            .keys()
-            .find(|k| k.ends_with("EventType__c"))
-            .cloned()
-            .unwrap_or_default();
-        return Ok(normalize_record(&map, &type_field, &payload_field)?.activities);
+        let event_type = fields
+            .iter()
+            .find(|(k, _)| k.ends_with("EventType__c"))
+            .and_then(|(_, v)| json_string(v));
+        return Ok(normalize_payload(&payload, event_type.as_deref())?.activities);
     }
     Ok(normalize_payload(text, None)?.activities)
+}
+
+/// The JSON string in `v`, unescaped; `None` for any other value.
+fn json_string<'a>(v: &'a RawValue) -> Option<Cow<'a, str>> {
+    if !v.get().starts_with('"') {
+        return None;
+    }
+    serde_json::from_str::<Cow<'a, str>>(v.get()).ok()
+}
+
+/// The top-level object, read in one borrowed pass: whether it is an event payload (it has
+/// `channelAddressIdentifier`, `payload`, `entryType` or `recipient`), and otherwise the
+/// fields that can name a record's payload and event type.
+struct TopLevel<'a> {
+    is_payload: bool,
+    record_fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'de> Deserialize<'de> for TopLevel<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TopLevel<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut top = TopLevel {
+                    is_payload: false,
+                    record_fields: Vec::new(),
+                };
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    let value = map.next_value::<&'de RawValue>()?;
+                    match key.as_ref() {
+                        "channelAddressIdentifier" | "payload" | "entryType" | "recipient" => {
+                            top.is_payload = true;
+                        }
+                        k if k.ends_with("Payload__c") || k.ends_with("EventType__c") => {
+                            top.record_fields.push((key, value));
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(top)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 #[cfg(test)]

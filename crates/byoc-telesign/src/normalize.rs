@@ -6,6 +6,8 @@
 
 use byoc_core::activity::RoleType;
 use byoc_core::{Activity, ChannelAccount, ConversationAccount, RawJson, Timestamp};
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::codes::DeliveryState;
@@ -63,61 +65,95 @@ pub fn conversation_id(customer: &str, ours: &str) -> String {
     format!("{customer}:{ours}")
 }
 
+// Borrowed from the body: strings without escapes cost no allocation; unknown fields are
+// skipped without being built.
 #[derive(Deserialize)]
-struct Callback {
-    #[serde(default)]
-    reference_id: Option<Lenient>,
-    #[serde(default)]
-    external_id: Option<Lenient>,
-    #[serde(default)]
-    sub_resource: Option<String>,
-    #[serde(default)]
-    submit_timestamp: Option<String>,
-    #[serde(default)]
-    status: Option<Status>,
-    #[serde(default)]
-    user_response: Option<UserResponse>,
-    #[serde(default)]
-    additional_info: Option<AdditionalInfo>,
+struct Callback<'a> {
+    #[serde(default, borrow)]
+    reference_id: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    external_id: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    sub_resource: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    submit_timestamp: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    status: Option<Status<'a>>,
+    #[serde(default, borrow)]
+    user_response: Option<UserResponse<'a>>,
+    #[serde(default, borrow)]
+    additional_info: Option<AdditionalInfo<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Status {
-    #[serde(default)]
-    code: Option<Lenient>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    updated_on: Option<String>,
+struct Status<'a> {
+    #[serde(default, borrow)]
+    code: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    description: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    updated_on: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
-struct UserResponse {
-    #[serde(default)]
-    phone_number: Option<Lenient>,
-    #[serde(default)]
-    sender_id: Option<Lenient>,
-    #[serde(default)]
-    mo_message: Option<String>,
+struct UserResponse<'a> {
+    #[serde(default, borrow)]
+    phone_number: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    sender_id: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    mo_message: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
-struct AdditionalInfo {
-    #[serde(default)]
-    message_parts_count: Option<Lenient>,
-    #[serde(default)]
-    message_parts_reference_ids: Option<String>,
+struct AdditionalInfo<'a> {
+    #[serde(default, borrow)]
+    message_parts_count: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    message_parts_reference_ids: Option<Cow<'a, str>>,
 }
 
-/// A number or a string (TeleSign writes both for the same field).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Lenient {
+/// A number or a string (TeleSign writes both for the same field): an integer that fits
+/// `i64`, or a string; anything else is an error.
+enum Lenient<'a> {
     Int(i64),
-    Str(String),
+    Str(Cow<'a, str>),
 }
 
-impl Lenient {
+impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Lenient<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an integer or a string")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Lenient::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                i64::try_from(v)
+                    .map(Lenient::Int)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(Lenient::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Lenient::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Lenient::Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Lenient<'_> {
     fn as_i64(&self) -> Option<i64> {
         match self {
             Self::Int(i) => Some(*i),
@@ -128,7 +164,7 @@ impl Lenient {
     fn into_string(self) -> String {
         match self {
             Self::Int(i) => i.to_string(),
-            Self::Str(s) => s,
+            Self::Str(s) => s.into_owned(),
         }
     }
 }
@@ -144,7 +180,7 @@ fn parse_time(text: &str) -> Option<Timestamp> {
         .map(|d| Timestamp::from_utc(d.to_utc()))
 }
 
-fn non_empty(v: Option<Lenient>) -> Option<String> {
+fn non_empty(v: Option<Lenient<'_>>) -> Option<String> {
     v.map(Lenient::into_string).filter(|s| !s.trim().is_empty())
 }
 
@@ -163,22 +199,17 @@ pub fn normalize_callback(payload: &[u8]) -> Result<Activity, NormalizeError> {
             reason: "not a JSON object".into(),
         });
     }
-    let de = &mut serde_json::Deserializer::from_slice(payload);
-    let cb: Callback = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        NormalizeError::InvalidJson {
-            field: (path != "." && !path.is_empty()).then_some(path),
-            reason: redact_reason(&e.into_inner()),
-        }
-    })?;
-    // Valid JSON (checked above), kept verbatim.
-    let raw = std::str::from_utf8(payload)
-        .ok()
-        .and_then(|s| RawJson::from_json_text(s.to_owned()).ok())
-        .ok_or(NormalizeError::InvalidJson {
-            field: None,
-            reason: "not UTF-8 JSON".into(),
-        })?;
+    // Fast path: one typed pass over the UTF-8 text, one validating pass to keep it raw.
+    // Any failure takes the diagnosing path below, which names the field at fault.
+    let parsed = std::str::from_utf8(payload).ok().and_then(|text| {
+        let cb = serde_json::from_str::<Callback<'_>>(text).ok()?;
+        let raw = RawJson::from_json_text(text).ok()?;
+        Some((cb, raw))
+    });
+    let (cb, raw) = match parsed {
+        Some(ok) => ok,
+        None => return Err(diagnose(payload)),
+    };
     match cb.sub_resource.as_deref() {
         Some(SUB_RESOURCE_MO) => mo(cb, raw),
         Some(SUB_RESOURCE_SMS) => dlr(cb, raw),
@@ -187,6 +218,23 @@ pub fn normalize_callback(payload: &[u8]) -> Result<Activity, NormalizeError> {
             dlr(cb, raw)
         }
         _ => Ok(other(cb, raw)),
+    }
+}
+
+/// The error of a body the fast path refused: the field at fault (through
+/// `serde_path_to_error`), or a body that is not UTF-8 JSON.
+fn diagnose(payload: &[u8]) -> NormalizeError {
+    let de = &mut serde_json::Deserializer::from_slice(payload);
+    if let Err(e) = serde_path_to_error::deserialize::<_, Callback<'_>>(de) {
+        let path = e.path().to_string();
+        return NormalizeError::InvalidJson {
+            field: (path != "." && !path.is_empty()).then_some(path),
+            reason: redact_reason(&e.into_inner()),
+        };
+    }
+    NormalizeError::InvalidJson {
+        field: None,
+        reason: "not UTF-8 JSON".into(),
     }
 }
 
@@ -213,7 +261,7 @@ fn base(kind_event: Option<&str>, raw: RawJson) -> Activity {
     a
 }
 
-fn mo(cb: Callback, raw: RawJson) -> Result<Activity, NormalizeError> {
+fn mo(cb: Callback<'_>, raw: RawJson) -> Result<Activity, NormalizeError> {
     let reference_id = non_empty(cb.reference_id).ok_or(NormalizeError::MissingField {
         field: "reference_id",
     })?;
@@ -226,7 +274,7 @@ fn mo(cb: Callback, raw: RawJson) -> Result<Activity, NormalizeError> {
     let ours = non_empty(ur.sender_id).unwrap_or_default();
     let mut a = base(None, raw);
     a.id = Some(reference_id);
-    a.text = Some(ur.mo_message.unwrap_or_default());
+    a.text = Some(ur.mo_message.map(Cow::into_owned).unwrap_or_default());
     a.conversation = Some(ConversationAccount::new(conversation_id(&customer, &ours)));
     a.from = Some(ChannelAccount::new(customer).with_role(RoleType::User));
     if !ours.is_empty() {
@@ -241,12 +289,16 @@ fn mo(cb: Callback, raw: RawJson) -> Result<Activity, NormalizeError> {
     Ok(a)
 }
 
-fn dlr(cb: Callback, raw: RawJson) -> Result<Activity, NormalizeError> {
+fn dlr(cb: Callback<'_>, raw: RawJson) -> Result<Activity, NormalizeError> {
     let reference_id = non_empty(cb.reference_id).ok_or(NormalizeError::MissingField {
         field: "reference_id",
     })?;
     let (code, description, updated_on) = match cb.status {
-        Some(s) => (s.code.and_then(|c| c.as_i64()), s.description, s.updated_on),
+        Some(s) => (
+            s.code.and_then(|c| c.as_i64()),
+            s.description.map(Cow::into_owned),
+            s.updated_on,
+        ),
         None => (None, None, None),
     };
     let state = code.map_or(DeliveryState::Unknown, DeliveryState::of_code);
@@ -294,7 +346,7 @@ fn dlr(cb: Callback, raw: RawJson) -> Result<Activity, NormalizeError> {
     Ok(a)
 }
 
-fn other(cb: Callback, raw: RawJson) -> Activity {
+fn other(cb: Callback<'_>, raw: RawJson) -> Activity {
     let mut a = base(Some(EVENT_CALLBACK), raw);
     let code = cb
         .status

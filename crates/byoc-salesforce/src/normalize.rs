@@ -128,6 +128,14 @@ struct MessagePayload<'a> {
     message_reason: Option<String>,
 }
 
+/// A `Message` entry payload with its abstract message read in the same pass.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TypedMessagePayload {
+    abstract_message: Option<AbstractMessage>,
+    message_reason: Option<String>,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AbstractMessage {
@@ -252,12 +260,20 @@ pub fn normalize_payload(
         });
     }
     let env: Entry<'_> = parse("$", payload)?;
+    normalize_envelope(&env, event_type)
+}
+
+/// As [`normalize_payload`], the top level already parsed.
+fn normalize_envelope(
+    env: &Entry<'_>,
+    event_type: Option<&str>,
+) -> Result<NormalizedEvent, NormalizeError> {
     // Wrapped form: the entry is in `payload`; flat form: at the top level.
     let wrapped: Option<Entry<'_>> = match env.payload {
         Some(p) => Some(parse("payload", p.get())?),
         None => None,
     };
-    let entry = wrapped.as_ref().unwrap_or(&env);
+    let entry = wrapped.as_ref().unwrap_or(env);
     let recipient = env.recipient.clone().unwrap_or_default();
     let conversation_id = env
         .conversation_identifier
@@ -266,8 +282,11 @@ pub fn normalize_payload(
     let is_routing = event_type == Some("RoutingRequested")
         || (entry.entry_type.is_none() && entry.routing_parameters.is_some());
 
-    let mut a = if is_routing {
-        routing_activity(entry, conversation_id.as_deref())?
+    let (mut a, reason) = if is_routing {
+        (
+            routing_activity(entry, conversation_id.as_deref())?,
+            message_reason(entry),
+        )
     } else {
         entry_activity(entry)?
     };
@@ -284,29 +303,22 @@ pub fn normalize_payload(
             .and_then(chrono::DateTime::from_timestamp_millis)
             .map(byoc_core::Timestamp::from_utc);
     }
-    let mut cd = serde_json::Map::new();
-    if let Some(c) = &env.channel_address_identifier {
-        cd.insert("channelAddressIdentifier".into(), c.clone().into());
-    }
-    if let Some(c) = &conversation_id {
-        cd.insert("conversationIdentifier".into(), c.clone().into());
-    }
     let entry_type = if is_routing {
-        "RoutingRequested".to_owned()
+        "RoutingRequested"
     } else {
-        entry.entry_type.clone().unwrap_or_default()
+        entry.entry_type.as_deref().unwrap_or_default()
     };
-    cd.insert("entryType".into(), entry_type.into());
-    if let Some(v) = entry
-        .sender
-        .as_ref()
-        .and_then(|s| serde_json::to_value(s).ok())
-    {
-        cd.insert("sender".into(), v);
-    }
-    if let Some(reason) = message_reason(entry) {
-        cd.insert("messageReason".into(), reason.into());
-    }
+    let cd = ChannelDataOut {
+        channel_address_identifier: env.channel_address_identifier.as_deref(),
+        conversation_identifier: conversation_id.as_deref(),
+        entry_type,
+        message_reason: reason.as_deref(),
+        sender: entry.sender.as_ref().map(|s| SenderOut {
+            app_type: s.app_type.as_deref(),
+            role: s.role.as_deref(),
+            subject: s.subject.as_deref(),
+        }),
+    };
     a.channel_data = RawJson::from_serialize(&cd).ok();
     Ok(NormalizedEvent {
         channel_address: env.channel_address_identifier.clone(),
@@ -315,6 +327,33 @@ pub fn normalize_payload(
         entry_identifier: entry.identifier.clone(),
         activities: vec![a],
     })
+}
+
+/// The activity's `channelData`, keys in the sorted order a `serde_json::Map` writes them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChannelDataOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channel_address_identifier: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conversation_identifier: Option<&'a str>,
+    entry_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sender: Option<SenderOut<'a>>,
+}
+
+/// [`EventParticipant`] with its keys sorted (as it was written through a `Value`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SenderOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
 }
 
 fn message_reason(entry: &Entry<'_>) -> Option<String> {
@@ -327,36 +366,42 @@ fn message_reason(entry: &Entry<'_>) -> Option<String> {
         .message_reason
 }
 
-fn entry_activity(entry: &Entry<'_>) -> Result<Activity, NormalizeError> {
+/// The activity of a conversation entry, and the `messageReason` of a `Message` entry.
+fn entry_activity(entry: &Entry<'_>) -> Result<(Activity, Option<String>), NormalizeError> {
     let entry_type = entry
         .entry_type
         .as_deref()
         .ok_or(NormalizeError::MissingField("payload.entryType"))?;
     let payload = entry.entry_payload;
+    let mut reason = None;
     let mut a = match entry_type {
         "Message" => {
             let p = payload.ok_or(NormalizeError::MissingField("payload.entryPayload"))?;
+            // Fast path: a static message read in one pass. Anything else (no abstract
+            // message, another message type kept raw, an error to name) the general way.
+            if let Ok(TypedMessagePayload {
+                abstract_message: Some(msg),
+                message_reason,
+            }) = serde_json::from_str(p.get())
+                && msg.message_type.as_deref() == Some("StaticContentMessage")
+            {
+                reason = message_reason;
+                let mut a = Activity::new(ActivityType::Message);
+                if let Some(sc) = msg.static_content {
+                    set_static_content(&mut a, sc);
+                }
+                finish_entry(&mut a, entry);
+                return Ok((a, reason));
+            }
             let m: MessagePayload<'_> = parse("payload.entryPayload", p.get())?;
+            reason.clone_from(&m.message_reason);
             let am = m.abstract_message.ok_or(NormalizeError::MissingField(
                 "payload.entryPayload.abstractMessage",
             ))?;
             let msg: AbstractMessage = parse("payload.entryPayload.abstractMessage", am.get())?;
             let mut a = Activity::new(ActivityType::Message);
             if let Some(sc) = msg.static_content {
-                a.text = sc.text;
-                let atts: Vec<Attachment> = sc
-                    .attachments
-                    .into_iter()
-                    .map(|att| Attachment {
-                        content_type: att.mime_type,
-                        content_url: att.url,
-                        name: att.name,
-                        ..Attachment::default()
-                    })
-                    .collect();
-                if !atts.is_empty() {
-                    a.attachments = Some(atts);
-                }
+                set_static_content(&mut a, sc);
             }
             if msg.message_type.as_deref() != Some("StaticContentMessage") {
                 // Choices, forms, rich links: kept whole for the host to render.
@@ -418,11 +463,33 @@ fn entry_activity(entry: &Entry<'_>) -> Result<Activity, NormalizeError> {
             a
         }
     };
+    finish_entry(&mut a, entry);
+    Ok((a, reason))
+}
+
+fn set_static_content(a: &mut Activity, sc: StaticContent) {
+    a.text = sc.text;
+    let atts: Vec<Attachment> = sc
+        .attachments
+        .into_iter()
+        .map(|att| Attachment {
+            content_type: att.mime_type,
+            content_url: att.url,
+            name: att.name,
+            ..Attachment::default()
+        })
+        .collect();
+    if !atts.is_empty() {
+        a.attachments = Some(atts);
+    }
+}
+
+/// `id` and `from` of an entry's activity.
+fn finish_entry(a: &mut Activity, entry: &Entry<'_>) {
     a.id.clone_from(&entry.identifier);
     if let Some(s) = &entry.sender {
         a.from = Some(account(s, entry.sender_display_name.as_deref()));
     }
-    Ok(a)
 }
 
 fn routing_activity(
@@ -493,6 +560,17 @@ pub fn normalize_bytes(bytes: &[u8]) -> Result<Vec<Activity>, NormalizeError> {
         field: "$".into(),
         reason: "not UTF-8".into(),
     })?;
+    // Fast path: an event payload (the usual input) names itself by one of its own
+    // fields; its top level is read once. Otherwise one borrowed pass decides the form
+    // (a field may be present but `null`): no `Map` of `Value`s is built.
+    if let Ok(env) = serde_json::from_str::<Entry<'_>>(text)
+        && (env.channel_address_identifier.is_some()
+            || env.payload.is_some()
+            || env.entry_type.is_some()
+            || env.recipient.is_some())
+    {
+        return Ok(normalize_envelope(&env, None)?.activities);
+    }
     // One borrowed pass decides the form: no `Map` of `Value`s is built.
     let top: TopLevel<'_> = parse("$", text)?;
     if !top.is_payload {

@@ -99,7 +99,7 @@ fn telesign(c: &mut Criterion) {
             sends
                 .iter()
                 .map(|s| client.prepare_send(s, now, nonce).expect("request"))
-                .count()
+                .collect::<Vec<_>>()
         },
     );
 }
@@ -110,12 +110,14 @@ fn directline(c: &mut Criterion) {
 
     let user = ChannelAccount::new("dl_4f1c9b2e8a3d4e559c112b7a6d0e13f4").with_name("Priya");
     let service_url = "https://smba.example/teams/";
-    let mut hero = Attachment::default();
-    hero.content_type = Some("application/vnd.microsoft.card.hero".into());
-    hero.content = byoc::core::RawJson::from_json_text(
-        r#"{"title":"Order 48213","subtitle":"Shipped","text":"Arrives Thursday","images":[{"url":"https://img.example/p.png"}],"buttons":[{"type":"openUrl","title":"Track","value":"https://track.example/48213"}]}"#,
-    )
-    .ok();
+    let hero = Attachment {
+        content_type: Some("application/vnd.microsoft.card.hero".into()),
+        content: byoc::core::RawJson::from_json_text(
+            r#"{"title":"Order 48213","subtitle":"Shipped","text":"Arrives Thursday","images":[{"url":"https://img.example/p.png"}],"buttons":[{"type":"openUrl","title":"Track","value":"https://track.example/48213"}]}"#,
+        )
+        .ok(),
+        ..Attachment::default()
+    };
     for (name, a) in [
         (
             "message-text",

@@ -185,39 +185,57 @@ pub fn normalize_webhook(
                     e.column()
                 ),
             })?;
-        items
-            .iter()
-            .map(|raw| one(raw.get().as_bytes(), path_conversation_id))
-            .collect()
+        let mut out = Vec::with_capacity(items.len());
+        for raw in &items {
+            push_one(&mut out, raw.get().as_bytes(), path_conversation_id)?;
+        }
+        Ok(out)
     } else {
-        Ok(vec![one(payload, path_conversation_id)?])
+        let mut out = Vec::with_capacity(1);
+        push_one(&mut out, payload, path_conversation_id)?;
+        Ok(out)
     }
 }
 
-fn one(bytes: &[u8], path_conversation_id: Option<&str>) -> Result<Activity, NormalizeError> {
-    let mut a = Activity::from_slice(bytes).map_err(|e| NormalizeError::NotAnActivity {
-        field: e.field().map(str::to_owned),
-        message: e.to_string(),
-    })?;
+/// Parses one activity into `out` and normalizes it there (an `Activity` is large: it is
+/// moved once, not at every return).
+fn push_one(
+    out: &mut Vec<Activity>,
+    bytes: &[u8],
+    path_conversation_id: Option<&str>,
+) -> Result<(), NormalizeError> {
+    out.push(
+        Activity::from_slice(bytes).map_err(|e| NormalizeError::NotAnActivity {
+            field: e.field().map(str::to_owned),
+            message: e.to_string(),
+        })?,
+    );
+    let last = out.len() - 1;
+    let a = &mut out[last];
     let conversation_id = a
         .conversation_id()
         .filter(|c| !c.is_empty())
-        .ok_or(NormalizeError::MissingConversation)?
-        .to_owned();
+        .ok_or(NormalizeError::MissingConversation)?;
     if let Some(p) = path_conversation_id
         && p != conversation_id
     {
         return Err(NormalizeError::ConversationMismatch);
     }
+    let digest =
+        a.id.as_deref()
+            .is_none_or(str::is_empty)
+            .then(|| digest_id(conversation_id, bytes));
 
+    // The type as sent (the activity's may become `event` below).
+    let kind = a.kind.clone();
     let mut meta = Omnichannel {
         channel_id: a.channel_id.take(),
         id_source: "provider",
         text: None,
-        kind: a.kind.as_str().to_owned(),
+        kind: kind.as_str(),
     };
-    if a.id.as_deref().is_none_or(str::is_empty) {
-        a.id = Some(digest_id(&conversation_id, bytes));
+    if let Some(id) = digest {
+        a.id = Some(id);
         meta.id_source = "digest";
     }
 
@@ -244,12 +262,12 @@ fn one(bytes: &[u8], path_conversation_id: Option<&str>) -> Result<Activity, Nor
 
     a.channel_id = Some(CHANNEL_ID.to_owned());
     a.channel_data = merge_channel_data(a.channel_data.take(), &meta);
-    Ok(a)
+    Ok(())
 }
 
 /// `channelData.omnichannel`. Fields in the order a `serde_json::Map` writes them (sorted).
 #[derive(Serialize)]
-struct Omnichannel {
+struct Omnichannel<'a> {
     #[serde(rename = "channelId", skip_serializing_if = "Option::is_none")]
     channel_id: Option<String>,
     #[serde(rename = "idSource")]
@@ -257,7 +275,7 @@ struct Omnichannel {
     #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<String>,
     #[serde(rename = "type")]
-    kind: String,
+    kind: &'a str,
 }
 
 /// The `value` of an Omnichannel event. Fields in sorted order, as a `serde_json::Map`.
@@ -287,10 +305,10 @@ pub fn digest_id(conversation_id: &str, body: &[u8]) -> String {
     s
 }
 
-fn merge_channel_data(existing: Option<RawJson>, meta: &Omnichannel) -> Option<RawJson> {
+fn merge_channel_data(existing: Option<RawJson>, meta: &Omnichannel<'_>) -> Option<RawJson> {
     #[derive(Serialize)]
     struct Only<'a> {
-        omnichannel: &'a Omnichannel,
+        omnichannel: &'a Omnichannel<'a>,
     }
     let mut obj = match existing {
         Some(raw) if raw.is_object() => raw

@@ -153,11 +153,18 @@ impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
     }
 }
 
-impl Lenient<'_> {
+impl<'a> Lenient<'a> {
     fn as_i64(&self) -> Option<i64> {
         match self {
             Self::Int(i) => Some(*i),
             Self::Str(s) => s.trim().parse().ok(),
+        }
+    }
+
+    fn into_cow(self) -> Cow<'a, str> {
+        match self {
+            Self::Int(i) => Cow::Owned(i.to_string()),
+            Self::Str(s) => s,
         }
     }
 
@@ -294,24 +301,22 @@ fn dlr(cb: Callback<'_>, raw: RawJson) -> Result<Activity, NormalizeError> {
         field: "reference_id",
     })?;
     let (code, description, updated_on) = match cb.status {
-        Some(s) => (
-            s.code.and_then(|c| c.as_i64()),
-            s.description.map(Cow::into_owned),
-            s.updated_on,
-        ),
+        Some(s) => (s.code.and_then(|c| c.as_i64()), s.description, s.updated_on),
         None => (None, None, None),
     };
     let state = code.map_or(DeliveryState::Unknown, DeliveryState::of_code);
     let updated = updated_on.as_deref().and_then(parse_time);
-    let (parts, part_ids) = match cb.additional_info {
+    let (parts, part_ids) = match &cb.additional_info {
         Some(i) => (
             i.message_parts_count
-                .and_then(|c| c.as_i64())
+                .as_ref()
+                .and_then(Lenient::as_i64)
                 .and_then(|c| u32::try_from(c).ok()),
             i.message_parts_reference_ids
+                .as_deref()
                 .map(|s| {
                     s.split(',')
-                        .map(|p| p.trim().to_owned())
+                        .map(str::trim)
                         .filter(|p| !p.is_empty())
                         .collect()
                 })
@@ -319,11 +324,16 @@ fn dlr(cb: Callback<'_>, raw: RawJson) -> Result<Activity, NormalizeError> {
         ),
         None => (None, Vec::new()),
     };
-    let report = DeliveryReport {
-        reference_id: reference_id.clone(),
-        external_id: non_empty(cb.external_id),
+    let external_id = cb
+        .external_id
+        .map(Lenient::into_cow)
+        .filter(|s| !s.trim().is_empty());
+    // The `DeliveryReport`, written from borrowed parts.
+    let report = DeliveryReportOut {
+        reference_id: &reference_id,
+        external_id: external_id.as_deref(),
         status_code: code,
-        description,
+        description: description.as_deref(),
         state,
         is_final: state.is_final(),
         success: match state {
@@ -336,14 +346,38 @@ fn dlr(cb: Callback<'_>, raw: RawJson) -> Result<Activity, NormalizeError> {
         message_parts_reference_ids: part_ids,
     };
     let mut a = base(Some(EVENT_DELIVERY_REPORT), raw);
+    a.value = RawJson::from_serialize(&report).ok();
     a.id = Some(match code {
         Some(c) => format!("{reference_id}:{c}"),
         None => reference_id.clone(),
     });
     a.reply_to_id = Some(reference_id);
     a.timestamp = updated;
-    a.value = RawJson::from_serialize(&report).ok();
     Ok(a)
+}
+
+/// [`DeliveryReport`] over borrowed parts: the same fields, order and attributes, so the
+/// same JSON.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeliveryReportOut<'a> {
+    reference_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    state: DeliveryState,
+    is_final: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    success: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_parts_count: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    message_parts_reference_ids: Vec<&'a str>,
 }
 
 fn other(cb: Callback<'_>, raw: RawJson) -> Activity {

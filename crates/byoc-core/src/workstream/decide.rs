@@ -70,12 +70,12 @@ impl BotSet {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Facts {
     start: Start,
-    rule: Option<usize>,
+    rule: Option<u32>,
     /// The queue routed to (or the default queue skipped by the loop guard).
-    queue: Option<usize>,
+    queue: Option<u32>,
     /// Rules that matched but were passed over, in order, with `true` when the loop guard
     /// skipped them (`false`: their queue does not exist, an unvalidated workstream).
-    passed: Vec<(usize, bool)>,
+    passed: Vec<(u32, bool)>,
     visited: BotSet,
 }
 
@@ -185,7 +185,7 @@ impl<'w> Router<'w> {
         let mut facts = Facts {
             start: Start::Transfer,
             rule: None,
-            queue: Some(q),
+            queue: Some(q as u32),
             passed: Vec::new(),
             visited: BotSet::default(),
         };
@@ -197,6 +197,7 @@ impl<'w> Router<'w> {
         Ok((facts, raw))
     }
 
+    #[inline]
     fn decide(&self, conv: &Conversation, state: &PreparedState) -> (Facts, RawOutcome) {
         let mut facts = Facts {
             start: Start::Rules(Fallback::NoRule),
@@ -247,8 +248,8 @@ impl<'w> Router<'w> {
                 .flatten()
                 .unwrap_or(0);
             facts.start = Start::Rules(Fallback::Matched);
-            facts.rule = Some(i);
-            facts.queue = Some(q);
+            facts.rule = Some(i as u32);
+            facts.queue = Some(q as u32);
             let raw = self.assign(q, conv, state, &mut facts.visited);
             return (facts, raw);
         }
@@ -256,12 +257,12 @@ impl<'w> Router<'w> {
         match self.layout.default_queue {
             Some(q) if !self.can_take(q, conv) => {
                 facts.start = Start::Rules(Fallback::DefaultSkippedLoop);
-                facts.queue = Some(q);
+                facts.queue = Some(q as u32);
                 (facts, unrouted)
             }
             Some(q) => {
                 facts.start = Start::Rules(Fallback::Default);
-                facts.queue = Some(q);
+                facts.queue = Some(q as u32);
                 let raw = self.assign(q, conv, state, &mut facts.visited);
                 (facts, raw)
             }
@@ -270,15 +271,16 @@ impl<'w> Router<'w> {
     }
 
     /// Whether the matched rule `i` takes the conversation; else records why not.
-    fn accept(&self, i: usize, conv: &Conversation, passed: &mut Vec<(usize, bool)>) -> bool {
+    #[inline]
+    fn accept(&self, i: usize, conv: &Conversation, passed: &mut Vec<(u32, bool)>) -> bool {
         match self.layout.rule_queue.get(i).copied().flatten() {
             // Validation guarantees the queue exists; an unvalidated workstream skips the rule.
             None => {
-                passed.push((i, false));
+                passed.push((i as u32, false));
                 false
             }
             Some(q) if !self.can_take(q, conv) => {
-                passed.push((i, true));
+                passed.push((i as u32, true));
                 false
             }
             Some(_) => true,
@@ -287,6 +289,7 @@ impl<'w> Router<'w> {
 
     /// Whether any member of the queue may still take this conversation: a human, or a bot
     /// that has not had it.
+    #[inline]
     fn can_take(&self, q: usize, conv: &Conversation) -> bool {
         let (Some(layout), Some(queue)) =
             (self.layout.queues.get(q), self.workstream().queues.get(q))
@@ -303,6 +306,7 @@ impl<'w> Router<'w> {
     }
 
     /// Picks a member of the queue, or queues the conversation.
+    #[inline]
     fn assign(
         &self,
         q: usize,
@@ -348,10 +352,10 @@ impl Facts {
         ws: &'a Workstream,
         raw: RawOutcome,
     ) -> (Option<&'a RoutingRule>, Option<&'a Queue>, Outcome<'a>) {
-        let rule = self.rule.and_then(|r| ws.routing_rules.get(r));
+        let rule = self.rule.and_then(|r| ws.routing_rules.get(r as usize));
         let queue = match self.start {
             Start::Ended(_) | Start::Rules(Fallback::DefaultSkippedLoop | Fallback::NoRule) => None,
-            _ => self.queue.and_then(|q| ws.queues.get(q)),
+            _ => self.queue.and_then(|q| ws.queues.get(q as usize)),
         };
         let outcome = match raw {
             RawOutcome::Member(pos) => match queue.and_then(|q| q.members.get(pos)) {
@@ -372,7 +376,7 @@ impl Facts {
         state: &PreparedState,
         outcome: Outcome<'a>,
     ) -> Vec<TraceStep<'a>> {
-        let queue = self.queue.and_then(|q| ws.queues.get(q));
+        let queue = self.queue.and_then(|q| ws.queues.get(q as usize));
         // Runs of unmatched rules and passed-over rules, the match, the members, the wait.
         let steps = 2 * self.passed.len() + 3 + queue.map_or(0, |q| q.members.len());
         let mut trace = Vec::with_capacity(steps);
@@ -390,6 +394,7 @@ impl Facts {
             Start::Rules(fallback) => {
                 let mut run = 0;
                 for &(i, looped) in &self.passed {
+                    let i = i as usize;
                     if run < i {
                         trace.push(TraceStep::RulesNotMatched(&rules[run..i]));
                     }
@@ -399,13 +404,17 @@ impl Facts {
                     run = i + 1;
                 }
                 let upto = match (fallback, self.rule) {
-                    (Fallback::Matched, Some(r)) => r,
+                    (Fallback::Matched, Some(r)) => r as usize,
                     _ => rules.len(),
                 };
                 if run < upto {
                     trace.push(TraceStep::RulesNotMatched(&rules[run..upto]));
                 }
-                match (fallback, self.rule.and_then(|r| rules.get(r)), queue) {
+                match (
+                    fallback,
+                    self.rule.and_then(|r| rules.get(r as usize)),
+                    queue,
+                ) {
                     (Fallback::Matched, Some(rule), _) => {
                         trace.push(TraceStep::RuleMatched(rule));
                         self.member_steps(ws, state, outcome, &mut trace);
@@ -432,7 +441,9 @@ impl Facts {
         outcome: Outcome<'a>,
         trace: &mut Vec<TraceStep<'a>>,
     ) {
-        let Some(q) = self.queue else { return };
+        let Some(q) = self.queue.map(|q| q as usize) else {
+            return;
+        };
         let (Some(layout), Some(queue)) = (state.layout.queues.get(q), ws.queues.get(q)) else {
             return;
         };

@@ -84,7 +84,8 @@
 //! Cost: preparing is linear in rules and members. A prepared decision finds its rule
 //! through a hash index over each run of `equals` / `in` rules on the same field (other
 //! conditions are evaluated in order), and its human through a per-queue tournament tree
-//! of (free capacity, id order) keys that the state keeps up to date, `log2(members)` steps;
+//! of (free capacity, id order) keys that the state keeps up to date (`log2(members)` steps
+//! per presence or load change; the decision reads the root);
 //! it allocates nothing in the common case, and the trace is derived only when asked for
 //! (linear in the queue's members). The free [`route`] prepares for one decision and writes
 //! the trace out, so it costs as much as preparing. Numbers: `cargo bench --bench routing`.

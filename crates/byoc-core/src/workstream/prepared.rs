@@ -5,7 +5,8 @@
 //! positions, each rule's queue is resolved, and runs of `equals` / `in` rules over the same
 //! field become a hash index from value to rules. The prepared state keeps, per queue, a
 //! tournament tree over its humans' ranking keys (free capacity, then id order), updated
-//! when a member's presence or load changes, so choosing a human takes `log2(humans)` steps.
+//! when a member's presence or load changes (`log2(humans)` steps), so choosing a human is
+//! reading the root.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +28,9 @@ pub(crate) struct Slot {
     pub(crate) pos: u32,
     /// The capacity as listed in this queue.
     pub(crate) capacity: Option<u32>,
+    /// For a human: its rank among the queue's humans by id (0 sorts first; the first
+    /// listed on equal ids).
+    rank: u32,
 }
 
 /// One queue: its bots and humans in listed order.
@@ -38,29 +42,23 @@ pub(crate) struct QueueLayout {
     tree_at: usize,
     /// Leaves of the tree: `humans.len()` rounded up to a power of two.
     width: usize,
+    /// Position among the humans, by rank.
+    by_rank: Vec<u32>,
 }
 
 impl QueueLayout {
     /// The human with the largest key (most free capacity, then lowest id; the first
-    /// listed on a tie), as its position among the humans, and its free capacity. Descends
-    /// the queue's tournament tree: `log2(humans)` steps.
+    /// listed on a tie), as its position among the humans, and its free capacity: the root
+    /// of the queue's tournament tree, whose key names the winner's rank.
+    #[inline]
     pub(crate) fn best(&self, state: &PreparedState) -> Option<(usize, u32)> {
-        let tree = state
-            .tree
-            .get(self.tree_at..self.tree_at + 2 * self.width)?;
-        let top = *tree.get(1)?;
+        let top = *state.tree.get(self.tree_at + 1)?;
         if top == 0 {
             return None;
         }
-        let mut node = 1;
-        while node < self.width {
-            node = if tree.get(2 * node) == Some(&top) {
-                2 * node
-            } else {
-                2 * node + 1
-            };
-        }
-        Some((node - self.width, (top >> 32) as u32))
+        let rank = u32::MAX - top as u32;
+        let j = *self.by_rank.get(rank as usize)?;
+        Some((j as usize, (top >> 32) as u32))
     }
 }
 
@@ -241,7 +239,6 @@ impl Layout {
             .enumerate()
             .map(|(i, id)| ((*id).into(), i as u32))
             .collect();
-        // Members are numbered in id order, so a member's index is also its id rank.
         let mut member_keys = vec![Vec::new(); ids.len()];
         let mut tree_len = 0;
         let mut queues = Vec::with_capacity(ws.queues.len());
@@ -251,6 +248,7 @@ impl Layout {
                 humans: Vec::new(),
                 tree_at: tree_len,
                 width: 1,
+                by_rank: Vec::new(),
             };
             for (pos, m) in queue.members.iter().enumerate() {
                 let member = member_index.get(m.id.as_str()).copied().unwrap_or(0);
@@ -258,6 +256,7 @@ impl Layout {
                     member,
                     pos: pos as u32,
                     capacity: m.capacity,
+                    rank: 0,
                 };
                 if m.is_bot() {
                     layout.bots.push(slot);
@@ -268,6 +267,15 @@ impl Layout {
                     layout.humans.push(slot);
                 }
             }
+            let mut by_rank: Vec<u32> = (0..layout.humans.len() as u32).collect();
+            by_rank.sort_by_key(|&j| {
+                let pos = layout.humans[j as usize].pos;
+                (queue.members.get(pos as usize).map(|m| m.id.as_str()), pos)
+            });
+            for (rank, &j) in by_rank.iter().enumerate() {
+                layout.humans[j as usize].rank = rank as u32;
+            }
+            layout.by_rank = by_rank;
             layout.width = layout.humans.len().next_power_of_two();
             tree_len += 2 * layout.width;
             queues.push(layout);
@@ -423,7 +431,7 @@ pub struct PreparedState {
     /// Per member; `None` = not given (a bot is then available, a human offline).
     members: Vec<Option<MemberState>>,
     /// Per queue, a tournament tree (max) over its humans' keys, `free << 32 | (u32::MAX -
-    /// id rank)`, or 0 when the human cannot take work: node `i` at `tree_at + i`, its
+    /// rank)`, or 0 when the human cannot take work: node `i` at `tree_at + i`, its
     /// children at `2i` and `2i + 1`, the leaves from `width`.
     tree: Vec<u64>,
     /// Per queue.
@@ -530,7 +538,7 @@ impl PreparedState {
             let Some(slot) = queue.humans.get(j as usize) else {
                 continue;
             };
-            let key = human_key(state, slot.capacity.unwrap_or(0), slot.member);
+            let key = human_key(state, slot.capacity.unwrap_or(0), slot.rank);
             let Some(tree) = self
                 .tree
                 .get_mut(queue.tree_at..queue.tree_at + 2 * queue.width)

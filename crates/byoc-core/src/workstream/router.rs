@@ -219,6 +219,7 @@ enum Why<'a> {
 
 impl<'a> RoutingDecision<'a> {
     /// A decision whose trace is derived on demand from `ws` and `state`.
+    #[inline]
     pub(crate) fn lazy(
         ws: &'a Workstream,
         state: &'a PreparedState,

@@ -97,13 +97,14 @@ pub struct RoutingRequested {
     pub work_record_id: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Entry<'a> {
+/// A conversation entry, or the envelope around one. `P` is how the envelope's `payload`
+/// is read: kept raw (the general path), or as the wrapped entry itself (one pass).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", bound(deserialize = "P: Deserialize<'de>"))]
+struct Entry<'a, P = &'a RawValue> {
     channel_address_identifier: Option<String>,
     recipient: Option<EventParticipant>,
-    #[serde(borrow)]
-    payload: Option<&'a RawValue>,
+    payload: Option<P>,
     sender_display_name: Option<String>,
     identifier: Option<String>,
     entry_type: Option<String>,
@@ -273,7 +274,18 @@ fn normalize_envelope(
         Some(p) => Some(parse("payload", p.get())?),
         None => None,
     };
-    let entry = wrapped.as_ref().unwrap_or(env);
+    match &wrapped {
+        Some(entry) => normalize_entry(env, entry, event_type),
+        None => normalize_entry(env, env, event_type),
+    }
+}
+
+/// The event of envelope `env` carrying `entry` (`env` itself in the flat form).
+fn normalize_entry<P, Q>(
+    env: &Entry<'_, P>,
+    entry: &Entry<'_, Q>,
+    event_type: Option<&str>,
+) -> Result<NormalizedEvent, NormalizeError> {
     let recipient = env.recipient.clone().unwrap_or_default();
     let conversation_id = env
         .conversation_identifier
@@ -356,7 +368,7 @@ struct SenderOut<'a> {
     subject: Option<&'a str>,
 }
 
-fn message_reason(entry: &Entry<'_>) -> Option<String> {
+fn message_reason<P>(entry: &Entry<'_, P>) -> Option<String> {
     if entry.entry_type.as_deref() != Some("Message") {
         return None;
     }
@@ -367,7 +379,7 @@ fn message_reason(entry: &Entry<'_>) -> Option<String> {
 }
 
 /// The activity of a conversation entry, and the `messageReason` of a `Message` entry.
-fn entry_activity(entry: &Entry<'_>) -> Result<(Activity, Option<String>), NormalizeError> {
+fn entry_activity<P>(entry: &Entry<'_, P>) -> Result<(Activity, Option<String>), NormalizeError> {
     let entry_type = entry
         .entry_type
         .as_deref()
@@ -485,15 +497,15 @@ fn set_static_content(a: &mut Activity, sc: StaticContent) {
 }
 
 /// `id` and `from` of an entry's activity.
-fn finish_entry(a: &mut Activity, entry: &Entry<'_>) {
+fn finish_entry<P>(a: &mut Activity, entry: &Entry<'_, P>) {
     a.id.clone_from(&entry.identifier);
     if let Some(s) = &entry.sender {
         a.from = Some(account(s, entry.sender_display_name.as_deref()));
     }
 }
 
-fn routing_activity(
-    entry: &Entry<'_>,
+fn routing_activity<P>(
+    entry: &Entry<'_, P>,
     conversation_id: Option<&str>,
 ) -> Result<Activity, NormalizeError> {
     let rp = entry
@@ -563,13 +575,18 @@ pub fn normalize_bytes(bytes: &[u8]) -> Result<Vec<Activity>, NormalizeError> {
     // Fast path: an event payload (the usual input) names itself by one of its own
     // fields; its top level is read once. Otherwise one borrowed pass decides the form
     // (a field may be present but `null`): no `Map` of `Value`s is built.
-    if let Ok(env) = serde_json::from_str::<Entry<'_>>(text)
+    // The wrapped entry is read in the same pass; any error is named by the general path.
+    if let Ok(env) = serde_json::from_str::<Entry<'_, Entry<'_>>>(text)
         && (env.channel_address_identifier.is_some()
             || env.payload.is_some()
             || env.entry_type.is_some()
             || env.recipient.is_some())
     {
-        return Ok(normalize_envelope(&env, None)?.activities);
+        let event = match &env.payload {
+            Some(entry) => normalize_entry(&env, entry, None),
+            None => normalize_entry(&env, &env, None),
+        };
+        return Ok(event?.activities);
     }
     // One borrowed pass decides the form: no `Map` of `Value`s is built.
     let top: TopLevel<'_> = parse("$", text)?;

@@ -260,8 +260,23 @@ pub fn normalize_payload(
             reason: "payload larger than 1 MiB".into(),
         });
     }
+    // One pass for the envelope and the wrapped entry; errors are named by the general path.
+    if let Ok(env) = serde_json::from_str::<Entry<'_, Entry<'_>>>(payload) {
+        return normalize_typed(&env, event_type);
+    }
     let env: Entry<'_> = parse("$", payload)?;
     normalize_envelope(&env, event_type)
+}
+
+/// As [`normalize_envelope`], the wrapped entry (if any) already read.
+fn normalize_typed(
+    env: &Entry<'_, Entry<'_>>,
+    event_type: Option<&str>,
+) -> Result<NormalizedEvent, NormalizeError> {
+    match &env.payload {
+        Some(entry) => normalize_entry(env, entry, event_type),
+        None => normalize_entry(env, env, event_type),
+    }
 }
 
 /// As [`normalize_payload`], the top level already parsed.
@@ -582,11 +597,7 @@ pub fn normalize_bytes(bytes: &[u8]) -> Result<Vec<Activity>, NormalizeError> {
             || env.entry_type.is_some()
             || env.recipient.is_some())
     {
-        let event = match &env.payload {
-            Some(entry) => normalize_entry(&env, entry, None),
-            None => normalize_entry(&env, &env, None),
-        };
-        return Ok(event?.activities);
+        return Ok(normalize_typed(&env, None)?.activities);
     }
     // One borrowed pass decides the form: no `Map` of `Value`s is built.
     let top: TopLevel<'_> = parse("$", text)?;

@@ -28,6 +28,7 @@ mod timestamp;
 #[cfg(test)]
 mod tests;
 
+pub use bytestring::ByteString;
 pub use error::ActivityError;
 pub use kinds::{
     ActionType, ActivityType, AttachmentLayout, DeliveryMode, EndOfConversationCode, Importance,
@@ -38,7 +39,7 @@ pub use parts::{
     ErrorBody, ErrorResponse, InnerHttpError, Mention, MessageReaction, ResourceResponse,
     SemanticAction, SuggestedActions, TextHighlight,
 };
-pub use raw::{Extensions, RawJson};
+pub use raw::{Extensions, RawJson, from_shared};
 pub use timestamp::Timestamp;
 
 use macros::lossless_struct;

@@ -45,6 +45,15 @@ impl RawJson {
         Ok(Self(ByteString::from(text)))
     }
 
+    /// Takes text the caller has already parsed as JSON (a provider body it just
+    /// deserialized, say), without checking it again; cloning a [`ByteString`] slice of a
+    /// request body costs no copy. Text that is not one valid JSON value is not undefined
+    /// behaviour: serializing the `RawJson` then fails with an error.
+    #[must_use]
+    pub fn from_trusted_text(text: ByteString) -> Self {
+        Self(text)
+    }
+
     /// The JSON text, exactly as received.
     #[must_use]
     pub fn get(&self) -> &str {
@@ -160,6 +169,23 @@ impl<'de> Deserialize<'de> for RawJson {
         let boxed = Box::<RawValue>::deserialize(d)?;
         let text: Box<str> = boxed.into();
         Ok(Self(ByteString::from(String::from(text))))
+    }
+}
+
+/// Deserializes any `T` from a shared buffer so that every [`RawJson`] inside it (and every
+/// [`Activity`](super::Activity)'s opaque parts and unknown fields) is a slice of `bytes`
+/// instead of a copy: the zero-copy path of [`Activity::from_bytes`](super::Activity::from_bytes)
+/// for an adapter's own provider payload types.
+///
+/// # Errors
+/// The `serde_json` error when `bytes` is not UTF-8 JSON matching `T`.
+pub fn from_shared<T: DeserializeOwned>(bytes: &bytes::Bytes) -> Result<T, serde_json::Error> {
+    match ByteString::try_from(bytes.clone()) {
+        Ok(text) => {
+            let _source = source::enter(text.clone());
+            serde_json::from_str(&text)
+        }
+        Err(_) => serde_json::from_slice(bytes),
     }
 }
 

@@ -417,3 +417,27 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn from_shared_keeps_raw_parts_as_slices_and_trusted_text_serializes() {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        status: RawJson,
+        activity: Activity,
+    }
+    let body = bytes::Bytes::from_static(
+        br#"{"status":{"code":200},"activity":{"type":"message","channelData":[1]}}"#,
+    );
+    let e: Envelope = from_shared(&body).unwrap();
+    assert_eq!(e.status.get(), r#"{"code":200}"#);
+    assert_eq!(e.activity.channel_data.as_ref().unwrap().get(), "[1]");
+    assert!(from_shared::<Envelope>(&bytes::Bytes::from_static(b"\xff")).is_err());
+
+    let whole = RawJson::from_trusted_text(ByteString::from_static(r#"{"a":1}"#));
+    assert_eq!(serde_json::to_string(&whole).unwrap(), r#"{"a":1}"#);
+    let broken = RawJson::from_trusted_text(ByteString::from_static("{not json"));
+    assert!(
+        serde_json::to_string(&broken).is_err(),
+        "invalid trusted text fails to serialize, never panics"
+    );
+}

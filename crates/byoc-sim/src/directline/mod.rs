@@ -298,6 +298,9 @@ impl DirectLineSim {
             metadata_fetches: 0.into(),
             jwks_fetches: 0.into(),
             token_requests: 0.into(),
+            token_refreshes: 0.into(),
+            stream_requests: 0.into(),
+            sockets_opened: 0.into(),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
@@ -383,6 +386,34 @@ impl DirectLineSim {
         self.state.token_requests.load(Ordering::SeqCst)
     }
 
+    /// How many Direct Line tokens were refreshed (`POST /tokens/refresh` answered `200`).
+    #[must_use]
+    pub fn token_refreshes(&self) -> usize {
+        self.state.token_refreshes.load(Ordering::SeqCst)
+    }
+
+    /// How many stream (WebSocket upgrade) requests arrived, and how many sockets opened.
+    #[must_use]
+    pub fn stream_counts(&self) -> (usize, usize) {
+        (
+            self.state.stream_requests.load(Ordering::SeqCst),
+            self.state.sockets_opened.load(Ordering::SeqCst),
+        )
+    }
+
+    /// Fault: while `true`, stream upgrades are refused with `503` (a proxy without
+    /// WebSocket support).
+    pub fn refuse_sockets(&self, refuse: bool) {
+        self.state.lock().refuse_sockets = refuse;
+    }
+
+    /// Every activity handed to the bot (the echo bot or the relay), in order: user
+    /// activities and the `conversationUpdate` sent when a conversation starts.
+    #[must_use]
+    pub fn bot_received(&self) -> Vec<Value> {
+        self.state.lock().received_by_bot.clone()
+    }
+
     /// Marks every Direct Line token issued so far expired (`403 TokenExpired`).
     pub fn expire_tokens(&self) {
         for t in self.state.lock().tokens.values_mut() {
@@ -395,7 +426,10 @@ impl DirectLineSim {
         self.state.kill.send_modify(|g| *g += 1);
     }
 
-    /// Makes the bot answer after `delay` (15 s or more: `504 GatewayTimeout`).
+    /// Makes the bot answer after `delay`, for the echo bot and the relay alike: the service
+    /// waits at most 15 s for a bot, then answers the client's post `504 GatewayTimeout`
+    /// (the relay's remaining budget is 15 s minus `delay`). Time is tokio's, so tests
+    /// with paused time need no real waits.
     pub fn set_bot_delay(&self, delay: Duration) {
         self.state.lock().bot_delay = delay;
     }

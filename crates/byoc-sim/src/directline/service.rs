@@ -64,6 +64,7 @@ pub(crate) async fn refresh(AxState(state): AxState<Shared>, headers: HeaderMap)
     match authorize_dl(&state, &headers, None) {
         Ok(Caller::Token { conv, user }) => {
             let token = state.mint_dl_token(&conv, user);
+            super::state::State::bump(&state.token_refreshes);
             Json(conversation_json(&state, &conv, &token, true, false)).into_response()
         }
         Ok(Caller::Secret) => error(
@@ -97,14 +98,15 @@ pub(crate) async fn start(
             c.started = true;
             state.lock().convs.insert(conv.clone(), c);
             let user = user_from_params(&body).map(|u| u.0);
-            let token = state.mint_dl_token(&conv, user);
+            let token = state.mint_dl_token(&conv, user.clone());
+            announce(&state, &conv, user.as_deref()).await;
             (
                 StatusCode::CREATED,
                 Json(conversation_json(&state, &conv, &token, true, true)),
             )
                 .into_response()
         }
-        Caller::Token { conv, .. } => {
+        Caller::Token { conv, user } => {
             let token = super::state::bearer(&headers)
                 .unwrap_or_default()
                 .to_owned();
@@ -116,6 +118,8 @@ pub(crate) async fn start(
             let status = if was_started {
                 StatusCode::OK
             } else {
+                let user = user.or_else(|| user_from_params(&body).map(|u| u.0));
+                announce(&state, &conv, user.as_deref()).await;
                 StatusCode::CREATED
             };
             (
@@ -248,68 +252,94 @@ pub(crate) async fn post_activity(
     }
 }
 
-/// Hands a user activity to the bot and waits, like the service, for the bot to accept it.
-async fn deliver_to_bot(state: &Shared, conv: &str, activity: Value) -> Result<(), Response> {
-    let delay = state.lock().bot_delay;
-    let budget = Duration::from_secs(15);
-    match &state.opts.bot_url {
-        None => {
-            if delay >= budget {
-                tokio::time::sleep(budget).await;
-                return Err(error(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "GatewayTimeout",
-                    "bot timed out",
-                ));
-            }
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            echo(state, conv, &activity);
-            Ok(())
-        }
-        Some(url) => {
-            let mut a = activity;
-            if let Some(o) = a.as_object_mut() {
-                o.insert(
-                    "serviceUrl".into(),
-                    Value::String(format!("{}/", state.base)),
-                );
-                o.insert(
-                    "recipient".into(),
-                    json!({ "id": state.opts.bot_app_id, "name": "bot", "role": "bot" }),
-                );
-            }
-            let token = state.channel_token(&state.opts.bot_app_id, &format!("{}/", state.base));
-            let res = state
-                .http
-                .post(url)
-                .bearer_auth(token)
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(a.to_string())
-                .timeout(budget)
-                .send()
-                .await;
-            match res {
-                Ok(r) if r.status().is_success() => Ok(()),
-                Ok(_) => Err(error(
-                    StatusCode::BAD_GATEWAY,
-                    "BotRejectedActivity",
-                    "Failed to send activity: bot returned an error",
-                )),
-                Err(e) if e.is_timeout() => Err(error(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "GatewayTimeout",
-                    "bot timed out",
-                )),
-                Err(_) => Err(error(
-                    StatusCode::BAD_GATEWAY,
-                    "BotUnreachable",
-                    "Failed to send activity: bot unreachable",
-                )),
-            }
-        }
+/// Tells the bot a conversation started, as Azure Bot Service does: a `conversationUpdate`
+/// with the bot and (when known) the user in `membersAdded`. It is not stored in the
+/// conversation (Direct Line clients do not see it); a bot that refuses it does not fail
+/// the start.
+async fn announce(state: &Shared, conv: &str, user: Option<&str>) {
+    let bot = json!({ "id": state.opts.bot_app_id, "name": "bot", "role": "bot" });
+    let mut members = vec![bot.clone()];
+    let mut activity = json!({
+        "type": "conversationUpdate",
+        "id": format!("{conv}|update-{}", uuid::Uuid::new_v4().simple()),
+        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "channelId": "directline",
+        "conversation": { "id": conv },
+        "recipient": bot,
+    });
+    if let Some(u) = user {
+        let u = json!({ "id": u, "role": "user" });
+        members.push(u.clone());
+        activity["from"] = u;
+    } else {
+        activity["from"] = bot;
     }
+    activity["membersAdded"] = Value::Array(members);
+    if deliver_to_bot(state, conv, activity).await.is_err() {
+        tracing::debug!(conv = %conv, "the bot refused the conversationUpdate");
+    }
+}
+
+/// Hands an activity to the bot and waits, like the service, for the bot to accept it:
+/// at most 15 s (the relay's budget), then `504 GatewayTimeout`.
+async fn deliver_to_bot(state: &Shared, conv: &str, activity: Value) -> Result<(), Response> {
+    let budget = Duration::from_secs(15);
+    let delay = state.lock().bot_delay;
+    if delay >= budget {
+        tokio::time::sleep(budget).await;
+        return Err(gateway_timeout());
+    }
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let mut a = activity;
+    if let Some(o) = a.as_object_mut() {
+        o.insert(
+            "serviceUrl".into(),
+            Value::String(format!("{}/", state.base)),
+        );
+        o.insert(
+            "recipient".into(),
+            json!({ "id": state.opts.bot_app_id, "name": "bot", "role": "bot" }),
+        );
+    }
+    state.lock().received_by_bot.push(a.clone());
+    let Some(url) = &state.opts.bot_url else {
+        echo(state, conv, &a);
+        return Ok(());
+    };
+    let token = state.channel_token(&state.opts.bot_app_id, &format!("{}/", state.base));
+    let res = state
+        .http
+        .post(url)
+        .bearer_auth(token)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(a.to_string())
+        .timeout(budget - delay)
+        .send()
+        .await;
+    match res {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(_) => Err(error(
+            StatusCode::BAD_GATEWAY,
+            "BotRejectedActivity",
+            "Failed to send activity: bot returned an error",
+        )),
+        Err(e) if e.is_timeout() => Err(gateway_timeout()),
+        Err(_) => Err(error(
+            StatusCode::BAD_GATEWAY,
+            "BotUnreachable",
+            "Failed to send activity: bot unreachable",
+        )),
+    }
+}
+
+fn gateway_timeout() -> Response {
+    error(
+        StatusCode::GATEWAY_TIMEOUT,
+        "GatewayTimeout",
+        "Failed to send activity: bot timed out",
+    )
 }
 
 /// The built-in echo bot: answers each message with one that contains the user's text.

@@ -3,13 +3,15 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, watch};
+// Tokio's clock, so tests with paused time can expire tokens and stream URLs.
+use tokio::time::Instant;
 
 use super::Options;
 use super::keys::SimKey;
@@ -106,6 +108,10 @@ pub(crate) struct Inner {
     pub(crate) bot_delay: Duration,
     pub(crate) published_keys: Vec<usize>,
     pub(crate) received_by_connector: Vec<Value>,
+    /// Every activity handed to the bot (echo or relay), in order.
+    pub(crate) received_by_bot: Vec<Value>,
+    /// Fault: stream upgrades are refused with `503`.
+    pub(crate) refuse_sockets: bool,
 }
 
 /// Everything the handlers share.
@@ -117,6 +123,11 @@ pub(crate) struct State {
     pub(crate) metadata_fetches: AtomicUsize,
     pub(crate) jwks_fetches: AtomicUsize,
     pub(crate) token_requests: AtomicUsize,
+    /// `POST /tokens/refresh` calls answered with a new token.
+    pub(crate) token_refreshes: AtomicUsize,
+    /// Stream upgrade requests, and sockets actually opened.
+    pub(crate) stream_requests: AtomicUsize,
+    pub(crate) sockets_opened: AtomicUsize,
     pub(crate) http: reqwest::Client,
     /// Bumped by `drop_sockets`: every open socket is dropped without a close frame.
     pub(crate) kill: watch::Sender<u64>,

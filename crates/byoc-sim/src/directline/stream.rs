@@ -12,7 +12,7 @@ use http::StatusCode;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::state::{Shared, error};
+use super::state::{Shared, State, error};
 
 pub(crate) async fn stream(
     AxState(state): AxState<Shared>,
@@ -20,6 +20,14 @@ pub(crate) async fn stream(
     Query(q): Query<HashMap<String, String>>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    State::bump(&state.stream_requests);
+    if state.lock().refuse_sockets {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "sockets refused (fault)",
+        );
+    }
     let Some(t) = q.get("t") else {
         return error(StatusCode::FORBIDDEN, "BadArgument", "missing stream token");
     };
@@ -61,6 +69,7 @@ async fn run(state: Shared, conv: String, watermark: Option<String>, mut socket:
     let Some((mut rx, mut gen_rx, my_gen, replay, mark)) = opened else {
         return;
     };
+    State::bump(&state.sockets_opened);
     let mut kill_rx = state.kill.subscribe();
     if !replay.is_empty() {
         let frame = json!({ "activities": replay, "watermark": mark }).to_string();

@@ -1,5 +1,6 @@
 //! Simulator of the Salesforce side of BYOC for Messaging / CCaaS: the OAuth token endpoint
-//! (JWT bearer flow, assertion checked against the connected app's public key), the
+//! (JWT bearer flow, assertion checked against the connected app's X.509 certificate, as
+//! uploaded under "Use digital signatures", or a bare public key), the
 //! Interaction Service REST API (`/api/v1/...`, with its header, multipart and schema checks
 //! and error codes) and a Pub/Sub API gRPC server publishing Avro-encoded platform events
 //! with replay.
@@ -16,6 +17,7 @@
 //! token endpoint), [`SalesforceSim::expire_tokens`], [`SalesforceSim::drop_streams_after`]
 //! (the next Subscribe stream fails with `UNAVAILABLE` after N events).
 
+pub mod cert;
 mod grpc;
 #[allow(
     missing_docs,
@@ -26,6 +28,8 @@ mod grpc;
 )]
 mod proto;
 mod rest;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -38,8 +42,13 @@ use crate::fault::Faults;
 
 /// The built-in test private key (PKCS#8 PEM) of the simulated connected app. Test only.
 pub const TEST_PRIVATE_KEY_PEM: &str = include_str!("keys/test-key.pem");
-/// Its public key: the simulated connected app's certificate key.
+/// Its public key (SPKI PEM).
 pub const TEST_PUBLIC_KEY_PEM: &str = include_str!("keys/test-key.pub.pem");
+/// The simulated connected app's certificate: self-signed for [`TEST_PRIVATE_KEY_PEM`],
+/// valid until 2126. Generated once, from `src/salesforce/keys`, with
+/// `openssl req -x509 -new -key test-key.pem -sha256 -days 36500
+/// -subj "/CN=byoc-sim test connected app/O=byoc" -set_serial 1 -out test-cert.pem`.
+pub const TEST_CERTIFICATE_PEM: &str = include_str!("keys/test-cert.pem");
 /// Built-in consumer key.
 pub const TEST_CONSUMER_KEY: &str = "3MVG9byoc.test.consumer.key";
 /// Built-in username.
@@ -65,7 +74,12 @@ pub struct SimConfig {
     pub consumer_key: String,
     /// Username (JWT `sub`).
     pub username: String,
-    /// The connected app's public key (PEM).
+    /// The connected app's X.509 certificate (PEM): the token endpoint checks assertions
+    /// against its RSA key. Default: [`TEST_CERTIFICATE_PEM`]. When `None`,
+    /// `public_key_pem` is used instead.
+    pub certificate_pem: Option<String>,
+    /// The connected app's bare RSA public key (SPKI or PKCS#1 PEM), used only when
+    /// `certificate_pem` is `None`. Default: [`TEST_PUBLIC_KEY_PEM`].
     pub public_key_pem: String,
     /// Accepted JWT `aud`; `None` accepts this simulator's own URL only.
     pub audience: Option<String>,
@@ -90,6 +104,7 @@ impl Default for SimConfig {
         Self {
             consumer_key: TEST_CONSUMER_KEY.into(),
             username: TEST_USERNAME.into(),
+            certificate_pem: Some(TEST_CERTIFICATE_PEM.into()),
             public_key_pem: TEST_PUBLIC_KEY_PEM.into(),
             audience: None,
             org_id: TEST_ORG_ID.into(),
@@ -100,6 +115,30 @@ impl Default for SimConfig {
             payload_field: TEST_PAYLOAD_FIELD.into(),
             keepalive: Duration::from_secs(270),
         }
+    }
+}
+
+impl SimConfig {
+    /// Checks assertions against this certificate (PEM).
+    #[must_use]
+    pub fn with_certificate(mut self, pem: impl Into<String>) -> Self {
+        self.certificate_pem = Some(pem.into());
+        self
+    }
+
+    /// Checks assertions against this bare public key (PEM) instead of a certificate.
+    #[must_use]
+    pub fn with_public_key(mut self, pem: impl Into<String>) -> Self {
+        self.certificate_pem = None;
+        self.public_key_pem = pem.into();
+        self
+    }
+
+    /// Sets the keep-alive interval of Subscribe streams.
+    #[must_use]
+    pub fn with_keepalive(mut self, interval: Duration) -> Self {
+        self.keepalive = interval;
+        self
     }
 }
 
@@ -138,6 +177,7 @@ pub struct SimConversation {
 
 pub(crate) struct Shared {
     pub(crate) cfg: SimConfig,
+    pub(crate) key: jsonwebtoken::DecodingKey,
     pub(crate) audience: String,
     pub(crate) instance_url: String,
     pub(crate) tokens: Mutex<HashMap<String, ()>>,
@@ -157,6 +197,41 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// The simulated org for `cfg`, served at `url`.
+    pub(crate) fn new(cfg: SimConfig, url: &str) -> anyhow::Result<Arc<Self>> {
+        let schema_json = serde_json::json!({
+            "type": "record", "name": cfg.platform_event, "namespace": "com.sforce.eventbus",
+            "fields": [
+                {"name": "CreatedDate", "type": "long", "doc": "CreatedDate:DateTime"},
+                {"name": "CreatedById", "type": "string"},
+                {"name": cfg.event_type_field, "type": ["null", "string"], "default": null},
+                {"name": cfg.payload_field, "type": ["null", "string"], "default": null},
+            ]
+        })
+        .to_string();
+        let schema = apache_avro::Schema::parse_str(&schema_json)?;
+        let key = cert::decoding_key(&cfg)?;
+        if cfg.keepalive.is_zero() {
+            anyhow::bail!("the keep-alive interval must be positive");
+        }
+        Ok(Arc::new(Shared {
+            key,
+            audience: cfg.audience.clone().unwrap_or_else(|| url.to_owned()),
+            instance_url: url.to_owned(),
+            cfg,
+            tokens: Mutex::new(HashMap::new()),
+            recorded: Mutex::new(Vec::new()),
+            conversations: Mutex::new(HashMap::new()),
+            events: Mutex::new(Vec::new()),
+            published: tokio::sync::watch::channel(0).0,
+            schema,
+            schema_json,
+            schema_id: "bYoCsImScHeMa01".into(),
+            drop_after: Mutex::new(None),
+            tokens_issued: std::sync::atomic::AtomicUsize::new(0),
+        }))
+    }
+
     pub(crate) fn conversation(&self, end_user: &str) -> SimConversation {
         lock(&self.conversations)
             .entry(end_user.to_owned())
@@ -254,34 +329,7 @@ impl SalesforceSim {
         let rest_addr: SocketAddr = rest_l.local_addr()?;
         let grpc_addr: SocketAddr = grpc_l.local_addr()?;
         let url = format!("http://{rest_addr}");
-        let schema_json = serde_json::json!({
-            "type": "record", "name": cfg.platform_event, "namespace": "com.sforce.eventbus",
-            "fields": [
-                {"name": "CreatedDate", "type": "long", "doc": "CreatedDate:DateTime"},
-                {"name": "CreatedById", "type": "string"},
-                {"name": cfg.event_type_field, "type": ["null", "string"], "default": null},
-                {"name": cfg.payload_field, "type": ["null", "string"], "default": null},
-            ]
-        })
-        .to_string();
-        let schema = apache_avro::Schema::parse_str(&schema_json)?;
-        jsonwebtoken::DecodingKey::from_rsa_pem(cfg.public_key_pem.as_bytes())
-            .map_err(|e| anyhow::anyhow!("public key: {e}"))?;
-        let shared = Arc::new(Shared {
-            audience: cfg.audience.clone().unwrap_or_else(|| url.clone()),
-            instance_url: url.clone(),
-            cfg,
-            tokens: Mutex::new(HashMap::new()),
-            recorded: Mutex::new(Vec::new()),
-            conversations: Mutex::new(HashMap::new()),
-            events: Mutex::new(Vec::new()),
-            published: tokio::sync::watch::channel(0).0,
-            schema,
-            schema_json,
-            schema_id: "bYoCsImScHeMa01".into(),
-            drop_after: Mutex::new(None),
-            tokens_issued: std::sync::atomic::AtomicUsize::new(0),
-        });
+        let shared = Shared::new(cfg, &url)?;
         let faults = Faults::new();
         let app = faults.layer(rest::router(shared.clone()));
         let rest_task = tokio::spawn(async move {
@@ -504,9 +552,15 @@ struct Cli {
     /// Username (`SF_SUBJECT`).
     #[arg(long)]
     username: Option<String>,
-    /// File with the connected app's public key PEM.
+    /// File with the connected app's X.509 certificate PEM (as uploaded to the app).
+    #[arg(long, conflicts_with = "public_key")]
+    certificate: Option<std::path::PathBuf>,
+    /// File with the connected app's bare RSA public key PEM.
     #[arg(long)]
     public_key: Option<std::path::PathBuf>,
+    /// Seconds between Pub/Sub keep-alives on an idle Subscribe stream.
+    #[arg(long, default_value_t = 270)]
+    keepalive_secs: u64,
     /// Org id (`SF_ORG_ID`).
     #[arg(long)]
     org_id: Option<String>,
@@ -525,16 +579,21 @@ struct Cli {
 pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
     let cli = Cli::try_parse_from(args)?;
     let mut cfg = SimConfig::default();
-    let builtin = cli.consumer_key.is_none() && cli.public_key.is_none();
+    let builtin =
+        cli.consumer_key.is_none() && cli.public_key.is_none() && cli.certificate.is_none();
     if let Some(v) = cli.consumer_key {
         cfg.consumer_key = v;
     }
     if let Some(v) = cli.username {
         cfg.username = v;
     }
-    if let Some(p) = cli.public_key {
-        cfg.public_key_pem = std::fs::read_to_string(p)?;
+    if let Some(p) = cli.certificate {
+        cfg = cfg.with_certificate(std::fs::read_to_string(p)?);
     }
+    if let Some(p) = cli.public_key {
+        cfg = cfg.with_public_key(std::fs::read_to_string(p)?);
+    }
+    cfg.keepalive = Duration::from_secs(cli.keepalive_secs);
     if let Some(v) = cli.org_id {
         cfg.org_id = v;
     }
@@ -560,6 +619,7 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
         println!("consumer key: {}", c.consumer_key);
         println!("username: {}", c.username);
         println!("private key (test only):\n{}", TEST_PRIVATE_KEY_PEM.trim());
+        println!("certificate:\n{}", TEST_CERTIFICATE_PEM.trim());
     }
     tokio::signal::ctrl_c().await?;
     Ok(())

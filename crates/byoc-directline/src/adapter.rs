@@ -1,13 +1,23 @@
 //! [`BotEndpoint`]: the bot's messaging endpoint as a [`ChannelAdapter`]. `receive`
 //! validates the channel JWT, remembers the `serviceUrl` as trusted and returns at once
-//! (`200`, well within the 15-second budget); `send` replies through the Connector, only
-//! to trusted service URLs.
+//! (well within the 15-second budget); `send` replies through the Connector, only to
+//! trusted service URLs.
+//!
+//! Most activities are answered `200` with an empty body. Two are answered with content
+//! the bot decides, which `receive` cannot know: an `invoke` waits for the bot's
+//! [`InvokeResponse`] (status and body), and an activity with `deliveryMode:
+//! expectReplies` waits for the bot's replies in the body (`{"activities":[...]}`). For
+//! those, `receive` returns a placeholder answer ([`ExpectedAnswer::default_response`]:
+//! `501` for an invoke, as botbuilder answers an unhandled one; `200 {"activities":[]}`
+//! for expectReplies), and the host replaces [`Inbound::response`] with
+//! [`InvokeResponse::to_response`] or [`expected_replies`] before answering.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use byoc_core::activity::{ActivityType, DeliveryMode};
 use byoc_core::{Activity, AdapterError, ChannelAdapter, ChannelInfo, Delivery, Inbound};
 use bytes::Bytes;
 use sha2::Digest as _;
@@ -23,6 +33,117 @@ use crate::verify::{self, TokenPolicy, VerifiedToken};
 const TOKEN_CACHE_CAPACITY: usize = 1024;
 /// Service URLs remembered.
 const TRUSTED_CAPACITY: usize = 4096;
+
+/// What the channel waits for in the HTTP answer to an activity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExpectedAnswer {
+    /// Nothing: `200` with an empty body; replies go through the Connector.
+    Empty,
+    /// An `invoke`: the bot's [`InvokeResponse`].
+    Invoke,
+    /// `deliveryMode: expectReplies`: the bot's replies in the body ([`expected_replies`])
+    /// instead of through the Connector.
+    ExpectReplies,
+}
+
+impl ExpectedAnswer {
+    /// The answer `activity` waits for (`expectReplies` wins over `invoke`, as in
+    /// botbuilder, which then puts the invoke response among the replies).
+    #[must_use]
+    pub fn of(activity: &Activity) -> Self {
+        if activity.delivery_mode == Some(DeliveryMode::ExpectReplies) {
+            Self::ExpectReplies
+        } else if activity.kind == ActivityType::Invoke {
+            Self::Invoke
+        } else {
+            Self::Empty
+        }
+    }
+
+    /// The answer when the host supplies none: `200` empty, `501 Not Implemented` for an
+    /// invoke, `200 {"activities":[]}` for expectReplies.
+    #[must_use]
+    pub fn default_response(self) -> http::Response<Bytes> {
+        match self {
+            Self::Empty => status_only(http::StatusCode::OK),
+            Self::Invoke => status_only(http::StatusCode::NOT_IMPLEMENTED),
+            Self::ExpectReplies => json_response(
+                http::StatusCode::OK,
+                Bytes::from_static(br#"{"activities":[]}"#),
+            ),
+        }
+    }
+}
+
+fn status_only(status: http::StatusCode) -> http::Response<Bytes> {
+    let mut r = http::Response::new(Bytes::new());
+    *r.status_mut() = status;
+    r
+}
+
+fn json_response(status: http::StatusCode, body: Bytes) -> http::Response<Bytes> {
+    let mut r = http::Response::new(body);
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
+}
+
+/// Bot Framework's `InvokeResponse`: the status and body a bot answers an `invoke` with
+/// (an adaptive card action, a Teams task module, a sign-in verification, ...).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct InvokeResponse {
+    /// The HTTP status (`200` when handled).
+    pub status: http::StatusCode,
+    /// The JSON body, if any.
+    pub body: Option<serde_json::Value>,
+}
+
+impl InvokeResponse {
+    /// An answer with `status` and no body.
+    #[must_use]
+    pub fn new(status: http::StatusCode) -> Self {
+        Self { status, body: None }
+    }
+
+    /// `200` with `body`.
+    #[must_use]
+    pub fn ok(body: serde_json::Value) -> Self {
+        Self::new(http::StatusCode::OK).with_body(body)
+    }
+
+    /// Sets the body.
+    #[must_use]
+    pub fn with_body(mut self, body: serde_json::Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// The HTTP answer: the status, and the body as JSON when there is one.
+    #[must_use]
+    pub fn to_response(&self) -> http::Response<Bytes> {
+        match &self.body {
+            Some(b) => json_response(self.status, Bytes::from(b.to_string())),
+            None => status_only(self.status),
+        }
+    }
+}
+
+/// The answer to an `expectReplies` activity: `200` with `{"activities":[...]}`
+/// (botbuilder's `ExpectedReplies`), the replies in order.
+///
+/// # Errors
+/// If an activity cannot be serialized.
+pub fn expected_replies(
+    activities: &[Activity],
+) -> Result<http::Response<Bytes>, serde_json::Error> {
+    let body = serde_json::to_vec(&serde_json::json!({ "activities": activities }))?;
+    Ok(json_response(http::StatusCode::OK, Bytes::from(body)))
+}
 
 /// The bot side of the Bot Framework: inbound channel activities, outbound Connector calls.
 pub struct BotEndpoint {
@@ -178,7 +299,8 @@ impl ChannelAdapter for BotEndpoint {
             }
             trusted.insert(url.clone());
         }
-        Ok(Inbound::ok(vec![activity]))
+        let response = ExpectedAnswer::of(&activity).default_response();
+        Ok(Inbound::with_response(vec![activity], response))
     }
 
     async fn send(&self, activity: &Activity) -> Result<Delivery, AdapterError> {

@@ -37,6 +37,52 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Answers the bot decides: `invoke` and `expectReplies`
+//!
+//! [`ChannelAdapter::receive`](byoc_core::ChannelAdapter::receive) answers before the bot
+//! has run, so it cannot know the answer to an `invoke` (Bot Framework's
+//! `InvokeResponse`: a status and a JSON body) or to an activity sent with
+//! `deliveryMode: expectReplies` (the replies themselves, `{"activities":[...]}`).
+//! [`BotEndpoint`] returns the [`byoc_core::Inbound`] with a placeholder answer
+//! (`501 Not Implemented` for an invoke, as botbuilder answers one nobody handled;
+//! `200 {"activities":[]}` for expectReplies); the host runs the bot and replaces
+//! `inbound.response` before answering the HTTP request. [`ExpectedAnswer::of`] says
+//! which answer an activity waits for; [`InvokeResponse::to_response`] and
+//! [`expected_replies`] build it. `ChannelAdapter` is unchanged.
+//!
+//! ```
+//! use byoc_core::Activity;
+//! use byoc_directline::{ExpectedAnswer, InvokeResponse, expected_replies};
+//!
+//! fn answer(inbound: &mut byoc_core::Inbound) {
+//!     let activity = &inbound.activities[0];
+//!     match ExpectedAnswer::of(activity) {
+//!         ExpectedAnswer::Invoke => {
+//!             let r = InvokeResponse::ok(serde_json::json!({ "statusCode": 200 }));
+//!             inbound.response = r.to_response();
+//!         }
+//!         ExpectedAnswer::ExpectReplies => {
+//!             let replies = [activity.create_reply("right away")];
+//!             if let Ok(r) = expected_replies(&replies) {
+//!                 inbound.response = r;
+//!             }
+//!         }
+//!         _ => {} // 200, empty: reply later through `send`
+//!     }
+//! }
+//! ```
+//!
+//! `examples/bot_endpoint.rs` does this in an axum handler.
+//!
+//! ## Direct Line tokens
+//!
+//! Tokens live 1800 s. [`client::DirectLineClient::keep_token_fresh`] refreshes them in
+//! the background, [`config::DirectLineConfig::refresh_before_expiry`] (15 minutes) before
+//! they expire, so a conversation quiet for hours keeps a valid token (DirectLineJS
+//! refreshes every 15 minutes too); streams run it while they live. Calls also refresh a
+//! due token lazily, and after `403 TokenExpired` fall back to the secret when one is
+//! configured.
+//!
 //! ## Features
 //!
 //! | feature | default | what |
@@ -83,7 +129,7 @@ pub mod openid;
 pub mod render;
 pub mod verify;
 
-pub use adapter::BotEndpoint;
+pub use adapter::{BotEndpoint, ExpectedAnswer, InvokeResponse, expected_replies};
 pub use config::{ConnectorConfig, DirectLineConfig, DirectLineCredential};
 pub use error::{ApiError, CommandError, VerifyError};
 pub use normalize::normalize;
@@ -95,6 +141,8 @@ mod assert_impls {
     #[test]
     fn public_types_are_send_and_sync() {
         send_sync::<crate::BotEndpoint>();
+        send_sync::<crate::InvokeResponse>();
+        send_sync::<crate::client::TokenRefresher>();
         send_sync::<crate::client::DirectLineClient>();
         send_sync::<crate::client::ConnectorClient>();
         send_sync::<crate::client::ActivityStream>();

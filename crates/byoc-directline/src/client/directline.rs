@@ -128,6 +128,8 @@ pub struct DirectLineClient {
     pub(crate) config: DirectLineConfig,
     pub(crate) transport: Arc<dyn HttpTransport>,
     pub(crate) session: Mutex<Session>,
+    /// Bumped whenever a new token is stored (wakes the background refresher).
+    pub(crate) token_gen: tokio::sync::watch::Sender<u64>,
 }
 
 impl fmt::Debug for DirectLineClient {
@@ -147,6 +149,7 @@ impl DirectLineClient {
             config,
             transport,
             session: Mutex::new(Session::default()),
+            token_gen: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -213,6 +216,7 @@ impl DirectLineClient {
             let lifetime = Duration::from_secs(c.expires_in.unwrap_or(1800));
             s.refresh_at =
                 Some(Instant::now() + lifetime.saturating_sub(self.config.refresh_before_expiry));
+            self.token_gen.send_modify(|g| *g = g.wrapping_add(1));
         }
     }
 
@@ -350,7 +354,9 @@ impl DirectLineClient {
                         return Err(ApiError::TokenExpired);
                     };
                     // The secret works for any conversation; drop the dead token.
-                    self.session.lock().await.token = None;
+                    let mut s = self.session.lock().await;
+                    s.token = None;
+                    s.refresh_at = None;
                 }
                 let bearer = self.bearer().await?;
                 self.execute(build()?, &bearer).await

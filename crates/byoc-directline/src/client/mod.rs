@@ -4,12 +4,14 @@
 
 mod connector;
 mod directline;
+mod refresh;
 mod stream;
 mod token;
 mod transport;
 
 pub use connector::{AttachmentData, ConnectorClient, ConversationResourceResponse, prepare_send};
 pub use directline::{Conversation, DirectLineClient, Upload};
+pub use refresh::{REFRESH_RETRY, TokenRefresher};
 pub use stream::ActivityStream;
 pub use token::{
     AccessToken, ConnectorTokenCache, REFRESH_MARGIN, parse_token_response, prepare_token_request,

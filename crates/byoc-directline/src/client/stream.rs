@@ -1,7 +1,12 @@
 //! Receiving as a `Stream` of activities: the WebSocket `streamUrl` (one socket per
 //! conversation, a fresh URL from `GET /conversations/{id}?watermark=` before each
 //! connection, empty frames as keep-alives, reconnect after a jittered backoff), with
-//! polling as the fallback. Activities carrying Omnichannel bot commands arrive as their
+//! polling as the fallback: after 3 sockets in a row fail to open, or at once when the
+//! service closes the socket with reason `collision` (another socket was opened for the
+//! same conversation; reconnecting would close that one in turn, and the two would take
+//! the conversation from each other forever, so this stream yields the socket and polls).
+//! While a stream lives, the token is refreshed in the background
+//! ([`DirectLineClient::keep_token_fresh`]). Activities carrying Omnichannel bot commands arrive as their
 //! byoc events ([`crate::command::translate_commands`]).
 
 use std::pin::Pin;
@@ -19,6 +24,9 @@ use crate::error::ApiError;
 
 /// Consecutive WebSocket failures after which the stream falls back to polling.
 const WS_FAILURES_BEFORE_POLLING: u32 = 3;
+/// The close reason of a socket replaced by a newer one for the same conversation.
+#[cfg(feature = "reqwest")]
+const COLLISION: &str = "collision";
 
 /// Activities from the bot (and the echoes of the client's own), in order, without
 /// duplicates. Ends after [`ApiError::ConversationEnded`]. Dropping it stops the work.
@@ -26,6 +34,7 @@ const WS_FAILURES_BEFORE_POLLING: u32 = 3;
 pub struct ActivityStream {
     rx: mpsc::Receiver<Result<Activity, ApiError>>,
     task: tokio::task::JoinHandle<()>,
+    _refresher: super::TokenRefresher,
 }
 
 impl Stream for ActivityStream {
@@ -45,13 +54,18 @@ impl Drop for ActivityStream {
 type Tx = mpsc::Sender<Result<Activity, ApiError>>;
 
 impl DirectLineClient {
-    /// Streams over the WebSocket, falling back to polling after repeated socket failures.
+    /// Streams over the WebSocket, falling back to polling after repeated socket failures
+    /// or a `collision` close.
     #[must_use]
     pub fn stream(self: &Arc<Self>) -> ActivityStream {
         let (tx, rx) = mpsc::channel(64);
         let client = Arc::clone(self);
         let task = tokio::spawn(async move { run_ws(client, tx).await });
-        ActivityStream { rx, task }
+        ActivityStream {
+            rx,
+            task,
+            _refresher: self.keep_token_fresh(),
+        }
     }
 
     /// Streams by polling `GET /activities` every `poll_interval`.
@@ -60,7 +74,11 @@ impl DirectLineClient {
         let (tx, rx) = mpsc::channel(64);
         let client = Arc::clone(self);
         let task = tokio::spawn(async move { run_poll(client, tx).await });
-        ActivityStream { rx, task }
+        ActivityStream {
+            rx,
+            task,
+            _refresher: self.keep_token_fresh(),
+        }
     }
 
     async fn deliver(&self, set: crate::normalize::ActivitySet, tx: &Tx) -> bool {
@@ -107,7 +125,7 @@ async fn run_ws(client: Arc<DirectLineClient>, tx: Tx) {
 
     let (min, max) = client.config.reconnect_backoff;
     let mut failures = 0u32;
-    loop {
+    'sockets: loop {
         // A streamUrl is single-use and valid 60 s: take the one from start, else get a new one.
         let url = client.session.lock().await.stream_url.take();
         let url = match url {
@@ -150,6 +168,12 @@ async fn run_ws(client: Arc<DirectLineClient>, tx: Tx) {
                         }
                         Ok(Message::Ping(p)) => {
                             let _ = ws.send(Message::Pong(p)).await;
+                        }
+                        Ok(Message::Close(Some(frame))) if frame.reason.as_str() == COLLISION => {
+                            tracing::info!(
+                                "direct line socket taken over by another connection; polling instead"
+                            );
+                            break 'sockets;
                         }
                         Ok(Message::Close(_)) | Err(_) => break,
                         Ok(_) => {}

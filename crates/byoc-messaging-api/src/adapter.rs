@@ -19,7 +19,7 @@ use url::Url;
 use crate::client::MessagingApiClient;
 use crate::config::{WebhookAuthMode, WebhookConfig};
 use crate::error::{NormalizeError, VerifyError};
-use crate::normalize::{CHANNEL_ID, normalize_webhook};
+use crate::normalize::{CHANNEL_ID, normalize_webhook_bytes};
 use crate::transport::HttpTransport;
 use crate::verify::{Caller, KeySet, bearer_token, token_kid, verify};
 
@@ -229,7 +229,7 @@ impl ChannelAdapter for MessagingApiAdapter {
         }
         let conversation_id =
             webhook_conversation_id(request.uri().path()).ok_or(NormalizeError::WrongPath)?;
-        let mut activities = normalize_webhook(request.body(), Some(&conversation_id))?;
+        let mut activities = normalize_webhook_bytes(request.into_body(), Some(&conversation_id))?;
         let now = Timestamp::now();
         for a in &mut activities {
             if a.timestamp.is_none() {

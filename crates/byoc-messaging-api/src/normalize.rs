@@ -16,9 +16,10 @@
 //! Everything else (text, `textFormat: markdown`, attachments with `content: null`,
 //! `recipient`, unknown fields) is kept as sent.
 
+use byoc_core::activity::{ByteString, from_shared};
 use byoc_core::{Activity, ActivityType, RawJson};
+use bytes::Bytes;
 use serde::Serialize;
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::error::NormalizeError;
@@ -168,16 +169,31 @@ pub fn normalize(payload: &[u8]) -> Result<Vec<Activity>, NormalizeError> {
 /// As [`normalize`], also checking that each activity's `conversation.id` equals the
 /// `{conversationId}` of the webhook path when given.
 ///
+/// The body is copied once into a shared buffer, which the activities' opaque parts then
+/// share (the adapter's `receive` passes its request body without that copy).
+///
 /// # Errors
 /// As [`normalize`], and [`NormalizeError::ConversationMismatch`].
 pub fn normalize_webhook(
     payload: &[u8],
     path_conversation_id: Option<&str>,
 ) -> Result<Vec<Activity>, NormalizeError> {
-    let first = payload.iter().find(|b| !b.is_ascii_whitespace());
+    normalize_webhook_bytes(Bytes::copy_from_slice(payload), path_conversation_id)
+}
+
+/// As [`normalize_webhook`], over a shared buffer (a request body): opaque parts
+/// (`channelData`, `value`, attachment contents, unknown fields) are slices of `body`.
+///
+/// # Errors
+/// As [`normalize_webhook`].
+pub(crate) fn normalize_webhook_bytes(
+    body: Bytes,
+    path_conversation_id: Option<&str>,
+) -> Result<Vec<Activity>, NormalizeError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
-        let items: Vec<Box<RawValue>> =
-            serde_json::from_slice(payload).map_err(|e| NormalizeError::NotAnActivity {
+        let items: Vec<RawJson> =
+            from_shared(&body).map_err(|e| NormalizeError::NotAnActivity {
                 field: None,
                 message: format!(
                     "not a JSON array at line {} column {}",
@@ -187,13 +203,25 @@ pub fn normalize_webhook(
             })?;
         let mut out = Vec::with_capacity(items.len());
         for raw in &items {
-            push_one(&mut out, raw.get().as_bytes(), path_conversation_id)?;
+            push_one(&mut out, share(&body, raw.get()), path_conversation_id)?;
         }
         Ok(out)
     } else {
         let mut out = Vec::with_capacity(1);
-        push_one(&mut out, payload, path_conversation_id)?;
+        push_one(&mut out, body, path_conversation_id)?;
         Ok(out)
+    }
+}
+
+/// `part` as a slice of `body` when it lies inside it (always, for the items of an array
+/// read by `from_shared` from UTF-8 text), else a copy.
+fn share(body: &Bytes, part: &str) -> Bytes {
+    let start = body.as_ptr() as usize;
+    let p = part.as_ptr() as usize;
+    if p >= start && p + part.len() <= start + body.len() {
+        body.slice_ref(part.as_bytes())
+    } else {
+        Bytes::copy_from_slice(part.as_bytes())
     }
 }
 
@@ -201,11 +229,11 @@ pub fn normalize_webhook(
 /// moved once, not at every return).
 fn push_one(
     out: &mut Vec<Activity>,
-    bytes: &[u8],
+    bytes: Bytes,
     path_conversation_id: Option<&str>,
 ) -> Result<(), NormalizeError> {
     out.push(
-        Activity::from_slice(bytes).map_err(|e| NormalizeError::NotAnActivity {
+        Activity::from_bytes(bytes.clone()).map_err(|e| NormalizeError::NotAnActivity {
             field: e.field().map(str::to_owned),
             message: e.to_string(),
         })?,
@@ -224,7 +252,7 @@ fn push_one(
     let digest =
         a.id.as_deref()
             .is_none_or(str::is_empty)
-            .then(|| digest_id(conversation_id, bytes));
+            .then(|| digest_id(conversation_id, &bytes));
 
     // The type as sent (the activity's may become `event` below).
     let kind = a.kind.clone();
@@ -251,12 +279,7 @@ fn push_one(
         }
         a.kind = ActivityType::Event;
         if a.value.is_none() {
-            let value = EventValue {
-                category: info.category.as_str(),
-                known: info.category != C::Unknown,
-                state: info.target_state.map(ConversationState::as_str),
-            };
-            a.value = RawJson::from_serialize(&value).ok();
+            a.value = event_value(info);
         }
     }
 
@@ -284,6 +307,59 @@ struct EventValue {
     category: &'static str,
     known: bool,
     state: Option<&'static str>,
+}
+
+/// The `value` of an event: static text for every category and state pair of [`EVENTS`]
+/// (no allocation), serialized for any other.
+fn event_value(info: EventInfo) -> Option<RawJson> {
+    macro_rules! text {
+        ($category:literal, $known:literal) => {
+            concat!(
+                "{\"category\":\"",
+                $category,
+                "\",\"known\":",
+                $known,
+                ",\"state\":null}"
+            )
+        };
+        ($category:literal, $known:literal, $state:literal) => {
+            concat!(
+                "{\"category\":\"",
+                $category,
+                "\",\"known\":",
+                $known,
+                ",\"state\":\"",
+                $state,
+                "\"}"
+            )
+        };
+    }
+    let text = match (info.category, info.target_state) {
+        (C::Agent, None) => text!("agent", true),
+        (C::Agent, Some(S::Active)) => text!("agent", true, "Active"),
+        (C::Agent, Some(S::WrapUp)) => text!("agent", true, "WrapUp"),
+        (C::Agent, Some(S::Closed)) => text!("agent", true, "Closed"),
+        (C::Agent, Some(S::Open)) => text!("agent", true, "Open"),
+        (C::Conversation, Some(S::Closed)) => text!("conversation", true, "Closed"),
+        (C::Customer, Some(S::Waiting)) => text!("customer", true, "Waiting"),
+        (C::Transfer, None) => text!("transfer", true),
+        (C::Transfer, Some(S::Active)) => text!("transfer", true, "Active"),
+        (C::Transfer, Some(S::Open)) => text!("transfer", true, "Open"),
+        (C::Consult, None) => text!("consult", true),
+        (C::OperatingHours, None) => text!("operatingHours", true),
+        (C::Unknown, None) => text!("unknown", false),
+        _ => return serialized_event_value(info),
+    };
+    Some(RawJson::from_trusted_text(ByteString::from_static(text)))
+}
+
+fn serialized_event_value(info: EventInfo) -> Option<RawJson> {
+    RawJson::from_serialize(&EventValue {
+        category: info.category.as_str(),
+        known: info.category != C::Unknown,
+        state: info.target_state.map(ConversationState::as_str),
+    })
+    .ok()
 }
 
 /// The id given to a webhook activity that has none: stable across retried deliveries of

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use crate::client::{HttpTransport, TelesignClient};
 use crate::codes::DeliveryState;
 use crate::config::MAX_MESSAGE_CHARS;
-use crate::normalize::{CHANNEL_ID, normalize_callback};
+use crate::normalize::{CHANNEL_ID, normalize_callback_bytes};
 use crate::render::{Encoding, render, segments};
 use crate::verify::CallbackVerifier;
 
@@ -91,7 +91,7 @@ impl<T: HttpTransport> ChannelAdapter for TelesignAdapter<T> {
             tracing::warn!(error = %e, "TeleSign callback refused");
             return Err(e.into());
         }
-        let activity = normalize_callback(&body)?;
+        let activity = normalize_callback_bytes(body)?;
         tracing::debug!(id = activity.id.as_deref().unwrap_or(""), kind = %activity.kind, "TeleSign callback");
         Ok(Inbound::ok(vec![activity]))
     }

@@ -4,8 +4,9 @@
 //! inconsistent (codes as numbers or strings, RFC 3339 or RFC 1123 dates, counts as
 //! numbers or strings).
 
-use byoc_core::activity::RoleType;
+use byoc_core::activity::{ByteString, RoleType};
 use byoc_core::{Activity, ChannelAccount, ConversationAccount, RawJson, Timestamp};
+use bytes::Bytes;
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
@@ -193,30 +194,50 @@ fn non_empty(v: Option<Lenient<'_>>) -> Option<String> {
 
 /// Normalizes one callback body into one activity.
 ///
+/// The body is copied once into a shared buffer, which `channelData` then shares (the
+/// adapter's `receive` passes its request body without that copy).
+///
 /// # Errors
 /// [`NormalizeError::InvalidJson`] for a body that is not a JSON object or has a field of a
 /// type TeleSign never sends; [`NormalizeError::MissingField`] when an inbound SMS lacks
 /// `reference_id` or `user_response.phone_number`, or a delivery report lacks
 /// `reference_id`.
 pub fn normalize_callback(payload: &[u8]) -> Result<Activity, NormalizeError> {
+    if !is_object(payload) {
+        return Err(not_an_object());
+    }
+    normalize_callback_bytes(Bytes::copy_from_slice(payload))
+}
+
+/// As [`normalize_callback`], over a shared buffer (a request body): `channelData` is a
+/// slice of `body` (no copy, no second validation).
+///
+/// # Errors
+/// As [`normalize_callback`].
+pub(crate) fn normalize_callback_bytes(body: Bytes) -> Result<Activity, NormalizeError> {
     // serde reads a struct from an array too; TeleSign only sends objects.
-    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    if !is_object(&body) {
+        return Err(not_an_object());
+    }
+    // One UTF-8 check here (the diagnosing path needs the bytes of a body that fails it).
+    if std::str::from_utf8(&body).is_err() {
+        return Err(diagnose(&body));
+    }
+    let Ok(text) = ByteString::try_from(body) else {
         return Err(NormalizeError::InvalidJson {
             field: None,
-            reason: "not a JSON object".into(),
+            reason: "not UTF-8 JSON".into(),
         });
-    }
-    // Fast path: one typed pass over the UTF-8 text, one validating pass to keep it raw.
-    // Any failure takes the diagnosing path below, which names the field at fault.
-    let parsed = std::str::from_utf8(payload).ok().and_then(|text| {
-        let cb = serde_json::from_str::<Callback<'_>>(text).ok()?;
-        let raw = RawJson::from_json_text(text).ok()?;
-        Some((cb, raw))
-    });
-    let (cb, raw) = match parsed {
-        Some(ok) => ok,
-        None => return Err(diagnose(payload)),
     };
+    // Fast path: one typed pass, borrowing from the text. Any failure takes the diagnosing
+    // path, which names the field at fault.
+    let cb = match serde_json::from_str::<Callback<'_>>(&text) {
+        Ok(cb) => cb,
+        Err(_) => return Err(diagnose(text.as_bytes())),
+    };
+    // serde_json checked the whole text (skipped fields too, and nothing after the
+    // object): it is kept as `channelData` as it is, a slice of the body.
+    let raw = RawJson::from_trusted_text(text.clone());
     match cb.sub_resource.as_deref() {
         Some(SUB_RESOURCE_MO) => mo(cb, raw),
         Some(SUB_RESOURCE_SMS) => dlr(cb, raw),
@@ -225,6 +246,17 @@ pub fn normalize_callback(payload: &[u8]) -> Result<Activity, NormalizeError> {
             dlr(cb, raw)
         }
         _ => Ok(other(cb, raw)),
+    }
+}
+
+fn is_object(payload: &[u8]) -> bool {
+    payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+fn not_an_object() -> NormalizeError {
+    NormalizeError::InvalidJson {
+        field: None,
+        reason: "not a JSON object".into(),
     }
 }
 

@@ -289,3 +289,16 @@ fn output_matches_snapshot_taken_before_the_zero_copy_rewrite() {
     }
     assert_eq!(got, want);
 }
+
+#[test]
+fn static_event_values_are_the_serialized_ones() {
+    let names = EVENTS.iter().map(|e| e.0).chain(["Whatever"]);
+    for name in names {
+        let info = classify_event(name);
+        assert_eq!(
+            event_value(info).unwrap().get(),
+            serialized_event_value(info).unwrap().get(),
+            "{name}"
+        );
+    }
+}

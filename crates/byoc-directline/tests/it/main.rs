@@ -1,5 +1,14 @@
 //! Integration tests: the adapter and clients against `byoc-sim directline` over real
-//! loopback HTTP and WebSockets.
+//! loopback HTTP and WebSockets. One binary; the modules below each cover one concern.
+
+mod answers;
+mod streams;
+mod tokens;
+
+// The example's bot app, driven by `answers`.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../../examples/bot_endpoint.rs"]
+mod example;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,11 +27,11 @@ use byoc_sim::fault::Fault;
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 
-fn transport() -> Arc<ReqwestTransport> {
+pub(crate) fn transport() -> Arc<ReqwestTransport> {
     Arc::new(ReqwestTransport::new().unwrap())
 }
 
-fn endpoint(sim: &DirectLineSim) -> BotEndpoint {
+pub(crate) fn endpoint(sim: &DirectLineSim) -> BotEndpoint {
     let config = ConnectorConfig::new(DEFAULT_BOT_APP_ID, Secret::new(DEFAULT_BOT_APP_PASSWORD))
         .with_authority(
             sim.url(),
@@ -32,7 +41,7 @@ fn endpoint(sim: &DirectLineSim) -> BotEndpoint {
     BotEndpoint::new(config, transport())
 }
 
-fn inbound(sim: &DirectLineSim, channel: &str, conv: &str) -> Activity {
+pub(crate) fn inbound(sim: &DirectLineSim, channel: &str, conv: &str) -> Activity {
     let mut a = Activity::message("hello bot");
     a.id = Some(format!("{conv}|0000001"));
     a.channel_id = Some(channel.into());
@@ -43,7 +52,7 @@ fn inbound(sim: &DirectLineSim, channel: &str, conv: &str) -> Activity {
     a
 }
 
-fn request(token: &str, activity: &Activity) -> http::Request<Bytes> {
+pub(crate) fn request(token: &str, activity: &Activity) -> http::Request<Bytes> {
     http::Request::post("/api/messages")
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
@@ -270,7 +279,7 @@ async fn connector_token_is_refreshed_five_minutes_before_expiry() {
     assert_eq!(sim.token_requests(), 2);
 }
 
-fn dl_client(sim: &DirectLineSim) -> Arc<DirectLineClient> {
+pub(crate) fn dl_client(sim: &DirectLineSim) -> Arc<DirectLineClient> {
     let config = DirectLineConfig::new(DirectLineCredential::Secret(Secret::new(DEFAULT_SECRET)))
         .with_base_url(sim.directline_url())
         .with_user("dl_test_user", Some("Tess".into()))
@@ -355,7 +364,10 @@ async fn direct_line_polling_with_watermark_resumption_after_restart() {
     ));
 }
 
-async fn next_text(stream: &mut byoc_directline::client::ActivityStream, want: &str) -> Activity {
+pub(crate) async fn next_text(
+    stream: &mut byoc_directline::client::ActivityStream,
+    want: &str,
+) -> Activity {
     loop {
         let a = tokio::time::timeout(Duration::from_secs(10), stream.next())
             .await

@@ -21,22 +21,20 @@ use tokio::time::Instant;
 
 use crate::api::{
     Acknowledgement, AcknowledgementRequest, AgentWorkRequest, AgentWorkResponse, AgentWorkUpdate,
-    CancelRouteRequest, ConsentRequest, ConversationRequest, ErrorBody, FlowRouting,
-    InteractionResponse, MessagingSessionRequest, Participant, ParticipantRequest, RouteRequest,
-    RouteResponse, RoutingContext, RoutingInfo, RoutingResultRequest, RoutingType, SuccessResponse,
+    CancelRouteRequest, ConsentRequest, ConversationRequest, ErrorBody, InteractionResponse,
+    MessagingSessionRequest, Participant, ParticipantRequest, RouteRequest, RouteResponse,
+    RoutingResultRequest, SuccessResponse,
 };
 use crate::auth::{AccessToken, AssertionSigner, parse_token_response, prepare_token_request};
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::normalize::RoutingRequested;
 use crate::render::RenderedInteraction;
 
 /// Largest response body read, in bytes.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// At most this many acknowledgements per `/acknowledgement` call.
 pub const MAX_ACKNOWLEDGEMENTS: usize = 25;
-/// The transfer deadline: routing must complete within 60 s of the RoutingRequested event.
-pub const TRANSFER_DEADLINE: Duration = Duration::from_secs(60);
+pub use transfer::{TRANSFER_DEADLINE, TRANSFER_REPORT_GRACE, TransferOutcome};
 
 /// Sends one HTTP request. Implement it to use another HTTP stack.
 #[async_trait]
@@ -107,7 +105,25 @@ impl HttpTransport for ReqwestTransport {
     }
 }
 
-/// Headers of one Interaction Service call.
+/// Headers of one Interaction Service call. Build it with [`CallContext::new`] (or
+/// [`CallContext::for_config`]) to prepare a request without I/O:
+///
+/// ```
+/// use byoc_core::Secret;
+/// use byoc_core::{Activity, ChannelAccount};
+/// use byoc_salesforce::client::{CallContext, prepare_interaction};
+/// use byoc_salesforce::render::render_interaction;
+///
+/// let mut hello = Activity::message("Where is my order?");
+/// hello.from = Some(ChannelAccount::new("15555550123"));
+/// let rendered = render_interaction(&hello, "b7e1c2d3-4f5a-4b6c-8d7e-9f0a1b2c3d4e", 1_714_668_069_301)?;
+/// let token = Secret::new("00D5g000004Zx1A!token");
+/// let ctx = CallContext::new(&token, "00D5g000004Zx1A", "Partner_ChannelDefinition",
+///                            "6f1c0d4e-2c7e-4d0a-9a55-0f2b6e3d9c11");
+/// let request = prepare_interaction("https://mydomain.my.salesforce-scrt.com", &rendered, &ctx, "byoc-boundary")?;
+/// assert_eq!(request.uri().path(), "/api/v1/interactions");
+/// # Ok::<(), byoc_core::AdapterError>(())
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct CallContext<'a> {
@@ -121,6 +137,46 @@ pub struct CallContext<'a> {
     pub authorization_context_type: Option<&'a str>,
     /// `RequestId`: a fresh UUID per request.
     pub request_id: &'a str,
+}
+
+impl<'a> CallContext<'a> {
+    /// The headers of a call: bearer `token`, `OrgId`, `AuthorizationContext` (the CCD
+    /// developer name) and `RequestId` (a fresh UUID per request); no
+    /// `AuthorizationContextType` (see [`CallContext::with_authorization_context_type`]).
+    #[must_use]
+    pub fn new(
+        token: &'a Secret,
+        org_id: &'a str,
+        authorization_context: &'a str,
+        request_id: &'a str,
+    ) -> Self {
+        Self {
+            token,
+            org_id,
+            authorization_context,
+            authorization_context_type: None,
+            request_id,
+        }
+    }
+
+    /// The headers of a call for `config`'s org and channel definition.
+    #[must_use]
+    pub fn for_config(config: &'a Config, token: &'a Secret, request_id: &'a str) -> Self {
+        Self::new(
+            token,
+            &config.org_id,
+            &config.channel.developer_name,
+            request_id,
+        )
+    }
+
+    /// Sets `AuthorizationContextType` (`ConversationChannelDefinition`, ...), which
+    /// `PATCH /agentWork` and the conversation history and entry APIs require.
+    #[must_use]
+    pub fn with_authorization_context_type(mut self, context_type: &'a str) -> Self {
+        self.authorization_context_type = Some(context_type);
+        self
+    }
 }
 
 fn header(v: &str) -> Result<HeaderValue, AdapterError> {
@@ -298,16 +354,6 @@ impl fmt::Debug for InteractionClient {
     }
 }
 
-/// Where a transfer went.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TransferOutcome {
-    /// Routed through Omni (`POST /route`).
-    Routed(RouteResponse),
-    /// Assigned to a rep (`POST /agentWork`, then `POST /routingResult`).
-    Assigned(AgentWorkResponse),
-}
-
 impl InteractionClient {
     /// A client over `transport`.
     ///
@@ -380,13 +426,8 @@ impl InteractionClient {
         loop {
             let token = self.access_token().await?;
             let request_id = uuid::Uuid::new_v4().to_string();
-            let ctx = CallContext {
-                token: &token.token,
-                org_id: &self.config.org_id,
-                authorization_context: &self.config.channel.developer_name,
-                authorization_context_type: context_type,
-                request_id: &request_id,
-            };
+            let mut ctx = CallContext::for_config(&self.config, &token.token, &request_id);
+            ctx.authorization_context_type = context_type;
             let req = build(&ctx)?;
             let path = req.uri().path().to_owned();
             let resp = self.transport.execute(req).await?;
@@ -651,97 +692,9 @@ impl InteractionClient {
         }
         self.json(Method::POST, "/routingResult", body, None).await
     }
-
-    /// Carries out the transfer a RoutingRequested event asks for, within the 60-second
-    /// deadline: to `user_id` (the event's, else the one given) with `POST /agentWork` then
-    /// `POST /routingResult`; otherwise through the event's flow with `POST /route`
-    /// (`fallback_queue_id` as the flow's fallback queue). A failed assignment is reported
-    /// with `routingResult` `success: false` before the error is returned.
-    ///
-    /// # Errors
-    /// [`AdapterError::Transient`] when the deadline passes; [`AdapterError::BadRequest`]
-    /// when the event names neither a user nor a flow; otherwise the failed call's error.
-    pub async fn transfer(
-        &self,
-        request: &RoutingRequested,
-        work_item_id: &str,
-        user_id: Option<&str>,
-        fallback_queue_id: Option<&str>,
-    ) -> Result<TransferOutcome, AdapterError> {
-        let work = self.transfer_steps(request, work_item_id, user_id, fallback_queue_id);
-        tokio::time::timeout(TRANSFER_DEADLINE, work)
-            .await
-            .map_err(|_| AdapterError::transient("transfer did not complete within 60 seconds"))?
-    }
-
-    async fn transfer_steps(
-        &self,
-        request: &RoutingRequested,
-        work_item_id: &str,
-        user_id: Option<&str>,
-        fallback_queue_id: Option<&str>,
-    ) -> Result<TransferOutcome, AdapterError> {
-        let conversation = request
-            .conversation_identifier
-            .clone()
-            .ok_or_else(|| AdapterError::bad_request("conversationIdentifier", "missing"))?;
-        let routing_type = match request.routing_type.as_deref() {
-            Some("Conference") => RoutingType::Conference,
-            Some("Initial") => RoutingType::Initial,
-            _ => RoutingType::Transfer,
-        };
-        let user = request.user_id.as_deref().or(user_id);
-        if let Some(user) = user {
-            let correlation = request
-                .routing_correlation_id
-                .clone()
-                .ok_or_else(|| AdapterError::bad_request("channelData.eventId", "missing"))?;
-            let body = AgentWorkRequest {
-                user_id: user.to_owned(),
-                work_item_id: work_item_id.to_owned(),
-                capacity_weight: Some(1),
-                capacity_percentage: None,
-                routing_context: Some(RoutingContext {
-                    conversation_identifier: conversation.clone(),
-                    routing_type,
-                    routing_correlation_id: correlation,
-                }),
-            };
-            let result = self.create_agent_work(&body).await;
-            let report = RoutingResultRequest {
-                routing_type,
-                work_item_id: work_item_id.to_owned(),
-                conversation_identifier: conversation,
-                success: result.is_ok(),
-                externally_routed: true,
-                error_message: result.as_ref().err().map(|e| {
-                    let m = e.to_string();
-                    m.chars().take(255).collect()
-                }),
-            };
-            self.routing_result(&report).await?;
-            return result.map(TransferOutcome::Assigned);
-        }
-        let flow_id = request.flow_id.clone().ok_or_else(|| {
-            AdapterError::bad_request("routingParameters", "neither a user nor a flow")
-        })?;
-        let queue_id = fallback_queue_id
-            .map(str::to_owned)
-            .or_else(|| request.queue_id.clone())
-            .ok_or_else(|| {
-                AdapterError::bad_request("queueId", "flow routing needs a fallback queue")
-            })?;
-        let body = RouteRequest {
-            conversation_identifier: conversation,
-            routing_type,
-            routing_info: Some(RoutingInfo {
-                flow: Some(FlowRouting { flow_id, queue_id }),
-                ..RoutingInfo::default()
-            }),
-        };
-        self.route(&body).await.map(TransferOutcome::Routed)
-    }
 }
+
+mod transfer;
 
 #[cfg(test)]
 mod tests;

@@ -209,6 +209,78 @@ impl From<RenderError> for AdapterError {
     }
 }
 
+/// How far a transfer got (see [`TransferError::DeadlineExceeded`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransferStage {
+    /// Nothing was sent yet (the access token was being minted).
+    Started,
+    /// `POST /agentWork` was sent and had not been answered.
+    AgentWorkRequested,
+    /// The AgentWork was created; `POST /routingResult` had not been answered.
+    RoutingResultRequested,
+    /// `POST /route` was sent and had not been answered (a PendingServiceRouting may exist).
+    RouteRequested,
+}
+
+impl std::fmt::Display for TransferStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Started => "before the first call",
+            Self::AgentWorkRequested => "POST /agentWork unanswered",
+            Self::RoutingResultRequested => "AgentWork created, POST /routingResult unanswered",
+            Self::RouteRequested => "POST /route unanswered",
+        })
+    }
+}
+
+/// Failures of the RoutingRequested transfer sequence
+/// ([`InteractionClient::transfer`](crate::InteractionClient::transfer)).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransferError {
+    /// The event lacks what the transfer needs.
+    #[error("routing request has no `{field}`: {reason}")]
+    MissingField {
+        /// The field at fault.
+        field: &'static str,
+        /// What is missing.
+        reason: &'static str,
+    },
+    /// A call of the sequence failed within the deadline. A failed `/agentWork` has been
+    /// reported with `routingResult` `success: false` first.
+    #[error("transfer failed: {0}")]
+    Call(#[source] AdapterError),
+    /// The 60-second deadline passed. Salesforce fails the transfer by itself then; what the
+    /// partner side had done is named here so nothing is left unreported: `agent_work_id` is
+    /// the AgentWork created (close it with `PATCH /agentWork` if unwanted) and `reported`
+    /// whether Salesforce acknowledged a `routingResult` for the attempt (after the deadline,
+    /// one is sent within [`TRANSFER_REPORT_GRACE`](crate::client::TRANSFER_REPORT_GRACE)).
+    #[error("transfer did not complete within 60 seconds ({stage})")]
+    DeadlineExceeded {
+        /// How far the sequence got.
+        stage: TransferStage,
+        /// The AgentWork created, if any.
+        agent_work_id: Option<String>,
+        /// Whether a `routingResult` for this attempt was acknowledged.
+        reported: bool,
+    },
+}
+
+impl From<TransferError> for AdapterError {
+    fn from(e: TransferError) -> Self {
+        let message = e.to_string();
+        match e {
+            TransferError::MissingField { field, .. } => AdapterError::bad_request(field, message),
+            TransferError::Call(inner) => inner,
+            // Salesforce has failed the transfer; the rep requests it again (a new event).
+            TransferError::DeadlineExceeded { .. } => {
+                AdapterError::permanent(None, message).with_code("transfer_deadline")
+            }
+        }
+    }
+}
+
 /// Failures of the Pub/Sub subscription.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -350,6 +422,23 @@ mod tests {
         assert_eq!(e.field(), Some("payload.identifier"));
         let e: AdapterError = RenderError::Unsupported("invoke".into()).into();
         assert!(matches!(e, AdapterError::Unsupported { .. }));
+        let e: AdapterError = TransferError::DeadlineExceeded {
+            stage: TransferStage::AgentWorkRequested,
+            agent_work_id: None,
+            reported: true,
+        }
+        .into();
+        assert!(!e.is_retryable());
+        assert_eq!(e.code(), Some("transfer_deadline"));
+        assert!(e.to_string().contains("POST /agentWork unanswered"), "{e}");
+        let e: AdapterError = TransferError::MissingField {
+            field: "channelData.eventId",
+            reason: "missing",
+        }
+        .into();
+        assert_eq!(e.field(), Some("channelData.eventId"));
+        let e: AdapterError = TransferError::Call(AdapterError::transient("x")).into();
+        assert!(e.is_retryable());
         let e: AdapterError =
             PubSubError::status("Subscribe", &tonic::Status::unauthenticated("expired")).into();
         assert!(e.is_unauthorized());

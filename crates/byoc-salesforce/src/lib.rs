@@ -97,8 +97,13 @@
 //! - Outbound payloads are parsed wrapped (`payload.entryPayload`) and tolerated flat; a flat
 //!   payload has no `conversationIdentifier`, so the end user's id keys the conversation.
 //! - `SessionStatusChanged` times are kept raw in `value` (seconds in the examples).
-//! - Entry ids: the activity id when it is a UUID, else a UUID v5 of it (stable across
-//!   retries), else a fresh v4.
+//! - Entry ids are stable across retries: the activity id when it is a UUID, else a UUID v5
+//!   of it; without an id, a UUID v5 of the activity's content and timestamp
+//!   ([`render::entry_id`]).
+//! - A transfer that cannot finish within 60 s fails with
+//!   [`TransferError::DeadlineExceeded`], naming the stage reached and the AgentWork
+//!   created; an assignment attempt without an acknowledged `routingResult` is reported
+//!   after the deadline.
 //! - For a rep transfer, the rep is `routingParameters.userId` or the one the host passes.
 //! - Keep-alive replay ids are stored as the resume point (they only follow delivered events).
 
@@ -118,7 +123,9 @@ pub mod verify;
 pub use adapter::SalesforceAdapter;
 pub use client::InteractionClient;
 pub use config::{ChannelDefinition, Config, Credentials};
-pub use error::{ApiError, AuthError, NormalizeError, PubSubError, RenderError};
+pub use error::{
+    ApiError, AuthError, NormalizeError, PubSubError, RenderError, TransferError, TransferStage,
+};
 
 /// The crate's pure normalizer: a platform event's payload JSON (wrapped or flat) or a whole
 /// decoded event record (see [`normalize::normalize_bytes`]).

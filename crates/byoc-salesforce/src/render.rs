@@ -10,9 +10,20 @@
 //! | `event` `salesforce.messageDeliveryFailed`, value `{failedConversationEntryIdentifier, errorCode, errorMessage?}` | `MessageDeliveryFailed` |
 //!
 //! `from.id` is the end user client identifier; `channelData.routingAttributes` (an object
-//! of strings), when present, becomes `routingAttributes`. The entry id is the activity `id`
-//! when it is a UUID, a UUID v5 derived from it otherwise, so a retried send carries the same
-//! id; a new v4 UUID when the activity has none.
+//! of strings), when present, becomes `routingAttributes`.
+//!
+//! ## Entry ids
+//!
+//! The entry id must be the same when a send is retried, or the retry can become a second
+//! entry on the Salesforce side ([`entry_id`]):
+//!
+//! - the activity `id` when it is a UUID;
+//! - a UUID v5 of the activity `id` otherwise;
+//! - without an `id`, a UUID v5 of what a retry carries: the activity type, `from.id`,
+//!   `conversation.id`, `timestamp`, `name`, `text`, `value`, `replyToId` and each
+//!   attachment's content type, name, URL and content. Two activities without `id` that
+//!   carry all of these alike get the same entry id, so give each activity an `id` or a
+//!   `timestamp` when the same text may legitimately be sent twice.
 
 use std::collections::BTreeMap;
 
@@ -113,7 +124,12 @@ pub struct RenderedInteraction {
     pub attachment: Option<AttachmentFile>,
 }
 
-/// A stable entry id for an activity (see the module docs).
+/// The UUID v5 namespace of entry ids derived from activity content.
+const CONTENT_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x6b79_6f63_5f73_4600_8000_656e_7472_7969);
+
+/// A stable entry id for an activity: the same for a retry of the same activity (see the
+/// module docs).
 #[must_use]
 pub fn entry_id(activity: &Activity) -> String {
     match activity.id.as_deref() {
@@ -121,8 +137,43 @@ pub fn entry_id(activity: &Activity) -> String {
             Ok(u) => u.hyphenated().to_string(),
             Err(_) => uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, id.as_bytes()).to_string(),
         },
-        None => uuid::Uuid::new_v4().to_string(),
+        None => content_id(activity),
     }
+}
+
+/// UUID v5 of the SHA-256 of the activity's content fields, each length-prefixed (so no two
+/// different field sets hash the same input).
+fn content_id(activity: &Activity) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut h = Sha256::new();
+    let mut field = |v: Option<&str>| match v {
+        Some(v) => {
+            h.update([1]);
+            h.update((v.len() as u64).to_be_bytes());
+            h.update(v.as_bytes());
+        }
+        None => h.update([0]),
+    };
+    field(Some(activity.kind.as_str()));
+    field(activity.from_id());
+    field(activity.conversation_id());
+    field(
+        activity
+            .timestamp
+            .as_ref()
+            .map(byoc_core::Timestamp::as_str),
+    );
+    field(activity.name.as_deref());
+    field(activity.text.as_deref());
+    field(activity.value.as_ref().map(byoc_core::RawJson::get));
+    field(activity.reply_to_id.as_deref());
+    for att in activity.attachments.as_deref().unwrap_or_default() {
+        field(att.content_type.as_deref());
+        field(att.name.as_deref());
+        field(att.content_url.as_deref());
+        field(att.content.as_ref().map(byoc_core::RawJson::get));
+    }
+    uuid::Uuid::new_v5(&CONTENT_NAMESPACE, &h.finalize()).to_string()
 }
 
 #[derive(Deserialize)]
@@ -417,6 +468,58 @@ mod tests {
         assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 5);
         let again = render_interaction(&a, TO, 0).unwrap();
         assert_eq!(serde_json::to_value(&again.request).unwrap(), v);
+    }
+
+    #[test]
+    fn an_activity_without_id_keeps_its_entry_id_across_retries() {
+        let mut a = Activity::message("yes");
+        a.from = Some(ChannelAccount::new("15555550123"));
+        a.timestamp = Some(Timestamp::parse("2024-05-02T16:41:09.301Z").unwrap());
+        let first = entry_id(&a);
+        assert_eq!(uuid::Uuid::parse_str(&first).unwrap().get_version_num(), 5);
+        // A retry (the same activity, rendered later) carries the same entry id.
+        let r1 = render_interaction(&a, TO, 1).unwrap();
+        let r2 = render_interaction(&a.clone(), TO, 2).unwrap();
+        assert_eq!(
+            serde_json::to_value(&r1.request).unwrap()["interactions"][0]["payload"]["id"],
+            serde_json::to_value(&r2.request).unwrap()["interactions"][0]["payload"]["id"],
+        );
+        assert_eq!(
+            serde_json::to_value(&r1.request).unwrap()["interactions"][0]["payload"]["id"],
+            first.as_str()
+        );
+        // Anything a different send carries gives another id.
+        type Change = Box<dyn Fn(&mut Activity)>;
+        let variants: Vec<Change> = vec![
+            Box::new(|a| a.text = Some("yes!".into())),
+            Box::new(|a| a.timestamp = Some(Timestamp::parse("2024-05-02T16:41:10.301Z").unwrap())),
+            Box::new(|a| a.timestamp = None),
+            Box::new(|a| a.from = Some(ChannelAccount::new("15555550124"))),
+            Box::new(|a| a.kind = ActivityType::Typing),
+            Box::new(|a| a.reply_to_id = Some("r".into())),
+            Box::new(|a| a.name = Some("n".into())),
+            Box::new(|a| {
+                a.attachments = Some(vec![Attachment::from_url(
+                    "image/png",
+                    "data:image/png;base64,AA==",
+                )]);
+            }),
+            // Field boundaries count: "ye" + "s" is not "yes" + "".
+            Box::new(|a| {
+                a.text = Some("ye".into());
+                a.name = Some("s".into());
+            }),
+        ];
+        let mut seen = std::collections::HashSet::from([first.clone()]);
+        for change in &variants {
+            let mut b = a.clone();
+            change(&mut b);
+            assert!(seen.insert(entry_id(&b)), "{b:?}");
+        }
+        // An id wins over the content.
+        let mut c = a.clone();
+        c.id = Some("7c6f1a8e-2b0d-4e4f-9a51-0c3e5b7d9f1a".into());
+        assert_eq!(entry_id(&c), "7c6f1a8e-2b0d-4e4f-9a51-0c3e5b7d9f1a");
     }
 
     #[test]

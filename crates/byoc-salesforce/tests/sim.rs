@@ -497,3 +497,113 @@ async fn receive_accepts_a_relayed_payload_for_this_channel_only() {
     let bad = http::Request::new(bytes::Bytes::from_static(b"{"));
     assert!(adapter.receive(bad).await.is_err());
 }
+
+#[tokio::test]
+async fn token_refused_when_the_app_holds_another_certificate() {
+    let cfg = SimConfig::default().with_certificate(include_str!("keys/other-cert.pem"));
+    let s = SalesforceSim::start(cfg).await.unwrap();
+    let a = SalesforceAdapter::new(Arc::new(
+        InteractionClient::with_reqwest(config(&s, sim::TEST_PRIVATE_KEY_PEM)).unwrap(),
+    ));
+    let e = a.send(&customer(Activity::message("x"))).await.unwrap_err();
+    assert!(e.is_unauthorized(), "{e:?}");
+    assert_eq!(e.code(), Some("invalid_grant"));
+    assert_eq!(s.tokens_issued(), 0);
+    // The same key accepted through the right certificate, and through a bare public key.
+    for cfg in [
+        SimConfig::default().with_certificate(sim::TEST_CERTIFICATE_PEM),
+        SimConfig::default().with_public_key(sim::TEST_PUBLIC_KEY_PEM),
+    ] {
+        let s = SalesforceSim::start(cfg).await.unwrap();
+        let a = SalesforceAdapter::new(Arc::new(
+            InteractionClient::with_reqwest(config(&s, sim::TEST_PRIVATE_KEY_PEM)).unwrap(),
+        ));
+        a.send(&customer(Activity::message("x"))).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_request_prepared_outside_the_crate_is_accepted() {
+    use byoc_salesforce::client::{
+        CallContext, HttpTransport as _, ReqwestTransport, parse_json, prepare_interaction,
+    };
+    let (s, adapter) = setup().await;
+    let client = adapter.client();
+    let token = client.access_token().await.unwrap();
+    let rendered = byoc_salesforce::render::render_interaction(
+        &customer(Activity::message("prepared by hand")),
+        &client.config().channel_address,
+        1_714_668_069_301,
+    )
+    .unwrap();
+    let rid = uuid::Uuid::new_v4().to_string();
+    let ctx = CallContext::for_config(client.config(), &token.token, &rid);
+    let req = prepare_interaction(&client.config().scrt_url, &rendered, &ctx, "byoc-b1").unwrap();
+    let resp = ReqwestTransport::new().unwrap().execute(req).await.unwrap();
+    let ok: byoc_salesforce::api::InteractionResponse = parse_json(&resp).unwrap();
+    assert_eq!(ok.success, Some(true));
+    assert_eq!(s.recorded()[0].request_id, rid);
+}
+
+#[tokio::test]
+async fn a_retried_send_without_id_keeps_its_entry_id() {
+    let (s, adapter) = setup().await;
+    let a = customer(Activity::message("yes"));
+    assert!(a.id.is_none());
+    s.faults().push(Fault::status(503, None), 1);
+    assert!(adapter.send(&a).await.unwrap_err().is_retryable());
+    let d1 = adapter.send(&a).await.unwrap();
+    let d2 = adapter.send(&a.clone()).await.unwrap();
+    let rec = s.recorded();
+    let id = |i: usize| rec[i].json["interactions"][0]["payload"]["id"].clone();
+    assert_eq!(rec.len(), 2);
+    assert_eq!(id(0), id(1));
+    assert_eq!(d1.provider_id, d2.provider_id);
+    assert_eq!(d1.provider_id.as_deref(), id(0).as_str());
+}
+
+async fn next(sub: &mut Subscription) -> SubscriptionItem {
+    tokio::time::timeout(Duration::from_secs(20), sub.next())
+        .await
+        .expect("an item")
+        .expect("stream open")
+        .expect("no fatal error")
+}
+
+/// Keep-alives: the simulator sends them at its configured interval on an idle stream, the
+/// subscriber yields each with the latest replay id and keeps the stream (no reconnect, no
+/// new token), and events published later arrive on it. Real time with a short interval:
+/// under paused time tokio's auto-advance outruns the loopback HTTP/2 connection (it is
+/// torn down with "error reading a body"), so only the order of items is asserted here.
+#[tokio::test]
+async fn keepalives_keep_the_stream() {
+    let cfg = SimConfig::default().with_keepalive(Duration::from_millis(50));
+    let s = SalesforceSim::start(cfg).await.unwrap();
+    let client = InteractionClient::with_reqwest(config(&s, sim::TEST_PRIVATE_KEY_PEM)).unwrap();
+    let adapter = SalesforceAdapter::new(Arc::new(client));
+    s.agent_says(USER, "0055g00000Jk7Qp", "Grace", "m0")
+        .unwrap();
+    let mut sub = adapter.subscribe(ReplayStart::Earliest);
+    let SubscriptionItem::Event(first) = next(&mut sub).await else {
+        panic!("the event first");
+    };
+    for _ in 0..3 {
+        match next(&mut sub).await {
+            SubscriptionItem::KeepAlive { latest_replay_id } => {
+                assert_eq!(latest_replay_id, first.replay_id);
+            }
+            other => panic!("expected a keep-alive, got {other:?}"),
+        }
+    }
+    s.agent_says(USER, "0055g00000Jk7Qp", "Grace", "m1")
+        .unwrap();
+    let second = loop {
+        match next(&mut sub).await {
+            SubscriptionItem::Event(e) => break e,
+            SubscriptionItem::KeepAlive { .. } => {}
+            other => panic!("expected the event, got {other:?}"),
+        }
+    };
+    assert_eq!(second.activities[0].text.as_deref(), Some("m1"));
+    assert_eq!(s.tokens_issued(), 1, "no reconnect");
+}

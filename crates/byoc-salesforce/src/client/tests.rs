@@ -1,6 +1,7 @@
 use std::sync::Mutex;
 
 use super::*;
+use crate::api::RoutingType;
 use crate::config::{ChannelDefinition, Credentials};
 use crate::render::{AttachmentFile, render_interaction};
 
@@ -11,13 +12,38 @@ fn ctx_token() -> Secret {
 }
 
 fn ctx(token: &Secret) -> CallContext<'_> {
-    CallContext {
+    CallContext::new(
         token,
-        org_id: "00D000000000001",
-        authorization_context: "Partner_Def",
-        authorization_context_type: None,
-        request_id: "6f1c0d4e-2c7e-4d0a-9a55-0f2b6e3d9c11",
-    }
+        "00D000000000001",
+        "Partner_Def",
+        "6f1c0d4e-2c7e-4d0a-9a55-0f2b6e3d9c11",
+    )
+}
+
+#[test]
+fn call_context_constructors_set_every_header() {
+    let t = ctx_token();
+    let c = config();
+    let ctx = CallContext::for_config(&c, &t, "6f1c0d4e-2c7e-4d0a-9a55-0f2b6e3d9c11")
+        .with_authorization_context_type("ConversationChannelDefinition");
+    let req = prepare_json(
+        Method::PATCH,
+        &c.scrt_url,
+        "/agentWork",
+        &serde_json::json!({}),
+        &ctx,
+    )
+    .unwrap();
+    let h = req.headers();
+    assert_eq!(h["orgid"], "00D000000000001");
+    assert_eq!(h["authorizationcontext"], "Def");
+    assert_eq!(
+        h["authorizationcontexttype"],
+        "ConversationChannelDefinition"
+    );
+    assert_eq!(h["requestid"], "6f1c0d4e-2c7e-4d0a-9a55-0f2b6e3d9c11");
+    assert!(format!("{ctx:?}").contains("redacted"));
+    assert!(!format!("{ctx:?}").contains("00D!tok"));
 }
 
 #[test]

@@ -82,9 +82,8 @@ mod tests {
             rsa_key_from_certificate(super::super::TEST_PUBLIC_KEY_PEM),
             Err(KeyError::NotACertificate)
         ));
-        let mut cfg = super::super::SimConfig::default();
-        cfg.certificate_pem = None;
-        cfg.public_key_pem = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----".into();
+        let mut cfg = super::super::SimConfig::default()
+            .with_public_key("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----");
         assert!(matches!(decoding_key(&cfg), Err(KeyError::NotAPublicKey)));
         cfg.public_key_pem = super::super::TEST_PUBLIC_KEY_PEM.into();
         assert!(decoding_key(&cfg).is_ok());

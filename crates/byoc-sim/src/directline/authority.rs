@@ -1,5 +1,6 @@
 //! The token authority: Entra-style client-credentials endpoint issuing RS256 Connector
-//! tokens, and the Bot Framework channel OpenID metadata and JWKS (with `endorsements`).
+//! tokens with the tenant's OpenID discovery document MSAL reads first, and the Bot
+//! Framework channel OpenID metadata and JWKS (with `endorsements`).
 
 use axum::extract::{Path, State as AxState};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +20,52 @@ pub(crate) async fn openid(AxState(state): AxState<Shared>) -> Json<Value> {
         "jwks_uri": format!("{}/v1/.well-known/keys", state.base),
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+    }))
+}
+
+/// The Bot Framework tenant's id (`botframework.com`), as Entra writes it in issuers.
+const BOT_FRAMEWORK_TENANT_ID: &str = "d6d49420-f39b-4df7-a1dc-d59a935871db";
+
+/// The base URL a request came through: `X-Forwarded-Proto` / `X-Forwarded-Host` when a
+/// front (TLS terminator) set them, else `Host`, else the listening address.
+fn public_base(state: &State, headers: &HeaderMap) -> String {
+    let value = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let proto = value("x-forwarded-proto").filter(|p| matches!(*p, "http" | "https"));
+    let host = value("x-forwarded-host").or_else(|| value("host"));
+    match host {
+        Some(host) => format!("{}://{host}", proto.unwrap_or("http")),
+        None => state.base.clone(),
+    }
+}
+
+/// Entra's OpenID discovery document of a tenant
+/// (`GET /{tenant}/v2.0/.well-known/openid-configuration`), which MSAL reads before it asks
+/// the token endpoint. Only the token endpoint is served; MSAL also requires an
+/// `authorization_endpoint`, so one is named. URLs use the base the request came through,
+/// because MSAL accepts only `https` authorities and so reaches the simulator through a TLS
+/// front.
+pub(crate) async fn tenant_openid(
+    AxState(state): AxState<Shared>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Json<Value> {
+    let base = public_base(&state, &headers);
+    Json(json!({
+        "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/authorize"),
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "issuer": format!("https://login.microsoftonline.com/{BOT_FRAMEWORK_TENANT_ID}/v2.0"),
+        "tenant_region_scope": "WW",
     }))
 }
 

@@ -229,6 +229,10 @@ fn router(state: Shared) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(authority::token))
         .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(authority::tenant_openid),
+        )
+        .route(
             "/v1/.well-known/openidconfiguration",
             get(authority::openid),
         )

@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use byoc_sim::directline::{self, DirectLineSim};
 use byoc_sim::telesign::{TelesignSim, TelesignSimOptions};
 use serde_json::Value;
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
 
 /// Longest wait for any Python step (import check, script run, bot start-up).
 const STEP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -151,4 +153,187 @@ async fn telesign_sdk_hmac_auth_is_accepted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telesign_sdk_basic_auth_is_accepted() {
     telesign_round_trip("Basic", "Basic").await;
+}
+
+/// A child process killed when dropped (also on panic).
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.start_kill();
+    }
+}
+
+/// Forwards a child's stdout JSON lines to a channel (and stderr, for failures), draining
+/// the pipe for as long as the child runs.
+fn json_lines(child: &mut Child) -> tokio::sync::mpsc::Receiver<Value> {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("bot: {line}");
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                // A full channel only means nobody is listening any more.
+                let _ = tx.try_send(v);
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for the next line with `key`.
+async fn wait_for_line(lines: &mut tokio::sync::mpsc::Receiver<Value>, key: &str) -> Value {
+    let found = tokio::time::timeout(STEP_TIMEOUT, async {
+        while let Some(v) = lines.recv().await {
+            if v.get(key).is_some() {
+                return Some(v);
+            }
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(v)) => v,
+        _ => panic!("the bot printed no `{key}` line within {STEP_TIMEOUT:?}"),
+    }
+}
+
+/// A free loopback port (bound, then released for the simulator to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bot_framework_sdk_bot_answers_through_direct_line() {
+    let test = "bot_framework_sdk_bot_answers_through_direct_line";
+    if !sdk_available(
+        test,
+        "botbuilder.core, botbuilder.integration.aiohttp, msal",
+    )
+    .await
+    {
+        return;
+    }
+    // The bot learns the simulator's URL first (it uses it only per request), the
+    // simulator the bot's.
+    let port = free_port();
+    let sim_url = format!("http://127.0.0.1:{port}");
+    let mut bot = Running(
+        Command::new(python())
+            .arg(sdk_dir().join("botframework_echo_bot.py"))
+            .args([
+                sim_url.as_str(),
+                directline::DEFAULT_BOT_APP_ID,
+                directline::DEFAULT_BOT_APP_PASSWORD,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python starts"),
+    );
+    let mut lines = json_lines(&mut bot.0);
+    let ready = wait_for_line(&mut lines, "bot_url").await;
+    let bot_url = ready["bot_url"].as_str().expect("bot_url").to_owned();
+    let mut options = directline::Options::default().with_bot_url(bot_url);
+    options.port = port;
+    let sim = DirectLineSim::start(options)
+        .await
+        .expect("simulator starts");
+    assert_eq!(sim.url(), sim_url);
+
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let started: Value = http
+        .post(format!("{}/conversations", sim.directline_url()))
+        .bearer_auth(directline::DEFAULT_SECRET)
+        .send()
+        .await
+        .expect("start answered")
+        .error_for_status()
+        .expect("conversation started")
+        .json()
+        .await
+        .expect("conversation JSON");
+    let conv = started["conversationId"].as_str().expect("conversationId");
+    let token = started["token"].as_str().expect("token");
+    let activities = format!("{}/conversations/{conv}/activities", sim.directline_url());
+    let posted = http
+        .post(&activities)
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "type": "message",
+            "from": { "id": "user-1", "name": "User" },
+            "text": "hello from direct line",
+        }))
+        .send()
+        .await
+        .expect("post answered");
+    let status = posted.status();
+    let body = posted.text().await.unwrap_or_default();
+    assert!(status.is_success(), "post activity: {status} {body}");
+    let posted_id = serde_json::from_str::<Value>(&body).expect("post JSON")["id"]
+        .as_str()
+        .expect("activity id")
+        .to_owned();
+
+    // The bot replied during its turn, so the reply is in the conversation already; poll
+    // a bounded number of times anyway.
+    let mut reply = None;
+    for _ in 0..50 {
+        let page: Value = http
+            .get(&activities)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("activities answered")
+            .json()
+            .await
+            .expect("activities JSON");
+        reply = page["activities"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["from"]["id"] == directline::DEFAULT_BOT_APP_ID && a["type"] == "message")
+            .cloned();
+        if reply.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reply = reply.expect("the SDK bot's reply in the conversation");
+    assert_eq!(reply["text"], "SDK echo: hello from direct line", "{reply}");
+    // On Direct Line the SDK answers with send_to_conversation (no replyToId), after the
+    // user's activity.
+    assert!(
+        reply["id"].as_str() > Some(posted_id.as_str()),
+        "{reply} after {posted_id}"
+    );
+    assert_eq!(reply["conversation"]["id"], conv, "{reply}");
+    assert_eq!(reply["recipient"]["id"], "user-1", "{reply}");
+
+    // The reply reached the connector with a token the SDK (MSAL) got from the authority.
+    assert!(
+        sim.token_requests() >= 1,
+        "the SDK asked the authority for a token"
+    );
+    assert!(
+        sim.connector_received()
+            .iter()
+            .any(|a| a["text"] == "SDK echo: hello from direct line"),
+        "{:?}",
+        sim.connector_received()
+    );
+    let (metadata, keys) = sim.metadata_fetches();
+    assert!(
+        metadata >= 1 && keys >= 1,
+        "the SDK read the channel OpenID metadata and keys"
+    );
 }

@@ -3,6 +3,7 @@
 //! Framework SDK (`botbuilder-*`). When the packages are missing the tests say so on
 //! stderr and return, or fail when `BYOC_REQUIRE_SDK_TESTS=1` (CI).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -47,7 +48,9 @@ async fn sdk_available(test: &str, modules: &str) -> bool {
         "{test}: `{} -c 'import {modules}'` failed and BYOC_REQUIRE_SDK_TESTS=1: run `{INSTALL}`",
         python()
     );
-    eprintln!(
+    // Straight to stderr, past the test harness's capture, so a skip shows in every log.
+    let _ = writeln!(
+        std::io::stderr(),
         "{test} skipped: pip install -r tests/sdk/requirements.txt (cannot import {modules})"
     );
     false

@@ -19,7 +19,7 @@
 use byoc_core::activity::{ByteString, from_shared};
 use byoc_core::{Activity, ActivityType, RawJson};
 use bytes::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::NormalizeError;
@@ -203,13 +203,49 @@ pub(crate) fn normalize_webhook_bytes(
             })?;
         let mut out = Vec::with_capacity(items.len());
         for raw in &items {
-            push_one(&mut out, share(&body, raw.get()), path_conversation_id)?;
+            let item = share(&body, raw.get());
+            let mut one = parse_one(&item)?;
+            if let Some(a) = one.first_mut() {
+                normalize_one(a, &item, path_conversation_id)?;
+            }
+            out.append(&mut one);
         }
         Ok(out)
     } else {
-        let mut out = Vec::with_capacity(1);
-        push_one(&mut out, body, path_conversation_id)?;
+        let mut out = parse_one(&body)?;
+        if let Some(a) = out.first_mut() {
+            normalize_one(a, &body, path_conversation_id)?;
+        }
         Ok(out)
+    }
+}
+
+/// One activity, deserialized straight into a `Vec` (an `Activity` is large: it is moved
+/// once, into the vector, rather than through every return on the way).
+struct One(Vec<Activity>);
+
+impl<'de> Deserialize<'de> for One {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self(vec![Activity::deserialize(d)?]))
+    }
+}
+
+/// Parses one activity (opaque parts as slices of `bytes`) into a vector of one.
+fn parse_one(bytes: &Bytes) -> Result<Vec<Activity>, NormalizeError> {
+    match from_shared::<One>(bytes) {
+        Ok(One(out)) => Ok(out),
+        // Parsed again for the error as `Activity` words it (the field at fault); only on
+        // failure.
+        Err(_) => Err(match Activity::from_bytes(bytes.clone()) {
+            Err(e) => NormalizeError::NotAnActivity {
+                field: e.field().map(str::to_owned),
+                message: e.to_string(),
+            },
+            Ok(_) => NormalizeError::NotAnActivity {
+                field: None,
+                message: "not an activity".into(),
+            },
+        }),
     }
 }
 
@@ -225,21 +261,12 @@ fn share(body: &Bytes, part: &str) -> Bytes {
     }
 }
 
-/// Parses one activity into `out` and normalizes it there (an `Activity` is large: it is
-/// moved once, not at every return).
-fn push_one(
-    out: &mut Vec<Activity>,
-    bytes: Bytes,
+/// Normalizes one parsed activity in place (`bytes` is its text, for the id digest).
+fn normalize_one(
+    a: &mut Activity,
+    bytes: &[u8],
     path_conversation_id: Option<&str>,
 ) -> Result<(), NormalizeError> {
-    out.push(
-        Activity::from_bytes(bytes.clone()).map_err(|e| NormalizeError::NotAnActivity {
-            field: e.field().map(str::to_owned),
-            message: e.to_string(),
-        })?,
-    );
-    let last = out.len() - 1;
-    let a = &mut out[last];
     let conversation_id = a
         .conversation_id()
         .filter(|c| !c.is_empty())
@@ -252,7 +279,7 @@ fn push_one(
     let digest =
         a.id.as_deref()
             .is_none_or(str::is_empty)
-            .then(|| digest_id(conversation_id, &bytes));
+            .then(|| digest_id(conversation_id, bytes));
 
     // The type as sent (the activity's may become `event` below).
     let kind = a.kind.clone();
@@ -299,6 +326,52 @@ struct Omnichannel<'a> {
     text: Option<String>,
     #[serde(rename = "type")]
     kind: &'a str,
+}
+
+impl Omnichannel<'_> {
+    /// `{"omnichannel":{..}}` written into a string of the exact length (what
+    /// `serde_json` writes for it), when no string needs escaping; `None` otherwise.
+    fn write_only(&self) -> Option<RawJson> {
+        const HEAD: &str = r#"{"omnichannel":{"#;
+        let channel_id = self.channel_id.as_deref();
+        let text = self.text.as_deref();
+        let strings = [channel_id.unwrap_or(""), text.unwrap_or(""), self.kind];
+        if !strings.iter().all(|s| is_plain(s)) {
+            return None;
+        }
+        let len = HEAD.len()
+            + channel_id.map_or(0, |c| r#""channelId":"","#.len() + c.len())
+            + r#""idSource":"","#.len()
+            + self.id_source.len()
+            + text.map_or(0, |t| r#""text":"","#.len() + t.len())
+            + r#""type":""}}"#.len()
+            + self.kind.len();
+        let mut out = String::with_capacity(len);
+        out.push_str(HEAD);
+        if let Some(c) = channel_id {
+            out.push_str(r#""channelId":""#);
+            out.push_str(c);
+            out.push_str(r#"","#);
+        }
+        out.push_str(r#""idSource":""#);
+        out.push_str(self.id_source);
+        out.push_str(r#"","#);
+        if let Some(t) = text {
+            out.push_str(r#""text":""#);
+            out.push_str(t);
+            out.push_str(r#"","#);
+        }
+        out.push_str(r#""type":""#);
+        out.push_str(self.kind);
+        out.push_str(r#""}}"#);
+        debug_assert_eq!(out.len(), len);
+        Some(RawJson::from_trusted_text(ByteString::from(out)))
+    }
+}
+
+/// Whether `serde_json` writes `s` between quotes as it is (nothing to escape).
+fn is_plain(s: &str) -> bool {
+    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 /// The `value` of an Omnichannel event. Fields in sorted order, as a `serde_json::Map`.
@@ -398,7 +471,11 @@ fn merge_channel_data(existing: Option<RawJson>, meta: &Omnichannel<'_>) -> Opti
             m
         }
         // No channelData of its own: written directly, without building a map.
-        _ => return RawJson::from_serialize(&Only { omnichannel: meta }).ok(),
+        _ => {
+            return meta
+                .write_only()
+                .or_else(|| RawJson::from_serialize(&Only { omnichannel: meta }).ok());
+        }
     };
     obj.insert(
         "omnichannel".into(),

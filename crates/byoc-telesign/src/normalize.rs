@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::codes::DeliveryState;
 use crate::error::NormalizeError;
 
+mod report;
+use report::{DeliveryReportOut, PartIds, Rfc3339};
+
 /// The `channelId` of every TeleSign activity.
 pub const CHANNEL_ID: &str = "telesign";
 /// `name` of delivery-report events.
@@ -183,9 +186,52 @@ fn parse_time(text: &str) -> Option<Timestamp> {
     if let Ok(t) = Timestamp::parse(text) {
         return Some(t);
     }
-    chrono::DateTime::parse_from_rfc2822(text)
-        .ok()
-        .map(|d| Timestamp::from_utc(d.to_utc()))
+    fast_rfc1123(text)
+        .or_else(|| {
+            chrono::DateTime::parse_from_rfc2822(text)
+                .ok()
+                .map(|d| d.to_utc())
+        })
+        .map(Timestamp::from_utc)
+}
+
+/// `Www, DD Mon YYYY HH:MM:SS GMT`, the RFC 1123 form TeleSign writes, read without
+/// chrono's general RFC 2822 parser; `None` for anything else (including a weekday that
+/// does not match the date), which chrono's parser then decides.
+fn fast_rfc1123(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    const DAYS: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    const MONTHS: [&[u8]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    fn num(b: &[u8]) -> Option<u32> {
+        b.iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    }
+    use chrono::Datelike;
+    let b = text.as_bytes();
+    if b.len() != 29
+        || &b[3..5] != b", "
+        || b[7] != b' '
+        || b[11] != b' '
+        || b[16] != b' '
+        || b[19] != b':'
+        || b[22] != b':'
+        || &b[25..] != b" GMT"
+    {
+        return None;
+    }
+    let weekday = DAYS.iter().position(|d| *d == &b[..3])?;
+    let month = MONTHS.iter().position(|m| *m == &b[8..11])?;
+    let year = i32::try_from(num(&b[12..16])?).ok()?;
+    let date =
+        chrono::NaiveDate::from_ymd_opt(year, u32::try_from(month).ok()? + 1, num(&b[5..7])?)?;
+    if usize::try_from(date.weekday().num_days_from_monday()).ok()? != weekday {
+        return None;
+    }
+    let time = date.and_hms_opt(num(&b[17..19])?, num(&b[20..22])?, num(&b[23..25])?)?;
+    Some(time.and_utc())
 }
 
 fn non_empty(v: Option<Lenient<'_>>) -> Option<String> {
@@ -344,17 +390,9 @@ fn dlr(cb: Callback<'_>, raw: RawJson) -> Result<Activity, NormalizeError> {
                 .as_ref()
                 .and_then(Lenient::as_i64)
                 .and_then(|c| u32::try_from(c).ok()),
-            i.message_parts_reference_ids
-                .as_deref()
-                .map(|s| {
-                    s.split(',')
-                        .map(str::trim)
-                        .filter(|p| !p.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            PartIds(i.message_parts_reference_ids.as_deref().unwrap_or("")),
         ),
-        None => (None, Vec::new()),
+        None => (None, PartIds::default()),
     };
     let external_id = cb
         .external_id
@@ -373,12 +411,12 @@ fn dlr(cb: Callback<'_>, raw: RawJson) -> Result<Activity, NormalizeError> {
             DeliveryState::Failed { .. } => Some(false),
             _ => None,
         },
-        updated_on: updated.as_ref().map(|t| t.to_utc().to_rfc3339()),
+        updated_on: updated.as_ref().map(|t| Rfc3339(t.to_utc())),
         message_parts_count: parts,
         message_parts_reference_ids: part_ids,
     };
     let mut a = base(Some(EVENT_DELIVERY_REPORT), raw);
-    a.value = RawJson::from_serialize(&report).ok();
+    a.value = report.to_raw();
     a.id = Some(match code {
         Some(c) => format!("{reference_id}:{c}"),
         None => reference_id.clone(),
@@ -386,30 +424,6 @@ fn dlr(cb: Callback<'_>, raw: RawJson) -> Result<Activity, NormalizeError> {
     a.reply_to_id = Some(reference_id);
     a.timestamp = updated;
     Ok(a)
-}
-
-/// [`DeliveryReport`] over borrowed parts: the same fields, order and attributes, so the
-/// same JSON.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DeliveryReportOut<'a> {
-    reference_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    external_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status_code: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<&'a str>,
-    state: DeliveryState,
-    is_final: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    success: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    updated_on: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message_parts_count: Option<u32>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    message_parts_reference_ids: Vec<&'a str>,
 }
 
 fn other(cb: Callback<'_>, raw: RawJson) -> Activity {

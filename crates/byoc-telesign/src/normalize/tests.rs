@@ -274,3 +274,93 @@ fn output_matches_snapshot_taken_before_the_zero_copy_rewrite() {
     }
     assert_eq!(got, want);
 }
+
+#[test]
+fn written_report_is_the_serialized_one() {
+    use chrono::TimeZone;
+    let states = [
+        DeliveryState::Pending,
+        DeliveryState::Delivered,
+        DeliveryState::Failed { retryable: true },
+        DeliveryState::Failed { retryable: false },
+        DeliveryState::Unknown,
+    ];
+    for state in states {
+        assert_eq!(
+            report::state_json(state),
+            serde_json::to_string(&state).unwrap()
+        );
+    }
+    let instants = [
+        chrono::Utc.with_ymd_and_hms(2024, 5, 3, 8, 12, 40).unwrap(),
+        chrono::Utc.timestamp_opt(1_714_668_351, 114_502_000).unwrap(),
+        chrono::Utc.timestamp_opt(1_714_668_351, 337_000_000).unwrap(),
+        chrono::Utc.timestamp_opt(1_714_668_351, 1).unwrap(),
+    ];
+    for t in instants {
+        assert_eq!(report::Rfc3339(t).to_string(), t.to_rfc3339());
+    }
+    let cases = [
+        (Some("ext"), Some(200), Some("Delivered"), Some(true), Some(2), "a, b,,c "),
+        (None, None, None, None, None, ""),
+        (Some("e\"x"), Some(-5), Some("tab\there"), Some(false), Some(0), " , "),
+        (None, Some(503), Some("é ✓"), None, None, "x\\y"),
+    ];
+    for (external_id, status_code, description, success, parts, ids) in cases {
+        for state in states {
+            let r = report::DeliveryReportOut {
+                reference_id: "R1",
+                external_id,
+                status_code,
+                description,
+                state,
+                is_final: state.is_final(),
+                success,
+                updated_on: Some(report::Rfc3339(instants[1])),
+                message_parts_count: parts,
+                message_parts_reference_ids: report::PartIds(ids),
+            };
+            let serialized = serde_json::to_string(&r).unwrap();
+            assert_eq!(r.to_raw().unwrap().get(), serialized);
+            if let Some(w) = r.write() {
+                assert_eq!(w.get(), serialized);
+            }
+        }
+    }
+}
+
+#[test]
+fn fast_rfc1123_agrees_with_chrono() {
+    let texts = [
+        "Fri, 03 May 2024 08:12:40 GMT",
+        "Thu, 29 Feb 2024 23:59:59 GMT",
+        "Mon, 01 Jan 1900 00:00:00 GMT",
+        "Sat, 01 Jan 0000 00:00:00 GMT",
+        "Thu, 03 May 2024 08:12:40 GMT",
+        "Fri, 30 Feb 2024 08:12:40 GMT",
+        "Fri, 03 May 2024 24:00:00 GMT",
+        "Fri, 03 May 2024 23:59:60 GMT",
+        "fri, 03 May 2024 08:12:40 GMT",
+        "Fri, 03 may 2024 08:12:40 GMT",
+        "Fri, 3 May 2024 08:12:40 GMT",
+        "Fri, 03 May 2024 08:12:40 +0000",
+        "Fri, 03 May 2024 08:12:40 UTC",
+        "Fri, 03 May 2024 08:12:4x GMT",
+        "Fri, 03 May 2024 08:12 GMT",
+        "",
+    ];
+    for text in texts {
+        let chrono = chrono::DateTime::parse_from_rfc2822(text)
+            .ok()
+            .map(|d| d.to_utc());
+        if let Some(fast) = fast_rfc1123(text) {
+            assert_eq!(Some(fast), chrono, "{text}");
+        }
+        assert_eq!(
+            parse_time(text).map(|t| t.as_str().to_owned()),
+            chrono.map(|d| Timestamp::from_utc(d).as_str().to_owned()),
+            "{text}"
+        );
+    }
+    assert!(fast_rfc1123("Fri, 03 May 2024 08:12:40 GMT").is_some());
+}

@@ -192,7 +192,16 @@ fn parse_time(text: &str) -> Option<Timestamp> {
                 .ok()
                 .map(|d| d.to_utc())
         })
-        .map(Timestamp::from_utc)
+        .map(timestamp_utc)
+}
+
+/// `Timestamp::from_utc(at)`, its text written without chrono's formatter when it can.
+fn timestamp_utc(at: chrono::DateTime<chrono::Utc>) -> Timestamp {
+    let mut buf = [0u8; 35];
+    report::write_utc(at, report::Fraction::Millis, "Z", &mut buf)
+        .and_then(|text| Timestamp::parse(text).ok())
+        .filter(|t| t.to_utc() == at)
+        .unwrap_or_else(|| Timestamp::from_utc(at))
 }
 
 /// `Www, DD Mon YYYY HH:MM:SS GMT`, the RFC 1123 form TeleSign writes, read without
@@ -284,15 +293,18 @@ pub(crate) fn normalize_callback_bytes(body: Bytes) -> Result<Activity, Normaliz
     // serde_json checked the whole text (skipped fields too, and nothing after the
     // object): it is kept as `channelData` as it is, a slice of the body.
     let raw = RawJson::from_trusted_text(text.clone());
+    // Built in place and moved once (an `Activity` is large).
+    let mut a = Activity::default();
     match cb.sub_resource.as_deref() {
-        Some(SUB_RESOURCE_MO) => mo(cb, raw),
-        Some(SUB_RESOURCE_SMS) => dlr(cb, raw),
+        Some(SUB_RESOURCE_MO) => mo(cb, raw, &mut a)?,
+        Some(SUB_RESOURCE_SMS) => dlr(cb, raw, &mut a)?,
         // Older delivery reports carry no `sub_resource`.
         None if cb.status.is_some() && cb.reference_id.is_some() && cb.user_response.is_none() => {
-            dlr(cb, raw)
+            dlr(cb, raw, &mut a)?;
         }
-        _ => Ok(other(cb, raw)),
+        _ => other(cb, raw, &mut a),
     }
+    Ok(a)
 }
 
 fn is_object(payload: &[u8]) -> bool {
@@ -336,17 +348,19 @@ fn redact_reason(e: &serde_json::Error) -> String {
     format!("{kind} at {pos}")
 }
 
-fn base(kind_event: Option<&str>, raw: RawJson) -> Activity {
-    let mut a = match kind_event {
-        Some(name) => Activity::event(name),
-        None => Activity::new(byoc_core::ActivityType::Message),
-    };
+fn base(a: &mut Activity, kind_event: Option<&str>, raw: RawJson) {
+    match kind_event {
+        Some(name) => {
+            a.kind = byoc_core::ActivityType::Event;
+            a.name = Some(name.to_owned());
+        }
+        None => a.kind = byoc_core::ActivityType::Message,
+    }
     a.channel_id = Some(CHANNEL_ID.to_owned());
     a.channel_data = Some(raw);
-    a
 }
 
-fn mo(cb: Callback<'_>, raw: RawJson) -> Result<Activity, NormalizeError> {
+fn mo(cb: Callback<'_>, raw: RawJson, a: &mut Activity) -> Result<(), NormalizeError> {
     let reference_id = non_empty(cb.reference_id).ok_or(NormalizeError::MissingField {
         field: "reference_id",
     })?;
@@ -357,7 +371,7 @@ fn mo(cb: Callback<'_>, raw: RawJson) -> Result<Activity, NormalizeError> {
         field: "user_response.phone_number",
     })?;
     let ours = non_empty(ur.sender_id).unwrap_or_default();
-    let mut a = base(None, raw);
+    base(a, None, raw);
     a.id = Some(reference_id);
     a.text = Some(ur.mo_message.map(Cow::into_owned).unwrap_or_default());
     a.conversation = Some(ConversationAccount::new(conversation_id(&customer, &ours)));
@@ -371,10 +385,10 @@ fn mo(cb: Callback<'_>, raw: RawJson) -> Result<Activity, NormalizeError> {
         .as_deref()
         .and_then(parse_time)
         .or_else(|| status_time.and_then(parse_time));
-    Ok(a)
+    Ok(())
 }
 
-fn dlr(cb: Callback<'_>, raw: RawJson) -> Result<Activity, NormalizeError> {
+fn dlr(cb: Callback<'_>, raw: RawJson, a: &mut Activity) -> Result<(), NormalizeError> {
     let reference_id = non_empty(cb.reference_id).ok_or(NormalizeError::MissingField {
         field: "reference_id",
     })?;
@@ -415,7 +429,7 @@ fn dlr(cb: Callback<'_>, raw: RawJson) -> Result<Activity, NormalizeError> {
         message_parts_count: parts,
         message_parts_reference_ids: part_ids,
     };
-    let mut a = base(Some(EVENT_DELIVERY_REPORT), raw);
+    base(a, Some(EVENT_DELIVERY_REPORT), raw);
     a.value = report.to_raw();
     a.id = Some(match code {
         Some(c) => format!("{reference_id}:{c}"),
@@ -423,11 +437,11 @@ fn dlr(cb: Callback<'_>, raw: RawJson) -> Result<Activity, NormalizeError> {
     });
     a.reply_to_id = Some(reference_id);
     a.timestamp = updated;
-    Ok(a)
+    Ok(())
 }
 
-fn other(cb: Callback<'_>, raw: RawJson) -> Activity {
-    let mut a = base(Some(EVENT_CALLBACK), raw);
+fn other(cb: Callback<'_>, raw: RawJson, a: &mut Activity) {
+    base(a, Some(EVENT_CALLBACK), raw);
     let code = cb
         .status
         .as_ref()
@@ -442,7 +456,6 @@ fn other(cb: Callback<'_>, raw: RawJson) -> Activity {
         .as_ref()
         .and_then(|s| s.updated_on.as_deref())
         .and_then(parse_time);
-    a
 }
 
 #[cfg(test)]

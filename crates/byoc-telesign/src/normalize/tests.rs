@@ -293,17 +293,35 @@ fn written_report_is_the_serialized_one() {
     }
     let instants = [
         chrono::Utc.with_ymd_and_hms(2024, 5, 3, 8, 12, 40).unwrap(),
-        chrono::Utc.timestamp_opt(1_714_668_351, 114_502_000).unwrap(),
-        chrono::Utc.timestamp_opt(1_714_668_351, 337_000_000).unwrap(),
+        chrono::Utc
+            .timestamp_opt(1_714_668_351, 114_502_000)
+            .unwrap(),
+        chrono::Utc
+            .timestamp_opt(1_714_668_351, 337_000_000)
+            .unwrap(),
         chrono::Utc.timestamp_opt(1_714_668_351, 1).unwrap(),
     ];
     for t in instants {
         assert_eq!(report::Rfc3339(t).to_string(), t.to_rfc3339());
     }
     let cases = [
-        (Some("ext"), Some(200), Some("Delivered"), Some(true), Some(2), "a, b,,c "),
+        (
+            Some("ext"),
+            Some(200),
+            Some("Delivered"),
+            Some(true),
+            Some(2),
+            "a, b,,c ",
+        ),
         (None, None, None, None, None, ""),
-        (Some("e\"x"), Some(-5), Some("tab\there"), Some(false), Some(0), " , "),
+        (
+            Some("e\"x"),
+            Some(-5),
+            Some("tab\there"),
+            Some(false),
+            Some(0),
+            " , ",
+        ),
         (None, Some(503), Some("é ✓"), None, None, "x\\y"),
     ];
     for (external_id, status_code, description, success, parts, ids) in cases {
@@ -363,4 +381,48 @@ fn fast_rfc1123_agrees_with_chrono() {
         );
     }
     assert!(fast_rfc1123("Fri, 03 May 2024 08:12:40 GMT").is_some());
+}
+
+#[test]
+fn written_times_are_chronos() {
+    use chrono::{SecondsFormat, TimeZone};
+    let seconds = [
+        0,
+        1_714_723_960,
+        -62_167_219_200,
+        253_402_300_799,
+        951_782_400,
+        4_102_444_800,
+    ];
+    let nanos = [
+        0,
+        1,
+        999_999_999,
+        1_000,
+        114_502_000,
+        337_000_000,
+        5_000_000,
+        123_456_789,
+        1_500_000_000,
+    ];
+    for s in seconds {
+        for n in nanos {
+            let Some(at) = chrono::Utc.timestamp_opt(s, n).single() else {
+                continue;
+            };
+            assert_eq!(report::Rfc3339(at).to_string(), at.to_rfc3339(), "{s} {n}");
+            let mut buf = [0u8; 35];
+            if let Some(text) = report::write_utc(at, report::Fraction::Millis, "Z", &mut buf) {
+                assert_eq!(text, at.to_rfc3339_opts(SecondsFormat::Millis, true));
+            }
+            assert_eq!(timestamp_utc(at), Timestamp::from_utc(at), "{s} {n}");
+            assert_eq!(
+                timestamp_utc(at).as_str(),
+                Timestamp::from_utc(at).as_str()
+            );
+        }
+    }
+    let far = chrono::Utc.with_ymd_and_hms(12_000, 1, 1, 0, 0, 0).unwrap();
+    assert_eq!(report::Rfc3339(far).to_string(), far.to_rfc3339());
+    assert_eq!(timestamp_utc(far), Timestamp::from_utc(far));
 }

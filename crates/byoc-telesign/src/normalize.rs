@@ -431,13 +431,21 @@ fn dlr(cb: Callback<'_>, raw: RawJson, a: &mut Activity) -> Result<(), Normalize
     };
     base(a, Some(EVENT_DELIVERY_REPORT), raw);
     a.value = report.to_raw();
-    a.id = Some(match code {
-        Some(c) => format!("{reference_id}:{c}"),
-        None => reference_id.clone(),
-    });
+    a.id = Some(with_code(&reference_id, code));
     a.reply_to_id = Some(reference_id);
     a.timestamp = updated;
     Ok(())
+}
+
+/// `{reference_id}:{code}`, or the reference id alone.
+fn with_code(reference_id: &str, code: Option<i64>) -> String {
+    let mut id = String::with_capacity(reference_id.len() + 21);
+    id.push_str(reference_id);
+    if let Some(c) = code {
+        id.push(':');
+        report::push_int(&mut id, c);
+    }
+    id
 }
 
 fn other(cb: Callback<'_>, raw: RawJson, a: &mut Activity) {
@@ -448,7 +456,7 @@ fn other(cb: Callback<'_>, raw: RawJson, a: &mut Activity) {
         .and_then(|s| s.code.as_ref())
         .and_then(Lenient::as_i64);
     a.id = non_empty(cb.reference_id).map(|r| match code {
-        Some(c) => format!("{r}:{c}"),
+        Some(_) => with_code(&r, code),
         None => r,
     });
     a.timestamp = cb

@@ -166,7 +166,8 @@ impl DeliveryReportOut<'_> {
             out.push('"');
         }
         if let Some(c) = self.status_code {
-            write!(out, r#","statusCode":{c}"#).ok()?;
+            out.push_str(r#","statusCode":"#);
+            push_int(&mut out, c);
         }
         if let Some(d) = self.description {
             out.push_str(r#","description":""#);
@@ -185,11 +186,18 @@ impl DeliveryReportOut<'_> {
             Some(false) => out.push_str(r#","success":false"#),
             None => {}
         }
-        if let Some(t) = &self.updated_on {
-            write!(out, r#","updatedOn":"{t}""#).ok()?;
+        if let Some(t) = self.updated_on {
+            let mut buf = [0u8; 35];
+            out.push_str(r#","updatedOn":""#);
+            match write_utc(t.0, Fraction::Auto, "+00:00", &mut buf) {
+                Some(text) => out.push_str(text),
+                None => write!(out, "{t}").ok()?,
+            }
+            out.push('"');
         }
         if let Some(n) = self.message_parts_count {
-            write!(out, r#","messagePartsCount":{n}"#).ok()?;
+            out.push_str(r#","messagePartsCount":"#);
+            push_int(&mut out, i64::from(n));
         }
         if !self.message_parts_reference_ids.is_empty() {
             out.push_str(r#","messagePartsReferenceIds":["#);
@@ -205,6 +213,28 @@ impl DeliveryReportOut<'_> {
         }
         out.push('}');
         Some(RawJson::from_trusted_text(ByteString::from(out)))
+    }
+}
+
+/// Appends `n` in decimal (as `serde_json` and `Display` write it), without the formatting
+/// machinery.
+pub(super) fn push_int(out: &mut String, n: i64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    for &d in &buf[at..] {
+        out.push(char::from(d));
     }
 }
 

@@ -416,13 +416,21 @@ fn written_times_are_chronos() {
                 assert_eq!(text, at.to_rfc3339_opts(SecondsFormat::Millis, true));
             }
             assert_eq!(timestamp_utc(at), Timestamp::from_utc(at), "{s} {n}");
-            assert_eq!(
-                timestamp_utc(at).as_str(),
-                Timestamp::from_utc(at).as_str()
-            );
+            assert_eq!(timestamp_utc(at).as_str(), Timestamp::from_utc(at).as_str());
         }
     }
     let far = chrono::Utc.with_ymd_and_hms(12_000, 1, 1, 0, 0, 0).unwrap();
     assert_eq!(report::Rfc3339(far).to_string(), far.to_rfc3339());
     assert_eq!(timestamp_utc(far), Timestamp::from_utc(far));
+}
+
+#[test]
+fn written_integers_are_displayed_ones() {
+    for n in [0, 1, -1, 9, 10, 200, -5, 10_008, i64::MAX, i64::MIN] {
+        let mut s = String::new();
+        report::push_int(&mut s, n);
+        assert_eq!(s, n.to_string());
+        assert_eq!(with_code("R", Some(n)), format!("R:{n}"));
+    }
+    assert_eq!(with_code("R", None), "R");
 }

@@ -66,7 +66,11 @@ pub struct DeliveryReport {
 /// The conversation id of a customer number and our number: stable for the pair.
 #[must_use]
 pub fn conversation_id(customer: &str, ours: &str) -> String {
-    format!("{customer}:{ours}")
+    let mut id = String::with_capacity(customer.len() + 1 + ours.len());
+    id.push_str(customer);
+    id.push(':');
+    id.push_str(ours);
+    id
 }
 
 // Borrowed from the body: strings without escapes cost no allocation; unknown fields are
@@ -375,9 +379,12 @@ fn mo(cb: Callback<'_>, raw: RawJson, a: &mut Activity) -> Result<(), NormalizeE
     a.id = Some(reference_id);
     a.text = Some(ur.mo_message.map(Cow::into_owned).unwrap_or_default());
     a.conversation = Some(ConversationAccount::new(conversation_id(&customer, &ours)));
-    a.from = Some(ChannelAccount::new(customer).with_role(RoleType::User));
+    // Filled in place (a `ChannelAccount` is not small).
+    let from = a.from.insert(ChannelAccount::new(customer));
+    from.role = Some(RoleType::User);
     if !ours.is_empty() {
-        a.recipient = Some(ChannelAccount::new(ours).with_role(RoleType::Bot));
+        let recipient = a.recipient.insert(ChannelAccount::new(ours));
+        recipient.role = Some(RoleType::Bot);
     }
     let status_time = cb.status.as_ref().and_then(|s| s.updated_on.as_deref());
     a.timestamp = cb

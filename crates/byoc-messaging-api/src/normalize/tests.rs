@@ -302,3 +302,30 @@ fn static_event_values_are_the_serialized_ones() {
         );
     }
 }
+
+/// Whether `part` lies inside `body` (a slice of it, not a copy).
+fn inside(body: &bytes::Bytes, part: &str) -> bool {
+    let start = body.as_ptr() as usize;
+    let p = part.as_ptr() as usize;
+    p >= start && p + part.len() <= start + body.len()
+}
+
+#[test]
+fn opaque_parts_are_slices_of_the_body() {
+    let body = bytes::Bytes::from_static(
+        br#"{"type":"event","name":"Custom","conversation":{"id":"c"},"value":{"a":[1,2]},"x-mine":{"b":true},"attachments":[{"contentType":"x","content":{"c":1}}]}"#,
+    );
+    let v = normalize_webhook_bytes(body.clone(), None).unwrap();
+    let a = &v[0];
+    assert!(inside(&body, a.value.as_ref().unwrap().get()));
+    assert!(inside(&body, a.extensions.get("x-mine").unwrap().get()));
+    let content = a.attachments.as_ref().unwrap()[0].content.as_ref().unwrap();
+    assert!(inside(&body, content.get()));
+    // Items of an array too.
+    let body = bytes::Bytes::from_static(
+        br#"[{"type":"message","conversation":{"id":"c"},"value":{"a":1}},{"type":"typing","conversation":{"id":"c"},"x":[0]}]"#,
+    );
+    let v = normalize_webhook_bytes(body.clone(), None).unwrap();
+    assert!(inside(&body, v[0].value.as_ref().unwrap().get()));
+    assert!(inside(&body, v[1].extensions.get("x").unwrap().get()));
+}

@@ -434,3 +434,12 @@ fn written_integers_are_displayed_ones() {
     }
     assert_eq!(with_code("R", None), "R");
 }
+
+#[test]
+fn channel_data_is_a_slice_of_the_body() {
+    let body = bytes::Bytes::from(fixture("dlr-200-rfc3339.json"));
+    let a = normalize_callback_bytes(body.clone()).unwrap();
+    let cd = a.channel_data.as_ref().unwrap().get();
+    assert_eq!(cd.as_bytes(), &body[..]);
+    assert_eq!(cd.as_ptr(), body.as_ptr());
+}

@@ -1,63 +1,21 @@
 //! Activity parse and round trip against two baselines measured in the same run:
 //! `serde_json::from_slice::<serde_json::Value>` of the same bytes, and a minimal borrowed
-//! struct of 12 fields (what serde can do at best). `scripts/bench-report.py` turns the
+//! struct of 12 fields (what serde can do at best; `common::ActivityMinimal`). `scripts/bench-report.py` turns the
 //! medians into the ratios in BENCHMARKS.md.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
 
-use std::borrow::Cow;
 use std::hint::black_box;
 
 use byoc::core::Activity;
 use bytes::Bytes;
+use common::{ActivityMinimal, fixture};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use serde::Deserialize;
 
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct MinimalAccount<'a> {
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    name: Option<Cow<'a, str>>,
-}
+mod common;
 
-/// The baseline: 12 fields borrowed from the input, everything else skipped.
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct Minimal<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    timestamp: Option<Cow<'a, str>>,
-    #[serde(rename = "channelId", borrow)]
-    channel_id: Option<Cow<'a, str>>,
-    #[serde(rename = "serviceUrl", borrow)]
-    service_url: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    from: Option<MinimalAccount<'a>>,
-    #[serde(borrow)]
-    conversation: Option<MinimalAccount<'a>>,
-    #[serde(borrow)]
-    recipient: Option<MinimalAccount<'a>>,
-    #[serde(borrow)]
-    text: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    locale: Option<Cow<'a, str>>,
-    #[serde(rename = "replyToId", borrow)]
-    reply_to_id: Option<Cow<'a, str>>,
-    #[serde(rename = "textFormat", borrow)]
-    text_format: Option<Cow<'a, str>>,
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/fixtures/activities/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+fn activity_fixture(name: &str) -> Vec<u8> {
+    fixture(&format!("activities/{name}.json"))
 }
 
 /// Inputs from 365 B to 256 KB: fixtures, a ~5 KB composite and a 256 KB text.
@@ -70,12 +28,13 @@ fn inputs() -> Vec<(String, Vec<u8>)> {
         "message-teams-channel-mention",
     ]
     .iter()
-    .map(|n| (n.to_string(), fixture(n)))
+    .map(|n| (n.to_string(), activity_fixture(n)))
     .collect();
 
     // ~5 KB: the Teams mention message carrying the other fixtures' attachments and entities.
     let mut big: serde_json::Value =
-        serde_json::from_slice(&fixture("message-teams-channel-mention")).expect("fixture");
+        serde_json::from_slice(&activity_fixture("message-teams-channel-mention"))
+            .expect("fixture");
     let mut attachments = Vec::new();
     let mut entities = big["entities"].as_array().cloned().unwrap_or_default();
     for n in [
@@ -84,7 +43,7 @@ fn inputs() -> Vec<(String, Vec<u8>)> {
         "message-file-teams",
         "message-extension-fields",
     ] {
-        let v: serde_json::Value = serde_json::from_slice(&fixture(n)).expect("fixture");
+        let v: serde_json::Value = serde_json::from_slice(&activity_fixture(n)).expect("fixture");
         attachments.extend(v["attachments"].as_array().cloned().unwrap_or_default());
         entities.extend(v["entities"].as_array().cloned().unwrap_or_default());
     }
@@ -95,7 +54,7 @@ fn inputs() -> Vec<(String, Vec<u8>)> {
 
     // 256 KB of text.
     let mut text: serde_json::Value =
-        serde_json::from_slice(&fixture("message-webchat-plain")).expect("fixture");
+        serde_json::from_slice(&activity_fixture("message-webchat-plain")).expect("fixture");
     text["text"] = "lorem ipsum dolor sit amet ".repeat(256 * 1024 / 27).into();
     out.push((
         "text-256k".to_owned(),
@@ -116,7 +75,7 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function(BenchmarkId::new("parse", "minimal12"), |b| {
             b.iter(|| {
-                serde_json::from_slice::<Minimal<'_>>(black_box(&bytes))
+                serde_json::from_slice::<ActivityMinimal<'_>>(black_box(&bytes))
                     .expect("valid")
                     .id
                     .is_some()

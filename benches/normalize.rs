@@ -10,14 +10,12 @@
 use std::borrow::Cow;
 use std::hint::black_box;
 
+use common::{ActivityMinimal, fixture};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-fn fixture(path: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+mod common;
 
 // ---- TeleSign callbacks: 12 leaf fields --------------------------------------------------
 
@@ -73,45 +71,6 @@ struct TelesignMinimal<'a> {
 }
 
 // ---- Bot Framework activity (Direct Line, connector, Messaging API webhook) ---------------
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct MinimalAccount<'a> {
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    name: Option<Cow<'a, str>>,
-}
-
-/// 12 fields of an activity, borrowed; everything else skipped.
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct ActivityMinimal<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    timestamp: Option<Cow<'a, str>>,
-    #[serde(rename = "channelId", borrow)]
-    channel_id: Option<Cow<'a, str>>,
-    #[serde(rename = "serviceUrl", borrow)]
-    service_url: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    from: Option<MinimalAccount<'a>>,
-    #[serde(borrow)]
-    conversation: Option<MinimalAccount<'a>>,
-    #[serde(borrow)]
-    recipient: Option<MinimalAccount<'a>>,
-    #[serde(borrow)]
-    text: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    name: Option<Cow<'a, str>>,
-    #[serde(rename = "replyToId", borrow)]
-    reply_to_id: Option<Cow<'a, str>>,
-    #[serde(rename = "textFormat", borrow)]
-    text_format: Option<Cow<'a, str>>,
-}
 
 /// A Direct Line `ActivitySet`: the 12 fields of each activity, and the watermark.
 #[derive(Deserialize)]

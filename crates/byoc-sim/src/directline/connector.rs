@@ -11,7 +11,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use super::authority::authorize_connector;
-use super::state::{Conv, Shared, Stored, error};
+use super::state::{Conv, Inner, Shared, Stored, error};
 
 fn parse_activity(body: &[u8]) -> Result<Value, Response> {
     match serde_json::from_slice::<Value>(body) {
@@ -110,19 +110,9 @@ pub(crate) async fn update_activity(
         Err(r) => return r,
     };
     let mut inner = state.lock();
-    let Some(c) = inner.convs.get_mut(&conv) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "ConversationNotFound",
-            "conversation not found",
-        );
-    };
-    let Some(slot) = c.activities.iter_mut().find(|x| x["id"] == id.as_str()) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "ActivityNotFound",
-            "activity not found",
-        );
+    let slot = match activity_slot(&mut inner, &conv, &id) {
+        Ok(slot) => slot,
+        Err(r) => return r,
     };
     if let Some(o) = a.as_object_mut() {
         o.insert("id".into(), Value::String(id.clone()));
@@ -130,6 +120,31 @@ pub(crate) async fn update_activity(
     }
     *slot = a;
     (StatusCode::OK, Json(json!({ "id": id }))).into_response()
+}
+
+/// The stored activity `id` of conversation `conv`, or the connector's 404 answer.
+fn activity_slot<'a>(
+    inner: &'a mut Inner,
+    conv: &str,
+    id: &str,
+) -> Result<&'a mut Value, Response> {
+    let Some(c) = inner.convs.get_mut(conv) else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "ConversationNotFound",
+            "conversation not found",
+        ));
+    };
+    c.activities
+        .iter_mut()
+        .find(|x| x["id"] == id)
+        .ok_or_else(|| {
+            error(
+                StatusCode::NOT_FOUND,
+                "ActivityNotFound",
+                "activity not found",
+            )
+        })
 }
 
 pub(crate) async fn delete_activity(
@@ -141,19 +156,9 @@ pub(crate) async fn delete_activity(
         return r;
     }
     let mut inner = state.lock();
-    let Some(c) = inner.convs.get_mut(&conv) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "ConversationNotFound",
-            "conversation not found",
-        );
-    };
-    let Some(slot) = c.activities.iter_mut().find(|x| x["id"] == id.as_str()) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "ActivityNotFound",
-            "activity not found",
-        );
+    let slot = match activity_slot(&mut inner, &conv, &id) {
+        Ok(slot) => slot,
+        Err(r) => return r,
     };
     // Keep the watermark slot: the deleted activity becomes a messageDelete tombstone.
     *slot = json!({ "type": "messageDelete", "id": id, "conversation": { "id": conv } });

@@ -7,8 +7,9 @@
 use chrono::{DateTime, Utc};
 
 use super::error::RouteError;
+use super::index::Segment;
 use super::model::{Queue, RoutingRule, Workstream};
-use super::prepared::{Merged, PreparedState, Router, Segment};
+use super::prepared::{PreparedState, Router};
 use super::router::{Outcome, RoutingDecision, TraceStep, Unrouted, Verdict};
 use super::state::RoutingState;
 use crate::conversation::{ContextValue, Conversation, ConversationState};
@@ -228,13 +229,16 @@ impl<'w> Router<'w> {
                     }
                 }
                 Segment::Index { field, index } => {
-                    for i in Merged::new(index.candidates(field.read(conv))) {
+                    let value = field.read(conv);
+                    let mut from = 0;
+                    while let Some(i) = index.first_from(value, from, holds) {
                         // The index is exact: its rules hold (checked in debug builds).
                         debug_assert!(holds(i), "index found rule {i}, which does not hold");
                         if self.accept(i, conv, &mut facts.passed) {
                             matched = Some(i);
                             break 'rules;
                         }
+                        from = i + 1;
                     }
                 }
             }

@@ -102,6 +102,7 @@ mod decide;
 mod duration;
 mod error;
 mod fxhash;
+mod index;
 mod load;
 mod messages;
 mod model;

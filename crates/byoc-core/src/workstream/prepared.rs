@@ -11,11 +11,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::condition::{Condition, Field, Value, parse_bool};
 use super::fxhash::FxBuildHasher;
+use super::index::{Segment, segments};
 use super::model::Workstream;
 use super::state::{MemberState, Presence, RoutingState};
-use crate::conversation::ContextScalar;
 
 type FxMap<K, V> = HashMap<K, V, FxBuildHasher>;
 
@@ -59,139 +58,6 @@ impl QueueLayout {
         let rank = u32::MAX - top as u32;
         let j = *self.by_rank.get(rank as usize)?;
         Some((j as usize, (top >> 32) as u32))
-    }
-}
-
-/// Rules in order, as the router walks them.
-#[derive(Clone, Debug)]
-pub(crate) enum Segment {
-    /// Evaluate each rule of the range in turn.
-    Scan(usize, usize),
-    /// Rules `start..end` all compare one field for equality: look the value up.
-    Index {
-        field: Field,
-        index: Box<ValueIndex>,
-    },
-}
-
-/// From a value to the rules (ascending) whose `equals` / `in` literal it equals, by the
-/// literal's type: exactly the comparisons of `Value::equals` (text to text; a number to a
-/// number or to text that parses as one; a boolean likewise), so a rule found here holds
-/// and a rule not found does not.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct ValueIndex {
-    strs: FxMap<Box<str>, Vec<u32>>,
-    str_as_num: FxMap<u64, Vec<u32>>,
-    str_as_bool: [Vec<u32>; 2],
-    nums: FxMap<u64, Vec<u32>>,
-    bools: [Vec<u32>; 2],
-}
-
-/// The hash key of a number: `None` for NaN (equal to nothing), `-0` as `0`.
-fn num_key(n: f64) -> Option<u64> {
-    if n.is_nan() {
-        None
-    } else if n == 0.0 {
-        Some(0)
-    } else {
-        Some(n.to_bits())
-    }
-}
-
-fn push(list: &mut Vec<u32>, rule: u32) {
-    if list.last() != Some(&rule) {
-        list.push(rule);
-    }
-}
-
-impl ValueIndex {
-    fn add(&mut self, literal: &ContextScalar, rule: u32) {
-        match literal {
-            ContextScalar::String(s) => {
-                push(self.strs.entry(s.as_str().into()).or_default(), rule);
-                if let Some(k) = s.trim().parse::<f64>().ok().and_then(num_key) {
-                    push(self.str_as_num.entry(k).or_default(), rule);
-                }
-                if let Some(b) = parse_bool(s) {
-                    push(&mut self.str_as_bool[usize::from(b)], rule);
-                }
-            }
-            ContextScalar::Number(n) => {
-                if let Some(k) = num_key(*n) {
-                    push(self.nums.entry(k).or_default(), rule);
-                }
-            }
-            ContextScalar::Bool(b) => push(&mut self.bools[usize::from(*b)], rule),
-        }
-    }
-
-    /// The rules under a number key.
-    fn get(map: &FxMap<u64, Vec<u32>>, key: Option<u64>) -> &[u32] {
-        key.and_then(|k| map.get(&k)).map_or(&[], Vec::as_slice)
-    }
-
-    /// Every rule whose literal may equal `value`, as up to three ascending lists.
-    pub(crate) fn candidates(&self, value: Option<Value<'_>>) -> [&[u32]; 3] {
-        match value {
-            None => [&[], &[], &[]],
-            Some(Value::Str(s)) => [
-                self.strs.get(s).map_or(&[], Vec::as_slice),
-                if self.nums.is_empty() {
-                    &[]
-                } else {
-                    Self::get(&self.nums, s.trim().parse::<f64>().ok().and_then(num_key))
-                },
-                if self.bools.iter().all(Vec::is_empty) {
-                    &[]
-                } else {
-                    parse_bool(s).map_or(&[], |b| &self.bools[usize::from(b)])
-                },
-            ],
-            Some(Value::Num(n)) => [
-                Self::get(&self.nums, num_key(n)),
-                Self::get(&self.str_as_num, num_key(n)),
-                &[],
-            ],
-            Some(Value::Bool(b)) => [
-                &self.bools[usize::from(b)],
-                &self.str_as_bool[usize::from(b)],
-                &[],
-            ],
-        }
-    }
-}
-
-/// Rules from up to three ascending lists, merged, ascending, without repeats.
-pub(crate) struct Merged<'a> {
-    lists: [&'a [u32]; 3],
-}
-
-impl<'a> Merged<'a> {
-    pub(crate) fn new(lists: [&'a [u32]; 3]) -> Self {
-        Self { lists }
-    }
-}
-
-impl Iterator for Merged<'_> {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        let next = self.lists.iter().filter_map(|l| l.first()).min().copied()?;
-        for list in &mut self.lists {
-            if list.first() == Some(&next) {
-                *list = &list[1..];
-            }
-        }
-        Some(next as usize)
-    }
-}
-
-/// The condition's field, when it is a case-sensitive `equals` or `in`.
-fn indexable(condition: Option<&Condition>) -> Option<&Field> {
-    match condition? {
-        Condition::Equals(c) if !c.ignore_case => Some(&c.field),
-        Condition::In(m) if !m.ignore_case => Some(&m.field),
-        _ => None,
     }
 }
 
@@ -288,43 +154,7 @@ impl Layout {
             .collect();
         let default_queue = ws.default_queue.as_deref().and_then(find_queue);
 
-        let rules = &ws.routing_rules;
-        let mut segments = Vec::new();
-        let mut i = 0;
-        while i < rules.len() {
-            let field = indexable(rules[i].condition.as_ref());
-            let mut end = i + 1;
-            if field.is_some() {
-                while end < rules.len() && indexable(rules[end].condition.as_ref()) == field {
-                    end += 1;
-                }
-            }
-            match field {
-                Some(field) if end - i >= 2 => {
-                    let mut index = ValueIndex::default();
-                    for (r, rule) in rules.iter().enumerate().take(end).skip(i) {
-                        match &rule.condition {
-                            Some(Condition::Equals(c)) => index.add(&c.value, r as u32),
-                            Some(Condition::In(m)) => {
-                                for v in &m.values {
-                                    index.add(v, r as u32);
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                    segments.push(Segment::Index {
-                        field: field.clone(),
-                        index: Box::new(index),
-                    });
-                }
-                _ => match segments.last_mut() {
-                    Some(Segment::Scan(_, e)) if *e == i => *e = end,
-                    _ => segments.push(Segment::Scan(i, end)),
-                },
-            }
-            i = end;
-        }
+        let segments = segments(&ws.routing_rules);
 
         Self {
             member_index,

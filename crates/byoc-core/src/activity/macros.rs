@@ -70,6 +70,13 @@ macro_rules! open_enum {
             }
         }
 
+        impl $crate::activity::fast::Fast for $name {
+            #[inline]
+            fn fast(c: &mut $crate::activity::fast::Cursor<'_>) -> Option<Self> {
+                c.str_value(|s| $name::from(s))
+            }
+        }
+
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 struct V;
@@ -126,62 +133,114 @@ macro_rules! lossless_struct {
             pub const FIELDS: &'static [&'static str] = &[$($rjson,)? $($json),*];
         }
 
-        impl<'de> ::serde::Deserialize<'de> for $name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                // Keys are looked up in a small hash index and dispatched on an enum (a jump
-                // table), not compared against every field name in turn.
-                #[allow(non_camel_case_types)]
-                #[derive(Clone, Copy)]
-                enum Field { $($rfield,)? $($field,)* }
+        const _: () = {
+            // Keys are looked up in a small hash index and dispatched on an enum (a jump
+            // table), not compared against every field name in turn.
+            #[allow(non_camel_case_types)]
+            #[derive(Clone, Copy)]
+            enum Field { $($rfield,)? $($field,)* }
+
+            fn index() -> &'static $crate::activity::raw::FieldIndex<Field> {
                 static INDEX: ::std::sync::OnceLock<$crate::activity::raw::FieldIndex<Field>> =
                     ::std::sync::OnceLock::new();
-                let index = INDEX.get_or_init(|| {
+                INDEX.get_or_init(|| {
                     $crate::activity::raw::FieldIndex::new(&[
                         $( ($rjson, Field::$rfield), )?
                         $( ($json, Field::$field), )*
                     ])
-                });
+                })
+            }
 
-                struct V<'i>(&'i $crate::activity::raw::FieldIndex<Field>);
-                impl<'de> ::serde::de::Visitor<'de> for V<'_> {
-                    type Value = $name;
-                    fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                        f.write_str($expecting)
-                    }
-                    fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
-                        #[allow(unused_mut)]
-                        let mut out = $name::default();
-                        $( let mut $rfield: Option<$rty> = None; )?
-                        while let Some(key) = map.next_key::<$crate::activity::raw::Key<'de>>()? {
-                            match self.0.get(key.as_str()) {
-                                $( Some(Field::$rfield) => {
-                                    if $rfield.is_some() {
-                                        return Err(<A::Error as ::serde::de::Error>::duplicate_field($rjson));
+            impl<'de> ::serde::Deserialize<'de> for $name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    struct V<'i>(&'i $crate::activity::raw::FieldIndex<Field>);
+                    impl<'de> ::serde::de::Visitor<'de> for V<'_> {
+                        type Value = $name;
+                        fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                            f.write_str($expecting)
+                        }
+                        fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
+                            #[allow(unused_mut)]
+                            let mut out = $name::default();
+                            $( let mut $rfield: Option<$rty> = None; )?
+                            while let Some(key) = map.next_key::<$crate::activity::raw::Key<'de>>()? {
+                                match self.0.get(key.as_str()) {
+                                    $( Some(Field::$rfield) => {
+                                        if $rfield.is_some() {
+                                            return Err(<A::Error as ::serde::de::Error>::duplicate_field($rjson));
+                                        }
+                                        $rfield = Some(map.next_value::<$rty>()?);
+                                    } )?
+                                    $( Some(Field::$field) => {
+                                        if out.$field.is_some() {
+                                            return Err(<A::Error as ::serde::de::Error>::duplicate_field($json));
+                                        }
+                                        match map.next_value::<Option<$ty>>()? {
+                                            Some(v) => out.$field = Some(v),
+                                            None => out.extensions.push_null($json),
+                                        }
+                                    } )*
+                                    None => {
+                                        let raw = map.next_value::<$crate::activity::RawJson>()?;
+                                        out.extensions.push_key(key, raw);
                                     }
-                                    $rfield = Some(map.next_value::<$rty>()?);
-                                } )?
-                                $( Some(Field::$field) => {
-                                    if out.$field.is_some() {
-                                        return Err(<A::Error as ::serde::de::Error>::duplicate_field($json));
-                                    }
-                                    match map.next_value::<Option<$ty>>()? {
-                                        Some(v) => out.$field = Some(v),
-                                        None => out.extensions.push_null($json),
-                                    }
-                                } )*
-                                None => {
-                                    let raw = map.next_value::<$crate::activity::RawJson>()?;
-                                    out.extensions.push_key(key, raw);
                                 }
                             }
+                            $( out.$rfield = $rfield.ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field($rjson))?; )?
+                            Ok(out)
                         }
-                        $( out.$rfield = $rfield.ok_or_else(|| <A::Error as ::serde::de::Error>::missing_field($rjson))?; )?
-                        Ok(out)
                     }
+                    d.deserialize_map(V(index()))
                 }
-                d.deserialize_map(V(index))
             }
-        }
+
+            // The same reading on the fast path (`activity::fast`): `None` declines and the
+            // serde path above decides.
+            impl $crate::activity::fast::Fast for $name {
+                #[inline]
+                fn fast(c: &mut $crate::activity::fast::Cursor<'_>) -> Option<Self> {
+                    let mut out = $name::default();
+                    <$name as $crate::activity::fast::FastObject>::fast_into(c, &mut out)?;
+                    Some(out)
+                }
+            }
+
+            impl $crate::activity::fast::FastObject for $name {
+                fn fast_into(c: &mut $crate::activity::fast::Cursor<'_>, out: &mut Self) -> Option<()> {
+                    let index = index();
+                    c.begin_object()?;
+                    $( let mut $rfield: Option<$rty> = None; )?
+                    let mut first = true;
+                    while let Some(key) = c.next_key(&mut first)? {
+                        match index.get(key) {
+                            $( Some(Field::$rfield) => {
+                                if $rfield.is_some() {
+                                    return None;
+                                }
+                                $rfield = Some(<$rty as $crate::activity::fast::Fast>::fast(c)?);
+                            } )?
+                            $( Some(Field::$field) => {
+                                if out.$field.is_some() {
+                                    return None;
+                                }
+                                if c.null() {
+                                    out.extensions.push_null($json);
+                                } else {
+                                    out.$field = Some(<$ty as $crate::activity::fast::Fast>::fast(c)?);
+                                }
+                            } )*
+                            None => {
+                                let name = c.keep_key(key);
+                                let raw = c.raw()?;
+                                out.extensions.push_raw(name, raw);
+                            }
+                        }
+                    }
+                    $( out.$rfield = $rfield?; )?
+                    Some(())
+                }
+            }
+        };
 
         impl ::serde::Serialize for $name {
             fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

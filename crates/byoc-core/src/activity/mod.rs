@@ -18,6 +18,7 @@
 //! ```
 
 mod error;
+pub(crate) mod fast;
 mod helpers;
 mod kinds;
 pub(crate) mod macros;
@@ -182,7 +183,13 @@ impl Activity {
         // One UTF-8 check of the whole input up front (with std's ASCII fast path) is cheaper
         // than serde_json checking every string it borrows from a byte slice.
         match std::str::from_utf8(bytes) {
-            Ok(text) => serde_json::from_str(text).map_err(|e| ActivityError::diagnose(bytes, &e)),
+            Ok(text) => {
+                let mut out = Self::default();
+                if fast::parse_into(text, None, &mut out).is_some() {
+                    return Ok(out);
+                }
+                serde_json::from_str(text).map_err(|e| ActivityError::diagnose(bytes, &e))
+            }
             Err(_) => serde_json::from_slice(bytes).map_err(|e| ActivityError::diagnose(bytes, &e)),
         }
     }
@@ -198,6 +205,10 @@ impl Activity {
             Ok(text) => text,
             Err(_) => return Self::from_slice(&bytes),
         };
+        let mut out = Self::default();
+        if fast::parse_into(&text, Some(&text), &mut out).is_some() {
+            return Ok(out);
+        }
         let _source = raw::source::enter(text.clone());
         serde_json::from_str(&text).map_err(|e| ActivityError::diagnose(text.as_bytes(), &e))
     }
@@ -207,6 +218,10 @@ impl Activity {
     /// # Errors
     /// As [`Activity::from_slice`].
     pub fn from_json(text: &str) -> Result<Self, ActivityError> {
+        let mut out = Self::default();
+        if fast::parse_into(text, None, &mut out).is_some() {
+            return Ok(out);
+        }
         serde_json::from_str(text).map_err(|e| ActivityError::diagnose(text.as_bytes(), &e))
     }
 

@@ -312,6 +312,11 @@ impl Entity {
         })
     }
 
+    /// An entity from its `type` and its whole raw object (for `activity::fast`).
+    pub(super) fn from_parts(kind: Option<String>, raw: RawJson) -> Self {
+        Self { kind, raw }
+    }
+
     /// The entity's `type`, if it has one.
     #[must_use]
     pub fn entity_type(&self) -> Option<&str> {

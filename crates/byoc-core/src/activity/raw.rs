@@ -295,6 +295,10 @@ impl Extensions {
         self.0.push((name, value));
     }
 
+    pub(crate) fn push_raw(&mut self, name: ByteString, value: RawJson) {
+        self.0.push((name, value));
+    }
+
     pub(crate) fn push_null(&mut self, name: &'static str) {
         self.0
             .push((ByteString::from_static(name), RawJson::null()));

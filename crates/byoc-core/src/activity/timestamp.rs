@@ -125,6 +125,13 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// A timestamp from its text and that text kept (for `activity::fast`); `None` when the text
+/// is not RFC 3339.
+pub(super) fn from_parts(text: &str, kept: ByteString) -> Option<Timestamp> {
+    let parsed = parse_rfc3339(text).ok()?;
+    Some(Timestamp { text: kept, parsed })
+}
+
 /// RFC 3339 parsing with a fast path for the common `YYYY-MM-DDTHH:MM:SS[.f]{Z|±HH:MM}` form;
 /// anything else goes to chrono's parser, so both accept exactly the same inputs.
 fn parse_rfc3339(text: &str) -> Result<DateTime<FixedOffset>, chrono::ParseError> {

@@ -209,3 +209,31 @@ proptest! {
         agree(&serde_json::to_string(&v).unwrap());
     }
 }
+
+#[test]
+fn long_strings_find_every_quote_escape_and_control_byte() {
+    // The scan goes word by word, then 64 bytes at a time: put the byte that stops it at
+    // every offset of strings up to a few blocks long.
+    for len in (0..300).chain([1000, 4096 + 7]) {
+        let plain = "a".repeat(len);
+        let text = format!(r#"{{"type":"message","text":"{plain}","name":"n"}}"#);
+        let a = agree(&text).expect("plain string accepted");
+        assert_eq!(a.text.as_deref(), Some(plain.as_str()));
+        for at in [0, len / 3, len / 2, len.saturating_sub(1)] {
+            if at >= len {
+                continue;
+            }
+            let escaped = format!(r#"{}\n{}"#, &plain[..at], &plain[at + 1..]);
+            let text = format!(r#"{{"type":"message","text":"{escaped}"}}"#);
+            let a = agree(&text).expect("escape accepted");
+            assert_eq!(a.text.as_ref().map(String::len), Some(len));
+            assert_eq!(a.text.as_deref().and_then(|t| t.find('\n')), Some(at));
+            let control = format!("{}\u{1}{}", &plain[..at], &plain[at + 1..]);
+            let text = format!(r#"{{"type":"message","text":"{control}"}}"#);
+            assert!(both(&text).0.is_none(), "raw control byte at {at} of {len}");
+            let quoted = format!(r#"{}"{}"#, &plain[..at], &plain[at + 1..]);
+            let text = format!(r#"{{"type":"message","text":"{quoted}"}}"#);
+            assert!(both(&text).0.is_none(), "stray quote at {at} of {len}");
+        }
+    }
+}

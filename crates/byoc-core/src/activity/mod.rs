@@ -182,35 +182,31 @@ impl Activity {
     pub fn from_slice(bytes: &[u8]) -> Result<Self, ActivityError> {
         // One UTF-8 check of the whole input up front (with std's ASCII fast path) is cheaper
         // than serde_json checking every string it borrows from a byte slice.
-        match std::str::from_utf8(bytes) {
-            Ok(text) => {
-                let mut out = Self::default();
-                if fast::parse_into(text, None, &mut out).is_some() {
-                    return Ok(out);
-                }
-                serde_json::from_str(text).map_err(|e| ActivityError::diagnose(bytes, &e))
-            }
-            Err(_) => serde_json::from_slice(bytes).map_err(|e| ActivityError::diagnose(bytes, &e)),
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Self::from_serde(bytes, None);
+        };
+        let mut out = Self::default();
+        if fast::parse_into(text, None, &mut out).is_some() {
+            return Ok(out);
         }
+        Self::from_serde(bytes, None)
     }
 
     /// Parses an activity from a shared buffer (a webhook body): opaque blobs (`channelData`,
-    /// `value`, attachment `content`, entities, unknown fields) are kept as slices of `bytes`
-    /// — no allocation and no copy for them.
+    /// `value`, attachment `content`, entities, unknown fields) and timestamps are kept as
+    /// slices of `bytes` — no allocation and no copy for them.
     ///
     /// # Errors
     /// As [`Activity::from_slice`].
     pub fn from_bytes(bytes: bytes::Bytes) -> Result<Self, ActivityError> {
-        let text = match bytestring::ByteString::try_from(bytes.clone()) {
-            Ok(text) => text,
-            Err(_) => return Self::from_slice(&bytes),
+        let Ok(text) = bytestring::ByteString::try_from(bytes.clone()) else {
+            return Self::from_serde(&bytes, None);
         };
         let mut out = Self::default();
         if fast::parse_into(&text, Some(&text), &mut out).is_some() {
             return Ok(out);
         }
-        let _source = raw::source::enter(text.clone());
-        serde_json::from_str(&text).map_err(|e| ActivityError::diagnose(text.as_bytes(), &e))
+        Self::from_serde(text.as_bytes(), Some(&text))
     }
 
     /// Parses an activity from a JSON string.
@@ -222,7 +218,24 @@ impl Activity {
         if fast::parse_into(text, None, &mut out).is_some() {
             return Ok(out);
         }
-        serde_json::from_str(text).map_err(|e| ActivityError::diagnose(text.as_bytes(), &e))
+        Self::from_serde(text.as_bytes(), None)
+    }
+
+    /// The serde path: what the fast path declined (invalid input, for the typed error, or
+    /// the rare valid input it leaves to serde). Kept out of line so that the fast path stays
+    /// small where it is inlined.
+    #[cold]
+    #[inline(never)]
+    fn from_serde(bytes: &[u8], shared: Option<&ByteString>) -> Result<Self, ActivityError> {
+        let parsed = match (shared, std::str::from_utf8(bytes)) {
+            (Some(buf), Ok(text)) => {
+                let _source = raw::source::enter(buf.clone());
+                serde_json::from_str(text)
+            }
+            (None, Ok(text)) => serde_json::from_str(text),
+            (_, Err(_)) => serde_json::from_slice(bytes),
+        };
+        parsed.map_err(|e| ActivityError::diagnose(bytes, &e))
     }
 
     /// Serializes to compact JSON.

@@ -10,8 +10,14 @@
 //!   the last rule matches; its queue holds `A` human agents, all available, capacity 5 and
 //!   loads cycling 0..5, so a human must be chosen among all of them. A prepared
 //!   [`Router`] and [`PreparedState`]; the trace is not derived.
-//! - `decision_scan/r{R}_a{A}`: the same, with `starts_with` conditions, which the router
-//!   cannot index: every rule before the last is evaluated.
+//! - `decision_scan/r{R}_a{A}`: the same, with `starts_with` conditions (`topic-{i};`):
+//!   served by the router's prefix table, one probe per distinct literal length (here 8 to
+//!   11 bytes). Before the prefix index, every rule before the last was evaluated (the id
+//!   keeps its name so that figures compare across versions).
+//! - `decision_contains/r{R}_a100`: `contains` conditions on the same literals; the
+//!   conversation's topic is the text `re: order 5521, topic-{R-1}; thanks`, so only the
+//!   last rule's needle occurs in it. Served by one Aho-Corasick automaton over all the
+//!   needles (a pass over the 31 to 34 bytes of text).
 //! - `bot_first/r{R}_a{A}`: the typical first decision: the first rule (no condition) sends
 //!   the conversation to a bot queue, the bot takes it; `R - 1` topic rules and `A` agents
 //!   follow.
@@ -42,6 +48,8 @@ enum Shape {
     Equals,
     /// `starts_with` rules, the last matching.
     Scan,
+    /// `contains` rules, the last matching.
+    Contains,
     /// A first rule without condition to a bot queue.
     BotFirst,
 }
@@ -56,10 +64,10 @@ fn workstream(rules: usize, agents: usize, shape: Shape) -> Workstream {
         t.push_str("[[routing_rules]]\nname = \"Bot\"\nqueue = \"BotQ\"\n");
         topic_rules -= 1;
     }
-    let op = if shape == Shape::Scan {
-        "starts_with"
-    } else {
-        "equals"
+    let op = match shape {
+        Shape::Scan => "starts_with",
+        Shape::Contains => "contains",
+        Shape::Equals | Shape::BotFirst => "equals",
     };
     for i in 0..topic_rules {
         let _ = write!(
@@ -89,13 +97,17 @@ fn conversation(rules: usize, shape: Shape) -> Conversation {
     let at = "2025-03-01T09:00:00Z".parse().expect("time");
     let mut c = Conversation::new("c", "x", ChannelAccount::new("u"), at);
     // Values end in `;` so that no rule's value is a prefix of another's (`topic-9;` is not
-    // a prefix of `topic-99;`): only the last rule's `starts_with` holds.
+    // a prefix of `topic-99;`): only the last rule's `starts_with` (or `contains`) holds.
     let last = if shape == Shape::BotFirst {
         rules - 2
     } else {
         rules - 1
     };
-    c.set_context("Topic", format!("topic-{last};"));
+    if shape == Shape::Contains {
+        c.set_context("Topic", format!("re: order 5521, topic-{last}; thanks"));
+    } else {
+        c.set_context("Topic", format!("topic-{last};"));
+    }
     c
 }
 
@@ -159,6 +171,21 @@ fn bench(cr: &mut Criterion) {
                 });
             }
         }
+    }
+
+    for rules in SIZES {
+        let agents = 100;
+        let c = case(rules, agents, Shape::Contains);
+        let router = Router::new(&c.ws);
+        let prepared = router.prepare(&c.state);
+        check(&router, &prepared, &c, Shape::Contains);
+        g.bench_function(format!("decision_contains/r{rules}_a{agents}"), |b| {
+            b.iter(|| {
+                router
+                    .route(black_box(&c.conv), black_box(&prepared))
+                    .outcome
+            })
+        });
     }
 
     let c = case(100, 100, Shape::BotFirst);

@@ -66,6 +66,7 @@ impl Field {
     }
 
     /// Reads the field from a conversation, borrowing. Empty strings read as absent.
+    #[inline(always)]
     pub(crate) fn read<'a>(&self, conv: &'a Conversation) -> Option<Value<'a>> {
         let text = match self {
             Self::Context(name) => {

@@ -198,7 +198,7 @@ impl<'w> Router<'w> {
         Ok((facts, raw))
     }
 
-    #[inline]
+    #[inline(always)]
     fn decide(&self, conv: &Conversation, state: &PreparedState) -> (Facts, RawOutcome) {
         let mut facts = Facts {
             start: Start::Rules(Fallback::NoRule),
@@ -232,6 +232,11 @@ impl<'w> Router<'w> {
                     let value = field.read(conv);
                     let mut from = 0;
                     while let Some(i) = index.first_from(value, from, holds) {
+                        // The answer is at or after `from`, so this loop ends.
+                        debug_assert!(i >= from, "index went back from {from} to {i}");
+                        if i < from {
+                            break;
+                        }
                         // The index is exact: its rules hold (checked in debug builds).
                         debug_assert!(holds(i), "index found rule {i}, which does not hold");
                         if self.accept(i, conv, &mut facts.passed) {
@@ -275,7 +280,7 @@ impl<'w> Router<'w> {
     }
 
     /// Whether the matched rule `i` takes the conversation; else records why not.
-    #[inline]
+    #[inline(always)]
     fn accept(&self, i: usize, conv: &Conversation, passed: &mut Vec<(u32, bool)>) -> bool {
         match self.layout.rule_queue.get(i).copied().flatten() {
             // Validation guarantees the queue exists; an unvalidated workstream skips the rule.
@@ -293,7 +298,7 @@ impl<'w> Router<'w> {
 
     /// Whether any member of the queue may still take this conversation: a human, or a bot
     /// that has not had it.
-    #[inline]
+    #[inline(always)]
     fn can_take(&self, q: usize, conv: &Conversation) -> bool {
         let (Some(layout), Some(queue)) =
             (self.layout.queues.get(q), self.workstream().queues.get(q))
@@ -310,7 +315,7 @@ impl<'w> Router<'w> {
     }
 
     /// Picks a member of the queue, or queues the conversation.
-    #[inline]
+    #[inline(always)]
     fn assign(
         &self,
         q: usize,

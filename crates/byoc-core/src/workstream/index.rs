@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `equals`, `in` | hash map from the literal to its rules, by type (text, number, boolean, text that parses as a number or boolean) | one lookup |
 //! | `starts_with` | hash map from the prefix to its rules, probed with the value's prefixes of each length present | one lookup per distinct prefix length up to the value's length |
-//! | `contains` | one Aho-Corasick automaton over every needle of the run (overlapping matches) | linear in the value's length plus the matches |
+//! | `contains` | one Aho-Corasick DFA over every needle of the run, walked over the value (its match states name every needle ending there) | one step per byte of the value, plus the needles found |
 //! | `exists` | the rules, ascending | none |
 //! | `ignore_case` | the same structures over ASCII-lowered literals; the value is folded while it is hashed (or by the automaton), so nothing is copied | as above |
 //! | `not ...`, `not_equals` | the negated rules in order, the first checked directly | linear in the negated rules the value excludes |
@@ -24,7 +24,9 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use aho_corasick::Anchored;
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
 
 use super::condition::{Condition, Field, Value, parse_bool};
 use super::fxhash::FxBuildHasher;
@@ -182,7 +184,7 @@ impl RunIndex {
 
     /// The first rule at or after `from` that holds for `value`. `holds` evaluates one rule
     /// directly (used for negated rules only).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn first_from(
         &self,
         value: Option<Value<'_>>,
@@ -208,7 +210,7 @@ impl RunIndex {
 }
 
 /// The first rule at or after `from` in an ascending list.
-#[inline]
+#[inline(always)]
 fn first_at_or_after(list: &[u32], from: u32) -> Option<u32> {
     match list.first() {
         Some(&r) if r >= from => Some(r),
@@ -221,7 +223,7 @@ fn first_at_or_after(list: &[u32], from: u32) -> Option<u32> {
 }
 
 /// The smaller of two optional rules.
-#[inline]
+#[inline(always)]
 fn min_rule(a: Option<u32>, b: Option<u32>) -> Option<u32> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -251,29 +253,38 @@ enum Part {
 }
 
 impl Tests {
-    #[inline]
+    #[inline(always)]
     fn first_from(&self, value: Option<Value<'_>>, from: u32) -> Option<u32> {
         let value = value?;
+        if let [part] = self.parts.as_slice() {
+            return part.first_from(value, from);
+        }
         let mut best = None;
         for part in &self.parts {
-            let found = match part {
-                Part::Equals(index) => index.first_from(value, from),
-                Part::StartsWith(index) => match value {
-                    Value::Str(s) => index.first_from(s.as_bytes(), from),
-                    _ => None,
-                },
-                Part::Contains(index) => match value {
-                    Value::Str(s) => index.first_from(s.as_bytes(), from),
-                    _ => None,
-                },
-                Part::Exists(rules) => first_at_or_after(rules, from),
-            };
-            best = min_rule(best, found);
+            best = min_rule(best, part.first_from(value, from));
             if best == Some(from) {
                 break;
             }
         }
         best
+    }
+}
+
+impl Part {
+    #[inline(always)]
+    fn first_from(&self, value: Value<'_>, from: u32) -> Option<u32> {
+        match self {
+            Part::Equals(index) => index.first_from(value, from),
+            Part::StartsWith(index) => match value {
+                Value::Str(s) => index.first_from(s.as_bytes(), from),
+                _ => None,
+            },
+            Part::Contains(index) => match value {
+                Value::Str(s) => index.first_from(s.as_bytes(), from),
+                _ => None,
+            },
+            Part::Exists(rules) => first_at_or_after(rules, from),
+        }
     }
 }
 
@@ -350,34 +361,60 @@ fn mix(hash: u64, word: u64) -> u64 {
     (hash.rotate_left(5) ^ word).wrapping_mul(SEED)
 }
 
-#[inline]
-fn le(bytes: &[u8]) -> u64 {
-    let mut word = [0; 8];
-    let n = bytes.len().min(8);
-    word[..n].copy_from_slice(&bytes[..n]);
-    u64::from_le_bytes(word)
+/// The first 8 bytes, little-endian (`bytes` holds at least 8).
+#[inline(always)]
+fn word8(bytes: &[u8]) -> u64 {
+    bytes
+        .first_chunk::<8>()
+        .map_or(0, |w| u64::from_le_bytes(*w))
+}
+
+/// The first 4 bytes, little-endian (`bytes` holds at least 4).
+#[inline(always)]
+fn word4(bytes: &[u8]) -> u64 {
+    bytes
+        .first_chunk::<4>()
+        .map_or(0, |w| u64::from(u32::from_le_bytes(*w)))
+}
+
+/// Up to 16 bytes as two words (overlapping when shorter than 16, zero-padded when shorter
+/// than 8): two byte strings of the same length are equal exactly when their words are.
+#[inline(always)]
+fn words(bytes: &[u8]) -> (u64, u64) {
+    let n = bytes.len();
+    if n >= 8 {
+        (word8(bytes), word8(&bytes[n - 8..]))
+    } else if n >= 4 {
+        (word4(bytes), word4(&bytes[n - 4..]))
+    } else {
+        let mut w = 0;
+        for (k, &b) in bytes.iter().enumerate() {
+            w |= u64::from(b) << (8 * k);
+        }
+        (w, 0)
+    }
 }
 
 /// The Fx hash of a byte string in whole words (the last overlapping the one before), ASCII
 /// letters lowered first when `fold`; the length is mixed in last.
-#[inline]
+#[inline(always)]
 fn text_hash(bytes: &[u8], fold: bool) -> u64 {
     let f = |w: u64| if fold { lower_word(w) } else { w };
     let n = bytes.len();
-    let mut hash = 0;
-    if n >= 8 {
+    let hash = if n <= 16 {
+        let (a, b) = words(bytes);
+        mix(mix(0, f(a)), f(b))
+    } else {
+        let mut hash = 0;
         let mut chunks = bytes.chunks_exact(8);
         for chunk in &mut chunks {
-            hash = mix(hash, f(le(chunk)));
+            hash = mix(hash, f(word8(chunk)));
         }
         if !chunks.remainder().is_empty() {
-            hash = mix(hash, f(le(&bytes[n - 8..])));
+            hash = mix(hash, f(word8(&bytes[n - 8..])));
         }
-    } else if n >= 4 {
-        hash = mix(hash, f(le(&bytes[..4]) | le(&bytes[n - 4..]) << 32));
-    } else {
-        hash = mix(hash, f(le(bytes)));
-    }
+        hash
+    };
     mix(hash, n as u64).rotate_left(26)
 }
 
@@ -424,11 +461,24 @@ impl TextTable {
         }
     }
 
-    fn same(&self, a: &[u8], b: &[u8]) -> bool {
-        if self.fold {
-            a.eq_ignore_ascii_case(b)
+    /// Whether a stored key (lowered when folding) equals `key`.
+    #[inline(always)]
+    fn same(&self, stored: &[u8], key: &[u8]) -> bool {
+        if stored.len() != key.len() {
+            return false;
+        }
+        if key.len() <= 16 {
+            let (a, b) = words(key);
+            let (x, y) = words(stored);
+            if self.fold {
+                (lower_word(a), lower_word(b)) == (x, y)
+            } else {
+                (a, b) == (x, y)
+            }
+        } else if self.fold {
+            stored.eq_ignore_ascii_case(key)
         } else {
-            a == b
+            stored == key
         }
     }
 
@@ -451,7 +501,7 @@ impl TextTable {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn get(&self, key: &[u8]) -> &[u32] {
         match self.map.get(&text_hash(key, self.fold)) {
             Some((k, rules)) if self.same(k, key) => rules,
@@ -531,7 +581,7 @@ impl ValueIndex {
         key.and_then(|k| map.get(&k)).map_or(&[], Vec::as_slice)
     }
 
-    #[inline]
+    #[inline(always)]
     fn first_from(&self, value: Value<'_>, from: u32) -> Option<u32> {
         let lists: [&[u32]; 2] = match value {
             Value::Str(s) => {
@@ -615,19 +665,41 @@ impl PrefixIndex {
 
 // ------------------------------------------------------------------------------- substrings
 
-/// Every `contains` needle of a run in one Aho-Corasick automaton (ASCII case-insensitive
-/// for `ignore_case`); an overlapping search finds every needle the value contains.
+/// Every `contains` needle of a run in one automaton, walked over the value byte by byte.
+///
+/// Aho-Corasick's DFA (standard match semantics, ASCII case-insensitive for `ignore_case`)
+/// is copied into a flat table when prepared: byte → class (each byte of a needle its own
+/// class, every other byte one more), state × class → state, with the states renumbered so
+/// that every match state comes after every other. A step is then two loads and a compare,
+/// and only a match state looks further: at the smallest rule among the needles ending
+/// there, or (when searching past the run's first rules) at each of those needles.
 #[derive(Clone, Debug)]
 struct ContainsIndex {
-    automaton: Option<AhoCorasick>,
-    /// Per pattern of the automaton, its rules, ascending.
+    /// Byte → class.
+    classes: Box<[u8; 256]>,
+    /// Classes per state.
+    stride: usize,
+    /// State × class → next state; states are premultiplied by `stride`.
+    trans: Vec<u32>,
+    start: u32,
+    /// The first match state (premultiplied); every state from here on is one.
+    match_from: u32,
+    /// Per match state (by `(state - match_from) / stride`): the smallest rule of the needles
+    /// ending there, and those needles.
+    matches: Vec<(u32, Vec<u32>)>,
+    /// The smallest rule of any needle.
+    lowest: u32,
+    /// Per needle, its rules, ascending.
     rules: Vec<Vec<u32>>,
     /// Rules whose needle is empty: every text contains it.
     empty: Vec<u32>,
 }
 
+/// The largest table built (entries of `trans`); a run that needs more is scanned.
+const MAX_TABLE: usize = 1 << 22;
+
 impl ContainsIndex {
-    /// `None` when the automaton cannot be built.
+    /// `None` when the automaton cannot be built or would be too large.
     fn new(needles: &[(String, u32)], fold: bool) -> Option<Self> {
         let mut patterns: Vec<&str> = Vec::new();
         let mut by_pattern: FxMap<Box<[u8]>, usize> = FxMap::default();
@@ -650,44 +722,158 @@ impl ContainsIndex {
             });
             push(&mut rules[at], *rule);
         }
-        let automaton = if patterns.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(fold)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&patterns)
-                    .or_else(|_| {
-                        AhoCorasick::builder()
-                            .ascii_case_insensitive(fold)
-                            .build(&patterns)
-                    })
-                    .ok()?,
-            )
-        };
-        Some(Self {
-            automaton,
+
+        // Classes: one per byte that occurs in a needle (both cases when folding), then one
+        // for all other bytes.
+        let mut seen = [false; 256];
+        let mut reps: Vec<u8> = Vec::new();
+        for p in &patterns {
+            for &b in p.as_bytes() {
+                let variants = if fold {
+                    [b.to_ascii_lowercase(), b.to_ascii_uppercase()]
+                } else {
+                    [b, b]
+                };
+                for v in variants {
+                    if !seen[usize::from(v)] {
+                        seen[usize::from(v)] = true;
+                        reps.push(v);
+                    }
+                }
+            }
+        }
+        let mut classes = Box::new([0u8; 256]);
+        let other = (0..=255u8).find(|&b| !seen[usize::from(b)]);
+        if let Some(other) = other {
+            reps.push(other);
+        }
+        for (class, &r) in reps.iter().enumerate() {
+            classes[usize::from(r)] = class as u8;
+        }
+        if other.is_some() {
+            let last = (reps.len() - 1) as u8;
+            for b in 0..=255u8 {
+                if !seen[usize::from(b)] {
+                    classes[usize::from(b)] = last;
+                }
+            }
+        }
+        let stride = reps.len();
+
+        let lowest = rules.iter().filter_map(|r| r.first()).min().copied();
+        let mut index = Self {
+            classes,
+            stride,
+            trans: Vec::new(),
+            start: 0,
+            match_from: 0,
+            matches: Vec::new(),
+            lowest: lowest.unwrap_or(u32::MAX),
             rules,
             empty,
-        })
+        };
+        if patterns.is_empty() {
+            return Some(index);
+        }
+        let dfa = DFA::builder()
+            .ascii_case_insensitive(fold)
+            .prefilter(false)
+            .build(&patterns)
+            .ok()?;
+        let start = dfa.start_state(Anchored::No).ok()?;
+
+        // Every state reachable from the start, in order found, with its successors.
+        let mut order: Vec<StateID> = vec![start];
+        let mut dense: FxMap<StateID, usize> = FxMap::default();
+        dense.insert(start, 0);
+        let mut next: Vec<Vec<usize>> = Vec::new();
+        let mut k = 0;
+        while k < order.len() {
+            if order.len().saturating_mul(stride) > MAX_TABLE {
+                return None;
+            }
+            let sid = order[k];
+            let mut row = Vec::with_capacity(stride);
+            for &r in &reps {
+                let to = dfa.next_state(Anchored::No, sid, r);
+                let at = *dense.entry(to).or_insert_with(|| {
+                    order.push(to);
+                    order.len() - 1
+                });
+                row.push(at);
+            }
+            next.push(row);
+            k += 1;
+        }
+        // Renumber: states without a match first, then match states.
+        let is_match = |sid: StateID| dfa.is_special(sid) && dfa.is_match(sid);
+        let mut renumbered = vec![0u32; order.len()];
+        let mut n = 0;
+        for pass in [false, true] {
+            for (d, &sid) in order.iter().enumerate() {
+                if is_match(sid) == pass {
+                    renumbered[d] = (n * stride) as u32;
+                    n += 1;
+                    if pass {
+                        let needles: Vec<u32> = (0..dfa.match_len(sid))
+                            .map(|m| dfa.match_pattern(sid, m).as_u32())
+                            .collect();
+                        let first = needles
+                            .iter()
+                            .filter_map(|&p| index.rules.get(p as usize)?.first())
+                            .min()
+                            .copied()
+                            .unwrap_or(u32::MAX);
+                        index.matches.push((first, needles));
+                    }
+                }
+            }
+            if !pass {
+                index.match_from = (n * stride) as u32;
+            }
+        }
+        index.trans = vec![0; n * stride];
+        for (d, row) in next.iter().enumerate() {
+            let at = renumbered[d] as usize;
+            for (class, &to) in row.iter().enumerate() {
+                index.trans[at + class] = renumbered[to];
+            }
+        }
+        index.start = renumbered[0];
+        Some(index)
     }
 
     #[inline]
     fn first_from(&self, value: &[u8], from: u32) -> Option<u32> {
         let mut best = first_at_or_after(&self.empty, from);
-        let Some(automaton) = &self.automaton else {
-            return best;
-        };
-        if best == Some(from) {
+        if self.trans.is_empty() || best == Some(from) {
             return best;
         }
-        for m in automaton.find_overlapping_iter(value) {
-            let found = self
-                .rules
-                .get(m.pattern().as_usize())
-                .and_then(|rules| first_at_or_after(rules, from));
-            best = min_rule(best, found);
+        let fast = from <= self.lowest;
+        let (trans, classes, match_from) = (self.trans.as_slice(), &*self.classes, self.match_from);
+        let mut state = self.start;
+        for &byte in value {
+            state = trans[state as usize + usize::from(classes[usize::from(byte)])];
+            if state < match_from {
+                continue;
+            }
+            let Some((first, needles)) = self
+                .matches
+                .get((state - match_from) as usize / self.stride)
+            else {
+                continue;
+            };
+            if fast {
+                best = min_rule(best, Some(*first));
+            } else {
+                for &p in needles {
+                    let found = self
+                        .rules
+                        .get(p as usize)
+                        .and_then(|rules| first_at_or_after(rules, from));
+                    best = min_rule(best, found);
+                }
+            }
             if best == Some(from) {
                 break;
             }

@@ -61,6 +61,88 @@ fn a_prepared_decision_does_not_allocate() {
     assert_eq!(blocks() - before, 0, "decision by topic");
     assert!(matches!(d.outcome, Outcome::Assigned(m) if m.id == "dave"));
 
+    // Every kind of indexed run: prefixes, substrings (one automaton), case-folded
+    // equality, negations, exists, `any` on one field; a match in each, and none at all.
+    let indexed = Workstream::from_toml_str(
+        r#"
+        name = "Indexed"
+        language = "en"
+        channel = { kind = "messaging", id = "x" }
+        context_variables = [
+            { name = "T", type = "string" },
+            { name = "M", type = "string" },
+            { name = "V", type = "string" },
+        ]
+        [[routing_rules]]
+        name = "P0"
+        queue = "Q"
+        condition = { starts_with = { field = "context.T", value = "order-" } }
+        [[routing_rules]]
+        name = "P1"
+        queue = "Q"
+        condition = { starts_with = { field = "context.T", value = "REFUND", ignore_case = true } }
+        [[routing_rules]]
+        name = "C0"
+        queue = "Q"
+        condition = { contains = { field = "context.M", value = "invoice" } }
+        [[routing_rules]]
+        name = "C1"
+        queue = "Q"
+        condition = { contains = { field = "context.M", value = "LOAN", ignore_case = true } }
+        [[routing_rules]]
+        name = "A0"
+        queue = "Q"
+        condition = { any = [{ equals = { field = "context.V", value = "gold" } }, { starts_with = { field = "context.V", value = "plat" } }] }
+        [[routing_rules]]
+        name = "A1"
+        queue = "Q"
+        condition = { exists = "context.V" }
+        [[routing_rules]]
+        name = "E0"
+        queue = "Q"
+        condition = { equals = { field = "customer.locale", value = "EN-us", ignore_case = true } }
+        [[routing_rules]]
+        name = "E1"
+        queue = "Q"
+        condition = { not_equals = { field = "customer.locale", value = "fr-FR" } }
+        [[queues]]
+        name = "Q"
+        members = [{ id = "alice", kind = "agent", capacity = 2 }]
+        "#,
+    )
+    .expect("indexed workstream");
+    let router3 = Router::new(&indexed);
+    let state3 = router3.prepare(&RoutingState::new().with_member("alice", Presence::Available, 0));
+    let cases: [(&str, &str, Option<&str>); 7] = [
+        ("T", "refund 1234", Some("P1")),
+        ("M", "about my Home Loan, please", Some("C1")),
+        ("M", "invoice 7", Some("C0")),
+        ("V", "platinum", Some("A0")),
+        ("V", "silver", Some("A1")),
+        ("L", "en-US", Some("E0")),
+        ("L", "fr-FR", None),
+    ];
+    for (var, value, expected) in cases {
+        let mut c = Conversation::new("c-2", "x", ChannelAccount::new("u"), at);
+        if var == "L" {
+            c.locale = Some(value.to_owned());
+        } else {
+            c.set_context(var, value);
+        }
+        let before = blocks();
+        let d = router3.route(&c, &state3);
+        assert_eq!(
+            blocks() - before,
+            0,
+            "indexed decision on {var} = {value:?}"
+        );
+        assert_eq!(
+            d.rule.map(|r| r.name.as_str()),
+            expected,
+            "{var} = {value:?}"
+        );
+    }
+
     // The trace: one Vec.
     let before = blocks();
     let trace = d.trace();

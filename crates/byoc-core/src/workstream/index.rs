@@ -16,8 +16,10 @@
 //! | `ignore_case` | the same structures over ASCII-lowered literals; the value is folded while it is hashed (or by the automaton), so nothing is copied | as above |
 //! | `not ...`, `not_equals` | the negated rules in order, the first checked directly | linear in the negated rules the value excludes |
 //!
-//! Everything else (`all`, an `any` over several fields or mixing negations, a rule without
-//! condition, runs of one rule) is evaluated in order, one rule after another. Both paths
+//! Everything else (`all` of more than one condition, an `any` over several fields or
+//! mixing negations, a rule without condition, runs of one rule, and a run whose substring
+//! automaton would exceed [`MAX_TABLE`] entries) is evaluated in order, one rule after
+//! another. Both paths
 //! give the same answer as [`Condition::matches`]: the first rule that holds, in
 //! declaration order.
 
@@ -35,13 +37,15 @@ use crate::conversation::ContextScalar;
 
 type FxMap<K, V> = HashMap<K, V, FxBuildHasher>;
 
-/// Rules in order, as the router walks them.
+/// Rules in order, as the router walks them. The index is held inline (not boxed): a
+/// decision follows one pointer fewer, and a workstream has few segments.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Segment {
     /// Evaluate each rule of the range in turn.
     Scan(usize, usize),
     /// A run of rules testing one field: look the value up.
-    Index { field: Field, index: Box<RunIndex> },
+    Index { field: Field, index: RunIndex },
 }
 
 /// Splits the rules into runs the index serves and ranges evaluated in order.
@@ -62,7 +66,7 @@ pub(crate) fn segments(rules: &[RoutingRule]) -> Vec<Segment> {
         }
         let index = match field {
             Some(field) if end - i >= 2 => {
-                RunIndex::new(&simple[i..end], i).map(|index| (field.clone(), Box::new(index)))
+                RunIndex::new(&simple[i..end], i).map(|index| (field.clone(), index))
             }
             _ => None,
         };
@@ -244,11 +248,13 @@ struct Tests {
     parts: Vec<Part>,
 }
 
+/// One kind of test, held inline (a run has at most seven parts).
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
 enum Part {
-    Equals(Box<ValueIndex>),
-    StartsWith(Box<PrefixIndex>),
-    Contains(Box<ContainsIndex>),
+    Equals(ValueIndex),
+    StartsWith(PrefixIndex),
+    Contains(ContainsIndex),
     Exists(Vec<u32>),
 }
 
@@ -318,17 +324,14 @@ impl TestsBuilder {
     fn build(self) -> Option<Tests> {
         let mut parts = Vec::new();
         for index in self.equals.into_iter().flatten() {
-            parts.push(Part::Equals(Box::new(index)));
+            parts.push(Part::Equals(index));
         }
         for index in self.prefixes.into_iter().flatten() {
-            parts.push(Part::StartsWith(Box::new(index)));
+            parts.push(Part::StartsWith(index));
         }
         for (fold, needles) in self.needles.into_iter().enumerate() {
             if !needles.is_empty() {
-                parts.push(Part::Contains(Box::new(ContainsIndex::new(
-                    &needles,
-                    fold == 1,
-                )?)));
+                parts.push(Part::Contains(ContainsIndex::new(&needles, fold == 1)?));
             }
         }
         if !self.exists.is_empty() {

@@ -82,8 +82,14 @@
 //! ```
 //!
 //! Cost: preparing is linear in rules and members. A prepared decision finds its rule
-//! through a hash index over each run of `equals` / `in` rules on the same field (other
-//! conditions are evaluated in order), and its human through a per-queue tournament tree
+//! through an index over each run of consecutive rules that test one field: `equals` / `in`
+//! by a hash map from the value, `starts_with` by a hash map from the prefix probed once per
+//! distinct prefix length, `contains` by one Aho-Corasick automaton walked over the value,
+//! `exists` by a list, `ignore_case` variants by the same structures over ASCII-lowered
+//! literals, an `any` of such tests on the field as their union, and `not` / `not_equals`
+//! of one by checking the negated rules in order. `all`, mixed-field `any` and rules without
+//! a condition are evaluated in order. Either way the first rule that holds, in declaration
+//! order, wins. The human is found through a per-queue tournament tree
 //! of (free capacity, id order) keys that the state keeps up to date (`log2(members)` steps
 //! per presence or load change; the decision reads the root);
 //! it allocates nothing in the common case, and the trace is derived only when asked for

@@ -2,8 +2,10 @@
 //! ([`PreparedState`]).
 //!
 //! Preparing does once what a decision would otherwise redo every time: member ids become
-//! positions, each rule's queue is resolved, and runs of `equals` / `in` rules over the same
-//! field become a hash index from value to rules. The prepared state keeps, per queue, a
+//! positions, each rule's queue is resolved, and runs of rules testing the same field become
+//! an index (`super::index`: equality and prefix hash tables, one substring automaton, case
+//! folding, negations; the module documents each kind and its cost). The prepared state
+//! keeps, per queue, a
 //! tournament tree over its humans' ranking keys (free capacity, then id order), updated
 //! when a member's presence or load changes (`log2(humans)` steps), so choosing a human is
 //! reading the root.

@@ -26,8 +26,8 @@ pub mod secret;
 pub mod workstream;
 
 pub use activity::{
-    Activity, ActivityError, ActivityType, Attachment, ChannelAccount, ConversationAccount,
-    ConversationReference, Entity, RawJson, Timestamp,
+    Activity, ActivityError, ActivityList, ActivityType, Attachment, ChannelAccount,
+    ConversationAccount, ConversationReference, Entity, RawJson, Timestamp,
 };
 pub use adapter::{ChannelAdapter, ChannelInfo, Delivery, DeliveryStatus, Inbound};
 pub use conversation::{ContextValue, Conversation, ConversationState};

@@ -5,7 +5,7 @@
 //! bot's messaging endpoint, the fields a channel must send (A2020 `channelId`, A2080
 //! `conversation.id`, A2300 `serviceUrl`).
 
-use byoc_core::{Activity, AdapterError};
+use byoc_core::{Activity, ActivityList, AdapterError, RawJson};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -26,9 +26,6 @@ struct RawSet<'a> {
     activities: Option<Vec<&'a RawValue>>,
     #[serde(borrow)]
     watermark: Option<&'a RawValue>,
-    /// Only to tell a set from an activity that has an `activities` field.
-    #[serde(rename = "type", borrow)]
-    kind: Option<&'a RawValue>,
 }
 
 /// Parses a Direct Line `ActivitySet` (`{"activities":[...],"watermark":"..."}`).
@@ -42,6 +39,17 @@ pub fn parse_activity_set(payload: &[u8]) -> Result<ActivitySet, AdapterError> {
 /// As [`parse_activity_set`], each activity parsed from a slice of `payload` (opaque parts
 /// stay slices of the shared buffer).
 fn parse_shared_set(payload: &bytes::Bytes) -> Result<ActivitySet, AdapterError> {
+    // One pass over the whole set; on any error, the two-step reading below names the
+    // activity and field at fault.
+    if let Ok(list) = ActivityList::from_bytes(payload.clone())
+        && let Some(activities) = list.activities
+    {
+        let watermark = list.extensions.get("watermark").and_then(watermark_text);
+        return Ok(ActivitySet {
+            activities,
+            watermark,
+        });
+    }
     let raw: RawSet<'_> = serde_json::from_slice(payload)
         .map_err(|e| AdapterError::malformed(format!("not an ActivitySet: {}", category(&e))))?;
     set_from_raw(payload, raw)
@@ -73,16 +81,23 @@ fn set_from_raw(payload: &bytes::Bytes, raw: RawSet<'_>) -> Result<ActivitySet, 
             })?;
         activities.push(activity);
     }
-    let watermark = match raw.watermark.map(|w| serde_json::from_str(w.get())) {
-        Some(Ok(serde_json::Value::String(s))) if !s.is_empty() => Some(s),
-        // Some deployments send numbers; keep them as the opaque string they stand for.
-        Some(Ok(serde_json::Value::Number(n))) => Some(n.to_string()),
-        _ => None,
-    };
+    let watermark = raw
+        .watermark
+        .and_then(|w| watermark_text(&RawJson::from_trusted_text(w.get().into())));
     Ok(ActivitySet {
         activities,
         watermark,
     })
+}
+
+/// A watermark as the opaque string it is: a non-empty string, or a number (some
+/// deployments send numbers); anything else is no watermark.
+fn watermark_text(raw: &RawJson) -> Option<String> {
+    match raw.to_value() {
+        Ok(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
+        Ok(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 fn category(e: &serde_json::Error) -> String {
@@ -106,13 +121,14 @@ pub fn normalize(payload: &[u8]) -> Result<Vec<Activity>, AdapterError> {
     // fields) are slices of it, not allocations of their own.
     let shared = bytes::Bytes::copy_from_slice(payload);
     if first_key_is_activities(payload) {
-        // Most likely a set (as Direct Line writes it): one pass over the set, one per
-        // activity. Anything unexpected takes the general path below.
-        if let Ok(raw) = serde_json::from_slice::<RawSet<'_>>(&shared)
-            && raw.kind.is_none()
-            && raw.activities.is_some()
+        // Most likely a set (as Direct Line writes it): one pass over the whole set. Anything
+        // unexpected (an activity with an `activities` field, an error) takes the general
+        // path below, which names the field at fault.
+        if let Ok(list) = ActivityList::from_bytes(shared.clone())
+            && list.extensions.get("type").is_none()
+            && let Some(activities) = list.activities
         {
-            return Ok(set_from_raw(&shared, raw)?.activities);
+            return Ok(activities);
         }
     } else if let Ok(a) = Activity::from_bytes(shared.clone()) {
         return Ok(vec![a]);

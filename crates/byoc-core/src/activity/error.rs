@@ -1,10 +1,8 @@
 //! [`ActivityError`]: why bytes are not an activity.
 
-use serde::de::IgnoredAny;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
-use super::Activity;
-
-/// Why bytes could not be read as an [`Activity`]. Messages never contain the payload's
+/// Why bytes could not be read as an [`Activity`](super::Activity). Messages never contain the payload's
 /// values (bodies carry personal data), only positions and field names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -49,7 +47,11 @@ impl ActivityError {
     }
 
     /// Works out a precise error for bytes that failed to parse (slow path only).
-    pub(crate) fn diagnose(bytes: &[u8], first: &serde_json::Error) -> Self {
+    /// `T` is the type that was being read (an [`Activity`](super::Activity), an activity list).
+    pub(crate) fn diagnose_as<T: DeserializeOwned>(
+        bytes: &[u8],
+        first: &serde_json::Error,
+    ) -> Self {
         if first.is_syntax() || first.is_eof() {
             return Self::Syntax {
                 line: first.line(),
@@ -73,7 +75,7 @@ impl ActivityError {
             return Self::NotAnObject;
         }
         let mut de = serde_json::Deserializer::from_slice(bytes);
-        match serde_path_to_error::deserialize::<_, Activity>(&mut de) {
+        match serde_path_to_error::deserialize::<_, T>(&mut de) {
             Ok(_) => Self::InvalidField {
                 field: String::new(),
                 reason: scrub(&first.to_string()),

@@ -138,6 +138,83 @@ lossless_struct! {
     }
 }
 
+/// Parses `T` from bytes: the fast path (`fast`), else serde (for the typed error, or the
+/// rare valid input the fast path leaves to it).
+fn parse_slice<T: fast::FastObject + serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<T, ActivityError> {
+    // One UTF-8 check of the whole input up front (with std's ASCII fast path) is cheaper
+    // than serde_json checking every string it borrows from a byte slice.
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return from_serde(bytes, None);
+    };
+    let mut out = T::default();
+    if fast::parse_into(text, None, &mut out).is_some() {
+        return Ok(out);
+    }
+    from_serde(bytes, None)
+}
+
+/// As [`parse_slice`], keeping opaque parts as slices of the shared buffer.
+fn parse_shared<T: fast::FastObject + serde::de::DeserializeOwned>(
+    bytes: bytes::Bytes,
+) -> Result<T, ActivityError> {
+    let Ok(text) = ByteString::try_from(bytes.clone()) else {
+        return from_serde(&bytes, None);
+    };
+    let mut out = T::default();
+    if fast::parse_into(&text, Some(&text), &mut out).is_some() {
+        return Ok(out);
+    }
+    from_serde(text.as_bytes(), Some(&text))
+}
+
+/// The serde path, kept out of line so that the fast path stays small where it is inlined.
+#[cold]
+#[inline(never)]
+fn from_serde<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    shared: Option<&ByteString>,
+) -> Result<T, ActivityError> {
+    let parsed = match (shared, std::str::from_utf8(bytes)) {
+        (Some(buf), Ok(text)) => {
+            let _source = raw::source::enter(buf.clone());
+            serde_json::from_str(text)
+        }
+        (None, Ok(text)) => serde_json::from_str(text),
+        (_, Err(_)) => serde_json::from_slice(bytes),
+    };
+    parsed.map_err(|e| ActivityError::diagnose_as::<T>(bytes, &e))
+}
+
+lossless_struct! {
+    /// `{"activities": [...]}` with every other field kept: Direct Line's `ActivitySet` (its
+    /// `watermark` is an extension), Bot Framework's `Transcript` and `ExpectedReplies`.
+    pub struct ActivityList ("an object with `activities`") {
+        /// The activities, in order.
+        activities: Vec<Activity> = "activities",
+    }
+}
+
+impl ActivityList {
+    /// Parses a list from JSON bytes.
+    ///
+    /// # Errors
+    /// As [`Activity::from_slice`]; fields are named from the list (`activities[2].from`).
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, ActivityError> {
+        parse_slice(bytes)
+    }
+
+    /// Parses a list from a shared buffer, opaque parts of every activity kept as slices of
+    /// it (as [`Activity::from_bytes`]).
+    ///
+    /// # Errors
+    /// As [`ActivityList::from_slice`].
+    pub fn from_bytes(bytes: bytes::Bytes) -> Result<Self, ActivityError> {
+        parse_shared(bytes)
+    }
+}
+
 impl Activity {
     /// An activity of type `kind` with nothing else set.
     #[must_use]
@@ -180,16 +257,7 @@ impl Activity {
     /// [`ActivityError`] naming what is wrong: syntax, not an object, missing `type`, or the
     /// field (as a dotted path) whose JSON type does not match the schema.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, ActivityError> {
-        // One UTF-8 check of the whole input up front (with std's ASCII fast path) is cheaper
-        // than serde_json checking every string it borrows from a byte slice.
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            return Self::from_serde(bytes, None);
-        };
-        let mut out = Self::default();
-        if fast::parse_into(text, None, &mut out).is_some() {
-            return Ok(out);
-        }
-        Self::from_serde(bytes, None)
+        parse_slice(bytes)
     }
 
     /// Parses an activity from a shared buffer (a webhook body): opaque blobs (`channelData`,
@@ -199,14 +267,7 @@ impl Activity {
     /// # Errors
     /// As [`Activity::from_slice`].
     pub fn from_bytes(bytes: bytes::Bytes) -> Result<Self, ActivityError> {
-        let Ok(text) = bytestring::ByteString::try_from(bytes.clone()) else {
-            return Self::from_serde(&bytes, None);
-        };
-        let mut out = Self::default();
-        if fast::parse_into(&text, Some(&text), &mut out).is_some() {
-            return Ok(out);
-        }
-        Self::from_serde(text.as_bytes(), Some(&text))
+        parse_shared(bytes)
     }
 
     /// Parses an activity from a JSON string.
@@ -214,28 +275,7 @@ impl Activity {
     /// # Errors
     /// As [`Activity::from_slice`].
     pub fn from_json(text: &str) -> Result<Self, ActivityError> {
-        let mut out = Self::default();
-        if fast::parse_into(text, None, &mut out).is_some() {
-            return Ok(out);
-        }
-        Self::from_serde(text.as_bytes(), None)
-    }
-
-    /// The serde path: what the fast path declined (invalid input, for the typed error, or
-    /// the rare valid input it leaves to serde). Kept out of line so that the fast path stays
-    /// small where it is inlined.
-    #[cold]
-    #[inline(never)]
-    fn from_serde(bytes: &[u8], shared: Option<&ByteString>) -> Result<Self, ActivityError> {
-        let parsed = match (shared, std::str::from_utf8(bytes)) {
-            (Some(buf), Ok(text)) => {
-                let _source = raw::source::enter(buf.clone());
-                serde_json::from_str(text)
-            }
-            (None, Ok(text)) => serde_json::from_str(text),
-            (_, Err(_)) => serde_json::from_slice(bytes),
-        };
-        parsed.map_err(|e| ActivityError::diagnose(bytes, &e))
+        parse_slice(text.as_bytes())
     }
 
     /// Serializes to compact JSON.

@@ -237,3 +237,34 @@ fn long_strings_find_every_quote_escape_and_control_byte() {
         }
     }
 }
+
+#[test]
+fn activity_list_reads_a_direct_line_set_losslessly() {
+    use crate::activity::ActivityList;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/directline/activityset-with-watermark.json"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let mut fast = ActivityList::default();
+    let text = std::str::from_utf8(&bytes).unwrap();
+    assert!(parse_into(text, None, &mut fast).is_some(), "fast path");
+    let list = ActivityList::from_bytes(bytes::Bytes::from(bytes.clone())).unwrap();
+    assert_eq!(list, fast);
+    assert_eq!(
+        list,
+        serde_json::from_slice::<ActivityList>(&bytes).unwrap()
+    );
+    assert!(list.activities.as_ref().is_some_and(|a| a.len() >= 2));
+    assert!(list.extensions.get("watermark").is_some());
+    let want: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(serde_json::to_value(&list).unwrap(), want);
+
+    let err = ActivityList::from_slice(
+        br#"{"activities":[{"type":"message"},{"type":"message","from":7}]}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.field(), Some("activities[1].from"));
+    let err = ActivityList::from_slice(br#"{"activities":[{"text":"x"}]}"#).unwrap_err();
+    assert_eq!(err.field(), Some("activities[0].type"));
+}

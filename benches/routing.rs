@@ -11,8 +11,9 @@
 //!   loads cycling 0..5, so a human must be chosen among all of them. A prepared
 //!   [`Router`] and [`PreparedState`]; the trace is not derived.
 //! - `decision_scan/r{R}_a{A}`: the same, with `starts_with` conditions (`topic-{i};`):
-//!   served by the router's prefix table, one probe per distinct literal length (here 8 to
-//!   11 bytes). Before the prefix index, every rule before the last was evaluated (the id
+//!   served by the router's prefix table, probed per distinct literal length up to the
+//!   value's (here 8 to 11 bytes; the literals' last byte, `;`, filters out all probes but
+//!   the matching one). Before the prefix index, every rule before the last was evaluated (the id
 //!   keeps its name so that figures compare across versions).
 //! - `decision_contains/r{R}_a100`: `contains` conditions on the same literals; the
 //!   conversation's topic is the text `re: order 5521, topic-{R-1}; thanks`, so only the

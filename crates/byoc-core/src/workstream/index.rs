@@ -10,7 +10,7 @@
 //! | test | index | cost per decision |
 //! |---|---|---|
 //! | `equals`, `in` | hash map from the literal to its rules, by type (text, number, boolean, text that parses as a number or boolean) | one lookup |
-//! | `starts_with` | hash map from the prefix to its rules, probed with the value's prefixes of each length present | one lookup per distinct prefix length up to the value's length |
+//! | `starts_with` | hash map from the prefix to its rules, probed with the value's prefixes of each length present | per distinct prefix length up to the value's length, a bit test on the prefix's last byte, and a lookup when some literal of that length ends in it |
 //! | `contains` | one Aho-Corasick DFA over every needle of the run, walked over the value (its match states name every needle ending there) | one step per byte of the value (bytes that begin no needle skipped cheaply at the start state), plus the needles found |
 //! | `exists` | the rules, ascending | none |
 //! | `ignore_case` | the same structures over ASCII-lowered literals; the value is folded while it is hashed (or by the automaton), so nothing is copied | as above |
@@ -627,12 +627,15 @@ impl ValueIndex {
 // -------------------------------------------------------------------------------- prefixes
 
 /// From a prefix to the rules (ascending) whose `starts_with` literal it is; probed with the
-/// value's prefix of each length some literal has.
+/// value's prefix of each length some literal has, when the prefix's last byte is the last
+/// byte of some literal of that length (a 256-bit set per length, both cases when folding),
+/// so most lengths cost a bit test instead of a hash lookup.
 #[derive(Clone, Debug)]
 struct PrefixIndex {
     table: TextTable,
-    /// The literals' lengths, ascending, without repeats.
-    lengths: Vec<usize>,
+    /// The literals' lengths, ascending, without repeats, each with the set of their last
+    /// bytes.
+    lengths: Vec<(usize, [u64; 4])>,
 }
 
 impl PrefixIndex {
@@ -645,18 +648,40 @@ impl PrefixIndex {
 
     fn add(&mut self, prefix: &[u8], rule: u32) {
         self.table.add(prefix, rule);
-        if let Err(at) = self.lengths.binary_search(&prefix.len()) {
-            self.lengths.insert(at, prefix.len());
+        let n = prefix.len();
+        let at = match self.lengths.binary_search_by_key(&n, |&(len, _)| len) {
+            Ok(at) => at,
+            Err(at) => {
+                self.lengths.insert(at, (n, [0; 4]));
+                at
+            }
+        };
+        if let Some(&last) = prefix.last() {
+            let set = &mut self.lengths[at].1;
+            let variants = if self.table.fold {
+                [last.to_ascii_lowercase(), last.to_ascii_uppercase()]
+            } else {
+                [last, last]
+            };
+            for b in variants {
+                set[usize::from(b >> 6)] |= 1 << (b & 63);
+            }
         }
     }
 
     #[inline]
     fn first_from(&self, value: &[u8], from: u32) -> Option<u32> {
         let mut best = None;
-        for &n in &self.lengths {
+        for &(n, ref last) in &self.lengths {
             let Some(prefix) = value.get(..n) else {
                 break;
             };
+            let ends_right = prefix
+                .last()
+                .is_none_or(|&b| last[usize::from(b >> 6)] & (1 << (b & 63)) != 0);
+            if !ends_right {
+                continue;
+            }
             best = min_rule(best, first_at_or_after(self.table.get(prefix), from));
             if best == Some(from) {
                 break;

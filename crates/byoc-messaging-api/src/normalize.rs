@@ -20,7 +20,7 @@
 //! Everything else (text, `textFormat: markdown`, attachments with `content: null`,
 //! `recipient`, unknown fields) is kept as sent.
 
-use byoc_core::activity::{ByteString, from_shared};
+use byoc_core::activity::{ByteString, JsonWriter, from_shared};
 use byoc_core::{Activity, ActivityType, RawJson};
 use bytes::Bytes;
 use serde::Serialize;
@@ -315,51 +315,16 @@ struct Omnichannel<'a> {
 }
 
 impl Omnichannel<'_> {
-    /// `{"omnichannel":{..}}` written into a string of the exact length (what
-    /// `serde_json` writes for it), when no string needs escaping; `None` otherwise.
-    fn write_only(&self) -> Option<RawJson> {
-        const HEAD: &str = r#"{"omnichannel":{"#;
-        let channel_id = self.channel_id.as_deref();
-        let text = self.text.as_deref();
-        let strings = [channel_id.unwrap_or(""), text.unwrap_or(""), self.kind];
-        if !strings.iter().all(|s| is_plain(s)) {
-            return None;
-        }
-        let len = HEAD.len()
-            + channel_id.map_or(0, |c| r#""channelId":"","#.len() + c.len())
-            + r#""idSource":"","#.len()
-            + self.id_source.len()
-            + text.map_or(0, |t| r#""text":"","#.len() + t.len())
-            + r#""type":""}}"#.len()
-            + self.kind.len();
-        let mut out = String::with_capacity(len);
-        out.push_str(HEAD);
-        if let Some(c) = channel_id {
-            out.push_str(r#""channelId":""#);
-            out.push_str(c);
-            out.push_str(r#"","#);
-        }
-        out.push_str(r#""idSource":""#);
-        out.push_str(self.id_source);
-        out.push_str(r#"","#);
-        if let Some(t) = text {
-            out.push_str(r#""text":""#);
-            out.push_str(t);
-            out.push_str(r#"","#);
-        }
-        out.push_str(r#""type":""#);
-        out.push_str(self.kind);
-        out.push_str(r#""}}"#);
-        debug_assert_eq!(out.len(), len);
-        Some(RawJson::from_trusted_text(ByteString::from(out)))
+    /// `{"omnichannel":{..}}` written directly, keys sorted as `serde_json` writes the map.
+    fn write_only(&self) -> RawJson {
+        let mut w = JsonWriter::with_capacity(96 + self.text.as_ref().map_or(0, String::len));
+        w.begin("omnichannel")
+            .opt_str("channelId", self.channel_id.as_deref())
+            .str("idSource", self.id_source)
+            .opt_str("text", self.text.as_deref())
+            .str("type", self.kind);
+        w.finish()
     }
-}
-
-/// Whether `serde_json` writes `s` between quotes as it is (nothing to escape).
-fn is_plain(s: &str) -> bool {
-    // No early exit: the loop vectorizes.
-    s.bytes()
-        .fold(true, |ok, b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'))
 }
 
 /// The `value` of an Omnichannel event. Fields in sorted order, as a `serde_json::Map`.
@@ -443,10 +408,6 @@ pub fn digest_id(conversation_id: &str, body: &[u8]) -> String {
 }
 
 fn merge_channel_data(existing: Option<RawJson>, meta: &Omnichannel<'_>) -> Option<RawJson> {
-    #[derive(Serialize)]
-    struct Only<'a> {
-        omnichannel: &'a Omnichannel<'a>,
-    }
     let mut obj = match existing {
         Some(raw) if raw.is_object() => raw
             .parse::<serde_json::Map<String, serde_json::Value>>()
@@ -459,11 +420,7 @@ fn merge_channel_data(existing: Option<RawJson>, meta: &Omnichannel<'_>) -> Opti
             m
         }
         // No channelData of its own: written directly, without building a map.
-        _ => {
-            return meta
-                .write_only()
-                .or_else(|| RawJson::from_serialize(&Only { omnichannel: meta }).ok());
-        }
+        _ => return Some(meta.write_only()),
     };
     obj.insert(
         "omnichannel".into(),

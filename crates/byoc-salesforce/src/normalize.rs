@@ -25,7 +25,7 @@
 //! `channelData` = `{channelAddressIdentifier, conversationIdentifier, entryType, sender,
 //! messageReason?}`.
 
-use byoc_core::activity::{EndOfConversationCode, RoleType};
+use byoc_core::activity::{EndOfConversationCode, JsonWriter, RoleType};
 use byoc_core::{Activity, ActivityType, Attachment, ChannelAccount, ConversationAccount, RawJson};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -100,25 +100,50 @@ pub struct RoutingRequested {
 /// A conversation entry, or the envelope around one. `P` is how the envelope's `payload`
 /// is read: kept raw (the general path), or as the wrapped entry itself (one pass).
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", bound(deserialize = "P: Deserialize<'de>"))]
-struct Entry<'a, P = &'a RawValue> {
-    channel_address_identifier: Option<String>,
-    recipient: Option<EventParticipant>,
-    payload: Option<P>,
-    sender_display_name: Option<String>,
-    identifier: Option<String>,
-    entry_type: Option<String>,
+#[serde(
+    rename_all = "camelCase",
+    bound(deserialize = "P: Deserialize<'de>, E: Deserialize<'de>")
+)]
+struct Entry<'a, P = &'a RawValue, E = &'a RawValue> {
+    // Strings borrow from the payload where they have no escapes: the activity takes the
+    // few it needs as its own.
     #[serde(borrow)]
-    entry_payload: Option<&'a RawValue>,
-    sender: Option<EventParticipant>,
+    channel_address_identifier: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    recipient: Option<Participant<'a>>,
+    payload: Option<P>,
+    #[serde(borrow)]
+    sender_display_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    identifier: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    entry_type: Option<Cow<'a, str>>,
+    entry_payload: Option<E>,
+    #[serde(borrow)]
+    sender: Option<Participant<'a>>,
     transcripted_timestamp: Option<i64>,
     client_timestamp: Option<i64>,
     // RoutingRequested
     #[serde(borrow)]
     routing_parameters: Option<&'a RawValue>,
-    conversation_identifier: Option<String>,
-    routing_type: Option<String>,
-    work_record_id: Option<String>,
+    #[serde(borrow)]
+    conversation_identifier: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    routing_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    work_record_id: Option<Cow<'a, str>>,
+}
+
+/// [`EventParticipant`] as read from a payload, borrowing its strings.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Participant<'a> {
+    #[serde(borrow)]
+    app_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    subject: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    role: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -129,18 +154,23 @@ struct MessagePayload<'a> {
     message_reason: Option<String>,
 }
 
+/// A wrapped entry whose payload is read as a message in the same pass.
+type TypedEntry<'a> = Entry<'a, &'a RawValue, TypedMessagePayload<'a>>;
+
 /// A `Message` entry payload with its abstract message read in the same pass.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct TypedMessagePayload {
-    abstract_message: Option<AbstractMessage>,
+struct TypedMessagePayload<'a> {
+    #[serde(borrow)]
+    abstract_message: Option<AbstractMessage<'a>>,
     message_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct AbstractMessage {
-    message_type: Option<String>,
+struct AbstractMessage<'a> {
+    #[serde(borrow)]
+    message_type: Option<Cow<'a, str>>,
     static_content: Option<StaticContent>,
 }
 
@@ -161,17 +191,20 @@ struct OutAttachment {
 }
 
 #[derive(Deserialize)]
-struct ParticipantChanged {
-    #[serde(default)]
-    entries: Vec<ParticipantEntry>,
+struct ParticipantChanged<'a> {
+    #[serde(default, borrow)]
+    entries: Vec<ParticipantEntry<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ParticipantEntry {
-    operation: Option<String>,
-    participant: Option<EventParticipant>,
-    display_name: Option<String>,
+struct ParticipantEntry<'a> {
+    #[serde(borrow)]
+    operation: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    participant: Option<Participant<'a>>,
+    #[serde(borrow)]
+    display_name: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -217,8 +250,8 @@ fn parse<'a, T: Deserialize<'a>>(field: &str, text: &'a str) -> Result<T, Normal
     serde_json::from_str(text).map_err(|e| NormalizeError::json(field, &e))
 }
 
-fn account(p: &EventParticipant, name: Option<&str>) -> ChannelAccount {
-    let mut a = ChannelAccount::new(p.subject.clone().unwrap_or_default());
+fn account(p: &Participant<'_>, name: Option<&str>) -> ChannelAccount {
+    let mut a = ChannelAccount::new(p.subject.as_deref().unwrap_or_default());
     if let Some(n) = name {
         a = a.with_name(n);
     }
@@ -301,15 +334,15 @@ fn normalize_entry<P, Q>(
     entry: &Entry<'_, Q>,
     event_type: Option<&str>,
 ) -> Result<NormalizedEvent, NormalizeError> {
-    let recipient = env.recipient.clone().unwrap_or_default();
     let conversation_id = env
         .conversation_identifier
-        .clone()
-        .or_else(|| entry.conversation_identifier.clone());
+        .as_deref()
+        .or(entry.conversation_identifier.as_deref())
+        .map(str::to_owned);
     let is_routing = event_type == Some("RoutingRequested")
         || (entry.entry_type.is_none() && entry.routing_parameters.is_some());
 
-    let (mut a, reason) = if is_routing {
+    let (a, reason) = if is_routing {
         (
             routing_activity(entry, conversation_id.as_deref())?,
             message_reason(entry),
@@ -317,13 +350,35 @@ fn normalize_entry<P, Q>(
     } else {
         entry_activity(entry)?
     };
+    Ok(finish_event(
+        env,
+        entry,
+        a,
+        reason,
+        conversation_id,
+        is_routing,
+    ))
+}
+
+/// What every event's activity carries: channel, conversation, recipient, timestamp and
+/// `channelData`.
+fn finish_event<P, Q, E, F>(
+    env: &Entry<'_, P, E>,
+    entry: &Entry<'_, Q, F>,
+    mut a: Activity,
+    reason: Option<String>,
+    conversation_id: Option<String>,
+    is_routing: bool,
+) -> NormalizedEvent {
+    let no_recipient = Participant::default();
+    let recipient = env.recipient.as_ref().unwrap_or(&no_recipient);
     a.channel_id = Some(CHANNEL_ID.to_owned());
     let conv = conversation_id
-        .clone()
-        .or_else(|| recipient.subject.clone())
+        .as_deref()
+        .or(recipient.subject.as_deref())
         .unwrap_or_default();
     a.conversation = Some(ConversationAccount::new(conv));
-    a.recipient = Some(account(&recipient, None));
+    a.recipient = Some(account(recipient, None));
     if a.timestamp.is_none() {
         let ms = entry.transcripted_timestamp.or(entry.client_timestamp);
         a.timestamp = ms
@@ -335,52 +390,64 @@ fn normalize_entry<P, Q>(
     } else {
         entry.entry_type.as_deref().unwrap_or_default()
     };
-    let cd = ChannelDataOut {
-        channel_address_identifier: env.channel_address_identifier.as_deref(),
-        conversation_identifier: conversation_id.as_deref(),
-        entry_type,
-        message_reason: reason.as_deref(),
-        sender: entry.sender.as_ref().map(|s| SenderOut {
-            app_type: s.app_type.as_deref(),
-            role: s.role.as_deref(),
-            subject: s.subject.as_deref(),
-        }),
-    };
-    a.channel_data = RawJson::from_serialize(&cd).ok();
-    Ok(NormalizedEvent {
-        channel_address: env.channel_address_identifier.clone(),
-        recipient: recipient.subject,
+    // Keys in the sorted order a `serde_json::Map` writes them.
+    let mut cd = JsonWriter::with_capacity(256);
+    cd.opt_str(
+        "channelAddressIdentifier",
+        env.channel_address_identifier.as_deref(),
+    )
+    .opt_str("conversationIdentifier", conversation_id.as_deref())
+    .str("entryType", entry_type)
+    .opt_str("messageReason", reason.as_deref());
+    if let Some(s) = &entry.sender {
+        cd.begin("sender")
+            .opt_str("appType", s.app_type.as_deref())
+            .opt_str("role", s.role.as_deref())
+            .opt_str("subject", s.subject.as_deref())
+            .end();
+    }
+    a.channel_data = Some(cd.finish());
+    NormalizedEvent {
+        channel_address: env.channel_address_identifier.as_deref().map(str::to_owned),
+        recipient: recipient.subject.as_deref().map(str::to_owned),
         conversation_id,
-        entry_identifier: entry.identifier.clone(),
+        entry_identifier: entry.identifier.as_deref().map(str::to_owned),
         activities: vec![a],
-    })
+    }
 }
 
-/// The activity's `channelData`, keys in the sorted order a `serde_json::Map` writes them.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ChannelDataOut<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    channel_address_identifier: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    conversation_identifier: Option<&'a str>,
-    entry_type: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message_reason: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sender: Option<SenderOut<'a>>,
-}
-
-/// [`EventParticipant`] with its keys sorted (as it was written through a `Value`).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SenderOut<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    app_type: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    subject: Option<&'a str>,
+/// A `Message` entry whose payload was read typed in the first pass: the event, when it is
+/// a static message (the usual case); `None` sends the input down the general path.
+fn static_message_event<P>(
+    env: &Entry<'_, P, TypedMessagePayload<'_>>,
+    entry: &Entry<'_, &RawValue, TypedMessagePayload<'_>>,
+) -> Option<NormalizedEvent> {
+    if entry.entry_type.as_deref() != Some("Message") || entry.routing_parameters.is_some() {
+        return None;
+    }
+    let payload = entry.entry_payload.as_ref()?;
+    let msg = payload.abstract_message.as_ref()?;
+    if msg.message_type.as_deref() != Some("StaticContentMessage") {
+        return None;
+    }
+    let mut a = Activity::new(ActivityType::Message);
+    if let Some(sc) = &msg.static_content {
+        set_static_content(&mut a, sc);
+    }
+    finish_entry(&mut a, entry);
+    let conversation_id = env
+        .conversation_identifier
+        .as_deref()
+        .or(entry.conversation_identifier.as_deref())
+        .map(str::to_owned);
+    Some(finish_event(
+        env,
+        entry,
+        a,
+        payload.message_reason.clone(),
+        conversation_id,
+        false,
+    ))
 }
 
 fn message_reason<P>(entry: &Entry<'_, P>) -> Option<String> {
@@ -414,7 +481,7 @@ fn entry_activity<P>(entry: &Entry<'_, P>) -> Result<(Activity, Option<String>),
             {
                 reason = message_reason;
                 let mut a = Activity::new(ActivityType::Message);
-                if let Some(sc) = msg.static_content {
+                if let Some(sc) = &msg.static_content {
                     set_static_content(&mut a, sc);
                 }
                 finish_entry(&mut a, entry);
@@ -427,7 +494,7 @@ fn entry_activity<P>(entry: &Entry<'_, P>) -> Result<(Activity, Option<String>),
             ))?;
             let msg: AbstractMessage = parse("payload.entryPayload.abstractMessage", am.get())?;
             let mut a = Activity::new(ActivityType::Message);
-            if let Some(sc) = msg.static_content {
+            if let Some(sc) = &msg.static_content {
                 set_static_content(&mut a, sc);
             }
             if msg.message_type.as_deref() != Some("StaticContentMessage") {
@@ -494,15 +561,15 @@ fn entry_activity<P>(entry: &Entry<'_, P>) -> Result<(Activity, Option<String>),
     Ok((a, reason))
 }
 
-fn set_static_content(a: &mut Activity, sc: StaticContent) {
-    a.text = sc.text;
+fn set_static_content(a: &mut Activity, sc: &StaticContent) {
+    a.text.clone_from(&sc.text);
     let atts: Vec<Attachment> = sc
         .attachments
-        .into_iter()
+        .iter()
         .map(|att| Attachment {
-            content_type: att.mime_type,
-            content_url: att.url,
-            name: att.name,
+            content_type: att.mime_type.clone(),
+            content_url: att.url.clone(),
+            name: att.name.clone(),
             ..Attachment::default()
         })
         .collect();
@@ -512,8 +579,8 @@ fn set_static_content(a: &mut Activity, sc: StaticContent) {
 }
 
 /// `id` and `from` of an entry's activity.
-fn finish_entry<P>(a: &mut Activity, entry: &Entry<'_, P>) {
-    a.id.clone_from(&entry.identifier);
+fn finish_entry<P, E>(a: &mut Activity, entry: &Entry<'_, P, E>) {
+    a.id = entry.identifier.as_deref().map(str::to_owned);
     if let Some(s) = &entry.sender {
         a.from = Some(account(s, entry.sender_display_name.as_deref()));
     }
@@ -535,13 +602,13 @@ fn routing_activity<P>(
     };
     let req = RoutingRequested {
         conversation_identifier: conversation_id.map(str::to_owned),
-        routing_type: entry.routing_type.clone(),
+        routing_type: entry.routing_type.as_deref().map(str::to_owned),
         routing_correlation_id: correlation.clone(),
         flow_id: params.flow_id,
         queue_id: params.queue_id,
         user_id: params.user_id,
         is_transfer: params.is_transfer,
-        work_record_id: entry.work_record_id.clone(),
+        work_record_id: entry.work_record_id.as_deref().map(str::to_owned),
     };
     let mut a = Activity::event(EVENT_ROUTING_REQUESTED);
     a.id = correlation;
@@ -591,6 +658,15 @@ pub fn normalize_bytes(bytes: &[u8]) -> Result<Vec<Activity>, NormalizeError> {
     // fields; its top level is read once. Otherwise one borrowed pass decides the form
     // (a field may be present but `null`): no `Map` of `Value`s is built.
     // The wrapped entry is read in the same pass; any error is named by the general path.
+    if let Ok(env) =
+        serde_json::from_str::<Entry<'_, TypedEntry<'_>, TypedMessagePayload<'_>>>(text)
+        && let Some(event) = match &env.payload {
+            Some(entry) => static_message_event(&env, entry),
+            None => None,
+        }
+    {
+        return Ok(event.activities);
+    }
     if let Ok(env) = serde_json::from_str::<Entry<'_, Entry<'_>>>(text)
         && (env.channel_address_identifier.is_some()
             || env.payload.is_some()

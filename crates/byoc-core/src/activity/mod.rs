@@ -25,6 +25,7 @@ pub(crate) mod macros;
 mod parts;
 pub(crate) mod raw;
 mod timestamp;
+mod write;
 
 #[cfg(test)]
 mod tests;
@@ -42,6 +43,7 @@ pub use parts::{
 };
 pub use raw::{Extensions, RawJson, from_shared};
 pub use timestamp::Timestamp;
+pub use write::JsonWriter;
 
 use macros::lossless_struct;
 

@@ -274,3 +274,32 @@ proptest::proptest! {
         let _ = normalize_payload(&s, Some("RoutingRequested"));
     }
 }
+
+#[test]
+fn one_pass_message_path_equals_the_general_path() {
+    // `normalize_bytes` reads a wrapped static message in one pass; `normalize_payload`
+    // takes the general path. Same activities, to the byte.
+    let mut inputs: Vec<String> = [
+        "pubsub-interaction-text-wrapped.json",
+        "pubsub-interaction-attachments-wrapped.json",
+    ]
+    .iter()
+    .map(|n| String::from_utf8(fixture(n)).unwrap())
+    .collect();
+    inputs.push(wrapped(
+        "Message",
+        serde_json::json!({
+            "abstractMessage": {
+                "messageType": "StaticContentMessage",
+                "staticContent": {"formatType": "Text", "text": "quote \" and \\u00e9"}
+            },
+            "messageReason": "AutomatedResponse"
+        }),
+    ));
+    for text in inputs {
+        let fast = normalize_bytes(text.as_bytes()).unwrap();
+        let general = normalize_payload(&text, None).unwrap().activities;
+        assert_eq!(fast, general, "{text}");
+        assert_eq!(fast[0].to_json().unwrap(), general[0].to_json().unwrap());
+    }
+}

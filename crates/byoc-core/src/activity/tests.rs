@@ -304,23 +304,27 @@ fn debug_does_not_show_opaque_content() {
     assert!(!format!("{a:?}").contains("4111"));
 }
 
-mod prop {
+pub(super) mod prop {
     use proptest::prelude::*;
     use serde_json::{Map, Value};
 
     use super::super::Activity;
 
-    fn json_leaf() -> impl Strategy<Value = Value> {
+    /// JSON of every kind (shared with the fast path's differential tests).
+    pub(in crate::activity) fn json_leaf() -> impl Strategy<Value = Value> {
         prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
             any::<i64>().prop_map(Value::from),
             (-1.0e9f64..1.0e9).prop_map(Value::from),
             "\\PC{0,12}".prop_map(Value::String),
+            // ASCII with control characters: strings that need escapes.
+            "[\\x00-\\x7f]{0,6}".prop_map(Value::String),
         ]
     }
 
-    fn json_value() -> impl Strategy<Value = Value> {
+    /// Nested arrays and objects of [`json_leaf`]s.
+    pub(in crate::activity) fn json_value() -> impl Strategy<Value = Value> {
         json_leaf().prop_recursive(3, 24, 4, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::parse_into;
 use crate::activity::Activity;
+use crate::activity::tests::prop::{json_leaf, json_value};
 
 /// `(fast, serde)` results for the same text, unshared and shared.
 fn both(text: &str) -> (Option<Activity>, Result<Activity, serde_json::Error>) {
@@ -107,27 +108,6 @@ fn reads_escapes_nulls_and_unknown_fields_like_serde() {
     ] {
         assert!(agree(text).is_some(), "fast path should accept: {text}");
     }
-}
-
-fn json_leaf() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        (-1.0e9f64..1.0e9).prop_map(Value::from),
-        "\\PC{0,12}".prop_map(Value::String),
-        "[\\x00-\\x7f]{0,6}".prop_map(Value::String),
-    ]
-}
-
-fn json_value() -> impl Strategy<Value = Value> {
-    json_leaf().prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map("[a-zA-Z]{1,8}", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
 }
 
 /// Activity-shaped objects whose known fields sometimes hold the wrong JSON type.

@@ -365,6 +365,27 @@ fn every_index_kind_at_its_edges() {
             "Éa",
             Some("R1"),
         ),
+        // Long texts: the automaton skips eight bytes at a time to a needle's first byte.
+        (
+            &[("contains", "xyz", false), ("contains", "q", false)],
+            "aaaaaaaaaaaaaaaaaaaaxyaaaaaaaaaaxyz tail",
+            Some("R0"),
+        ),
+        (
+            &[("contains", "zzz", false), ("contains", "XYZ", true)],
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaxYz",
+            Some("R1"),
+        ),
+        (
+            &[("contains", "abc", false), ("contains", "zzz", false)],
+            "ab ab ab ab ab ab ab ab ab ab ab abc",
+            Some("R0"),
+        ),
+        (
+            &[("contains", "qqq", false), ("contains", "xyzw", false)],
+            "xyz xyz xyz xyz xyz xyz xyz xyz xyz xyz xyz",
+            None,
+        ),
     ];
     for (rules, value, expected) in table {
         let mut ws = Workstream::from_toml_str(FIXTURE).expect("fixture");

@@ -720,6 +720,8 @@ struct ContainsIndex {
     lowest: u32,
     /// Per byte, whether it leads from the start state back to the start state.
     leaves_start: Box<[bool; 256]>,
+    /// The bytes that lead away from the start state, when there are at most three.
+    start_bytes: Option<Vec<u8>>,
     /// Per needle, its rules, ascending.
     rules: Vec<Vec<u32>>,
     /// Rules whose needle is empty: every text contains it.
@@ -801,6 +803,7 @@ impl ContainsIndex {
             matches: Vec::new(),
             lowest: lowest.unwrap_or(u32::MAX),
             leaves_start: Box::new([true; 256]),
+            start_bytes: None,
             rules,
             empty,
         };
@@ -877,7 +880,43 @@ impl ContainsIndex {
             index.leaves_start[usize::from(b)] =
                 index.trans[index.start as usize + class] == index.start;
         }
+        let starts: Vec<u8> = (0..=255u8)
+            .filter(|&b| !index.leaves_start[usize::from(b)])
+            .collect();
+        if starts.len() <= 3 {
+            index.start_bytes = Some(starts);
+        }
         Some(index)
+    }
+
+    /// The first position from `at` whose byte leads away from the start state (the
+    /// value's length when none does): eight bytes at a time when at most three bytes do.
+    #[inline(always)]
+    fn skip(&self, value: &[u8], mut at: usize, leaves: &[bool; 256]) -> usize {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        if let Some(starts) = &self.start_bytes {
+            while let Some(word) = value.get(at..).and_then(|rest| rest.first_chunk::<8>()) {
+                let w = u64::from_le_bytes(*word);
+                let mut found = 0;
+                for &b in starts {
+                    let x = w ^ (ONES * u64::from(b));
+                    // The lowest byte flagged is exactly the first byte equal to `b`.
+                    found |= x.wrapping_sub(ONES) & !x & HIGH;
+                }
+                if found != 0 {
+                    return at + (found.trailing_zeros() / 8) as usize;
+                }
+                at += 8;
+            }
+        }
+        while let Some(&b) = value.get(at) {
+            if !leaves[usize::from(b)] {
+                return at;
+            }
+            at += 1;
+        }
+        value.len()
     }
 
     #[inline]
@@ -890,12 +929,17 @@ impl ContainsIndex {
         let (trans, classes, match_from) = (self.trans.as_slice(), &*self.classes, self.match_from);
         let (start, leaves) = (self.start, &*self.leaves_start);
         let mut state = start;
-        for &byte in value {
-            if state == start && leaves[usize::from(byte)] {
+        let mut at = 0;
+        while at < value.len() {
+            if state == start {
                 // Bytes that begin no needle keep the automaton at its start: skip them
                 // without the dependent table walk.
-                continue;
+                at = self.skip(value, at, leaves);
             }
+            let Some(&byte) = value.get(at) else {
+                break;
+            };
+            at += 1;
             state = trans[state as usize + usize::from(classes[usize::from(byte)])];
             if state < match_from {
                 continue;

@@ -60,6 +60,7 @@ impl JsonWriter {
         }
     }
 
+    #[inline]
     fn key(&mut self, key: &str) {
         if !self.first {
             self.out.push(',');
@@ -128,13 +129,18 @@ impl JsonWriter {
     }
 }
 
+/// Whether `s` goes between quotes as it is (`serde_json` escapes nothing in it).
+#[inline]
+fn is_plain(s: &str) -> bool {
+    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
 /// Appends `s` as a JSON string, escaped as `serde_json` escapes it.
+#[inline]
 fn push_json_str(out: &mut String, s: &str) {
-    // No early exit: the loop vectorizes. Most strings need no escape at all.
-    let plain = s
-        .bytes()
-        .fold(true, |ok, b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'));
-    if plain {
+    // Most strings are short and need no escape at all.
+    if is_plain(s) {
+        out.reserve(s.len() + 2);
         out.push('"');
         out.push_str(s);
         out.push('"');

@@ -248,3 +248,27 @@ fn activity_list_reads_a_direct_line_set_losslessly() {
     let err = ActivityList::from_slice(br#"{"activities":[{"text":"x"}]}"#).unwrap_err();
     assert_eq!(err.field(), Some("activities[0].type"));
 }
+
+#[test]
+fn push_from_bytes_appends_or_leaves_the_vector_alone() {
+    let mut out = vec![Activity::typing()];
+    Activity::push_from_bytes(
+        bytes::Bytes::from_static(br#"{"type":"message","text":"hi"}"#),
+        &mut out,
+    )
+    .unwrap();
+    // Valid input the fast path leaves to serde (an escaped key) takes the serde path.
+    Activity::push_from_bytes(
+        bytes::Bytes::from_static(br#"{"t\u0079pe":"event"}"#),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(out.len(), 3);
+    assert_eq!(out[1].text.as_deref(), Some("hi"));
+    assert_eq!(out[2].kind, crate::activity::ActivityType::Event);
+    for bad in [&br#"{"type":"message","text":5}"#[..], b"\xff", b"[]"] {
+        let err = Activity::push_from_bytes(bytes::Bytes::from_static(bad), &mut out);
+        assert_eq!(err, Activity::from_slice(bad).map(|_| ()));
+        assert_eq!(out.len(), 3, "unchanged on error");
+    }
+}

@@ -129,10 +129,7 @@ impl<'a> Cursor<'a> {
     #[inline]
     fn keep(&self, start: usize, end: usize) -> Option<ByteString> {
         let part = self.text.get(start..end)?;
-        Some(match self.shared {
-            Some(buf) => buf.slice_ref(part),
-            None => ByteString::from(part),
-        })
+        Some(self.keep_str(part))
     }
 
     /// Index of the first `"`, `\` or control byte at or after `i` (or the end).
@@ -379,9 +376,16 @@ impl<'a> Cursor<'a> {
     /// An object key kept (for [`Extensions`](super::Extensions)).
     #[inline]
     pub(crate) fn keep_key(&self, key: &'a str) -> ByteString {
+        self.keep_str(key)
+    }
+
+    /// `part` (a slice of the text) as a slice of the shared buffer when there is one and
+    /// the text is its content, else a copy.
+    #[inline]
+    fn keep_str(&self, part: &str) -> ByteString {
         match self.shared {
-            Some(buf) => buf.slice_ref(key),
-            None => ByteString::from(key),
+            Some(buf) if within(buf, part) => buf.slice_ref(part),
+            _ => ByteString::from(part),
         }
     }
 
@@ -404,6 +408,15 @@ impl<'a> Cursor<'a> {
         let s = self.plain_str()?;
         Some((s, self.keep_key(s)))
     }
+}
+
+/// Whether `part` lies inside `buf` (`slice_ref` requires it; callers pass the buffer's own
+/// text, and a mismatch must mean a copy, never a panic).
+#[inline]
+fn within(buf: &str, part: &str) -> bool {
+    let start = buf.as_ptr() as usize;
+    let p = part.as_ptr() as usize;
+    p >= start && p + part.len() <= start + buf.len()
 }
 
 fn hex4(b: &[u8]) -> Option<u32> {

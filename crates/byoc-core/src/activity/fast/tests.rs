@@ -272,3 +272,12 @@ fn push_from_bytes_appends_or_leaves_the_vector_alone() {
         assert_eq!(out.len(), 3, "unchanged on error");
     }
 }
+
+#[test]
+fn a_shared_buffer_that_is_not_the_text_means_copies_not_a_panic() {
+    let text = r#"{"type":"message","x-a":[1],"timestamp":"2024-03-11T09:15:40.88Z"}"#;
+    let other = ByteString::from("{}");
+    let mut a = Activity::default();
+    assert!(parse_into(text, Some(&other), &mut a).is_some());
+    assert_eq!(a, serde_json::from_str::<Activity>(text).unwrap());
+}

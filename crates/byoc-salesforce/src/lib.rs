@@ -65,10 +65,11 @@
 //! |---|---|---|
 //! | `reqwest` | yes | [`client::ReqwestTransport`], the default REST transport; implement [`client::HttpTransport`] to use another |
 //!
-//! The Pub/Sub client is tonic with rustls (`tls-ring`, webpki roots). The gRPC code is
-//! generated once from `proto/pubsub_api.proto` (our own subset of Salesforce's published
-//! proto: names and field numbers match) with `protox` + `tonic-prost-build` and checked in
-//! as `src/pubsub/proto.rs`, so building needs neither `protoc` nor a build script.
+//! The Pub/Sub client is tonic with rustls (`tls-ring`, webpki roots). The gRPC code lives in
+//! the `byoc-pubsub-proto` crate (shared with the simulator's server): generated once from
+//! its `proto/pubsub_api.proto` (our own subset of Salesforce's published proto: names and
+//! field numbers match) with `protox` + `tonic-prost-build` and checked in, so building needs
+//! neither `protoc` nor a build script.
 //!
 //! ## Security
 //!

@@ -10,14 +10,8 @@
 //! service answers `UNAUTHENTICATED`.
 
 pub mod avro;
-#[allow(
-    missing_docs,
-    unreachable_pub,
-    clippy::all,
-    clippy::pedantic,
-    missing_debug_implementations
-)]
-pub mod proto;
+/// The generated Pub/Sub messages and client (the `byoc-pubsub-proto` crate).
+pub use byoc_pubsub_proto as proto;
 
 use std::collections::HashMap;
 use std::fmt;

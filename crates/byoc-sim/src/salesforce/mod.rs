@@ -19,14 +19,8 @@
 
 pub mod cert;
 mod grpc;
-#[allow(
-    missing_docs,
-    unreachable_pub,
-    clippy::all,
-    clippy::pedantic,
-    missing_debug_implementations
-)]
-mod proto;
+/// The generated Pub/Sub messages and server, shared with the adapter's client.
+use byoc_pubsub_proto as proto;
 mod rest;
 #[cfg(test)]
 mod tests;

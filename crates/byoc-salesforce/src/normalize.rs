@@ -42,20 +42,21 @@ pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
 /// Event name of a routing request (CCaaS partner routing).
 pub const EVENT_ROUTING_REQUESTED: &str = "salesforce.routingRequested";
 
-/// A sender or recipient as outbound events carry it; every field optional.
+/// A sender or recipient as outbound events carry it; every field optional. Read from a
+/// payload, its strings borrow from it where they have no escapes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
-pub struct EventParticipant {
+pub struct EventParticipant<'a> {
     /// `custom`, `agent`, `chatbot`, `conversation`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", borrow)]
+    pub app_type: Option<Cow<'a, str>>,
     /// The key.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", borrow)]
+    pub subject: Option<Cow<'a, str>>,
     /// `EndUser`, `Agent`, `Chatbot`, `System`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", borrow)]
+    pub role: Option<Cow<'a, str>>,
 }
 
 /// One outbound event, parsed: where it goes and what it says.
@@ -110,7 +111,7 @@ struct Entry<'a, P = &'a RawValue, E = &'a RawValue> {
     #[serde(borrow)]
     channel_address_identifier: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    recipient: Option<Participant<'a>>,
+    recipient: Option<EventParticipant<'a>>,
     payload: Option<P>,
     #[serde(borrow)]
     sender_display_name: Option<Cow<'a, str>>,
@@ -120,7 +121,7 @@ struct Entry<'a, P = &'a RawValue, E = &'a RawValue> {
     entry_type: Option<Cow<'a, str>>,
     entry_payload: Option<E>,
     #[serde(borrow)]
-    sender: Option<Participant<'a>>,
+    sender: Option<EventParticipant<'a>>,
     transcripted_timestamp: Option<i64>,
     client_timestamp: Option<i64>,
     // RoutingRequested
@@ -132,18 +133,6 @@ struct Entry<'a, P = &'a RawValue, E = &'a RawValue> {
     routing_type: Option<Cow<'a, str>>,
     #[serde(borrow)]
     work_record_id: Option<Cow<'a, str>>,
-}
-
-/// [`EventParticipant`] as read from a payload, borrowing its strings.
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Participant<'a> {
-    #[serde(borrow)]
-    app_type: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    subject: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    role: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -202,7 +191,7 @@ struct ParticipantEntry<'a> {
     #[serde(borrow)]
     operation: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    participant: Option<Participant<'a>>,
+    participant: Option<EventParticipant<'a>>,
     #[serde(borrow)]
     display_name: Option<Cow<'a, str>>,
 }
@@ -250,7 +239,7 @@ fn parse<'a, T: Deserialize<'a>>(field: &str, text: &'a str) -> Result<T, Normal
     serde_json::from_str(text).map_err(|e| NormalizeError::json(field, &e))
 }
 
-fn account(p: &Participant<'_>, name: Option<&str>) -> ChannelAccount {
+fn account(p: &EventParticipant<'_>, name: Option<&str>) -> ChannelAccount {
     let mut a = ChannelAccount::new(p.subject.as_deref().unwrap_or_default());
     if let Some(n) = name {
         a = a.with_name(n);
@@ -370,7 +359,7 @@ fn finish_event<P, Q, E, F>(
     conversation_id: Option<String>,
     is_routing: bool,
 ) -> NormalizedEvent {
-    let no_recipient = Participant::default();
+    let no_recipient = EventParticipant::default();
     let recipient = env.recipient.as_ref().unwrap_or(&no_recipient);
     a.channel_id = Some(CHANNEL_ID.to_owned());
     let conv = conversation_id

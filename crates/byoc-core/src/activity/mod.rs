@@ -147,35 +147,65 @@ lossless_struct! {
     }
 }
 
-/// Parses `T` from bytes: the fast path (`fast`), else serde (for the typed error, or the
-/// rare valid input the fast path leaves to it).
-fn parse_slice<T: fast::FastObject + serde::de::DeserializeOwned>(
+/// Reads `T` into `slot` (a default value): the fast path (`fast`), else serde (for the
+/// typed error, or the rare valid input the fast path leaves to it). On error `slot` holds
+/// a partial value and must be discarded.
+fn fill_slice<T: fast::FastObject + serde::de::DeserializeOwned>(
     bytes: &[u8],
-) -> Result<T, ActivityError> {
+    slot: &mut T,
+) -> Result<(), ActivityError> {
     // One UTF-8 check of the whole input up front (with std's ASCII fast path) is cheaper
     // than serde_json checking every string it borrows from a byte slice.
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return from_serde(bytes, None);
-    };
-    let mut out = T::default();
-    if fast::parse_into(text, None, &mut out).is_some() {
-        return Ok(out);
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && fast::parse_into(text, None, slot).is_some()
+    {
+        return Ok(());
     }
-    from_serde(bytes, None)
+    *slot = from_serde(bytes, None)?;
+    Ok(())
 }
 
-/// As [`parse_slice`], keeping opaque parts as slices of the shared buffer.
-fn parse_shared<T: fast::FastObject + serde::de::DeserializeOwned>(
+/// As [`fill_slice`], keeping opaque parts as slices of the shared buffer.
+fn fill_shared<T: fast::FastObject + serde::de::DeserializeOwned>(
     bytes: bytes::Bytes,
-) -> Result<T, ActivityError> {
-    let Ok(text) = ByteString::try_from(bytes.clone()) else {
-        return from_serde(&bytes, None);
+    slot: &mut T,
+) -> Result<(), ActivityError> {
+    *slot = match ByteString::try_from(bytes.clone()) {
+        Ok(text) => {
+            if fast::parse_into(&text, Some(&text), slot).is_some() {
+                return Ok(());
+            }
+            from_serde(text.as_bytes(), Some(&text))?
+        }
+        Err(_) => from_serde(&bytes, None)?,
     };
+    Ok(())
+}
+
+/// `T` read by `fill` into a new value.
+fn parse_with<T: Default>(
+    fill: impl FnOnce(&mut T) -> Result<(), ActivityError>,
+) -> Result<T, ActivityError> {
     let mut out = T::default();
-    if fast::parse_into(&text, Some(&text), &mut out).is_some() {
-        return Ok(out);
+    fill(&mut out)?;
+    Ok(out)
+}
+
+/// `T` read by `fill` into a new last element of `out`; on error `out` is unchanged.
+fn push_with<T: Default>(
+    out: &mut Vec<T>,
+    fill: impl FnOnce(&mut T) -> Result<(), ActivityError>,
+) -> Result<(), ActivityError> {
+    let at = out.len();
+    out.push(T::default());
+    let mut result = Ok(());
+    if let Some(slot) = out.get_mut(at) {
+        result = fill(slot);
     }
-    from_serde(text.as_bytes(), Some(&text))
+    if result.is_err() {
+        out.truncate(at);
+    }
+    result
 }
 
 /// The serde path, kept out of line so that the fast path stays small where it is inlined.
@@ -211,7 +241,7 @@ impl ActivityList {
     /// # Errors
     /// As [`Activity::from_slice`]; fields are named from the list (`activities[2].from`).
     pub fn from_slice(bytes: &[u8]) -> Result<Self, ActivityError> {
-        parse_slice(bytes)
+        parse_with(|slot| fill_slice(bytes, slot))
     }
 
     /// Parses a list from a shared buffer, opaque parts of every activity kept as slices of
@@ -220,7 +250,7 @@ impl ActivityList {
     /// # Errors
     /// As [`ActivityList::from_slice`].
     pub fn from_bytes(bytes: bytes::Bytes) -> Result<Self, ActivityError> {
-        parse_shared(bytes)
+        parse_with(|slot| fill_shared(bytes, slot))
     }
 }
 
@@ -266,7 +296,7 @@ impl Activity {
     /// [`ActivityError`] naming what is wrong: syntax, not an object, missing `type`, or the
     /// field (as a dotted path) whose JSON type does not match the schema.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, ActivityError> {
-        parse_slice(bytes)
+        parse_with(|slot| fill_slice(bytes, slot))
     }
 
     /// Parses an activity from a shared buffer (a webhook body): opaque blobs (`channelData`,
@@ -276,7 +306,7 @@ impl Activity {
     /// # Errors
     /// As [`Activity::from_slice`].
     pub fn from_bytes(bytes: bytes::Bytes) -> Result<Self, ActivityError> {
-        parse_shared(bytes)
+        parse_with(|slot| fill_shared(bytes, slot))
     }
 
     /// As [`Activity::from_bytes`], parsing straight into a new last element of `out`: an
@@ -286,20 +316,7 @@ impl Activity {
     /// # Errors
     /// As [`Activity::from_slice`].
     pub fn push_from_bytes(bytes: bytes::Bytes, out: &mut Vec<Self>) -> Result<(), ActivityError> {
-        if let Ok(text) = ByteString::try_from(bytes.clone()) {
-            let at = out.len();
-            out.push(Self::default());
-            if let Some(slot) = out.get_mut(at)
-                && fast::parse_into(&text, Some(&text), slot).is_some()
-            {
-                return Ok(());
-            }
-            out.truncate(at);
-            out.push(from_serde(text.as_bytes(), Some(&text))?);
-        } else {
-            out.push(from_serde(&bytes, None)?);
-        }
-        Ok(())
+        push_with(out, |slot| fill_shared(bytes, slot))
     }
 
     /// As [`Activity::push_from_bytes`], from a byte slice (opaque parts copied, as
@@ -308,18 +325,7 @@ impl Activity {
     /// # Errors
     /// As [`Activity::from_slice`].
     pub fn push_from_slice(bytes: &[u8], out: &mut Vec<Self>) -> Result<(), ActivityError> {
-        if let Ok(text) = std::str::from_utf8(bytes) {
-            let at = out.len();
-            out.push(Self::default());
-            if let Some(slot) = out.get_mut(at)
-                && fast::parse_into(text, None, slot).is_some()
-            {
-                return Ok(());
-            }
-            out.truncate(at);
-        }
-        out.push(from_serde(bytes, None)?);
-        Ok(())
+        push_with(out, |slot| fill_slice(bytes, slot))
     }
 
     /// Parses an activity from a JSON string.
@@ -327,7 +333,7 @@ impl Activity {
     /// # Errors
     /// As [`Activity::from_slice`].
     pub fn from_json(text: &str) -> Result<Self, ActivityError> {
-        parse_slice(text.as_bytes())
+        parse_with(|slot| fill_slice(text.as_bytes(), slot))
     }
 
     /// Serializes to compact JSON.

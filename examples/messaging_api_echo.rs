@@ -17,37 +17,12 @@ use byoc::messaging_api::transport::ReqwestTransport;
 use byoc::sim::messaging_api::{MessagingApiSim, Options};
 use tokio::sync::mpsc;
 
+mod common;
+
 /// The webhook app: Omnichannel posts to `/omnichannel/v3/conversations/{id}/activities`;
 /// each request goes through `adapter.receive`, and the activities are handed to `out`.
 pub fn app(adapter: Arc<MessagingApiAdapter>, out: mpsc::Sender<Activity>) -> axum::Router {
-    axum::Router::new().route(
-        "/omnichannel/v3/conversations/{id}/activities",
-        axum::routing::post(move |req: axum::extract::Request| {
-            let adapter = adapter.clone();
-            let out = out.clone();
-            async move {
-                let (parts, body) = req.into_parts();
-                let Ok(bytes) = axum::body::to_bytes(body, 256 * 1024).await else {
-                    return http::Response::builder()
-                        .status(413)
-                        .body(axum::body::Body::empty())
-                        .unwrap_or_default();
-                };
-                match adapter
-                    .receive(http::Request::from_parts(parts, bytes))
-                    .await
-                {
-                    Ok(inbound) => {
-                        for activity in inbound.activities {
-                            let _ = out.send(activity).await;
-                        }
-                        inbound.response.map(axum::body::Body::from)
-                    }
-                    Err(e) => e.to_response().map(axum::body::Body::from),
-                }
-            }
-        }),
-    )
+    common::webhook("/omnichannel/v3/conversations/{id}/activities", adapter, 256 * 1024, out)
 }
 
 #[tokio::main]

@@ -12,37 +12,12 @@ use byoc::sim::telesign::{TelesignSim, TelesignSimOptions};
 use byoc::telesign::{TelesignAdapter, TelesignConfig};
 use tokio::sync::mpsc;
 
+mod common;
+
 /// The webhook app: every POST to `/webhooks/telesign` goes through `adapter.receive`, and
 /// the activities are handed to `out`.
 pub fn app(adapter: Arc<TelesignAdapter>, out: mpsc::Sender<Activity>) -> axum::Router {
-    axum::Router::new().route(
-        "/webhooks/telesign",
-        axum::routing::post(move |req: axum::extract::Request| {
-            let adapter = adapter.clone();
-            let out = out.clone();
-            async move {
-                let (parts, body) = req.into_parts();
-                let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-                    return http::Response::builder()
-                        .status(413)
-                        .body(axum::body::Body::empty())
-                        .unwrap_or_default();
-                };
-                match adapter
-                    .receive(http::Request::from_parts(parts, bytes))
-                    .await
-                {
-                    Ok(inbound) => {
-                        for activity in inbound.activities {
-                            let _ = out.send(activity).await;
-                        }
-                        inbound.response.map(axum::body::Body::from)
-                    }
-                    Err(e) => e.to_response().map(axum::body::Body::from),
-                }
-            }
-        }),
-    )
+    common::webhook("/webhooks/telesign", adapter, 64 * 1024, out)
 }
 
 #[tokio::main]

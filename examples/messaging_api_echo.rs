@@ -22,7 +22,12 @@ mod common;
 /// The webhook app: Omnichannel posts to `/omnichannel/v3/conversations/{id}/activities`;
 /// each request goes through `adapter.receive`, and the activities are handed to `out`.
 pub fn app(adapter: Arc<MessagingApiAdapter>, out: mpsc::Sender<Activity>) -> axum::Router {
-    common::webhook("/omnichannel/v3/conversations/{id}/activities", adapter, 256 * 1024, out)
+    common::webhook(
+        "/omnichannel/v3/conversations/{id}/activities",
+        adapter,
+        256 * 1024,
+        out,
+    )
 }
 
 #[tokio::main]

@@ -99,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
                         .clone()
                         .or_else(|| a.conversation_id().map(ConversationAccount::new));
                     match echo_adapter.send(&reply).await {
-                        Ok(d) => println!("  echoed  (message id {:?})", d.provider_id),
+                        Ok(d) => println!("  echoed  (message id {:?})", d.provider_id()),
                         Err(e) => eprintln!("  echo failed: {e}"),
                     }
                 }

@@ -46,7 +46,8 @@ async fn main() -> anyhow::Result<()> {
     let delivery = sender.send(&sms).await?;
     println!(
         "sent: reference id {:?}, {:?}",
-        delivery.provider_id, delivery.detail
+        delivery.provider_id(),
+        delivery.detail
     );
 
     // 5. The customer answers.

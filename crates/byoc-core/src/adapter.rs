@@ -71,63 +71,85 @@ impl ChannelInfo {
         }
     }
 
-    /// Sets the longest text.
+    /// Sets the longest text (`None`: no limit).
     #[must_use]
     pub fn with_max_text_len(mut self, len: Option<usize>) -> Self {
         self.max_text_len = len;
         self
     }
 
-    /// Sets attachment support and size limit.
+    /// Sets the largest attachment in bytes (`None`: no limit). Does not turn attachments
+    /// on; see [`ChannelInfo::with`].
     #[must_use]
-    pub fn with_attachments(mut self, supported: bool, max_bytes: Option<u64>) -> Self {
-        self.attachments = supported;
+    pub fn with_max_attachment_bytes(mut self, max_bytes: Option<u64>) -> Self {
         self.max_attachment_bytes = max_bytes;
         self
     }
 
-    /// Sets typing support.
+    /// Turns a capability on.
     #[must_use]
-    pub fn with_typing(mut self, on: bool) -> Self {
-        self.typing = on;
+    pub fn with(mut self, capability: Capability) -> Self {
+        *self.flag_mut(capability) = true;
         self
     }
 
-    /// Sets delivery and read receipts.
+    /// Turns a capability off.
     #[must_use]
-    pub fn with_receipts(mut self, delivery: bool, read: bool) -> Self {
-        self.delivery_receipts = delivery;
-        self.read_receipts = read;
+    pub fn without(mut self, capability: Capability) -> Self {
+        *self.flag_mut(capability) = false;
         self
     }
 
-    /// Sets rich card support.
+    /// Whether the channel has a capability.
     #[must_use]
-    pub fn with_rich_cards(mut self, on: bool) -> Self {
-        self.rich_cards = on;
-        self
+    pub fn supports(&self, capability: Capability) -> bool {
+        match capability {
+            Capability::Attachments => self.attachments,
+            Capability::Typing => self.typing,
+            Capability::DeliveryReceipts => self.delivery_receipts,
+            Capability::ReadReceipts => self.read_receipts,
+            Capability::RichCards => self.rich_cards,
+            Capability::SuggestedActions => self.suggested_actions,
+            Capability::Markdown => self.markdown,
+            Capability::Events => self.events,
+        }
     }
 
-    /// Sets suggested-action support.
-    #[must_use]
-    pub fn with_suggested_actions(mut self, on: bool) -> Self {
-        self.suggested_actions = on;
-        self
+    fn flag_mut(&mut self, capability: Capability) -> &mut bool {
+        match capability {
+            Capability::Attachments => &mut self.attachments,
+            Capability::Typing => &mut self.typing,
+            Capability::DeliveryReceipts => &mut self.delivery_receipts,
+            Capability::ReadReceipts => &mut self.read_receipts,
+            Capability::RichCards => &mut self.rich_cards,
+            Capability::SuggestedActions => &mut self.suggested_actions,
+            Capability::Markdown => &mut self.markdown,
+            Capability::Events => &mut self.events,
+        }
     }
+}
 
-    /// Sets markdown support.
-    #[must_use]
-    pub fn with_markdown(mut self, on: bool) -> Self {
-        self.markdown = on;
-        self
-    }
-
-    /// Sets event support.
-    #[must_use]
-    pub fn with_events(mut self, on: bool) -> Self {
-        self.events = on;
-        self
-    }
+/// One thing a channel can or cannot carry, for [`ChannelInfo::with`] and
+/// [`ChannelInfo::without`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Capability {
+    /// Files and media attachments.
+    Attachments,
+    /// Typing indicators.
+    Typing,
+    /// Delivery receipts reported by the provider.
+    DeliveryReceipts,
+    /// Read receipts reported by the provider.
+    ReadReceipts,
+    /// Rich cards (hero, adaptive) rendered.
+    RichCards,
+    /// Suggested actions (quick replies) rendered as buttons.
+    SuggestedActions,
+    /// Markdown rendered.
+    Markdown,
+    /// Activity types other than `message` and `typing` (events) carried.
+    Events,
 }
 
 /// What an adapter made of one inbound webhook request.
@@ -181,28 +203,98 @@ pub enum DeliveryStatus {
     Other(String),
 }
 
+/// One message the provider accepted as part of a [`Delivery`]: a long SMS split into
+/// several messages has one part per message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliveredPart {
+    /// The provider's id for this message (TeleSign reference id, Bot Framework activity id,
+    /// Messaging API message id, ...).
+    pub provider_id: String,
+    /// How many network segments the provider bills or sends this part as (SMS encodings),
+    /// when known.
+    pub segments: Option<u32>,
+}
+
+impl DeliveredPart {
+    /// A part with the provider's id.
+    #[must_use]
+    pub fn new(provider_id: impl Into<String>) -> Self {
+        Self {
+            provider_id: provider_id.into(),
+            segments: None,
+        }
+    }
+
+    /// Sets the segment count.
+    #[must_use]
+    pub fn with_segments(mut self, segments: u32) -> Self {
+        self.segments = Some(segments);
+        self
+    }
+}
+
 /// The provider's answer to a successful [`ChannelAdapter::send`].
+///
+/// Typed: the provider's id of every message sent ([`Delivery::parts`]), the provider's
+/// conversation id where the provider has one, and the status. [`Delivery::detail`] is human
+/// text only; nothing should parse it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Delivery {
-    /// The provider's id for the message (TeleSign reference id, Bot Framework activity id,
-    /// Messaging API message id, ...), for status lookups and receipts.
-    pub provider_id: Option<String>,
+    /// Every message the provider accepted for this activity, in sending order. Empty when
+    /// the provider gives no id.
+    pub parts: Vec<DeliveredPart>,
+    /// The provider's conversation (or session) id the activity went to, where the provider
+    /// has one (Salesforce conversation identifier, Messaging API conversation id, ...).
+    pub conversation_id: Option<String>,
     /// Status at the time of the answer.
     pub status: DeliveryStatus,
-    /// The provider's status text (`Message in progress`), if any.
+    /// The provider's status text (`Message in progress`), if any; for people, not programs.
     pub detail: Option<String>,
 }
 
 impl Delivery {
-    /// An accepted delivery with the provider's id.
+    /// An accepted delivery of one message with the provider's id (no part when `None`).
     #[must_use]
     pub fn accepted(provider_id: Option<String>) -> Self {
         Self {
-            provider_id,
+            parts: provider_id.map(DeliveredPart::new).into_iter().collect(),
+            conversation_id: None,
             status: DeliveryStatus::Accepted,
             detail: None,
         }
+    }
+
+    /// An accepted delivery of several messages (a split text), in sending order.
+    #[must_use]
+    pub fn accepted_parts(parts: Vec<DeliveredPart>) -> Self {
+        Self {
+            parts,
+            conversation_id: None,
+            status: DeliveryStatus::Accepted,
+            detail: None,
+        }
+    }
+
+    /// The provider's id of the first (usually only) message, for status lookups and
+    /// receipts.
+    #[must_use]
+    pub fn provider_id(&self) -> Option<&str> {
+        self.parts.first().map(|p| p.provider_id.as_str())
+    }
+
+    /// How many messages the provider accepted for this activity.
+    #[must_use]
+    pub fn part_count(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Sets the provider's conversation id.
+    #[must_use]
+    pub fn with_conversation_id(mut self, id: impl Into<String>) -> Self {
+        self.conversation_id = Some(id.into());
+        self
     }
 
     /// Sets the status text.
@@ -275,10 +367,25 @@ mod tests {
         let inbound = adapter.receive(req).await.unwrap();
         assert_eq!(inbound.response.status(), 200);
         let d = adapter.send(&inbound.activities[0]).await.unwrap();
-        assert_eq!(d.provider_id.as_deref(), Some("m1"));
+        assert_eq!(d.provider_id(), Some("m1"));
+        assert_eq!(d.part_count(), 1);
         let bad = http::Request::new(Bytes::from_static(b"[1]"));
         let err = adapter.receive(bad).await.unwrap_err();
         assert_eq!(err.http_status(), 400);
+    }
+
+    #[test]
+    fn delivery_parts_are_typed() {
+        let d = Delivery::accepted_parts(vec![
+            DeliveredPart::new("r1").with_segments(2),
+            DeliveredPart::new("r2").with_segments(1),
+        ])
+        .with_conversation_id("c1");
+        assert_eq!(d.provider_id(), Some("r1"));
+        assert_eq!(d.part_count(), 2);
+        assert_eq!(d.parts[1].segments, Some(1));
+        assert_eq!(d.conversation_id.as_deref(), Some("c1"));
+        assert_eq!(Delivery::accepted(None).part_count(), 0);
     }
 
     #[test]
@@ -286,5 +393,19 @@ mod tests {
         let i = ChannelInfo::text_only("sms", 1600);
         assert_eq!(i.max_text_len, Some(1600));
         assert!(!i.attachments && !i.rich_cards && !i.suggested_actions && !i.typing);
+    }
+
+    #[test]
+    fn capabilities_turn_on_and_off_by_name() {
+        let i = ChannelInfo::text_only("sms", 160)
+            .with(Capability::DeliveryReceipts)
+            .with(Capability::Attachments)
+            .with_max_attachment_bytes(Some(10))
+            .without(Capability::Events);
+        assert!(i.supports(Capability::DeliveryReceipts));
+        assert!(!i.supports(Capability::ReadReceipts));
+        assert!(i.supports(Capability::Attachments));
+        assert_eq!(i.max_attachment_bytes, Some(10));
+        assert!(!ChannelInfo::new("x").without(Capability::Typing).typing);
     }
 }

@@ -288,6 +288,15 @@ impl AdapterError {
     }
 }
 
+/// With feature `axum`, an `AdapterError` is a handler's answer: the status and small JSON
+/// body of [`AdapterError::to_response`].
+#[cfg(feature = "axum")]
+impl axum_core::response::IntoResponse for AdapterError {
+    fn into_response(self) -> axum_core::response::Response {
+        self.to_response().map(axum_core::body::Body::from)
+    }
+}
+
 impl From<crate::activity::ActivityError> for AdapterError {
     fn from(e: crate::activity::ActivityError) -> Self {
         Self::BadRequest {

@@ -14,6 +14,12 @@
 //! - [`workstream`]: routing rules, queues, bot-first assignment and escalation.
 //!
 //! No HTTP client and no runtime: inbound webhooks are `http::Request<Bytes>`.
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `axum` | no | `AdapterError` implements axum's `IntoResponse` (used by `byoc-axum`) |
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
@@ -29,7 +35,9 @@ pub use activity::{
     Activity, ActivityError, ActivityList, ActivityType, Attachment, ChannelAccount,
     ConversationAccount, ConversationReference, Entity, RawJson, Timestamp,
 };
-pub use adapter::{ChannelAdapter, ChannelInfo, Delivery, DeliveryStatus, Inbound};
+pub use adapter::{
+    Capability, ChannelAdapter, ChannelInfo, DeliveredPart, Delivery, DeliveryStatus, Inbound,
+};
 pub use conversation::{ContextValue, Conversation, ConversationState};
 pub use error::{AdapterError, BoxError};
 pub use secret::Secret;

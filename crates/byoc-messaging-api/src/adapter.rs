@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use byoc_core::{
-    Activity, AdapterError, ChannelAdapter, ChannelInfo, Delivery, Inbound, Timestamp,
+    Activity, AdapterError, Capability, ChannelAdapter, ChannelInfo, Delivery, Inbound, Timestamp,
 };
 use bytes::Bytes;
 use percent_encoding::percent_decode_str;
@@ -150,8 +150,8 @@ impl MessagingApiAdapter {
     pub fn channel_info() -> ChannelInfo {
         ChannelInfo::new(CHANNEL_ID)
             .with_max_text_len(Some(crate::render::MAX_TEXT_CHARS))
-            .with_rich_cards(false)
-            .with_suggested_actions(false)
+            .without(Capability::RichCards)
+            .without(Capability::SuggestedActions)
     }
 
     /// An adapter; signing keys are fetched from `webhook.jwks_url` with the same transport

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use byoc_core::{Activity, AdapterError, ChannelAdapter, ChannelInfo, Delivery, Inbound};
+use byoc_core::{
+    Activity, AdapterError, Capability, ChannelAdapter, ChannelInfo, Delivery, Inbound,
+};
 use bytes::Bytes;
 
 use crate::client::InteractionClient;
@@ -25,12 +27,12 @@ impl SalesforceAdapter {
     #[must_use]
     pub fn new(client: Arc<InteractionClient>) -> Self {
         let info = ChannelInfo::new(CHANNEL_ID)
-            .with_attachments(true, Some(MAX_ATTACHMENT_BYTES as u64))
-            .with_typing(true)
-            .with_receipts(true, true)
-            .with_rich_cards(false)
-            .with_suggested_actions(false)
-            .with_markdown(false);
+            .with_max_attachment_bytes(Some(MAX_ATTACHMENT_BYTES as u64))
+            .with(Capability::DeliveryReceipts)
+            .with(Capability::ReadReceipts)
+            .without(Capability::RichCards)
+            .without(Capability::SuggestedActions)
+            .without(Capability::Markdown);
         Self { client, info }
     }
 
@@ -88,7 +90,7 @@ impl ChannelAdapter for SalesforceAdapter {
         let resp = self.client.send_interaction(&rendered).await?;
         let mut d = Delivery::accepted(a.id);
         if let Some(c) = resp.conversation_identifier {
-            d = d.with_detail(c);
+            d = d.with_conversation_id(c);
         }
         Ok(d)
     }

@@ -61,7 +61,7 @@ async fn message_typing_failure_and_attachment_reach_the_interaction_service() {
         .unwrap();
     let conv = s.conversation(USER);
     assert_eq!(
-        d.detail.as_deref(),
+        d.conversation_id.as_deref(),
         Some(conv.conversation_identifier.as_str())
     );
     adapter.send(&customer(Activity::typing())).await.unwrap();
@@ -558,8 +558,8 @@ async fn a_retried_send_without_id_keeps_its_entry_id() {
     let id = |i: usize| rec[i].json["interactions"][0]["payload"]["id"].clone();
     assert_eq!(rec.len(), 2);
     assert_eq!(id(0), id(1));
-    assert_eq!(d1.provider_id, d2.provider_id);
-    assert_eq!(d1.provider_id.as_deref(), id(0).as_str());
+    assert_eq!(d1.provider_id(), d2.provider_id());
+    assert_eq!(d1.provider_id(), id(0).as_str());
 }
 
 async fn next(sub: &mut Subscription) -> SubscriptionItem {

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use byoc_core::{
-    Activity, AdapterError, ChannelAdapter, ChannelInfo, Delivery, DeliveryStatus, Inbound,
+    Activity, AdapterError, Capability, ChannelAdapter, ChannelInfo, Delivery, DeliveryStatus,
+    Inbound,
 };
 use bytes::Bytes;
 
@@ -34,7 +35,7 @@ impl<T> std::fmt::Debug for TelesignAdapter<T> {
 /// The capabilities of SMS through TeleSign: text only, 1600 characters, delivery receipts.
 #[must_use]
 pub fn channel_info() -> ChannelInfo {
-    ChannelInfo::text_only(CHANNEL_ID, MAX_MESSAGE_CHARS).with_receipts(true, false)
+    ChannelInfo::text_only(CHANNEL_ID, MAX_MESSAGE_CHARS).with(Capability::DeliveryReceipts)
 }
 
 #[cfg(feature = "reqwest")]

@@ -19,7 +19,7 @@
 //! let mut reply = Activity::message("Your order has shipped.");
 //! reply.recipient = Some(ChannelAccount::new("+1 555 555 0123"));
 //! let delivery = adapter.send(&reply).await?;
-//! println!("reference id {:?}: {:?}", delivery.provider_id, delivery.detail);
+//! println!("reference id {:?}: {:?}", delivery.provider_id(), delivery.detail);
 //!
 //! // Inbound: hand each callback request (raw body bytes + headers) to `receive`.
 //! # let request: http::Request<bytes::Bytes> = http::Request::new(bytes::Bytes::new());

@@ -124,7 +124,7 @@ fn oversized_inline_attachment_is_reported() {
         "image/png",
         format!("data:image/png;base64,{}", "A".repeat(4000)),
     )]);
-    let info = ChannelInfo::new("chat").with_attachments(true, Some(1000));
+    let info = ChannelInfo::new("chat").with_max_attachment_bytes(Some(1000));
     let out = adapt(&a, &info, &AdaptPolicy::default()).unwrap();
     assert!(
         matches!(&out.losses[0], Loss::AttachmentDropped { reason, .. } if reason.contains("larger"))

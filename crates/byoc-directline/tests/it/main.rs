@@ -191,7 +191,7 @@ async fn replies_go_through_the_connector_with_one_cached_token() {
         sends.push(tokio::spawn(async move { ep.send(&reply).await }));
     }
     for s in sends {
-        assert!(s.await.unwrap().unwrap().provider_id.is_some());
+        assert!(s.await.unwrap().unwrap().provider_id().is_some());
     }
     assert_eq!(sim.token_requests(), 1, "one token for concurrent sends");
     let stored = sim.activities("c3");

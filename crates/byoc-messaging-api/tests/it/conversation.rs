@@ -298,5 +298,5 @@ async fn provider_failures_map_to_adapter_errors() {
         .send(&message(&conv, "via adapter"))
         .await
         .unwrap();
-    assert_eq!(d.provider_id.as_ref().map(String::len), Some(13));
+    assert_eq!(d.provider_id().map(str::len), Some(13));
 }

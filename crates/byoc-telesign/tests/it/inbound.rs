@@ -45,12 +45,12 @@ async fn delivery_reports_become_events() {
     assert_eq!(a.kind, ActivityType::Event);
     assert_eq!(a.name.as_deref(), Some(EVENT_DELIVERY_REPORT));
     let r: DeliveryReport = a.value_as().unwrap();
-    assert_eq!(Some(r.reference_id.as_str()), d.provider_id.as_deref());
+    assert_eq!(Some(r.reference_id.as_str()), d.provider_id());
     assert_eq!(
         (r.status_code, r.is_final, r.success),
         (Some(200), true, Some(true))
     );
-    assert_eq!(a.reply_to_id, d.provider_id);
+    assert_eq!(a.reply_to_id.as_deref(), d.provider_id());
 
     sim.set_delivery_status(238, "Destination blocked by prefix");
     let mut msg = message_to("15555550123", "hi");

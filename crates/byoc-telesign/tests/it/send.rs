@@ -34,7 +34,7 @@ async fn sends_a_message_with_each_auth_scheme() {
         assert_eq!(last.field("message"), Some("Hello world"));
         assert_eq!(last.field("message_type"), Some("ARN"));
         let m = sim.messages().pop().unwrap();
-        assert_eq!(d.provider_id.as_deref(), Some(m.reference_id.as_str()));
+        assert_eq!(d.provider_id(), Some(m.reference_id.as_str()));
         assert!(d.detail.unwrap().contains("1 GSM-7 segment"));
     }
 }
@@ -50,10 +50,7 @@ async fn long_text_is_split_or_refused() {
     let msgs = sim.messages();
     assert_eq!(msgs.len(), 2);
     assert!(msgs.iter().all(|m| m.message.chars().count() <= 1600));
-    assert_eq!(
-        d.provider_id.as_deref(),
-        Some(msgs[0].reference_id.as_str())
-    );
+    assert_eq!(d.provider_id(), Some(msgs[0].reference_id.as_str()));
     assert!(
         d.detail
             .unwrap()

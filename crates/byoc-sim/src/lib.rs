@@ -21,3 +21,4 @@ pub mod fault;
 pub mod messaging_api;
 pub mod salesforce;
 pub mod telesign;
+pub mod tls;

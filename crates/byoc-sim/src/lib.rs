@@ -17,6 +17,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod directline;
+mod entra;
 pub mod fault;
 pub mod messaging_api;
 pub mod salesforce;

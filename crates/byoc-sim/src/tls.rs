@@ -33,8 +33,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
 };
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -168,7 +168,12 @@ impl LocalCa {
             })?;
         write(&key_file, ca_key.serialize_pem().as_bytes())?;
         write(&ca_file, ca_cert.pem().as_bytes())?;
-        Ok(Arc::new(Self::issue(ca_cert.pem(), ca_file, ca_params, ca_key)?))
+        Ok(Arc::new(Self::issue(
+            ca_cert.pem(),
+            ca_file,
+            ca_params,
+            ca_key,
+        )?))
     }
 
     /// Issues the server certificate for `localhost` and `127.0.0.1` under this CA.
@@ -180,11 +185,13 @@ impl LocalCa {
     ) -> Result<Self, TlsError> {
         let issuer = Issuer::new(ca_params, ca_key);
         let server_key = new_key()?;
-        let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .map_err(|source| TlsError::Generate {
-                what: "server certificate",
-                source,
-            })?;
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).map_err(
+                |source| TlsError::Generate {
+                    what: "server certificate",
+                    source,
+                },
+            )?;
         let mut name = DistinguishedName::new();
         name.push(DnType::CommonName, "localhost");
         params.distinguished_name = name;
@@ -268,7 +275,10 @@ impl LocalCa {
 }
 
 fn new_key() -> Result<KeyPair, TlsError> {
-    KeyPair::generate().map_err(|source| TlsError::Generate { what: "key", source })
+    KeyPair::generate().map_err(|source| TlsError::Generate {
+        what: "key",
+        source,
+    })
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
@@ -446,7 +456,10 @@ mod tests {
             .http2_prior_knowledge()
             .build()
             .unwrap();
-        assert_eq!(h2.get(&url).send().await.unwrap().version(), http::Version::HTTP_2);
+        assert_eq!(
+            h2.get(&url).send().await.unwrap().version(),
+            http::Version::HTTP_2
+        );
     }
 
     #[tokio::test]
@@ -454,7 +467,13 @@ mod tests {
         let ca = LocalCa::generate().unwrap();
         let other = LocalCa::generate().unwrap();
         let (url, _task) = hello_server(&ca).await;
-        assert!(client_trusting(other.ca_pem()).get(&url).send().await.is_err());
+        assert!(
+            client_trusting(other.ca_pem())
+                .get(&url)
+                .send()
+                .await
+                .is_err()
+        );
         // The default roots know nothing of the local CA either.
         assert!(reqwest::Client::new().get(&url).send().await.is_err());
     }
@@ -468,7 +487,11 @@ mod tests {
         assert_ne!(first.server_chain_pem(), second.server_chain_pem());
         // A client configured with the first run's CA trusts the second run's server.
         let (url, _task) = hello_server(&second).await;
-        let answer = client_trusting(first.ca_pem()).get(&url).send().await.unwrap();
+        let answer = client_trusting(first.ca_pem())
+            .get(&url)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(answer.text().await.unwrap(), "hello");
         std::fs::write(dir.path().join(CA_KEY_FILE), "not a key").unwrap();
         assert!(matches!(

@@ -43,6 +43,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::fault::Faults;
+use crate::tls::LocalCa;
 use keys::SimKey;
 use state::{Conv, Inner, Shared, State};
 
@@ -88,6 +89,9 @@ pub struct Options {
     pub stream_url_ttl: Duration,
     /// Interval of empty keep-alive frames on sockets. Default 15 s.
     pub keepalive: Duration,
+    /// Serve HTTPS and WSS with this CA's server certificate; `None` (the default) serves
+    /// plaintext HTTP.
+    pub tls: Option<Arc<LocalCa>>,
 }
 
 impl Default for Options {
@@ -114,6 +118,7 @@ impl Default for Options {
             connector_token_ttl: Duration::from_secs(3600),
             stream_url_ttl: Duration::from_secs(60),
             keepalive: Duration::from_secs(15),
+            tls: None,
         }
     }
 }
@@ -130,6 +135,13 @@ impl Options {
     #[must_use]
     pub fn with_connector_token_ttl(mut self, ttl: Duration) -> Self {
         self.connector_token_ttl = ttl;
+        self
+    }
+
+    /// Serves HTTPS (and WSS streams) with a server certificate of `ca`.
+    #[must_use]
+    pub fn with_tls(mut self, ca: Arc<LocalCa>) -> Self {
+        self.tls = Some(ca);
         self
     }
 
@@ -232,6 +244,7 @@ fn router(state: Shared) -> Router {
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(authority::tenant_openid),
         )
+        .route("/{tenant}/discovery/v2.0/keys", get(authority::tenant_jwks))
         .route(
             "/v1/.well-known/openidconfiguration",
             get(authority::openid),
@@ -289,7 +302,8 @@ impl DirectLineSim {
         let listener =
             tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], opts.port))).await?;
         let addr = listener.local_addr()?;
-        let url = format!("http://{addr}");
+        let tls = opts.tls.clone();
+        let url = format!("{}://{addr}", crate::tls::scheme(tls.as_ref()));
         let (kill, _) = watch::channel(0);
         let state: Shared = Arc::new(State {
             base: url.clone(),
@@ -313,7 +327,7 @@ impl DirectLineSim {
         let faults = Faults::new();
         let app = faults.layer(router(state.clone()));
         let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = crate::tls::serve(listener, tls, app, std::future::pending()).await {
                 tracing::error!(error = %e, "directline simulator stopped");
             }
         });
@@ -325,7 +339,8 @@ impl DirectLineSim {
         })
     }
 
-    /// `http://127.0.0.1:P`: also the login base of the token authority.
+    /// `http://127.0.0.1:P` (`https://` with TLS): also the login base of the token
+    /// authority.
     #[must_use]
     pub fn url(&self) -> &str {
         &self.url
@@ -347,6 +362,12 @@ impl DirectLineSim {
     #[must_use]
     pub fn service_url(&self) -> String {
         format!("{}/", self.url)
+    }
+
+    /// The CA whose certificate this simulator serves, when it serves TLS.
+    #[must_use]
+    pub fn ca(&self) -> Option<&Arc<LocalCa>> {
+        self.state.opts.tls.as_ref()
     }
 
     /// The settings it runs with.

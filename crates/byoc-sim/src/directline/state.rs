@@ -180,7 +180,10 @@ impl State {
         self.lock()
             .stream_tokens
             .insert(t.clone(), (conv.to_owned(), Instant::now()));
-        let ws_base = self.base.replacen("http://", "ws://", 1);
+        let ws_base = match self.base.strip_prefix("https://") {
+            Some(rest) => format!("wss://{rest}"),
+            None => self.base.replacen("http://", "ws://", 1),
+        };
         let mut url = format!("{ws_base}/v3/directline/conversations/{conv}/stream?t={t}");
         if let Some(w) = watermark {
             url.push_str("&watermark=");

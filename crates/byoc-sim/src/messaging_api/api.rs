@@ -32,6 +32,10 @@ pub(crate) fn router(inner: Shared) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(super::entra::token))
         .route("/{tenant}/discovery/v2.0/keys", get(super::entra::jwks))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(super::entra::openid_configuration),
+        )
         .route("/api/v1.0/consumer/conversations/create", post(create))
         .route("/api/v1.0/consumer/conversation/create", post(create))
         .route("/api/v1.0/consumer/conversations", get(list))

@@ -15,9 +15,23 @@ use super::proto::{
 };
 use super::{Shared, lock};
 
-pub(crate) async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) {
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    listener: tokio::net::TcpListener,
+    tls: Option<Arc<crate::tls::LocalCa>>,
+) {
     let svc = PubSubServer::new(Service { shared });
-    let r = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(ca) = tls {
+        builder = match builder.tls_config(ca.tonic_config()) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "salesforce sim gRPC TLS configuration refused");
+                return;
+            }
+        };
+    }
+    let r = builder
         .add_service(svc)
         .serve_with_incoming(TcpListenerStream::new(listener))
         .await;

@@ -51,6 +51,25 @@ fn known_conversation(sh: &Shared, v: &Value) -> Result<(), Response> {
     }
 }
 
+/// Whether `v` is a participant (`appType`, `subject`, `role`).
+fn is_participant(v: &Value) -> bool {
+    ["appType", "subject", "role"]
+        .iter()
+        .all(|k| s(v, k).is_some())
+}
+
+/// One acknowledgement with every field the schema requires (`acknowledgementTimestamp`
+/// is a string in the schema and a number in Salesforce's samples: both are accepted).
+fn acknowledgement_entry(a: &Value) -> bool {
+    let timestamp = a
+        .get("acknowledgementTimestamp")
+        .is_some_and(|t| t.is_i64() || t.is_u64() || s(a, "acknowledgementTimestamp").is_some());
+    timestamp
+        && matches!(s(a, "acknowledgementType"), Some("Read" | "Delivered"))
+        && s(a, "acknowledgedConversationEntryIdentifier").is_some()
+        && s(a, "acknowledgmentCreatedConversationEntryIdentifier").is_some()
+}
+
 json_handler!(
     acknowledgement,
     "POST",
@@ -58,12 +77,21 @@ json_handler!(
     false,
     StatusCode::OK,
     |sh, v| {
-        let n = v
-            .get("acknowledgements")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
+        let list = v.get("acknowledgements").and_then(Value::as_array);
+        let n = list.map_or(0, Vec::len);
         if n == 0 || n > 25 {
             return bad(10045, "1 to 25 acknowledgements per request");
+        }
+        if !v.get("sender").is_some_and(is_participant) {
+            return bad(10045, "sender (appType, subject, role) is required");
+        }
+        if !list.into_iter().flatten().all(acknowledgement_entry) {
+            return bad(
+                10045,
+                "each acknowledgement needs acknowledgementTimestamp, acknowledgementType \
+                 (Read or Delivered), acknowledgedConversationEntryIdentifier and \
+                 acknowledgmentCreatedConversationEntryIdentifier",
+            );
         }
         known_conversation(&sh, &v).map(|()| json!({"success": true}))
     }
@@ -166,6 +194,9 @@ json_handler!(
         if let Err(r) = known_conversation(&sh, &v) {
             return r;
         }
+        if !matches!(s(&v, "routingType"), Some("Initial" | "Transfer")) {
+            return bad(10045, "routingType (Initial or Transfer) is required");
+        }
         if let Some(info) = v.get("routingInfo") {
             match (info.get("flow"), info.get("queueId")) {
                 (Some(f), None) if s(f, "flowId").is_some() && s(f, "queueId").is_some() => {}
@@ -193,9 +224,14 @@ json_handler!(
     false,
     StatusCode::ACCEPTED,
     |sh, v| {
-        match s(&v, "cancelReason") {
-            Some("Unknown" | "Unavailable" | "Decline" | "Cancel") => {}
-            _ => return bad(10076, "Invalid cancelReason"),
+        // `cancelReason` is optional (the schema requires only the conversation); when
+        // given it must be one of the reasons.
+        match v.get("cancelReason") {
+            None | Some(Value::Null) => {}
+            Some(_) => match s(&v, "cancelReason") {
+                Some("Unknown" | "Unavailable" | "Decline" | "Cancel") => {}
+                _ => return bad(10076, "Invalid cancelReason"),
+            },
         }
         known_conversation(&sh, &v).map(|()| json!({"success": true}))
     }
@@ -254,7 +290,9 @@ json_handler!(
         {
             return bad(10045, "workItemId and externallyRouted required");
         }
-        match (success, v.get("errorMessage").is_some()) {
+        // An empty `errorMessage` counts as none: Salesforce's own demo connector sends
+        // the field on every result, empty on success.
+        match (success, s(&v, "errorMessage").is_some()) {
             (false, false) => return bad(10033, "errorMessage is required when success is false"),
             (true, true) => return bad(10034, "errorMessage is not allowed when success is true"),
             _ => {}

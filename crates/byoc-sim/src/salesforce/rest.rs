@@ -84,7 +84,8 @@ async fn token(State(sh): S, body: Bytes) -> Response {
         return oauth("invalid_request", "missing assertion");
     };
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-    v.set_audience(&[sh.audience.as_str()]);
+    // The configured audience (`login.salesforce.com`, ...) and the org's own login URL.
+    v.set_audience(&[sh.audience.as_str(), sh.instance_url.as_str()]);
     v.set_issuer(&[sh.cfg.consumer_key.as_str()]);
     v.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
     v.leeway = 0;

@@ -509,3 +509,34 @@ mod tests {
         assert!(!file.exists());
     }
 }
+
+/// The TLS options every simulator's command line takes.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub(crate) struct TlsArgs {
+    /// Serve HTTPS (and gRPC over TLS, WSS) with a certificate for localhost and 127.0.0.1
+    /// from a local CA; the CA file's path is printed beside the `listening on` line.
+    #[arg(long)]
+    pub(crate) tls: bool,
+    /// Keep the local CA in this directory (created; reused by later runs, so clients trust
+    /// it once). Implies --tls. Default: a fresh CA in a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) tls_dir: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The CA these options ask for, if any.
+    pub(crate) fn ca(&self) -> Result<Option<Arc<LocalCa>>, TlsError> {
+        match (&self.tls_dir, self.tls) {
+            (Some(dir), _) => LocalCa::in_dir(dir).map(Some),
+            (None, true) => LocalCa::generate().map(Some),
+            (None, false) => Ok(None),
+        }
+    }
+}
+
+/// Prints the CA line a client needs, when the simulator serves TLS.
+pub(crate) fn print_ca(ca: Option<&Arc<LocalCa>>) {
+    if let Some(ca) = ca {
+        println!("CA certificate (trust this): {}", ca.ca_file().display());
+    }
+}

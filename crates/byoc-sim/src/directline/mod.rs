@@ -515,6 +515,8 @@ struct Cli {
     /// The bot's app password.
     #[arg(long)]
     app_password: Option<String>,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 /// Runs `byoc-sim directline` or `byoc-sim connector` (`args[0]`): the same server, which
@@ -540,8 +542,10 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
     if let Some(p) = cli.app_password {
         opts.bot_app_password = p;
     }
+    opts.tls = cli.tls.ca()?;
     let sim = DirectLineSim::start(opts).await?;
     println!("listening on {}", sim.url());
+    crate::tls::print_ca(sim.ca());
     println!("direct line base url: {}", sim.directline_url());
     println!("openid metadata url: {}", sim.openid_metadata_url());
     println!(

@@ -326,6 +326,8 @@ struct Cli {
     /// Issue v1 (sts.windows.net) webhook tokens.
     #[arg(long)]
     v1_issuer: bool,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 /// Runs this simulator from the command line (`args[0]` is the subcommand name).
@@ -359,8 +361,10 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
     }
     opts.legacy_token = cli.legacy_token;
     opts.v1_issuer = cli.v1_issuer;
+    opts.tls = cli.tls.ca()?;
     let sim = MessagingApiSim::start_on(opts, cli.port).await?;
     println!("listening on {}", sim.url());
+    crate::tls::print_ca(sim.ca());
     let o = sim.options();
     println!(
         "authority: {}  (token: {}/{}/oauth2/v2.0/token)",

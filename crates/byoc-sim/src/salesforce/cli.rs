@@ -43,6 +43,16 @@ struct Cli {
     /// Channel address identifier.
     #[arg(long)]
     channel_address: Option<String>,
+    /// The JWT `aud` the token endpoint accepts besides this simulator's own URL, e.g.
+    /// `https://login.salesforce.com` (what a client configured for production sends).
+    #[arg(long)]
+    audience: Option<String>,
+    /// The password (with the security token appended) of `--username` for the SOAP
+    /// `login` call; a built-in test password when absent.
+    #[arg(long)]
+    password: Option<String>,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 /// Runs this simulator from the command line (`args[0]` is the subcommand name).
@@ -76,8 +86,17 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
     if let Some(v) = cli.channel_address {
         cfg.channel_address = v;
     }
+    if let Some(v) = cli.audience {
+        cfg.audience = Some(v);
+    }
+    let builtin_password = cli.password.is_none();
+    if let Some(v) = cli.password {
+        cfg.password = v;
+    }
+    cfg.tls = cli.tls.ca()?;
     let sim = SalesforceSim::start_on(cfg, cli.port, cli.grpc_port).await?;
     println!("listening on {}", sim.url());
+    crate::tls::print_ca(sim.ca());
     println!("pubsub on {}", sim.pubsub_url());
     let c = sim.config();
     println!("audience (login host): {}", sim.audience());
@@ -91,6 +110,9 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
     if builtin {
         println!("consumer key: {}", c.consumer_key);
         println!("username: {}", c.username);
+        if builtin_password {
+            println!("password (SOAP login, test only): {}", c.password);
+        }
         println!("private key (test only):\n{}", TEST_PRIVATE_KEY_PEM.trim());
         println!("certificate:\n{}", TEST_CERTIFICATE_PEM.trim());
     }

@@ -1,7 +1,6 @@
 //! The JSON endpoints: their required and optional fields and error codes.
 
-use axum::body::Body;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 

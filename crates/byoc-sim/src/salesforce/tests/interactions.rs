@@ -1,7 +1,6 @@
 //! `POST /api/v1/interactions`: accepted shapes and refused ones.
 
-use axum::body::Body;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::*;

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use http::{Request, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
 
 use super::*;

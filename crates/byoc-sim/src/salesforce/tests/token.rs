@@ -1,7 +1,6 @@
 //! The token endpoint against the configured certificate, and the header checks.
 
-use axum::body::Body;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::*;

@@ -41,7 +41,12 @@ async fn sdk_available(test: &str) -> bool {
 }
 
 /// Runs `directline_client.js` to completion against `directline_url`.
-async fn direct_line_client(ca: &LocalCa, directline_url: &str, transport: &str, expect: &str) -> Value {
+async fn direct_line_client(
+    ca: &LocalCa,
+    directline_url: &str,
+    transport: &str,
+    expect: &str,
+) -> Value {
     let child = Command::new(node())
         .current_dir(sdk_dir())
         .env("NODE_EXTRA_CA_CERTS", ca.ca_file())
@@ -77,7 +82,11 @@ async fn directlinejs_round_trip(transport: &str) {
     let out = direct_line_client(&ca, &sim.directline_url(), transport, "echo").await;
     assert_eq!(out["sawWebSocket"], transport == "websocket", "{out}");
     assert_eq!(out["ownText"], format!("hello over {transport}"), "{out}");
-    assert_eq!(out["reply"]["text"], format!("Echo: hello over {transport}"), "{out}");
+    assert_eq!(
+        out["reply"]["text"],
+        format!("Echo: hello over {transport}"),
+        "{out}"
+    );
     assert_eq!(out["reply"]["replyToId"], out["postedId"], "{out}");
     let conv = out["conversationId"].as_str().expect("conversationId");
     let stored = sim.activities(conv);
@@ -136,24 +145,44 @@ async fn botbuilder_js_bot_answers_through_direct_line_with_its_token_from_the_s
         .with_bot_url(bot_url)
         .with_tls(ca.clone());
     options.port = port;
-    let sim = DirectLineSim::start(options).await.expect("simulator starts");
+    let sim = DirectLineSim::start(options)
+        .await
+        .expect("simulator starts");
     assert_eq!(sim.url(), sim_url);
 
     let out = direct_line_client(&ca, &sim.directline_url(), "websocket", "bot").await;
     // Typing, the draft with suggested actions, then its update.
     assert_eq!(out["typing"], 1, "{out}");
-    assert_eq!(out["reply"]["text"], "JS echo (draft): hello over websocket", "{out}");
-    assert_eq!(out["reply"]["suggestedActions"]["actions"][0]["value"], "yes", "{out}");
-    assert_eq!(out["update"]["text"], "JS echo: hello over websocket", "{out}");
-    assert_eq!(out["update"]["updateActivityId"], out["reply"]["id"], "{out}");
+    assert_eq!(
+        out["reply"]["text"], "JS echo (draft): hello over websocket",
+        "{out}"
+    );
+    assert_eq!(
+        out["reply"]["suggestedActions"]["actions"][0]["value"], "yes",
+        "{out}"
+    );
+    assert_eq!(
+        out["update"]["text"], "JS echo: hello over websocket",
+        "{out}"
+    );
+    assert_eq!(
+        out["update"]["updateActivityId"], out["reply"]["id"],
+        "{out}"
+    );
     let handled = wait_for_line(&mut lines, "replied").await;
     assert_eq!(handled["replied"], out["reply"]["id"]);
 
     // The bot got its token from the simulator's authority (MSAL read the tenant discovery
     // document first) and checked the channel's JWT against the simulator's metadata.
-    assert!(sim.token_requests() >= 1, "the SDK asked the authority for a token");
+    assert!(
+        sim.token_requests() >= 1,
+        "the SDK asked the authority for a token"
+    );
     let (metadata, keys) = sim.metadata_fetches();
-    assert!(metadata >= 1 && keys >= 1, "the SDK read the channel OpenID metadata and keys");
+    assert!(
+        metadata >= 1 && keys >= 1,
+        "the SDK read the channel OpenID metadata and keys"
+    );
     let received = sim.bot_received();
     assert!(
         received.iter().any(|a| a["type"] == "conversationUpdate"),

@@ -104,15 +104,17 @@ impl Shared {
             Value::Union(1, Box::new(Value::String(payload.into()))),
         );
         let bytes = apache_avro::to_avro_datum(&self.schema, rec)?;
+        Ok(self.store(uuid::Uuid::new_v4().to_string(), bytes))
+    }
+
+    /// Appends an encoded event to the bus (subscribers receive it); returns its replay id.
+    pub(crate) fn store(&self, id: String, payload: Vec<u8>) -> u64 {
         let mut events = lock(&self.events);
-        events.push(StoredEvent {
-            id: uuid::Uuid::new_v4().to_string(),
-            payload: bytes,
-        });
+        events.push(StoredEvent { id, payload });
         let n = events.len();
         drop(events);
         self.published.send_replace(n);
-        Ok(n as u64)
+        n as u64
     }
 
     pub(crate) fn envelope(

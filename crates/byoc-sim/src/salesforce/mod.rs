@@ -9,7 +9,13 @@
 //! both sides are pinned by the same JWT known-answer vector and fixtures.
 //!
 //! Drive it from tests ([`SalesforceSim::agent_says`], [`SalesforceSim::bot_escalates`],
-//! [`SalesforceSim::agent_joins`], [`SalesforceSim::end_session`]) or, standalone, with
+//! [`SalesforceSim::agent_joins`], [`SalesforceSim::end_session`],
+//! [`SalesforceSim::agent_sends_attachments`], [`SalesforceSim::agent_typing`],
+//! [`SalesforceSim::attachment_upload_result`] (`MessageUpdated`),
+//! [`SalesforceSim::agent_leaves`], [`SalesforceSim::receipt`],
+//! [`SalesforceSim::queue_position`], [`SalesforceSim::consent_updated`],
+//! [`SalesforceSim::routing_result`], and any other entry with
+//! [`SalesforceSim::publish_entry`]) or, standalone, with
 //! `POST /__sim/{agent_says|bot_escalates|agent_joins|end_session}` and a JSON body
 //! `{"endUser": "...", "text": "...", "name": "...", "userId": "...", "flowId": "..."}`.
 //!
@@ -22,6 +28,7 @@ pub mod cert;
 mod cli;
 mod config;
 mod endpoints;
+mod entries;
 mod grpc;
 mod identity;
 mod interactions;
@@ -45,6 +52,7 @@ pub use config::{
     TEST_PAYLOAD_FIELD, TEST_PLATFORM_EVENT, TEST_PRIVATE_KEY_PEM, TEST_PUBLIC_KEY_PEM,
     TEST_USERNAME,
 };
+pub use entries::{SimAttachment, SimSender, UploadResult};
 pub(crate) use state::{Shared, lock};
 
 /// A running simulator.

@@ -110,8 +110,10 @@ impl AllSims {
             ..directline::Options::default()
         };
         let mut ma = messaging_api::Options::default();
-        let mut sf = SimConfig::default();
-        sf.audience = audience;
+        let mut sf = SimConfig {
+            audience,
+            ..SimConfig::default()
+        };
         if let Some(ca) = &ca {
             ts = ts.with_tls(ca.clone());
             dl = dl.with_tls(ca.clone());

@@ -384,7 +384,7 @@ mod tests {
             "application/pdf",
             "https://files.example/l.pdf",
         );
-        sim.agent_sends_attachments(user, &rep, Some("your label"), &[label.clone()])
+        sim.agent_sends_attachments(user, &rep, Some("your label"), std::slice::from_ref(&label))
             .unwrap();
         sim.agent_typing(user, &rep, true).unwrap();
         sim.agent_typing(user, &rep, false).unwrap();

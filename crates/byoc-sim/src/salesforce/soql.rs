@@ -346,7 +346,8 @@ pub(crate) fn run(q: &Soql, cfg: &SimConfig, version: &str) -> Result<Value, Soq
             q.conditions.iter().all(|(f, v)| {
                 field(r, f).is_some_and(|(_, x)| match x {
                     Value::String(s) => s == v,
-                    other => other.to_string() == *v,
+                    Value::Bool(b) => v.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
+                    _ => false,
                 })
             })
         })

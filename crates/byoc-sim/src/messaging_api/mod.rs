@@ -29,10 +29,12 @@
 
 mod agent;
 mod api;
+mod control;
 mod dataverse;
 mod entra;
 pub mod keys;
 pub mod state;
+mod validate;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;

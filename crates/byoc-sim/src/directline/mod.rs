@@ -13,9 +13,20 @@
 //!   does, whose replies come back through the connector service.
 //!
 //! Point a bot's SDK at it with: OpenID metadata URL [`DirectLineSim::openid_metadata_url`]
-//! and the login endpoint [`DirectLineSim::url`] (tenant path `/botframework.com`); the
-//! issuer stays `https://api.botframework.com`, as the SDKs expect. Point a Direct Line
-//! client at [`DirectLineSim::directline_url`].
+//! and the login endpoint [`DirectLineSim::url`] (tenant path `/botframework.com`, whose
+//! Entra discovery document `/{tenant}/v2.0/.well-known/openid-configuration` and keys
+//! `/{tenant}/discovery/v2.0/keys` MSAL reads); the issuer stays
+//! `https://api.botframework.com`, as the SDKs expect. Point a Direct Line client at
+//! [`DirectLineSim::directline_url`]. MSAL accepts only `https` authorities: start with
+//! [`Options::with_tls`] and trust [`crate::tls::LocalCa::ca_file`].
+//!
+//! What clients receive, per transport, as the Direct Line service sends it: messages and
+//! every other activity on both polling (`GET .../activities`) and the WebSocket stream;
+//! `typing` on the stream only; a bot's `updateActivity` as a new activity on both, whose
+//! `channelData.updateActivityId` names the activity it replaces (the Direct Line channel's
+//! way, which Web Chat follows); a bot's `deleteActivity` is accepted but reaches no client
+//! (Direct Line does not propagate deletions). [`DirectLineSim::activities`] is the history:
+//! each activity once, in its latest state (a deleted one as a `messageDelete` tombstone).
 //!
 //! Faults: [`DirectLineSim::faults`] (429, 5xx, delays, dropped HTTP connections),
 //! [`DirectLineSim::drop_sockets`], [`DirectLineSim::expire_tokens`],

@@ -8,6 +8,28 @@
 //! The checks are written here from the protocol facts, independently of `byoc-salesforce`;
 //! both sides are pinned by the same JWT known-answer vector and fixtures.
 //!
+//! Beside the Interaction Service, the login host serves its OpenID Connect discovery
+//! document (`/.well-known/openid-configuration`, `/id/keys`), the SOAP partner `login`
+//! (`POST /services/Soap/u/{version}` with [`SimConfig::username`] and
+//! [`SimConfig::password`], answering a `sessionId` and `serverUrl`), and the REST query
+//! endpoint for the SOQL a BYOC connector runs at start and in its health check (its channel
+//! definition, messaging channel, contact center channels, the `sfdc_scrt2` permissions, and
+//! the platform event's `describe`), answered from the configuration. The token endpoint
+//! accepts assertions for [`SimConfig::audience`] (`--audience`, e.g.
+//! `https://login.salesforce.com`) as well as for the simulator's own URL. With
+//! [`SimConfig::with_tls`] both REST and the Pub/Sub gRPC server (which also takes `Publish`)
+//! serve TLS.
+//!
+//! Request fields follow Salesforce's published Interaction Service schema. Where it is
+//! silent, the simulator accepts what Salesforce's own published connector sends:
+//! `POST /routingResult` with `success: true` and an empty `errorMessage` (its UI sends the
+//! field on every result), and `DELETE /route` without `cancelReason` (the schema requires
+//! only the conversation; a reason, when given, must be a known one). Acknowledgements need
+//! `sender` and, per acknowledgement, `acknowledgementTimestamp` (a number as in the
+//! samples, or a string as in the schema), `acknowledgementType` (`Read` or `Delivered`),
+//! `acknowledgedConversationEntryIdentifier` and
+//! `acknowledgmentCreatedConversationEntryIdentifier`, as the schema requires.
+//!
 //! Drive it from tests ([`SalesforceSim::agent_says`], [`SalesforceSim::bot_escalates`],
 //! [`SalesforceSim::agent_joins`], [`SalesforceSim::end_session`],
 //! [`SalesforceSim::agent_sends_attachments`], [`SalesforceSim::agent_typing`],

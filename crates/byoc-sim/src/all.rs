@@ -14,7 +14,7 @@ use crate::telesign::{TelesignSim, TelesignSimOptions};
 use crate::tls::LocalCa;
 
 const POINTING: &str = "\
-Pointing the official SDKs at it (trust the CA file printed below; no other change):
+Pointing the official SDKs at it (trust the CA file it prints; nothing else changes):
   Node.js:  NODE_EXTRA_CA_CERTS=<CA file>
   Python:   REQUESTS_CA_BUNDLE=<CA file> SSL_CERT_FILE=<CA file>
   gRPC:     GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=<CA file>
@@ -169,6 +169,11 @@ impl AllSims {
             ("", "Pub/Sub API", sf.pubsub_url().to_owned()),
             ("", "JWT audience", sf.audience().to_owned()),
             ("", "consumer key", sfc.consumer_key.clone()),
+            (
+                "",
+                "JWT signing key",
+                "the built-in test key, printed by `byoc-sim salesforce`".to_owned(),
+            ),
             ("", "username", sfc.username.clone()),
             ("", "password (SOAP login)", sfc.password.clone()),
             ("", "org id", sfc.org_id.clone()),

@@ -5,18 +5,20 @@
 //! doc; every value is checked once, when it is set.
 
 mod dataverse;
+mod entra;
+mod http;
 mod webhook;
 
-use std::fmt;
 use std::time::Duration;
 
-use byoc_core::Secret;
 use byoc_http::{KeySource, RootCa};
 use url::Url;
 
 use crate::error::ConfigError;
 
 pub use dataverse::DataverseConfig;
+pub use entra::{EntraApp, Guid};
+pub(crate) use http::HttpSettings;
 pub use webhook::WebhookAuthMode;
 pub(crate) use webhook::WebhookChecks;
 
@@ -34,137 +36,6 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 /// Default time before expiry at which a token is replaced: 5 minutes.
 pub const DEFAULT_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
-/// A GUID as Entra, Dataverse and Omnichannel use them (`8-4-4-4-12` hex digits), kept in
-/// lower case.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Guid(String);
-
-impl Guid {
-    /// Parses a GUID, with or without surrounding braces; `field` names it in the error.
-    ///
-    /// # Errors
-    /// [`ConfigError::InvalidGuid`] when `text` is not a GUID.
-    pub fn parse(field: &'static str, text: &str) -> Result<Self, ConfigError> {
-        let t = text.trim();
-        let t = t
-            .strip_prefix('{')
-            .and_then(|x| x.strip_suffix('}'))
-            .unwrap_or(t);
-        let groups: Vec<&str> = t.split('-').collect();
-        let lens = [8, 4, 4, 4, 12];
-        let ok = groups.len() == 5
-            && groups
-                .iter()
-                .zip(lens)
-                .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
-        if ok {
-            Ok(Self(t.to_ascii_lowercase()))
-        } else {
-            Err(ConfigError::InvalidGuid { field })
-        }
-    }
-
-    /// The GUID with dashes, lower case.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The GUID without dashes (as in the Messaging API token scope).
-    #[must_use]
-    pub fn simple(&self) -> String {
-        self.0.replace('-', "")
-    }
-}
-
-impl fmt::Display for Guid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for Guid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Guid({})", self.0)
-    }
-}
-
-/// An Entra app registration used with the client-credentials grant: the app the channel
-/// record names (`msdyn_appid`, `msdyn_tenantid`).
-#[derive(Clone)]
-pub struct EntraApp {
-    tenant_id: Guid,
-    client_id: Guid,
-    client_secret: Secret,
-}
-
-impl EntraApp {
-    /// An app; ids are validated as GUIDs.
-    ///
-    /// # Errors
-    /// [`ConfigError`] naming the id that is not a GUID, or an empty secret.
-    pub fn new(
-        tenant_id: &str,
-        client_id: &str,
-        client_secret: Secret,
-    ) -> Result<Self, ConfigError> {
-        if client_secret.is_empty() {
-            return Err(ConfigError::Empty {
-                field: "client_secret",
-            });
-        }
-        Ok(Self {
-            tenant_id: Guid::parse("tenant_id", tenant_id)?,
-            client_id: Guid::parse("client_id", client_id)?,
-            client_secret,
-        })
-    }
-
-    /// Directory (tenant) id.
-    #[must_use]
-    pub fn tenant_id(&self) -> &Guid {
-        &self.tenant_id
-    }
-
-    /// Application (client) id.
-    #[must_use]
-    pub fn client_id(&self) -> &Guid {
-        &self.client_id
-    }
-
-    /// Client secret.
-    #[must_use]
-    pub fn client_secret(&self) -> &Secret {
-        &self.client_secret
-    }
-
-    /// The v2 token endpoint of this app's tenant under `authority`.
-    pub(crate) fn token_url(&self, authority: &Url) -> Result<Url, ConfigError> {
-        byoc_http::entra_token_url(authority, self.tenant_id.as_str())
-            .map_err(|_| ConfigError::InvalidUrl { field: "authority" })
-    }
-
-    /// The client-credentials grant of this app for `scope` at `token_url`.
-    pub(crate) fn grant(&self, token_url: &Url, scope: &str) -> byoc_http::ClientCredentials {
-        byoc_http::ClientCredentials::new(
-            token_url.clone(),
-            self.client_id.as_str(),
-            self.client_secret.clone(),
-            scope,
-        )
-    }
-}
-
-impl fmt::Debug for EntraApp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EntraApp")
-            .field("tenant_id", &self.tenant_id)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .finish()
-    }
-}
-
 /// Which names the `channel-id` / `organization-id` headers go under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -176,44 +47,6 @@ pub enum HeaderNames {
     Legacy,
     /// Both pairs on every request.
     Both,
-}
-
-/// The HTTP settings of a client: what [`ReqwestTransport`](byoc_http::ReqwestTransport)
-/// is built with.
-#[derive(Clone, Debug)]
-pub(crate) struct HttpSettings {
-    pub(crate) timeout: Duration,
-    pub(crate) max_response_bytes: usize,
-    pub(crate) root_cas: Vec<RootCa>,
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        Self {
-            timeout: DEFAULT_TIMEOUT,
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-            root_cas: Vec::new(),
-        }
-    }
-}
-
-impl HttpSettings {
-    /// The reqwest transport these settings describe.
-    #[cfg(feature = "reqwest")]
-    pub(crate) fn transport(
-        &self,
-    ) -> Result<std::sync::Arc<dyn byoc_http::HttpTransport>, ConfigError> {
-        let mut builder = byoc_http::ReqwestTransport::builder()
-            .timeout(self.timeout)
-            .max_response_bytes(self.max_response_bytes);
-        for ca in &self.root_cas {
-            builder = builder.add_root_ca(ca.clone());
-        }
-        let transport = builder.build().map_err(|e| ConfigError::HttpClient {
-            reason: e.to_string(),
-        })?;
-        Ok(std::sync::Arc::new(transport))
-    }
 }
 
 /// Settings of the Messaging API channel: the Entra app, the organization and the custom
@@ -597,6 +430,7 @@ impl MessagingApiConfig {
         &self.webhook
     }
 
+    #[cfg(feature = "reqwest")]
     pub(crate) fn http(&self) -> &HttpSettings {
         &self.http
     }

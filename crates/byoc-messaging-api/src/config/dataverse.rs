@@ -131,6 +131,7 @@ impl DataverseConfig {
         self.token_refresh_margin
     }
 
+    #[cfg(feature = "reqwest")]
     pub(crate) fn http(&self) -> &HttpSettings {
         &self.http
     }

@@ -1,3 +1,5 @@
+use byoc_core::Secret;
+
 use super::*;
 
 const T: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use byoc::core::{Activity, ActivityType, ChannelAdapter, ConversationAccount, Secret};
 use byoc::messaging_api::{
-    CreateConversation, CustomChannel, CustomerContext, DataverseClient, DataverseConfig,
-    EntraApp, MessagingApiAdapter, MessagingApiConfig, PageQuery,
+    CreateConversation, CustomChannel, CustomerContext, DataverseClient, DataverseConfig, EntraApp,
+    MessagingApiAdapter, MessagingApiConfig, PageQuery,
 };
 use byoc::sim::messaging_api::{MessagingApiSim, Options};
 use byoc_axum::{Received, SinkError, webhook};

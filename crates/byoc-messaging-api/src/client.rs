@@ -18,11 +18,11 @@ pub use api::{
     ContextEntry, ConversationPage, ConversationSummary, CreatedConversation, MessagePage,
     PageQuery, SentMessage, message_id, prepare_send,
 };
-pub(crate) use call::call;
 use api::{
     parse_context, parse_create, parse_list, parse_messages, parse_send, prepare_context,
     prepare_create, prepare_list, prepare_messages,
 };
+pub(crate) use call::call;
 
 /// The Messaging API client. Cheap to clone (shared token cache).
 #[derive(Clone)]

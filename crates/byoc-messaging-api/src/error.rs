@@ -319,9 +319,7 @@ impl ClientError {
             ClientError::Transport { source, .. } => source.is_retryable(),
             ClientError::Status { status, .. } => is_retryable_status(*status),
             ClientError::Token(TokenError::Transport(t)) => t.is_retryable(),
-            ClientError::Token(TokenError::Refused { status, .. }) => {
-                is_retryable_status(*status)
-            }
+            ClientError::Token(TokenError::Refused { status, .. }) => is_retryable_status(*status),
             ClientError::Token(TokenError::Decode { .. }) => true,
             _ => false,
         }

@@ -200,7 +200,11 @@ pub fn render(activity: &Activity, channel_id: &str) -> Result<OutboundActivity,
     Ok(out)
 }
 
-pub(crate) fn check_chars(value: Option<&str>, limit: Limit, field: &str) -> Result<(), RenderError> {
+pub(crate) fn check_chars(
+    value: Option<&str>,
+    limit: Limit,
+    field: &str,
+) -> Result<(), RenderError> {
     if let Some(v) = value {
         // Cheap upper bound first: a string has at most as many chars as bytes.
         if v.len() > limit.max() {

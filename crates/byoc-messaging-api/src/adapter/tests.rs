@@ -102,13 +102,19 @@ async fn unknown_key_ids_fetch_the_keys_again_at_most_every_five_minutes() {
     let adapter =
         MessagingApiAdapter::with_transport(config(), jwks_transport(&FETCHES, true)).unwrap();
     // The first token fetches the keys; a known kid fetches nothing more.
-    let e = adapter.authenticate(&bearer_with_kid("k1")).await.unwrap_err();
+    let e = adapter
+        .authenticate(&bearer_with_kid("k1"))
+        .await
+        .unwrap_err();
     assert_eq!(e, VerifyError::UnsupportedAlgorithm);
     let _ = adapter.authenticate(&bearer_with_kid("k1")).await;
     assert_eq!(FETCHES.load(Ordering::SeqCst), 1);
     // An unknown kid fetches once; a burst of them does not hammer the key endpoint.
     for _ in 0..5 {
-        let e = adapter.authenticate(&bearer_with_kid("k2")).await.unwrap_err();
+        let e = adapter
+            .authenticate(&bearer_with_kid("k2"))
+            .await
+            .unwrap_err();
         assert_eq!(e, VerifyError::UnsupportedAlgorithm);
     }
     assert_eq!(FETCHES.load(Ordering::SeqCst), 2);
@@ -122,7 +128,10 @@ async fn unavailable_keys_are_transient_and_fetched_again_next_time() {
     static FETCHES: AtomicUsize = AtomicUsize::new(0);
     let adapter =
         MessagingApiAdapter::with_transport(config(), jwks_transport(&FETCHES, false)).unwrap();
-    let e = adapter.authenticate(&bearer_with_kid("k1")).await.unwrap_err();
+    let e = adapter
+        .authenticate(&bearer_with_kid("k1"))
+        .await
+        .unwrap_err();
     assert_eq!(e, VerifyError::KeysUnavailable);
     let e: AdapterError = e.into();
     assert!(e.is_retryable(), "Omnichannel gets a 503 and retries");

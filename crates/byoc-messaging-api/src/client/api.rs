@@ -337,7 +337,9 @@ fn parse<T: serde::de::DeserializeOwned>(
 ///
 /// # Errors
 /// [`ClientError::Status`], [`ClientError::Decode`].
-pub(crate) fn parse_create(resp: &http::Response<Bytes>) -> Result<CreatedConversation, ClientError> {
+pub(crate) fn parse_create(
+    resp: &http::Response<Bytes>,
+) -> Result<CreatedConversation, ClientError> {
     parse("create", resp, "conversationId")
 }
 
@@ -372,7 +374,8 @@ pub(crate) fn parse_messages(resp: &http::Response<Bytes>) -> Result<MessagePage
 ///
 /// # Errors
 /// [`ClientError::Status`], [`ClientError::Decode`].
-pub(crate) fn parse_context(resp: &http::Response<Bytes>) -> Result<Vec<ContextEntry>, ClientError> {
+pub(crate) fn parse_context(
+    resp: &http::Response<Bytes>,
+) -> Result<Vec<ContextEntry>, ClientError> {
     parse::<ContextBody>("context", resp, "context").map(|b| b.context)
 }
-

@@ -173,7 +173,10 @@ fn parse_fixtures_and_casing_quirks() {
 
     assert!(matches!(
         parse_create(&resp(200, b"{}")),
-        Err(ClientError::Decode { field: "conversationId", .. })
+        Err(ClientError::Decode {
+            field: "conversationId",
+            ..
+        })
     ));
     assert!(matches!(
         parse_send(&resp(404, b"{}")),
@@ -291,7 +294,10 @@ async fn transport_failures_name_the_endpoint_and_are_retryable() {
     let client = MessagingApiClient::with_transport(cfg(), Arc::new(refused)).unwrap();
     // The token endpoint is the first call: its failure is a token error.
     let e = client.send(&msg()).await.unwrap_err();
-    assert!(matches!(e, ClientError::Token(byoc_http::TokenError::Transport(_))), "{e:?}");
+    assert!(
+        matches!(e, ClientError::Token(byoc_http::TokenError::Transport(_))),
+        "{e:?}"
+    );
     assert!(e.is_retryable());
     assert!(byoc_core::AdapterError::from(e).is_retryable());
 }
@@ -302,7 +308,10 @@ async fn error_statuses_keep_the_code_and_retry_after_never_the_text() {
     let api = move |req: http::Request<Bytes>| -> TransportFuture {
         let out = if req.uri().path().ends_with("/token") {
             FETCHES.fetch_add(1, Ordering::SeqCst);
-            resp(200, br#"{"token_type":"Bearer","expires_in":3600,"access_token":"t"}"#)
+            resp(
+                200,
+                br#"{"token_type":"Bearer","expires_in":3600,"access_token":"t"}"#,
+            )
         } else {
             http::Response::builder()
                 .status(429)

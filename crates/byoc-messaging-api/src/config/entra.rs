@@ -138,4 +138,3 @@ impl fmt::Debug for EntraApp {
             .finish()
     }
 }
-

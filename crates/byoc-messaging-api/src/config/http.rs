@@ -45,4 +45,3 @@ impl HttpSettings {
         Ok(std::sync::Arc::new(transport))
     }
 }
-

@@ -55,7 +55,10 @@ fn defaults_follow_the_documentation() {
             format!("https://sts.windows.net/{T}/")
         ]
     );
-    assert_eq!(cfg.webhook_audiences(), [C.to_owned(), format!("api://{C}")]);
+    assert_eq!(
+        cfg.webhook_audiences(),
+        [C.to_owned(), format!("api://{C}")]
+    );
     assert!(
         matches!(cfg.key_source(), KeySource::Jwks(u) if u.as_str() == format!("https://login.microsoftonline.com/{T}/discovery/v2.0/keys"))
     );
@@ -77,7 +80,10 @@ fn the_authority_moves_the_token_url_issuer_and_keys_unless_they_were_set() {
         cfg.token_url().as_str(),
         format!("http://127.0.0.1:9/{T}/oauth2/v2.0/token")
     );
-    assert_eq!(cfg.webhook_issuers()[0], format!("http://127.0.0.1:9/{T}/v2.0"));
+    assert_eq!(
+        cfg.webhook_issuers()[0],
+        format!("http://127.0.0.1:9/{T}/v2.0")
+    );
     assert!(
         matches!(cfg.key_source(), KeySource::Jwks(u) if u.as_str() == format!("http://127.0.0.1:9/{T}/discovery/v2.0/keys"))
     );
@@ -95,7 +101,9 @@ fn the_authority_moves_the_token_url_issuer_and_keys_unless_they_were_set() {
 fn setters_refuse_values_that_cannot_work() {
     let cfg = MessagingApiConfig::new(app("s"), ORG, C, "eu", "crm4").unwrap();
     assert_eq!(
-        cfg.clone().with_base_url(url("ftp://x.example")).unwrap_err(),
+        cfg.clone()
+            .with_base_url(url("ftp://x.example"))
+            .unwrap_err(),
         ConfigError::InvalidUrl { field: "base_url" }
     );
     assert_eq!(

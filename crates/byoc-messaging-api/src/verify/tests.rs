@@ -68,8 +68,14 @@ fn keys() -> KeySet {
 fn config() -> MessagingApiConfig {
     let app = EntraApp::new(TENANT, APP, Secret::new("pw")).unwrap();
     let org = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
-    MessagingApiConfig::new(app, org, "5c3e1a9f-7b5d-4f3e-8c1a-9f7b5d3e1c0a", "eu", "crm4")
-        .unwrap()
+    MessagingApiConfig::new(
+        app,
+        org,
+        "5c3e1a9f-7b5d-4f3e-8c1a-9f7b5d3e1c0a",
+        "eu",
+        "crm4",
+    )
+    .unwrap()
 }
 
 fn at(secs: i64) -> DateTime<Utc> {

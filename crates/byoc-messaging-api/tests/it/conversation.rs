@@ -277,8 +277,7 @@ async fn provider_failures_map_to_adapter_errors() {
     let e = h.client.send(&message(&conv, "x")).await.unwrap_err();
     assert!(e.is_retryable(), "{e:?}");
     // The simulator's own validation: a channelId that is not the header's.
-    let mut out =
-        byoc_messaging_api::render(&message(&conv, "x"), h.channel_id.as_str()).unwrap();
+    let mut out = byoc_messaging_api::render(&message(&conv, "x"), h.channel_id.as_str()).unwrap();
     out.channel_id = Some("another-channel".into());
     let e = h.client.send_rendered(&out).await.unwrap_err();
     assert!(

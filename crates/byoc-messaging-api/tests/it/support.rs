@@ -9,8 +9,8 @@ use byoc_axum::{Received, SinkError, webhook};
 use byoc_core::{Activity, Secret};
 use byoc_http::{HttpTransport, ReqwestTransport};
 use byoc_messaging_api::{
-    CreateConversation, CustomChannel, CustomerContext, DataverseClient, DataverseConfig,
-    EntraApp, Guid, HeaderNames, MessagingApiAdapter, MessagingApiClient, MessagingApiConfig,
+    CreateConversation, CustomChannel, CustomerContext, DataverseClient, DataverseConfig, EntraApp,
+    Guid, HeaderNames, MessagingApiAdapter, MessagingApiClient, MessagingApiConfig,
 };
 use byoc_sim::fault::Faults;
 use byoc_sim::messaging_api::{MessagingApiSim, Options};
@@ -129,7 +129,8 @@ pub(crate) async fn harness_with(setup: Setup) -> Harness {
     .unwrap();
     let channel_id = dataverse.create(&channel).await.unwrap();
 
-    let config = (setup.config)(messaging_config(&sim, &channel_id).with_header_names(setup.headers));
+    let config =
+        (setup.config)(messaging_config(&sim, &channel_id).with_header_names(setup.headers));
     let adapter = Arc::new(MessagingApiAdapter::new(config).unwrap());
     let client = adapter.client().clone();
 
@@ -157,7 +158,10 @@ pub(crate) async fn harness_with(setup: Setup) -> Harness {
     // `.../v3/conversations/{id}/activities`.
     let router = axum::Router::new()
         .fallback_service(webhook::<_, _, ()>(adapter.clone(), sink))
-        .layer(middleware::from_fn_with_state(refused.clone(), record_refusals));
+        .layer(middleware::from_fn_with_state(
+            refused.clone(),
+            record_refusals,
+        ));
     let router = webhook_faults.layer(router);
     tokio::spawn(async move { axum::serve(listener, router).await });
 

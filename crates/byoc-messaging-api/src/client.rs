@@ -108,7 +108,7 @@ impl MessagingApiClient {
     /// Sends a canonical activity (message, typing, endOfConversation or custom event).
     ///
     /// # Errors
-    /// [`ClientError::Limit`] before sending, or the call's error.
+    /// [`ClientError::Render`] before sending, or the call's error.
     pub async fn send(&self, activity: &Activity) -> Result<SentMessage, ClientError> {
         let out = render(activity, self.config.channel_id().as_str())?;
         self.send_rendered(&out).await

@@ -61,7 +61,7 @@
 //!
 //! ## Embedding in axum
 //!
-//! Omnichannel posts to `{webhook}/v3/conversations/{id}/activities`; [`byoc_axum::webhook`]
+//! Omnichannel posts to `{webhook}/v3/conversations/{id}/activities`; `byoc_axum::webhook`
 //! reads the body, lets the adapter authenticate and normalize it, and awaits your sink
 //! before answering, so you persist before Omnichannel hears `200`:
 //!

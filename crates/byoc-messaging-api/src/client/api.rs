@@ -222,7 +222,7 @@ fn json<T: serde::Serialize>(endpoint: &'static str, v: &T) -> Result<Vec<u8>, C
 /// `POST {create_path}`, after checking the limits.
 ///
 /// # Errors
-/// [`ClientError::Limit`], [`ClientError::Build`].
+/// [`ClientError::Render`], [`ClientError::Build`].
 pub(crate) fn prepare_create(
     cfg: &MessagingApiConfig,
     token: &Secret,

@@ -392,46 +392,4 @@ impl From<ClientError> for AdapterError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conversions_pick_the_right_kind() {
-        let e: AdapterError = VerifyError::Expired.into();
-        assert!(e.is_unauthorized());
-        let e: AdapterError = VerifyError::KeysUnavailable.into();
-        assert!(e.is_retryable());
-        let e: AdapterError = RenderError::new(Limit::Text, "text", 6001).into();
-        assert_eq!(e.field(), Some("text"));
-        assert!(e.to_string().contains("6000"));
-        let e: AdapterError = ClientError::Status {
-            endpoint: "send",
-            status: 429,
-            code: None,
-            retry_after: Some(Duration::from_secs(3)),
-        }
-        .into();
-        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
-        let e: AdapterError = ClientError::Status {
-            endpoint: "send",
-            status: 404,
-            code: Some("NotFound".into()),
-            retry_after: None,
-        }
-        .into();
-        assert!(!e.is_retryable());
-        assert_eq!(e.code(), Some("NotFound"));
-        let e: AdapterError = ClientError::Status {
-            endpoint: "send",
-            status: 503,
-            code: None,
-            retry_after: None,
-        }
-        .into();
-        assert!(e.is_retryable());
-        let e: AdapterError = NormalizeError::ConversationMismatch.into();
-        assert_eq!(e.field(), Some("conversation.id"));
-        let e: AdapterError = ConfigError::InvalidGuid { field: "tenant_id" }.into();
-        assert!(e.to_string().contains("tenant_id"));
-    }
-}
+mod tests;

@@ -153,10 +153,7 @@ fn directline(c: &mut Criterion) {
 }
 
 fn messaging_api(c: &mut Criterion) {
-    use byoc::messaging_api::MessagingApiConfig;
-    use byoc::messaging_api::client::prepare_send;
-    use byoc::messaging_api::config::EntraApp;
-    use byoc::messaging_api::render::render;
+    use byoc::messaging_api::{EntraApp, MessagingApiConfig, prepare_send, render};
 
     let app = EntraApp::new(
         "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e",

@@ -7,26 +7,34 @@
 
 use std::sync::Arc;
 
-use byoc::core::{Activity, ActivityType, ChannelAdapter, ConversationAccount};
-use byoc::messaging_api::adapter::MessagingApiAdapter;
-use byoc::messaging_api::client::{MessagingApiClient, PageQuery};
-use byoc::messaging_api::config::{DataverseConfig, EntraApp, MessagingApiConfig, WebhookConfig};
-use byoc::messaging_api::registration::{CustomChannel, DataverseClient};
-use byoc::messaging_api::render::{CreateConversation, CustomerContext};
-use byoc::messaging_api::transport::ReqwestTransport;
+use byoc::core::{Activity, ActivityType, ChannelAdapter, ConversationAccount, Secret};
+use byoc::messaging_api::{
+    CreateConversation, CustomChannel, CustomerContext, DataverseClient, DataverseConfig, EntraApp,
+    MessagingApiAdapter, MessagingApiConfig, PageQuery,
+};
 use byoc::sim::messaging_api::{MessagingApiSim, Options};
+use byoc_axum::{Received, SinkError, webhook};
 use tokio::sync::mpsc;
-
-mod common;
+use url::Url;
 
 /// The webhook app: Omnichannel posts to `/omnichannel/v3/conversations/{id}/activities`;
-/// each request goes through `adapter.receive`, and the activities are handed to `out`.
+/// the adapter authenticates and normalizes each call, and the activities are handed to
+/// `out` before Omnichannel gets its `200` (a full queue answers `503`, and Omnichannel
+/// delivers again).
 pub fn app(adapter: Arc<MessagingApiAdapter>, out: mpsc::Sender<Activity>) -> axum::Router {
-    common::webhook(
+    axum::Router::new().route(
         "/omnichannel/v3/conversations/{id}/activities",
-        adapter,
-        256 * 1024,
-        out,
+        webhook(adapter, move |received: Received| {
+            let out = out.clone();
+            async move {
+                for activity in received.activities {
+                    out.send(activity)
+                        .await
+                        .map_err(|_| SinkError::unavailable("echo loop stopped"))?;
+                }
+                Ok::<(), SinkError>(())
+            }
+        }),
     )
 }
 
@@ -36,18 +44,22 @@ async fn main() -> anyhow::Result<()> {
     let sim = MessagingApiSim::start(Options::default()).await?;
     let o = sim.options().clone();
     println!("Messaging API simulator on {}", sim.url());
-    let entra_app = EntraApp::new(&o.tenant_id, &o.client_id, o.client_secret.as_str())?;
-    let transport = Arc::new(ReqwestTransport::new().map_err(|e| anyhow::anyhow!(e))?);
+    let sim_url = Url::parse(sim.url())?;
+    let entra_app = EntraApp::new(
+        &o.tenant_id,
+        &o.client_id,
+        Secret::new(o.client_secret.as_str()),
+    )?;
 
     // 2. Our webhook server.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let webhook_base = format!("http://{}/omnichannel", listener.local_addr()?);
 
     // 3. Register the custom channel (no browser console needed).
-    let dataverse = DataverseClient::with_transport(
-        DataverseConfig::new(entra_app.clone(), sim.url())?.with_authority(sim.url())?,
-        transport.clone(),
-    );
+    let dataverse = DataverseClient::new(
+        DataverseConfig::new(entra_app.clone(), sim_url.clone())?
+            .with_authority(sim_url.clone())?,
+    )?;
     let channel = CustomChannel::new_for_loopback(
         "byoc echo channel",
         &o.client_id,
@@ -57,13 +69,13 @@ async fn main() -> anyhow::Result<()> {
     let channel_id = dataverse.create(&channel).await?;
     println!("registered channel {channel_id} -> {webhook_base}");
 
-    // 4. The Messaging API client and the adapter.
+    // 4. The adapter (and its Messaging API client), pointed at the simulator: API, Entra
+    //    tokens and the webhook's token issuer and signing keys.
     let config = MessagingApiConfig::new(entra_app, &o.org_id, channel_id.as_str(), "eu", &o.zone)?
-        .with_base_url(sim.url())?
-        .with_authority(sim.url())?;
-    let client = MessagingApiClient::with_transport(config, transport.clone());
-    let webhook = WebhookConfig::with_authority(&o.tenant_id, &o.client_id, sim.url())?;
-    let adapter = Arc::new(MessagingApiAdapter::new(client.clone(), webhook, transport));
+        .with_base_url(sim_url.clone())?
+        .with_authority(sim_url)?;
+    let adapter = Arc::new(MessagingApiAdapter::new(config)?);
+    let client = adapter.client().clone();
     let (tx, mut rx) = mpsc::channel(64);
     let server = axum::serve(listener, app(adapter.clone(), tx));
     tokio::spawn(async move { server.await });
@@ -75,9 +87,9 @@ async fn main() -> anyhow::Result<()> {
                 .with_customer(
                     CustomerContext::new("customer-00917734").with_name("Priya", "Raman"),
                 )
-                .with_context("productname", "Mesh Router X2", true)
+                .with_displayable_context("productname", "Mesh Router X2")
                 .with_start_message("My router keeps dropping Wi-Fi.", Some("Priya".into()))
-                .with_skip_deflection_bot(true),
+                .skipping_deflection_bot(),
         )
         .await?;
     let conversation = created.conversation_id.clone();
@@ -99,7 +111,11 @@ async fn main() -> anyhow::Result<()> {
                         .clone()
                         .or_else(|| a.conversation_id().map(ConversationAccount::new));
                     match echo_adapter.send(&reply).await {
-                        Ok(d) => println!("  echoed  (message id {:?})", d.provider_id()),
+                        Ok(d) => println!(
+                            "  echoed  (message id {:?} in {:?})",
+                            d.provider_id(),
+                            d.conversation_id
+                        ),
                         Err(e) => eprintln!("  echo failed: {e}"),
                     }
                 }

@@ -1,137 +1,40 @@
-//! Configuration: the Entra app, the Messaging API endpoint, the webhook's token checks and
-//! the Dataverse endpoint for channel records. Every default is written in its doc.
+//! Configuration: [`MessagingApiConfig`] (the Entra app, the Messaging API endpoint, the
+//! webhook's token checks and the HTTP settings), with [`EntraApp`], [`Guid`] and the
+//! choices the documentation leaves open ([`HeaderNames`], [`WebhookAuthMode`]). The
+//! Dataverse client's settings are in [`DataverseConfig`]. Every default is written in its
+//! doc; every value is checked once, when it is set.
 
-use std::fmt;
+mod dataverse;
+mod entra;
+mod http;
+mod webhook;
+
 use std::time::Duration;
 
-use byoc_core::Secret;
+use byoc_http::{KeySource, RootCa};
 use url::Url;
 
 use crate::error::ConfigError;
 
-/// Microsoft Entra's public authority.
+pub use dataverse::DataverseConfig;
+pub use entra::{EntraApp, Guid};
+pub(crate) use http::HttpSettings;
+pub use webhook::WebhookAuthMode;
+pub(crate) use webhook::WebhookChecks;
+
+/// Microsoft Entra's public authority, `https://login.microsoftonline.com`.
 pub const ENTRA_AUTHORITY: &str = "https://login.microsoftonline.com";
-/// The Entra v1 issuer prefix (`https://sts.windows.net/{tid}/`).
-pub const ENTRA_V1_ISSUER_PREFIX: &str = "https://sts.windows.net";
 /// Path of the consumer create-conversation endpoint, as the endpoint page titles it.
 pub const DEFAULT_CREATE_PATH: &str = "/api/v1.0/consumer/conversations/create";
 /// The singular form some relays use; [`MessagingApiConfig::with_create_path`] selects it.
 pub const ALT_CREATE_PATH: &str = "/api/v1.0/consumer/conversation/create";
 
-/// A GUID as Entra, Dataverse and Omnichannel use them (`8-4-4-4-12` hex digits), kept in
-/// lower case.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Guid(String);
-
-impl Guid {
-    /// Parses a GUID, with or without surrounding braces; `field` names it in the error.
-    ///
-    /// # Errors
-    /// [`ConfigError::InvalidGuid`] when `text` is not a GUID.
-    pub fn parse(field: &'static str, text: &str) -> Result<Self, ConfigError> {
-        let t = text.trim();
-        let t = t
-            .strip_prefix('{')
-            .and_then(|x| x.strip_suffix('}'))
-            .unwrap_or(t);
-        let groups: Vec<&str> = t.split('-').collect();
-        let lens = [8, 4, 4, 4, 12];
-        let ok = groups.len() == 5
-            && groups
-                .iter()
-                .zip(lens)
-                .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
-        if ok {
-            Ok(Self(t.to_ascii_lowercase()))
-        } else {
-            Err(ConfigError::InvalidGuid { field })
-        }
-    }
-
-    /// The GUID with dashes, lower case.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The GUID without dashes (as in the Messaging API token scope).
-    #[must_use]
-    pub fn simple(&self) -> String {
-        self.0.replace('-', "")
-    }
-}
-
-impl fmt::Display for Guid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for Guid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Guid({})", self.0)
-    }
-}
-
-/// An Entra app registration used with the client-credentials grant.
-#[derive(Clone)]
-pub struct EntraApp {
-    /// Directory (tenant) id.
-    pub tenant_id: Guid,
-    /// Application (client) id.
-    pub client_id: Guid,
-    /// Client secret.
-    pub client_secret: Secret,
-}
-
-impl EntraApp {
-    /// An app; ids are validated as GUIDs.
-    ///
-    /// # Errors
-    /// [`ConfigError`] naming the id that is not a GUID, or an empty secret.
-    pub fn new(
-        tenant_id: &str,
-        client_id: &str,
-        client_secret: impl Into<Secret>,
-    ) -> Result<Self, ConfigError> {
-        let client_secret = client_secret.into();
-        if client_secret.is_empty() {
-            return Err(ConfigError::Empty {
-                field: "client_secret",
-            });
-        }
-        Ok(Self {
-            tenant_id: Guid::parse("tenant_id", tenant_id)?,
-            client_id: Guid::parse("client_id", client_id)?,
-            client_secret,
-        })
-    }
-
-    /// The v2 token endpoint of this app's tenant under `authority`.
-    ///
-    /// # Errors
-    /// [`ConfigError::InvalidUrl`] when `authority` is not a URL.
-    pub fn token_url(&self, authority: &str) -> Result<Url, ConfigError> {
-        parse_url(
-            "token_url",
-            &format!(
-                "{}/{}/oauth2/v2.0/token",
-                authority.trim_end_matches('/'),
-                self.tenant_id
-            ),
-        )
-    }
-}
-
-impl fmt::Debug for EntraApp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EntraApp")
-            .field("tenant_id", &self.tenant_id)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .finish()
-    }
-}
+/// Default time for one outbound request: 30 seconds.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default largest response body read: 4 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// Default time before expiry at which a token is replaced: 5 minutes.
+pub const DEFAULT_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// Which names the `channel-id` / `organization-id` headers go under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -146,35 +49,64 @@ pub enum HeaderNames {
     Both,
 }
 
-/// Settings of the Messaging API client.
+/// Settings of the Messaging API channel: the Entra app, the organization and the custom
+/// channel record, the API endpoint, and what the webhook accepts.
+///
+/// ```
+/// use byoc_core::Secret;
+/// use byoc_messaging_api::{EntraApp, MessagingApiConfig};
+///
+/// let app = EntraApp::new(
+///     "7d1f3a5c-9e2b-4c6d-8f0a-1b3c5d7e9f20",
+///     "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+///     Secret::new("client-secret"),
+/// )?;
+/// let config = MessagingApiConfig::new(
+///     app,
+///     "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", // organization id
+///     "5c3e1a9f-7b5d-4f3e-8c1a-9f7b5d3e1c0a", // custom channel record id
+///     "eu",                                   // {geo} of the API host
+///     "crm4",                                 // {zone} of the token scope
+/// )?
+/// .with_body_limit(128 * 1024);
+/// assert_eq!(
+///     config.base_url().as_str(),
+///     "https://m-1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d.eu.omnichannelengagementhub.com/"
+/// );
+/// # Ok::<(), byoc_messaging_api::ConfigError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct MessagingApiConfig {
-    /// The Entra app the token is issued to.
-    pub app: EntraApp,
-    /// The Dynamics organization id (`organization-id` header).
-    pub org_id: Guid,
-    /// The custom channel record id (`channel-id` header and the `channelId` of activities).
-    pub channel_id: Guid,
-    /// Base URL. Default `https://m-{org_id}.{geo}.omnichannelengagementhub.com`.
-    pub base_url: Url,
-    /// Token endpoint. Default `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`.
-    pub token_url: Url,
-    /// Token scope. Default `https://{org_id without dashes}-c.{zone}.dynamics.com/.default`.
-    pub scope: String,
-    /// Header names. Default [`HeaderNames::Current`].
-    pub header_names: HeaderNames,
-    /// Path of the create endpoint. Default [`DEFAULT_CREATE_PATH`].
-    pub create_path: String,
-    /// A cached token is refreshed this long before it expires. Default 5 minutes.
-    pub refresh_margin: Duration,
+    app: EntraApp,
+    org_id: Guid,
+    channel_id: Guid,
+    base_url: Url,
+    authority: Url,
+    token_url: Url,
+    scope: String,
+    header_names: HeaderNames,
+    create_path: String,
+    token_refresh_margin: Duration,
+    http: HttpSettings,
+    webhook: WebhookChecks,
 }
 
 impl MessagingApiConfig {
-    /// The configuration for an organization in `geo` (the `{geo}` of the API host, such as
-    /// `eu`) and `zone` (the `{zone}` of the token scope, from the org's datacenter region).
+    /// The configuration for `app`, the organization `org_id` and the custom channel record
+    /// `channel_id`, in `geo` (the `{geo}` of the API host, such as `eu`) and `zone` (the
+    /// `{zone}` of the token scope, from the org's datacenter region).
+    ///
+    /// Defaults: base URL `https://m-{org_id}.{geo}.omnichannelengagementhub.com`; authority
+    /// [`ENTRA_AUTHORITY`] (token URL `{authority}/{tenant}/oauth2/v2.0/token`); scope
+    /// `https://{org_id without dashes}-c.{zone}.dynamics.com/.default`; header names
+    /// [`HeaderNames::Current`]; create path [`DEFAULT_CREATE_PATH`]; token refresh margin
+    /// [`DEFAULT_TOKEN_REFRESH_MARGIN`]; timeout [`DEFAULT_TIMEOUT`]; response cap
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`]; no extra root CA. The webhook's defaults are on their
+    /// setters (`with_webhook_*`, [`with_clock_skew`](Self::with_clock_skew),
+    /// [`with_body_limit`](Self::with_body_limit)).
     ///
     /// # Errors
-    /// [`ConfigError`] naming the invalid id or a `geo`/`zone` that makes no valid URL.
+    /// [`ConfigError`] naming the invalid id, or a `geo`/`zone` that makes no valid URL.
     pub fn new(
         app: EntraApp,
         org_id: &str,
@@ -184,10 +116,10 @@ impl MessagingApiConfig {
     ) -> Result<Self, ConfigError> {
         let org_id = Guid::parse("org_id", org_id)?;
         let channel_id = Guid::parse("channel_id", channel_id)?;
-        if geo.is_empty() || !geo.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !is_host_label(geo) {
             return Err(ConfigError::InvalidUrl { field: "geo" });
         }
-        if zone.is_empty() || !zone.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !is_host_label(zone) {
             return Err(ConfigError::InvalidUrl { field: "zone" });
         }
         let base_url = parse_url(
@@ -195,240 +127,328 @@ impl MessagingApiConfig {
             &format!("https://m-{org_id}.{geo}.omnichannelengagementhub.com"),
         )?;
         let scope = format!("https://{}-c.{zone}.dynamics.com/.default", org_id.simple());
-        let token_url = app.token_url(ENTRA_AUTHORITY)?;
+        let authority = parse_url("authority", ENTRA_AUTHORITY)?;
+        let token_url = app.token_url(&authority)?;
+        let webhook = WebhookChecks::new(&app, &authority)?;
         Ok(Self {
             app,
             org_id,
             channel_id,
             base_url,
+            authority,
             token_url,
             scope,
             header_names: HeaderNames::Current,
             create_path: DEFAULT_CREATE_PATH.to_owned(),
-            refresh_margin: Duration::from_secs(300),
+            token_refresh_margin: DEFAULT_TOKEN_REFRESH_MARGIN,
+            http: HttpSettings::default(),
+            webhook,
         })
     }
 
-    /// Sets the base URL (a simulator, a proxy).
+    /// Sets the API base URL (a simulator, a proxy).
     ///
     /// # Errors
-    /// [`ConfigError::InvalidUrl`].
-    pub fn with_base_url(mut self, url: &str) -> Result<Self, ConfigError> {
-        self.base_url = parse_url("base_url", url)?;
+    /// [`ConfigError::InvalidUrl`] unless it is an absolute `http(s)` URL with a host.
+    pub fn with_base_url(mut self, url: Url) -> Result<Self, ConfigError> {
+        self.base_url = check_url("base_url", url)?;
         Ok(self)
     }
 
-    /// Sets the Entra authority (default [`ENTRA_AUTHORITY`]); the token URL becomes
-    /// `{authority}/{tenant}/oauth2/v2.0/token`.
+    /// Sets the Entra authority (default [`ENTRA_AUTHORITY`]; a sovereign cloud, a
+    /// simulator). The token URL becomes `{authority}/{tenant}/oauth2/v2.0/token`, and the
+    /// webhook's default issuer and signing keys follow it unless they were set.
     ///
     /// # Errors
-    /// [`ConfigError::InvalidUrl`].
-    pub fn with_authority(mut self, authority: &str) -> Result<Self, ConfigError> {
-        self.token_url = self.app.token_url(authority)?;
+    /// [`ConfigError::InvalidUrl`] unless it is an absolute `http(s)` URL with a host.
+    pub fn with_authority(mut self, authority: Url) -> Result<Self, ConfigError> {
+        let authority = check_url("authority", authority)?;
+        self.token_url = self.app.token_url(&authority)?;
+        self.webhook.follow_authority(&self.app, &authority)?;
+        self.authority = authority;
         Ok(self)
     }
 
-    /// Sets the token scope.
-    #[must_use]
-    pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = scope.into();
-        self
+    /// Sets the token scope (default `https://{org_id without dashes}-c.{zone}.dynamics.com/.default`).
+    ///
+    /// # Errors
+    /// [`ConfigError::Empty`] for an empty scope.
+    pub fn with_scope(mut self, scope: impl Into<String>) -> Result<Self, ConfigError> {
+        let scope = scope.into();
+        if scope.trim().is_empty() {
+            return Err(ConfigError::Empty { field: "scope" });
+        }
+        self.scope = scope;
+        Ok(self)
     }
 
-    /// Sets the header names.
+    /// Sets the header names (default [`HeaderNames::Current`]).
     #[must_use]
     pub fn with_header_names(mut self, names: HeaderNames) -> Self {
         self.header_names = names;
         self
     }
 
-    /// Sets the path of the create endpoint.
-    #[must_use]
-    pub fn with_create_path(mut self, path: impl Into<String>) -> Self {
-        self.create_path = path.into();
-        self
-    }
-
-    /// Sets how long before expiry a token is refreshed.
-    #[must_use]
-    pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
-        self.refresh_margin = margin;
-        self
-    }
-}
-
-/// How the webhook authenticates Omnichannel.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum WebhookAuthMode {
-    /// `Authorization: Bearer <Entra JWT>` only (the 09/2025 documentation). The default.
-    Bearer,
-    /// The legacy `x-ms-token` header only, compared in constant time with this value.
-    LegacyToken(Secret),
-    /// Either of the two.
-    Either(Secret),
-}
-
-/// What the webhook accepts.
-#[derive(Clone, Debug)]
-pub struct WebhookConfig {
-    /// The tenant the token must come from (`tid`; `msdyn_tenantid`).
-    pub tenant_id: Guid,
-    /// The Entra app the token is issued as (`appid`/`azp`; `msdyn_appid`).
-    pub app_id: Guid,
-    /// Accepted `aud` values. Default: the app id and `api://{app id}` (see crate docs).
-    pub audiences: Vec<String>,
-    /// Accepted `iss` values. Default: `{authority}/{tid}/v2.0` and
-    /// `https://sts.windows.net/{tid}/`.
-    pub issuers: Vec<String>,
-    /// Where the tenant's signing keys are. Default `{authority}/{tid}/discovery/v2.0/keys`.
-    pub jwks_url: Url,
-    /// Whether `appid`/`azp` must equal [`WebhookConfig::app_id`]. Default `true`.
-    pub check_app_id: bool,
-    /// Clock skew allowed on `exp`/`nbf`. Default 5 minutes.
-    pub leeway: Duration,
-    /// Accepted authentication. Default [`WebhookAuthMode::Bearer`].
-    pub auth_mode: WebhookAuthMode,
-    /// Largest accepted body. Default 256 KiB.
-    pub max_body_bytes: usize,
-}
-
-impl WebhookConfig {
-    /// Checks for tokens of `tenant_id` issued as `app_id` by the public Entra authority.
+    /// Sets the path of the create endpoint (default [`DEFAULT_CREATE_PATH`];
+    /// [`ALT_CREATE_PATH`] is the singular form). A leading `/` is added when missing.
     ///
     /// # Errors
-    /// [`ConfigError::InvalidGuid`].
-    pub fn new(tenant_id: &str, app_id: &str) -> Result<Self, ConfigError> {
-        Self::with_authority(tenant_id, app_id, ENTRA_AUTHORITY)
-    }
-
-    /// As [`WebhookConfig::new`] with another authority (a simulator, a sovereign cloud).
-    ///
-    /// # Errors
-    /// [`ConfigError`] naming the invalid value.
-    pub fn with_authority(
-        tenant_id: &str,
-        app_id: &str,
-        authority: &str,
-    ) -> Result<Self, ConfigError> {
-        let tenant_id = Guid::parse("tenant_id", tenant_id)?;
-        let app_id = Guid::parse("app_id", app_id)?;
-        let authority = authority.trim_end_matches('/');
-        let jwks_url = parse_url(
-            "jwks_url",
-            &format!("{authority}/{tenant_id}/discovery/v2.0/keys"),
-        )?;
-        Ok(Self {
-            audiences: vec![app_id.to_string(), format!("api://{app_id}")],
-            issuers: vec![
-                format!("{authority}/{tenant_id}/v2.0"),
-                format!("{ENTRA_V1_ISSUER_PREFIX}/{tenant_id}/"),
-            ],
-            tenant_id,
-            app_id,
-            jwks_url,
-            check_app_id: true,
-            leeway: Duration::from_secs(300),
-            auth_mode: WebhookAuthMode::Bearer,
-            max_body_bytes: 256 * 1024,
-        })
-    }
-
-    /// Replaces the accepted audiences.
-    #[must_use]
-    pub fn with_audiences(mut self, audiences: Vec<String>) -> Self {
-        self.audiences = audiences;
-        self
-    }
-
-    /// Replaces the accepted issuers.
-    #[must_use]
-    pub fn with_issuers(mut self, issuers: Vec<String>) -> Self {
-        self.issuers = issuers;
-        self
-    }
-
-    /// Sets the authentication mode.
-    #[must_use]
-    pub fn with_auth_mode(mut self, mode: WebhookAuthMode) -> Self {
-        self.auth_mode = mode;
-        self
-    }
-
-    /// Sets whether `appid`/`azp` is checked.
-    #[must_use]
-    pub fn with_app_id_check(mut self, on: bool) -> Self {
-        self.check_app_id = on;
-        self
-    }
-
-    /// Sets the clock skew allowance.
-    #[must_use]
-    pub fn with_leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
-
-    /// Sets the body size limit.
-    #[must_use]
-    pub fn with_max_body_bytes(mut self, max: usize) -> Self {
-        self.max_body_bytes = max;
-        self
-    }
-}
-
-/// Settings of the Dataverse Web API client for channel records.
-#[derive(Clone, Debug)]
-pub struct DataverseConfig {
-    /// The Entra app (needs a Dataverse application user with rights on the table).
-    pub app: EntraApp,
-    /// The organization URL, e.g. `https://contoso.crm4.dynamics.com`.
-    pub org_url: Url,
-    /// Token endpoint. Default `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`.
-    pub token_url: Url,
-    /// Token scope. Default `{org_url}/.default`.
-    pub scope: String,
-    /// A cached token is refreshed this long before it expires. Default 5 minutes.
-    pub refresh_margin: Duration,
-}
-
-impl DataverseConfig {
-    /// Dataverse at `org_url`.
-    ///
-    /// # Errors
-    /// [`ConfigError::InvalidUrl`].
-    pub fn new(app: EntraApp, org_url: &str) -> Result<Self, ConfigError> {
-        let org_url = parse_url("org_url", org_url)?;
-        let scope = format!("{}/.default", org_url.as_str().trim_end_matches('/'));
-        let token_url = app.token_url(ENTRA_AUTHORITY)?;
-        Ok(Self {
-            app,
-            org_url,
-            token_url,
-            scope,
-            refresh_margin: Duration::from_secs(300),
-        })
-    }
-
-    /// Sets the Entra authority (default [`ENTRA_AUTHORITY`]).
-    ///
-    /// # Errors
-    /// [`ConfigError::InvalidUrl`].
-    pub fn with_authority(mut self, authority: &str) -> Result<Self, ConfigError> {
-        self.token_url = self.app.token_url(authority)?;
+    /// [`ConfigError::InvalidUrl`] for an empty path or one with a query, a fragment or
+    /// characters a path cannot hold.
+    pub fn with_create_path(mut self, path: impl Into<String>) -> Result<Self, ConfigError> {
+        let path = path.into();
+        let path = format!("/{}", path.trim_start_matches('/'));
+        let valid = path.len() > 1
+            && path
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b'?' | b'#' | b'%'));
+        if !valid {
+            return Err(ConfigError::InvalidUrl {
+                field: "create_path",
+            });
+        }
+        self.create_path = path;
         Ok(self)
     }
 
-    /// Sets the token scope.
+    /// Sets how long before its expiry a token is replaced (default
+    /// [`DEFAULT_TOKEN_REFRESH_MARGIN`]). A token that lives no longer than the margin is
+    /// used for half its life.
     #[must_use]
-    pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = scope.into();
+    pub fn with_token_refresh_margin(mut self, margin: Duration) -> Self {
+        self.token_refresh_margin = margin;
         self
+    }
+
+    /// Sets the time allowed for one outbound request (default [`DEFAULT_TIMEOUT`]); used
+    /// by the `new` constructors, which build the reqwest transport.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.http.timeout = timeout;
+        self
+    }
+
+    /// Trusts `ca` besides the web PKI roots on every connection the adapter makes (the
+    /// Messaging API, Entra, the signing keys); may be called more than once. Used by the
+    /// `new` constructors.
+    #[must_use]
+    pub fn with_root_ca(mut self, ca: RootCa) -> Self {
+        self.http.root_cas.push(ca);
+        self
+    }
+
+    /// Sets the largest response body read (default [`DEFAULT_MAX_RESPONSE_BYTES`]). Used
+    /// by the `new` constructors.
+    #[must_use]
+    pub fn with_max_response_bytes(mut self, max: usize) -> Self {
+        self.http.max_response_bytes = max;
+        self
+    }
+
+    /// Replaces the accepted `aud` values of webhook tokens. Default: the app id and
+    /// `api://{app id}` (the audience Omnichannel uses is not documented; set it once you
+    /// have seen a real token).
+    ///
+    /// # Errors
+    /// [`ConfigError::Empty`] for an empty list or value.
+    pub fn with_webhook_audiences(mut self, audiences: Vec<String>) -> Result<Self, ConfigError> {
+        self.webhook.set_audiences(audiences)?;
+        Ok(self)
+    }
+
+    /// Replaces the accepted `iss` values of webhook tokens. Default: the authority's v2
+    /// issuer `{authority}/{tenant}/v2.0` and the v1 issuer `https://sts.windows.net/{tenant}/`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Empty`] for an empty list or value.
+    pub fn with_webhook_issuers(mut self, issuers: Vec<String>) -> Result<Self, ConfigError> {
+        self.webhook.set_issuers(issuers)?;
+        Ok(self)
+    }
+
+    /// Sets how the webhook authenticates Omnichannel (default [`WebhookAuthMode::Bearer`]).
+    ///
+    /// # Errors
+    /// [`ConfigError::Empty`] when a legacy shared token is empty.
+    pub fn with_webhook_auth(mut self, mode: WebhookAuthMode) -> Result<Self, ConfigError> {
+        self.webhook.set_auth(mode)?;
+        Ok(self)
+    }
+
+    /// Accepts webhook tokens whatever their `appid`/`azp` (by default they must name the
+    /// app). The issuer, tenant and audience are still checked.
+    #[must_use]
+    pub fn without_app_id_check(mut self) -> Self {
+        self.webhook.check_app_id = false;
+        self
+    }
+
+    /// Sets where the webhook's signing keys come from. Default: the tenant's JWKS,
+    /// `{authority}/{tenant}/discovery/v2.0/keys`.
+    #[must_use]
+    pub fn with_key_source(mut self, source: KeySource) -> Self {
+        self.webhook.set_key_source(source);
+        self
+    }
+
+    /// Sets the clock skew tolerated on webhook tokens' `exp` and `nbf` (default 5
+    /// minutes).
+    #[must_use]
+    pub fn with_clock_skew(mut self, skew: Duration) -> Self {
+        self.webhook.clock_skew = skew;
+        self
+    }
+
+    /// Sets the largest webhook body accepted, in bytes (default 256 KiB).
+    #[must_use]
+    pub fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.webhook.body_limit = bytes;
+        self
+    }
+
+    /// The Entra app.
+    #[must_use]
+    pub fn app(&self) -> &EntraApp {
+        &self.app
+    }
+
+    /// The Dynamics organization id (`organization-id` header).
+    #[must_use]
+    pub fn org_id(&self) -> &Guid {
+        &self.org_id
+    }
+
+    /// The custom channel record id (`channel-id` header and the `channelId` of activities).
+    #[must_use]
+    pub fn channel_id(&self) -> &Guid {
+        &self.channel_id
+    }
+
+    /// The API base URL.
+    #[must_use]
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The Entra authority.
+    #[must_use]
+    pub fn authority(&self) -> &Url {
+        &self.authority
+    }
+
+    /// The token endpoint.
+    #[must_use]
+    pub fn token_url(&self) -> &Url {
+        &self.token_url
+    }
+
+    /// The token scope.
+    #[must_use]
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// The header names.
+    #[must_use]
+    pub fn header_names(&self) -> HeaderNames {
+        self.header_names
+    }
+
+    /// The path of the create endpoint.
+    #[must_use]
+    pub fn create_path(&self) -> &str {
+        &self.create_path
+    }
+
+    /// How long before expiry a token is replaced.
+    #[must_use]
+    pub fn token_refresh_margin(&self) -> Duration {
+        self.token_refresh_margin
+    }
+
+    /// The time allowed for one outbound request.
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        self.http.timeout
+    }
+
+    /// The largest response body read.
+    #[must_use]
+    pub fn max_response_bytes(&self) -> usize {
+        self.http.max_response_bytes
+    }
+
+    /// The extra root CAs trusted.
+    #[must_use]
+    pub fn root_cas(&self) -> &[RootCa] {
+        &self.http.root_cas
+    }
+
+    /// The accepted `aud` values of webhook tokens.
+    #[must_use]
+    pub fn webhook_audiences(&self) -> &[String] {
+        &self.webhook.audiences
+    }
+
+    /// The accepted `iss` values of webhook tokens.
+    #[must_use]
+    pub fn webhook_issuers(&self) -> &[String] {
+        &self.webhook.issuers
+    }
+
+    /// How the webhook authenticates Omnichannel.
+    #[must_use]
+    pub fn webhook_auth(&self) -> &WebhookAuthMode {
+        &self.webhook.auth
+    }
+
+    /// Whether webhook tokens' `appid`/`azp` must name the app.
+    #[must_use]
+    pub fn checks_app_id(&self) -> bool {
+        self.webhook.check_app_id
+    }
+
+    /// Where the webhook's signing keys come from.
+    #[must_use]
+    pub fn key_source(&self) -> &KeySource {
+        &self.webhook.key_source
+    }
+
+    /// The clock skew tolerated on webhook tokens.
+    #[must_use]
+    pub fn clock_skew(&self) -> Duration {
+        self.webhook.clock_skew
+    }
+
+    /// The largest webhook body accepted, in bytes.
+    #[must_use]
+    pub fn body_limit(&self) -> usize {
+        self.webhook.body_limit
+    }
+
+    pub(crate) fn webhook(&self) -> &WebhookChecks {
+        &self.webhook
+    }
+
+    #[cfg(feature = "reqwest")]
+    pub(crate) fn http(&self) -> &HttpSettings {
+        &self.http
     }
 }
 
+/// A DNS label: letters, digits and `-`.
+fn is_host_label(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 pub(crate) fn parse_url(field: &'static str, text: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(text).map_err(|_| ConfigError::InvalidUrl { field })?;
+    check_url(
+        field,
+        Url::parse(text).map_err(|_| ConfigError::InvalidUrl { field })?,
+    )
+}
+
+pub(crate) fn check_url(field: &'static str, url: Url) -> Result<Url, ConfigError> {
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(ConfigError::InvalidUrl { field });
     }
@@ -436,83 +456,4 @@ pub(crate) fn parse_url(field: &'static str, text: &str) -> Result<Url, ConfigEr
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const T: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-    const C: &str = "0e5b1f7d-3a5c-4b7e-9d1f-3a5c7e9b1d3f";
-
-    #[test]
-    fn guids() {
-        let cases = [
-            (T, true),
-            ("{72F988BF-86F1-41AF-91AB-2D7CD011DB47}", true),
-            ("72f988bf86f141af91ab2d7cd011db47", false),
-            ("72f988bf-86f1-41af-91ab-2d7cd011db4", false),
-            ("72f988bf-86f1-41af-91ab-2d7cd011db4g", false),
-            ("", false),
-        ];
-        for (text, ok) in cases {
-            assert_eq!(Guid::parse("x", text).is_ok(), ok, "{text}");
-        }
-        let g = Guid::parse("x", "{72F988BF-86F1-41AF-91AB-2D7CD011DB47}").unwrap();
-        assert_eq!(g.as_str(), T);
-        assert_eq!(g.simple(), "72f988bf86f141af91ab2d7cd011db47");
-    }
-
-    #[test]
-    fn defaults_follow_the_documentation() {
-        let app = EntraApp::new(T, C, "s3cret").unwrap();
-        let org = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
-        let cfg = MessagingApiConfig::new(app, org, C, "eu", "crm4").unwrap();
-        assert_eq!(
-            cfg.base_url.as_str(),
-            "https://m-1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d.eu.omnichannelengagementhub.com/"
-        );
-        assert_eq!(
-            cfg.scope,
-            "https://1a2b3c4d5e6f4a7b8c9d0e1f2a3b4c5d-c.crm4.dynamics.com/.default"
-        );
-        assert_eq!(
-            cfg.token_url.as_str(),
-            format!("https://login.microsoftonline.com/{T}/oauth2/v2.0/token")
-        );
-        assert!(
-            MessagingApiConfig::new(EntraApp::new(T, C, "x").unwrap(), org, C, "e u", "crm")
-                .is_err()
-        );
-        let w = WebhookConfig::new(T, C).unwrap();
-        assert_eq!(
-            w.issuers[0],
-            format!("https://login.microsoftonline.com/{T}/v2.0")
-        );
-        assert_eq!(w.issuers[1], format!("https://sts.windows.net/{T}/"));
-        assert_eq!(w.audiences, vec![C.to_owned(), format!("api://{C}")]);
-    }
-
-    #[test]
-    fn errors_name_the_field() {
-        assert_eq!(
-            EntraApp::new("nope", C, "x").unwrap_err(),
-            ConfigError::InvalidGuid { field: "tenant_id" }
-        );
-        assert_eq!(
-            EntraApp::new(T, C, "").unwrap_err(),
-            ConfigError::Empty {
-                field: "client_secret"
-            }
-        );
-        assert!(DataverseConfig::new(EntraApp::new(T, C, "x").unwrap(), "ftp://x").is_err());
-    }
-
-    #[test]
-    fn debug_redacts_the_secret() {
-        let app = EntraApp::new(T, C, "hunter2-secret").unwrap();
-        let cfg = DataverseConfig::new(app, "https://contoso.crm4.dynamics.com").unwrap();
-        let dbg = format!("{cfg:?}");
-        assert!(!dbg.contains("hunter2"));
-        assert!(dbg.contains("redacted"));
-        let mode = WebhookAuthMode::LegacyToken(Secret::new("legacy-shh"));
-        assert!(!format!("{mode:?}").contains("legacy-shh"));
-    }
-}
+mod tests;

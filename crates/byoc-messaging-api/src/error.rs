@@ -1,4 +1,4 @@
-//! Typed errors, one small enum per concern, each converting into [`AdapterError`].
+//! Typed errors, one per concern, each converting into [`AdapterError`].
 //!
 //! None of them ever carries a request or response body, a token or a secret: bodies hold
 //! personal data, tokens are credentials.
@@ -6,6 +6,8 @@
 use std::time::Duration;
 
 use byoc_core::AdapterError;
+use byoc_http::{TokenError, TransportError};
+use bytes::Bytes;
 
 /// A configuration value is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +43,13 @@ pub enum ConfigError {
     Empty {
         /// The field at fault.
         field: &'static str,
+    },
+    /// The HTTP client could not be built from the settings (a root CA that is not a PEM
+    /// certificate, a TLS backend that cannot start).
+    #[error("cannot build the HTTP client (`root_ca`, `timeout`): {reason}")]
+    HttpClient {
+        /// What the HTTP stack said (never a secret: the settings hold none).
+        reason: String,
     },
 }
 
@@ -84,10 +93,10 @@ pub enum VerifyError {
     /// `appid`/`azp` is not the configured Entra app.
     #[error("wrong token application")]
     WrongApp,
-    /// `exp` is past (beyond the leeway).
+    /// `exp` is past (beyond the clock skew).
     #[error("token expired")]
     Expired,
-    /// `nbf` (or `iat`) is in the future (beyond the leeway).
+    /// `nbf` (or `iat`) is in the future (beyond the clock skew).
     #[error("token not yet valid")]
     NotYetValid,
     /// A claim the check needs is absent or of the wrong JSON type.
@@ -210,10 +219,12 @@ impl Limit {
     }
 }
 
-/// A request was refused before sending because it breaks a documented limit.
+/// An activity or a create-conversation request breaks a documented limit; nothing was
+/// sent. `limit` says which rule, `field` where (a dotted path), `actual` the size found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{field}`: {} (got {actual})", limit.describe())]
-pub struct LimitError {
+#[non_exhaustive]
+pub struct RenderError {
     /// The limit broken.
     pub limit: Limit,
     /// The field at fault, as a dotted path.
@@ -222,7 +233,7 @@ pub struct LimitError {
     pub actual: usize,
 }
 
-impl LimitError {
+impl RenderError {
     pub(crate) fn new(limit: Limit, field: impl Into<String>, actual: usize) -> Self {
         Self {
             limit,
@@ -232,24 +243,24 @@ impl LimitError {
     }
 }
 
-impl From<LimitError> for AdapterError {
-    fn from(e: LimitError) -> Self {
+impl From<RenderError> for AdapterError {
+    fn from(e: RenderError) -> Self {
         AdapterError::bad_request(e.field.clone(), e.to_string()).with_code("LimitExceeded")
     }
 }
 
-/// A call to the Messaging API, Dataverse or the token endpoint failed.
+/// A call to the Messaging API or to Dataverse failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
     /// The request never got an answer (connection, TLS, timeout).
-    #[error("transport failure calling {endpoint}")]
+    #[error("transport failure calling {endpoint}: {source}")]
     Transport {
-        /// Which endpoint (`token`, `create`, `send`, ...).
+        /// Which endpoint (`create`, `send`, `list`, `dataverse create`, ...).
         endpoint: &'static str,
-        /// The transport's error.
+        /// The transport's error (its kind; never the URL or a header).
         #[source]
-        source: byoc_core::BoxError,
+        source: TransportError,
     },
     /// The service answered with an error status.
     #[error("{endpoint} answered HTTP {status}{}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
@@ -258,7 +269,7 @@ pub enum ClientError {
         endpoint: &'static str,
         /// The HTTP status.
         status: u16,
-        /// The provider's error code, when the body has one.
+        /// The provider's error code, when the body has one that is an identifier.
         code: Option<String>,
         /// `Retry-After`, when given.
         retry_after: Option<Duration>,
@@ -269,11 +280,14 @@ pub enum ClientError {
         /// Which endpoint.
         endpoint: &'static str,
         /// The field at fault.
-        field: String,
+        field: &'static str,
     },
+    /// No access token could be had from Entra (wrong secret, unknown tenant, unreachable).
+    #[error(transparent)]
+    Token(#[from] TokenError),
     /// The request breaks a documented limit; it was not sent.
     #[error(transparent)]
-    Limit(#[from] LimitError),
+    Render(#[from] RenderError),
     /// The request could not be built (a value is not valid in a URL or header).
     #[error("cannot build the {endpoint} request: {what}")]
     Build {
@@ -284,11 +298,68 @@ pub enum ClientError {
     },
 }
 
+impl ClientError {
+    /// A [`ClientError::Status`] for an error answer of `endpoint`: the status, the
+    /// provider's error code when the body has one, and `Retry-After`. The body's text is
+    /// never kept.
+    pub(crate) fn status_of(endpoint: &'static str, response: &http::Response<Bytes>) -> Self {
+        ClientError::Status {
+            endpoint,
+            status: response.status().as_u16(),
+            code: byoc_http::error_code(response.body()),
+            retry_after: byoc_http::retry_after(response.headers(), chrono::Utc::now()),
+        }
+    }
+
+    /// Whether the call may succeed if made again later (the same rule as the
+    /// [`AdapterError`] it converts into).
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Transport { source, .. } => source.is_retryable(),
+            ClientError::Status { status, .. } => is_retryable_status(*status),
+            ClientError::Token(TokenError::Transport(t)) => t.is_retryable(),
+            ClientError::Token(TokenError::Refused { status, .. }) => is_retryable_status(*status),
+            ClientError::Token(TokenError::Decode { .. }) => true,
+            _ => false,
+        }
+    }
+
+    /// How long the service asked to wait before the next call (`Retry-After`), if it did.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ClientError::Status { retry_after, .. }
+            | ClientError::Token(TokenError::Refused { retry_after, .. }) => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the service (or the token endpoint) answered, if it answered.
+    #[must_use]
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Status { status, .. }
+            | ClientError::Token(TokenError::Refused { status, .. }) => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500..=599)
+}
+
 impl From<ClientError> for AdapterError {
     fn from(e: ClientError) -> Self {
         match e {
             ClientError::Transport { endpoint, source } => {
-                AdapterError::transport(format!("transport failure calling {endpoint}"), source)
+                let message = format!("transport failure calling {endpoint}: {source}");
+                if source.is_retryable() {
+                    AdapterError::transport(message, source)
+                } else {
+                    AdapterError::permanent(None, message)
+                }
             }
             ClientError::Status {
                 endpoint,
@@ -313,74 +384,12 @@ impl From<ClientError> for AdapterError {
                 None,
                 format!("{endpoint} answered an unexpected body (field `{field}`)"),
             ),
-            ClientError::Limit(l) => l.into(),
+            ClientError::Token(t) => t.into(),
+            ClientError::Render(r) => r.into(),
             ClientError::Build { .. } => AdapterError::configuration(e.to_string()),
         }
     }
 }
 
-impl ClientError {
-    /// Whether the call may succeed if made again later.
-    #[must_use]
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            ClientError::Transport { .. } => true,
-            ClientError::Status { status, .. } => matches!(status, 408 | 429 | 500..=599),
-            _ => false,
-        }
-    }
-
-    /// The HTTP status the service answered, if it answered.
-    #[must_use]
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ClientError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conversions_pick_the_right_kind() {
-        let e: AdapterError = VerifyError::Expired.into();
-        assert!(e.is_unauthorized());
-        let e: AdapterError = VerifyError::KeysUnavailable.into();
-        assert!(e.is_retryable());
-        let e: AdapterError = LimitError::new(Limit::Text, "text", 6001).into();
-        assert_eq!(e.field(), Some("text"));
-        assert!(e.to_string().contains("6000"));
-        let e: AdapterError = ClientError::Status {
-            endpoint: "send",
-            status: 429,
-            code: None,
-            retry_after: Some(Duration::from_secs(3)),
-        }
-        .into();
-        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
-        let e: AdapterError = ClientError::Status {
-            endpoint: "send",
-            status: 404,
-            code: Some("NotFound".into()),
-            retry_after: None,
-        }
-        .into();
-        assert!(!e.is_retryable());
-        assert_eq!(e.code(), Some("NotFound"));
-        let e: AdapterError = ClientError::Status {
-            endpoint: "send",
-            status: 503,
-            code: None,
-            retry_after: None,
-        }
-        .into();
-        assert!(e.is_retryable());
-        let e: AdapterError = NormalizeError::ConversationMismatch.into();
-        assert_eq!(e.field(), Some("conversation.id"));
-        let e: AdapterError = ConfigError::InvalidGuid { field: "tenant_id" }.into();
-        assert!(e.to_string().contains("tenant_id"));
-    }
-}
+mod tests;

@@ -86,7 +86,7 @@ use EventCategory as C;
 
 /// Every documented event name (both documentation revisions), its category and the state
 /// it moves the conversation to.
-pub const EVENTS: &[(&str, EventCategory, Option<ConversationState>)] = &[
+pub(crate) const EVENTS: &[(&str, EventCategory, Option<ConversationState>)] = &[
     ("AgentAccepted", C::Agent, Some(S::Active)),
     ("AgentAssigned", C::Agent, Some(S::Active)),
     ("AgentJoinedConversation", C::Agent, Some(S::Active)),
@@ -166,7 +166,7 @@ pub fn target_state(name: &str) -> Option<ConversationState> {
 /// # Errors
 /// [`NormalizeError::NotAnActivity`] naming the field at fault,
 /// [`NormalizeError::MissingConversation`].
-pub fn normalize(payload: &[u8]) -> Result<Vec<Activity>, NormalizeError> {
+pub(crate) fn normalize(payload: &[u8]) -> Result<Vec<Activity>, NormalizeError> {
     normalize_webhook(payload, None)
 }
 
@@ -178,7 +178,7 @@ pub fn normalize(payload: &[u8]) -> Result<Vec<Activity>, NormalizeError> {
 ///
 /// # Errors
 /// As [`normalize`], and [`NormalizeError::ConversationMismatch`].
-pub fn normalize_webhook(
+pub(crate) fn normalize_webhook(
     payload: &[u8],
     path_conversation_id: Option<&str>,
 ) -> Result<Vec<Activity>, NormalizeError> {
@@ -408,7 +408,7 @@ fn serialized_event_value(info: EventInfo) -> Option<RawJson> {
 /// The id given to a webhook activity that has none: stable across retried deliveries of
 /// the same bytes.
 #[must_use]
-pub fn digest_id(conversation_id: &str, body: &[u8]) -> String {
+pub(crate) fn digest_id(conversation_id: &str, body: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     // One-shot over the body, seeded by the conversation id (streaming costs more on
     // bodies this small).

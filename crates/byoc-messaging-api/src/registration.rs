@@ -1,25 +1,27 @@
 //! Channel registration: the `msdyn_occustommessagingchannel` Dataverse record as a typed,
 //! validated value, and a Dataverse Web API client that creates, updates, deletes and lists
 //! these records (`{org_url}/api/data/v9.2/msdyn_occustommessagingchannels`), so no one has
-//! to paste JavaScript into a browser console to register a channel.
+//! to paste JavaScript into a browser console to register a channel (see
+//! `docs/protocols/messaging-api.md#channel-registration`).
 
 use std::fmt;
 use std::sync::Arc;
 
+use byoc_http::{Authorized, ClientCredentials, HttpTransport};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::client::call;
 use crate::config::{DataverseConfig, Guid};
 use crate::error::{ClientError, ConfigError};
-use crate::token::{Authorized, bearer_header, status_error};
-use crate::transport::HttpTransport;
 
 /// `msdyn_occustomchannelid` of a Messaging API channel ("MessagingAPI" in the docs).
 pub const MESSAGING_API_CHANNEL_TYPE: i64 = 192_350_005;
 /// The entity set.
-pub const ENTITY_SET: &str = "msdyn_occustommessagingchannels";
+const ENTITY_SET: &str = "msdyn_occustommessagingchannels";
 /// The Web API path prefix.
-pub const WEB_API_PATH: &str = "/api/data/v9.2";
+const WEB_API_PATH: &str = "/api/data/v9.2";
 
 /// A custom messaging channel as registered in Dataverse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,7 +198,7 @@ struct Collection {
 }
 
 fn set_url(cfg: &DataverseConfig, id: Option<&Guid>) -> String {
-    let base = cfg.org_url.as_str().trim_end_matches('/');
+    let base = cfg.org_url().as_str().trim_end_matches('/');
     match id {
         Some(id) => format!("{base}{WEB_API_PATH}/{ENTITY_SET}({id})"),
         None => format!("{base}{WEB_API_PATH}/{ENTITY_SET}"),
@@ -209,11 +211,15 @@ fn dv_request(
     method: http::Method,
     url: &str,
     body: Option<&ChannelRecord>,
-) -> Result<http::Request<Vec<u8>>, ClientError> {
+) -> Result<http::Request<Bytes>, ClientError> {
+    let authorization = byoc_http::bearer(token).map_err(|_| ClientError::Build {
+        endpoint,
+        what: "token is not a header value",
+    })?;
     let mut b = http::Request::builder()
         .method(method)
         .uri(url)
-        .header(http::header::AUTHORIZATION, bearer_header(endpoint, token)?)
+        .header(http::header::AUTHORIZATION, authorization)
         .header(http::header::ACCEPT, "application/json")
         .header("OData-MaxVersion", "4.0")
         .header("OData-Version", "4.0");
@@ -229,21 +235,18 @@ fn dv_request(
         }
         None => Vec::new(),
     };
-    b.body(body).map_err(|_| ClientError::Build {
+    b.body(Bytes::from(body)).map_err(|_| ClientError::Build {
         endpoint,
         what: "URL or header",
     })
 }
 
 /// `POST {org}/api/data/v9.2/msdyn_occustommessagingchannels`.
-///
-/// # Errors
-/// [`ClientError::Build`].
-pub fn prepare_create_channel(
+fn prepare_create_channel(
     cfg: &DataverseConfig,
     token: &byoc_core::Secret,
     channel: &CustomChannel,
-) -> Result<http::Request<Vec<u8>>, ClientError> {
+) -> Result<http::Request<Bytes>, ClientError> {
     dv_request(
         "dataverse create",
         token,
@@ -255,16 +258,13 @@ pub fn prepare_create_channel(
 
 /// The id of a created record: from the `OData-EntityId` header (`...(guid)`) or from a
 /// `return=representation` body.
-///
-/// # Errors
-/// [`ClientError::Status`], [`ClientError::Decode`].
-pub fn parse_created_channel(resp: &http::Response<Vec<u8>>) -> Result<Guid, ClientError> {
+fn parse_created_channel(resp: &http::Response<Bytes>) -> Result<Guid, ClientError> {
     if !resp.status().is_success() {
-        return Err(status_error("dataverse create", resp));
+        return Err(ClientError::status_of("dataverse create", resp));
     }
     let decode = || ClientError::Decode {
         endpoint: "dataverse create",
-        field: "msdyn_occustommessagingchannelid".into(),
+        field: "msdyn_occustommessagingchannelid",
     };
     if let Some(h) = resp
         .headers()
@@ -288,43 +288,43 @@ pub fn parse_created_channel(resp: &http::Response<Vec<u8>>) -> Result<Guid, Cli
 #[derive(Clone)]
 pub struct DataverseClient {
     config: Arc<DataverseConfig>,
-    auth: Authorized,
+    auth: Arc<Authorized<ClientCredentials>>,
 }
 
 impl fmt::Debug for DataverseClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DataverseClient")
-            .field("org_url", &self.config.org_url.as_str())
-            .finish_non_exhaustive()
+            .field("org_url", &self.config.org_url().as_str())
+            .field("auth", &self.auth)
+            .finish()
     }
 }
 
 impl DataverseClient {
-    /// A client over reqwest.
+    /// A client over reqwest, built from the config's HTTP settings.
     ///
     /// # Errors
-    /// When the TLS backend cannot be initialised.
+    /// [`ConfigError::HttpClient`] when the HTTP client cannot be built.
     #[cfg(feature = "reqwest")]
-    pub fn new(config: DataverseConfig) -> Result<Self, byoc_core::AdapterError> {
-        let t = crate::transport::ReqwestTransport::new()
-            .map_err(|e| byoc_core::AdapterError::configuration(format!("HTTP client: {e}")))?;
-        Ok(Self::with_transport(config, Arc::new(t)))
+    pub fn new(config: DataverseConfig) -> Result<Self, ConfigError> {
+        let transport = config.http().transport()?;
+        Self::with_transport(config, transport)
     }
 
     /// A client over any transport.
-    #[must_use]
-    pub fn with_transport(config: DataverseConfig, transport: Arc<dyn HttpTransport>) -> Self {
-        let auth = Authorized::new(
-            transport,
-            config.app.clone(),
-            config.token_url.clone(),
-            config.scope.clone(),
-            config.refresh_margin,
-        );
-        Self {
+    ///
+    /// # Errors
+    /// None today; the signature matches the other constructors of the family.
+    pub fn with_transport(
+        config: DataverseConfig,
+        transport: Arc<dyn HttpTransport>,
+    ) -> Result<Self, ConfigError> {
+        let grant = config.app().grant(config.token_url(), config.scope());
+        let auth = Authorized::new(transport, grant, config.token_refresh_margin());
+        Ok(Self {
             config: Arc::new(config),
-            auth,
-        }
+            auth: Arc::new(auth),
+        })
     }
 
     /// Creates the record; returns its id (the `channel-id` for the Messaging API).
@@ -333,12 +333,10 @@ impl DataverseClient {
     /// [`ClientError`].
     pub async fn create(&self, channel: &CustomChannel) -> Result<Guid, ClientError> {
         let cfg = &self.config;
-        let resp = self
-            .auth
-            .execute("dataverse create", |t| {
-                prepare_create_channel(cfg, t, channel)
-            })
-            .await?;
+        let resp = call(&self.auth, "dataverse create", |t| {
+            prepare_create_channel(cfg, t, channel)
+        })
+        .await?;
         parse_created_channel(&resp)
     }
 
@@ -349,26 +347,24 @@ impl DataverseClient {
     pub async fn update(&self, id: &Guid, channel: &CustomChannel) -> Result<(), ClientError> {
         let url = set_url(&self.config, Some(id));
         let record = channel.to_record();
-        let resp = self
-            .auth
-            .execute("dataverse update", |t| {
-                let mut req = dv_request(
-                    "dataverse update",
-                    t,
-                    http::Method::PATCH,
-                    &url,
-                    Some(&record),
-                )?;
-                // Update only: never create a record through PATCH.
-                req.headers_mut()
-                    .insert("If-Match", http::HeaderValue::from_static("*"));
-                Ok(req)
-            })
-            .await?;
+        let resp = call(&self.auth, "dataverse update", |t| {
+            let mut req = dv_request(
+                "dataverse update",
+                t,
+                http::Method::PATCH,
+                &url,
+                Some(&record),
+            )?;
+            // Update only: never create a record through PATCH.
+            req.headers_mut()
+                .insert("If-Match", http::HeaderValue::from_static("*"));
+            Ok(req)
+        })
+        .await?;
         if resp.status().is_success() {
             Ok(())
         } else {
-            Err(status_error("dataverse update", &resp))
+            Err(ClientError::status_of("dataverse update", &resp))
         }
     }
 
@@ -378,16 +374,14 @@ impl DataverseClient {
     /// [`ClientError`] (`404` when no such record).
     pub async fn delete(&self, id: &Guid) -> Result<(), ClientError> {
         let url = set_url(&self.config, Some(id));
-        let resp = self
-            .auth
-            .execute("dataverse delete", |t| {
-                dv_request("dataverse delete", t, http::Method::DELETE, &url, None)
-            })
-            .await?;
+        let resp = call(&self.auth, "dataverse delete", |t| {
+            dv_request("dataverse delete", t, http::Method::DELETE, &url, None)
+        })
+        .await?;
         if resp.status().is_success() {
             Ok(())
         } else {
-            Err(status_error("dataverse delete", &resp))
+            Err(ClientError::status_of("dataverse delete", &resp))
         }
     }
 
@@ -404,19 +398,17 @@ impl DataverseClient {
         let mut out = Vec::new();
         for _ in 0..100 {
             let u = url.clone();
-            let resp = self
-                .auth
-                .execute("dataverse list", |t| {
-                    dv_request("dataverse list", t, http::Method::GET, &u, None)
-                })
-                .await?;
+            let resp = call(&self.auth, "dataverse list", |t| {
+                dv_request("dataverse list", t, http::Method::GET, &u, None)
+            })
+            .await?;
             if !resp.status().is_success() {
-                return Err(status_error("dataverse list", &resp));
+                return Err(ClientError::status_of("dataverse list", &resp));
             }
             let page: Collection =
                 serde_json::from_slice(resp.body()).map_err(|_| ClientError::Decode {
                     endpoint: "dataverse list",
-                    field: "value".into(),
+                    field: "value",
                 })?;
             for r in &page.value {
                 if r.channel_type
@@ -431,7 +423,7 @@ impl DataverseClient {
             }
             match page.next_link {
                 // Follow only links on the same organization (the token is sent along).
-                Some(next) if next.starts_with(self.config.org_url.as_str()) => url = next,
+                Some(next) if next.starts_with(self.config.org_url().as_str()) => url = next,
                 _ => break,
             }
         }
@@ -440,88 +432,4 @@ impl DataverseClient {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::EntraApp;
-
-    const T: &str = "7d1f3a5c-9e2b-4c6d-8f0a-1b3c5d7e9f20";
-    const A: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
-
-    #[test]
-    fn record_validation() {
-        let c =
-            CustomChannel::new("Contoso SMS", A, T, "https://bot.contoso.example/hooks/").unwrap();
-        let r = serde_json::to_value(c.to_record()).unwrap();
-        assert_eq!(r["msdyn_occustomchannelid"], 192_350_005);
-        assert_eq!(r["msdyn_appid"], A);
-        assert_eq!(r["msdyn_webhookurl"], "https://bot.contoso.example/hooks");
-        assert!(r.get("msdyn_occustommessagingchannelid").is_none());
-        assert_eq!(
-            c.activities_url("c1"),
-            "https://bot.contoso.example/hooks/v3/conversations/c1/activities"
-        );
-        let cases = [
-            ("x", A, T, "http://bot.contoso.example", "msdyn_webhookurl"),
-            ("x", A, T, "http://127.0.0.1:8080", "msdyn_webhookurl"),
-            ("x", A, T, "https://u:p@bot.example", "msdyn_webhookurl"),
-            ("x", "nope", T, "https://bot.example", "msdyn_appid"),
-            ("x", A, "nope", "https://bot.example", "msdyn_tenantid"),
-            (" ", A, T, "https://bot.example", "msdyn_name"),
-        ];
-        for (name, app, tenant, url, field) in cases {
-            let e = CustomChannel::new(name, app, tenant, url).unwrap_err();
-            assert!(e.to_string().contains(field), "{url}: {e}");
-        }
-        CustomChannel::new_for_loopback("x", A, T, "http://127.0.0.1:8080").unwrap();
-        CustomChannel::new_for_loopback("x", A, T, "http://localhost:1").unwrap();
-        assert!(CustomChannel::new_for_loopback("x", A, T, "http://10.0.0.1").is_err());
-    }
-
-    #[test]
-    fn create_request_and_answers() {
-        let cfg = DataverseConfig::new(
-            EntraApp::new(T, A, "pw").unwrap(),
-            "https://contoso.crm4.dynamics.com",
-        )
-        .unwrap();
-        assert_eq!(cfg.scope, "https://contoso.crm4.dynamics.com/.default");
-        let c = CustomChannel::new("n", A, T, "https://bot.example").unwrap();
-        let req = prepare_create_channel(&cfg, &byoc_core::Secret::new("t"), &c).unwrap();
-        assert_eq!(
-            req.uri().to_string(),
-            "https://contoso.crm4.dynamics.com/api/data/v9.2/msdyn_occustommessagingchannels"
-        );
-        assert_eq!(req.headers()["OData-Version"], "4.0");
-        let id = "5c3e1a9f-7b5d-4f3e-8c1a-9f7b5d3e1c0a";
-        let resp = http::Response::builder()
-            .status(204)
-            .header(
-                "OData-EntityId",
-                format!("https://contoso.crm4.dynamics.com/api/data/v9.2/msdyn_occustommessagingchannels({id})"),
-            )
-            .body(Vec::new())
-            .unwrap();
-        assert_eq!(parse_created_channel(&resp).unwrap().as_str(), id);
-        let resp = http::Response::builder()
-            .status(201)
-            .body(format!(r#"{{"msdyn_occustommessagingchannelid":"{id}"}}"#).into_bytes())
-            .unwrap();
-        assert_eq!(parse_created_channel(&resp).unwrap().as_str(), id);
-        let resp = http::Response::builder()
-            .status(201)
-            .body(b"{}".to_vec())
-            .unwrap();
-        assert!(matches!(
-            parse_created_channel(&resp),
-            Err(ClientError::Decode { .. })
-        ));
-        let resp = http::Response::builder()
-            .status(403)
-            .body(Vec::new())
-            .unwrap();
-        assert!(matches!(
-            parse_created_channel(&resp),
-            Err(ClientError::Status { status: 403, .. })
-        ));
-    }
-}
+mod tests;

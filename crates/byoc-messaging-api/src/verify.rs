@@ -1,119 +1,27 @@
 //! Authenticating Omnichannel's webhook calls: a pure function over the request headers, the
-//! tenant's signing keys and the current time (passed in).
+//! tenant's signing keys and the current time (passed in). The rules are in
+//! `docs/protocols/messaging-api.md#webhook-authentication`.
 //!
 //! The bearer token is an Entra-issued JWT. Checked, in order: header syntax, `alg` = RS256,
-//! a key with the token's `kid`, the signature, `iss` among the accepted issuers, `tid`,
-//! `aud` among the accepted audiences, `appid`/`azp`, then `nbf`/`exp` against `now` with
-//! the leeway. With [`WebhookAuthMode::LegacyToken`] or [`WebhookAuthMode::Either`] the
-//! legacy `x-ms-token` header is compared in constant time with the configured value.
+//! an RSA key with the token's `kid`, the signature, `iss` among the accepted issuers,
+//! `tid`, `aud` among the accepted audiences, `appid`/`azp`, then `nbf`/`exp` against `now`
+//! with the clock skew. With [`WebhookAuthMode::LegacyToken`] or [`WebhookAuthMode::Either`]
+//! the legacy `x-ms-token` header is compared in constant time with the configured value.
 
-use std::fmt;
-
+use byoc_http::KeySet;
+use byoc_http::jsonwebtoken::{self, Algorithm, AlgorithmFamily, Validation};
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use crate::config::{WebhookAuthMode, WebhookConfig};
+use crate::config::{MessagingApiConfig, WebhookAuthMode};
 use crate::error::VerifyError;
 
 /// The legacy shared-token header (04/2025 documentation).
-pub const LEGACY_TOKEN_HEADER: &str = "x-ms-token";
+pub(crate) const LEGACY_TOKEN_HEADER: &str = "x-ms-token";
 /// Longest `Authorization` value looked at; longer ones are refused unparsed.
-pub const MAX_TOKEN_LEN: usize = 16 * 1024;
-
-/// The tenant's signing keys (Entra's JWKS), by `kid`. Only RSA keys are kept.
-#[derive(Clone, Default)]
-pub struct KeySet {
-    keys: Vec<(Option<String>, DecodingKey)>,
-}
-
-impl fmt::Debug for KeySet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeySet")
-            .field(
-                "kids",
-                &self.keys.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            )
-            .finish()
-    }
-}
-
-impl KeySet {
-    /// No keys.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Parses a JWKS document (`{"keys":[{"kty":"RSA","kid":..,"n":..,"e":..}]}`); keys of
-    /// other types or that do not parse are skipped.
-    ///
-    /// # Errors
-    /// [`VerifyError::KeysUnavailable`] when the document is not a JWKS.
-    pub fn from_jwks(bytes: &[u8]) -> Result<Self, VerifyError> {
-        let set: JwkSet =
-            serde_json::from_slice(bytes).map_err(|_| VerifyError::KeysUnavailable)?;
-        let mut keys = Vec::new();
-        for jwk in &set.keys {
-            if let jsonwebtoken::jwk::AlgorithmParameters::RSA(_) = &jwk.algorithm
-                && let Ok(k) = DecodingKey::from_jwk(jwk)
-            {
-                keys.push((jwk.common.key_id.clone(), k));
-            }
-        }
-        Ok(Self { keys })
-    }
-
-    /// Adds an RSA key from its base64url modulus and exponent.
-    ///
-    /// # Errors
-    /// [`VerifyError::KeysUnavailable`] when the components are not base64url.
-    pub fn with_rsa_components(
-        mut self,
-        kid: impl Into<String>,
-        n: &str,
-        e: &str,
-    ) -> Result<Self, VerifyError> {
-        let key =
-            DecodingKey::from_rsa_components(n, e).map_err(|_| VerifyError::KeysUnavailable)?;
-        self.keys.push((Some(kid.into()), key));
-        Ok(self)
-    }
-
-    /// Whether a key has this `kid`.
-    #[must_use]
-    pub fn contains(&self, kid: &str) -> bool {
-        self.keys.iter().any(|(k, _)| k.as_deref() == Some(kid))
-    }
-
-    /// How many keys.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Whether there are no keys.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    fn find(&self, kid: Option<&str>) -> Option<&DecodingKey> {
-        match kid {
-            Some(kid) => self
-                .keys
-                .iter()
-                .find(|(k, _)| k.as_deref() == Some(kid))
-                .map(|(_, key)| key),
-            // A token without `kid` can only match a set of exactly one key.
-            None if self.keys.len() == 1 => self.keys.first().map(|(_, k)| k),
-            None => None,
-        }
-    }
-}
+pub(crate) const MAX_TOKEN_LEN: usize = 16 * 1024;
 
 /// How a webhook call was authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,7 +76,7 @@ enum Audience {
 ///
 /// # Errors
 /// [`VerifyError::MalformedToken`].
-pub fn token_kid(token: &str) -> Result<Option<String>, VerifyError> {
+pub(crate) fn token_kid(token: &str) -> Result<Option<String>, VerifyError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::MalformedToken)?;
     Ok(header.kid)
 }
@@ -177,7 +85,7 @@ pub fn token_kid(token: &str) -> Result<Option<String>, VerifyError> {
 ///
 /// # Errors
 /// [`VerifyError::MalformedHeader`] when the header is present but not a bearer token.
-pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, VerifyError> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, VerifyError> {
     let Some(value) = headers.get(http::header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -192,17 +100,20 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, VerifyError> {
     Ok(Some(token.trim()))
 }
 
-/// Authenticates one webhook request by its headers, per `config.auth_mode`.
+/// Authenticates one webhook request by its headers, per
+/// [`MessagingApiConfig::webhook_auth`], with the tenant's signing keys `keys` (a
+/// [`byoc_http::KeyCache`] keeps them; [`MessagingApiAdapter`](crate::MessagingApiAdapter)
+/// does this with its own) at `now`.
 ///
 /// # Errors
 /// The [`VerifyError`] naming the first check that failed.
 pub fn verify(
     headers: &HeaderMap,
-    config: &WebhookConfig,
+    config: &MessagingApiConfig,
     keys: &KeySet,
     now: DateTime<Utc>,
 ) -> Result<Caller, VerifyError> {
-    match &config.auth_mode {
+    match &config.webhook().auth {
         WebhookAuthMode::Bearer => {
             let token = bearer_token(headers)?.ok_or(VerifyError::MissingToken)?;
             verify_bearer(token, config, keys, now).map(Caller::Bearer)
@@ -235,12 +146,13 @@ fn verify_legacy(headers: &HeaderMap, expected: &str) -> Result<(), VerifyError>
 ///
 /// # Errors
 /// The [`VerifyError`] naming the first check that failed.
-pub fn verify_bearer(
+pub(crate) fn verify_bearer(
     token: &str,
-    config: &WebhookConfig,
+    config: &MessagingApiConfig,
     keys: &KeySet,
     now: DateTime<Utc>,
 ) -> Result<TokenClaims, VerifyError> {
+    let config = config.webhook();
     if token.len() > MAX_TOKEN_LEN {
         return Err(VerifyError::MalformedToken);
     }
@@ -248,8 +160,12 @@ pub fn verify_bearer(
     if header.alg != Algorithm::RS256 {
         return Err(VerifyError::UnsupportedAlgorithm);
     }
+    // Only an RSA key can check an RS256 signature; a key of another type under the same
+    // `kid` is no key for this token.
     let key = keys
         .find(header.kid.as_deref())
+        .map(byoc_http::Jwk::decoding_key)
+        .filter(|k| k.family() == AlgorithmFamily::Rsa)
         .ok_or(VerifyError::UnknownKey)?;
     // jsonwebtoken checks the signature only; every claim is checked below against `now`.
     let mut validation = Validation::new(Algorithm::RS256);
@@ -289,7 +205,7 @@ pub fn verify_bearer(
             None => return Err(VerifyError::MissingClaim("appid")),
         }
     }
-    let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
+    let leeway = i64::try_from(config.clock_skew.as_secs()).unwrap_or(i64::MAX);
     let now = now.timestamp();
     let exp = c.exp.ok_or(VerifyError::MissingClaim("exp"))?;
     if now > exp.saturating_add(leeway) {

@@ -4,11 +4,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use byoc_core::{ChannelAccount, ConversationAccount};
+use byoc_core::{ChannelAccount, ConversationAccount, Secret};
+use byoc_http::TransportFuture;
+use bytes::Bytes;
 
 use super::*;
-use crate::config::EntraApp;
-use crate::transport::FnTransport;
+use crate::config::{EntraApp, HeaderNames};
 
 const TENANT: &str = "7d1f3a5c-9e2b-4c6d-8f0a-1b3c5d7e9f20";
 const APP: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
@@ -17,7 +18,7 @@ const CH: &str = "5c3e1a9f-7b5d-4f3e-8c1a-9f7b5d3e1c0a";
 
 fn cfg() -> MessagingApiConfig {
     MessagingApiConfig::new(
-        EntraApp::new(TENANT, APP, "pw").unwrap(),
+        EntraApp::new(TENANT, APP, Secret::new("pw")).unwrap(),
         ORG,
         CH,
         "eu",
@@ -34,10 +35,10 @@ fn fixture(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-fn resp(status: u16, body: &[u8]) -> http::Response<Vec<u8>> {
+fn resp(status: u16, body: &[u8]) -> http::Response<Bytes> {
     http::Response::builder()
         .status(status)
-        .body(body.to_vec())
+        .body(Bytes::copy_from_slice(body))
         .unwrap()
 }
 
@@ -64,7 +65,8 @@ fn create_request_has_headers_and_path() {
     assert!(req.headers().get("channel-id").is_none());
     let both = cfg()
         .with_header_names(HeaderNames::Both)
-        .with_create_path(crate::config::ALT_CREATE_PATH);
+        .with_create_path(crate::config::ALT_CREATE_PATH)
+        .unwrap();
     let req = prepare_create(&both, &token, &CreateConversation::new()).unwrap();
     assert!(req.headers().contains_key("x-ms-organization-id"));
     assert!(req.headers().contains_key("organization-id"));
@@ -76,7 +78,7 @@ fn create_refuses_limits_before_building() {
     let body = CreateConversation::new()
         .with_customer(crate::render::CustomerContext::new("x".repeat(201)));
     let e = prepare_create(&cfg(), &Secret::new("t"), &body).unwrap_err();
-    assert!(matches!(e, ClientError::Limit(l) if l.field == "customercontext.customerid"));
+    assert!(matches!(e, ClientError::Render(l) if l.field == "customercontext.customerid"));
 }
 
 #[test]
@@ -171,7 +173,10 @@ fn parse_fixtures_and_casing_quirks() {
 
     assert!(matches!(
         parse_create(&resp(200, b"{}")),
-        Err(ClientError::Decode { field, .. }) if field == "conversationId"
+        Err(ClientError::Decode {
+            field: "conversationId",
+            ..
+        })
     ));
     assert!(matches!(
         parse_send(&resp(404, b"{}")),
@@ -187,7 +192,7 @@ fn fake(
     expires_in: u64,
 ) -> Arc<dyn HttpTransport> {
     let refused: &'static Mutex<bool> = Box::leak(Box::new(Mutex::new(!refuse_first)));
-    Arc::new(FnTransport(move |req: http::Request<Vec<u8>>| {
+    Arc::new(move |req: http::Request<Bytes>| -> TransportFuture {
         let n = if req.uri().path().ends_with("/token") {
             Some(fetches.fetch_add(1, Ordering::SeqCst) + 1)
         } else {
@@ -211,8 +216,8 @@ fn fake(
                 resp(200, format!(r#"{{"messageId":"{auth}"}}"#).as_bytes())
             }
         };
-        Box::pin(async move { Ok(out) }) as crate::transport::TransportFuture
-    }))
+        Box::pin(async move { Ok(out) })
+    })
 }
 
 fn msg() -> Activity {
@@ -225,7 +230,7 @@ fn msg() -> Activity {
 #[tokio::test(start_paused = true)]
 async fn token_is_cached_and_refreshed_before_expiry() {
     static FETCHES: AtomicUsize = AtomicUsize::new(0);
-    let client = MessagingApiClient::with_transport(cfg(), fake(&FETCHES, false, 3600));
+    let client = MessagingApiClient::with_transport(cfg(), fake(&FETCHES, false, 3600)).unwrap();
     let s = client.send(&msg()).await.unwrap();
     assert_eq!(s.message_id.as_deref(), Some("Bearer t1"));
     client.send(&msg()).await.unwrap();
@@ -243,7 +248,7 @@ async fn token_is_cached_and_refreshed_before_expiry() {
 #[tokio::test(start_paused = true)]
 async fn refused_token_is_replaced_once() {
     static FETCHES: AtomicUsize = AtomicUsize::new(0);
-    let client = MessagingApiClient::with_transport(cfg(), fake(&FETCHES, true, 3600));
+    let client = MessagingApiClient::with_transport(cfg(), fake(&FETCHES, true, 3600)).unwrap();
     let s = client.send(&msg()).await.unwrap();
     assert_eq!(s.message_id.as_deref(), Some("Bearer t2"));
     assert_eq!(FETCHES.load(Ordering::SeqCst), 2);
@@ -252,11 +257,11 @@ async fn refused_token_is_replaced_once() {
 #[tokio::test]
 async fn limits_are_checked_before_any_request() {
     static FETCHES: AtomicUsize = AtomicUsize::new(0);
-    let client = MessagingApiClient::with_transport(cfg(), fake(&FETCHES, false, 3600));
+    let client = MessagingApiClient::with_transport(cfg(), fake(&FETCHES, false, 3600)).unwrap();
     let mut a = msg();
     a.text = Some("x".repeat(6001));
     let e = client.send(&a).await.unwrap_err();
-    assert!(matches!(e, ClientError::Limit(_)));
+    assert!(matches!(e, ClientError::Render(_)));
     assert_eq!(FETCHES.load(Ordering::SeqCst), 0);
     let e: byoc_core::AdapterError = e.into();
     assert_eq!(e.field(), Some("text"));
@@ -264,12 +269,66 @@ async fn limits_are_checked_before_any_request() {
 
 #[test]
 fn client_debug_has_no_secret() {
-    let client = MessagingApiClient::with_transport(
-        cfg(),
-        Arc::new(FnTransport(|_req| {
-            Box::pin(async { Err("unused".into()) }) as crate::transport::TransportFuture
-        })),
+    let unused = |_req: http::Request<Bytes>| -> TransportFuture {
+        Box::pin(async {
+            Err(byoc_http::TransportError::from_kind(
+                byoc_http::TransportErrorKind::Connect,
+            ))
+        })
+    };
+    let client = MessagingApiClient::with_transport(cfg(), Arc::new(unused)).unwrap();
+    let dbg = format!("{client:?}");
+    assert!(dbg.contains("redacted"), "{dbg}");
+    assert!(!dbg.contains("\"pw\""), "{dbg}");
+}
+
+#[tokio::test]
+async fn transport_failures_name_the_endpoint_and_are_retryable() {
+    let refused = |_req: http::Request<Bytes>| -> TransportFuture {
+        Box::pin(async {
+            Err(byoc_http::TransportError::from_kind(
+                byoc_http::TransportErrorKind::Connect,
+            ))
+        })
+    };
+    let client = MessagingApiClient::with_transport(cfg(), Arc::new(refused)).unwrap();
+    // The token endpoint is the first call: its failure is a token error.
+    let e = client.send(&msg()).await.unwrap_err();
+    assert!(
+        matches!(e, ClientError::Token(byoc_http::TokenError::Transport(_))),
+        "{e:?}"
     );
-    assert!(!format!("{client:?}").contains("pw"));
-    assert!(!format!("{:?}", client.auth()).contains("\"pw\""));
+    assert!(e.is_retryable());
+    assert!(byoc_core::AdapterError::from(e).is_retryable());
+}
+
+#[tokio::test]
+async fn error_statuses_keep_the_code_and_retry_after_never_the_text() {
+    static FETCHES: AtomicUsize = AtomicUsize::new(0);
+    let api = move |req: http::Request<Bytes>| -> TransportFuture {
+        let out = if req.uri().path().ends_with("/token") {
+            FETCHES.fetch_add(1, Ordering::SeqCst);
+            resp(
+                200,
+                br#"{"token_type":"Bearer","expires_in":3600,"access_token":"t"}"#,
+            )
+        } else {
+            http::Response::builder()
+                .status(429)
+                .header("retry-after", "7")
+                .body(Bytes::from_static(
+                    br#"{"error":{"code":"TooManyRequests","message":"pii here"}}"#,
+                ))
+                .unwrap()
+        };
+        Box::pin(async move { Ok(out) })
+    };
+    let client = MessagingApiClient::with_transport(cfg(), Arc::new(api)).unwrap();
+    let e = client.send(&msg()).await.unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Status { endpoint: "send", status: 429, code: Some(c), .. } if c == "TooManyRequests"),
+        "{e:?}"
+    );
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+    assert!(!e.to_string().contains("pii"));
 }

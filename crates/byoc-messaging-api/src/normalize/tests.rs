@@ -277,7 +277,7 @@ fn snapshot_text() -> String {
 }
 
 #[test]
-fn output_matches_snapshot_taken_before_the_zero_copy_rewrite() {
+fn output_matches_the_recorded_snapshot() {
     let path = format!("{}/src/normalize/snapshot.txt", env!("CARGO_MANIFEST_DIR"));
     let got = snapshot_text();
     if std::env::var_os("BYOC_UPDATE_SNAPSHOT").is_some() {

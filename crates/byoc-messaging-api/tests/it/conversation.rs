@@ -5,10 +5,9 @@ use std::time::Duration;
 use byoc_core::{
     Activity, ActivityType, ChannelAccount, ChannelAdapter, ConversationAccount, RawJson,
 };
-use byoc_messaging_api::client::{PageQuery, message_id};
-use byoc_messaging_api::config::HeaderNames;
-use byoc_messaging_api::error::{ClientError, Limit};
-use byoc_messaging_api::render::{CreateConversation, CustomerContext};
+use byoc_messaging_api::{
+    ClientError, CreateConversation, CustomerContext, HeaderNames, Limit, PageQuery, message_id,
+};
 use byoc_sim::fault::Fault;
 
 use crate::support::{Setup, harness, harness_with};
@@ -29,11 +28,11 @@ async fn create_is_idempotent_and_honours_is_new() {
                 .with_name("Priya", "Raman")
                 .with_email("priya.raman@example.com"),
         )
-        .with_context("productname", "Mesh Router X2", true)
-        .with_context("botsummary", "restart did not help", false)
+        .with_displayable_context("productname", "Mesh Router X2")
+        .with_hidden_context("botsummary", "restart did not help")
         .with_request_id("c0ffee00-1d2e-4f30-8a4b-5c6d7e8f9a0b")
         .with_start_message("Router drops Wi-Fi.", Some("Priya Raman".into()))
-        .with_skip_deflection_bot(true);
+        .skipping_deflection_bot();
     let first = h.client.create_conversation(&req).await.unwrap();
     assert!(first.is_new);
     assert_eq!(first.message_id.as_ref().map(String::len), Some(13));
@@ -169,13 +168,13 @@ async fn limits_are_refused_before_sending() {
         .send(&message(&conv, &"x".repeat(6001)))
         .await
         .unwrap_err();
-    assert!(matches!(&e, ClientError::Limit(l) if l.limit == Limit::Text));
+    assert!(matches!(&e, ClientError::Render(l) if l.limit == Limit::Text));
     let mut req = CreateConversation::new();
     for i in 0..101 {
-        req = req.with_context(format!("v{i}"), i, false);
+        req = req.with_hidden_context(format!("v{i}"), i);
     }
     let e = h.client.create_conversation(&req).await.unwrap_err();
-    assert!(matches!(&e, ClientError::Limit(l) if l.limit == Limit::ContextVariables));
+    assert!(matches!(&e, ClientError::Render(l) if l.limit == Limit::ContextVariables));
     let e = h
         .client
         .create_conversation(
@@ -183,7 +182,7 @@ async fn limits_are_refused_before_sending() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(&e, ClientError::Limit(l) if l.limit == Limit::StartMessage));
+    assert!(matches!(&e, ClientError::Render(l) if l.limit == Limit::StartMessage));
     assert_eq!(
         h.sim.requests().len(),
         before,
@@ -237,7 +236,7 @@ async fn token_is_refreshed_before_it_expires() {
 }
 
 #[tokio::test]
-async fn legacy_header_names() {
+async fn legacy_header_names_are_sent_when_chosen() {
     let h = harness_with(Setup {
         headers: HeaderNames::Legacy,
         ..Setup::default()
@@ -278,8 +277,7 @@ async fn provider_failures_map_to_adapter_errors() {
     let e = h.client.send(&message(&conv, "x")).await.unwrap_err();
     assert!(e.is_retryable(), "{e:?}");
     // The simulator's own validation: a channelId that is not the header's.
-    let mut out =
-        byoc_messaging_api::render::render(&message(&conv, "x"), h.channel_id.as_str()).unwrap();
+    let mut out = byoc_messaging_api::render(&message(&conv, "x"), h.channel_id.as_str()).unwrap();
     out.channel_id = Some("another-channel".into());
     let e = h.client.send_rendered(&out).await.unwrap_err();
     assert!(
@@ -299,4 +297,6 @@ async fn provider_failures_map_to_adapter_errors() {
         .await
         .unwrap();
     assert_eq!(d.provider_id().map(str::len), Some(13));
+    assert_eq!(d.part_count(), 1);
+    assert_eq!(d.conversation_id.as_deref(), Some(conv.as_str()));
 }

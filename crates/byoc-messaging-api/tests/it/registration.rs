@@ -1,13 +1,14 @@
 //! Channel records through the Dataverse client.
 
-use byoc_messaging_api::error::ClientError;
-use byoc_messaging_api::registration::CustomChannel;
+use byoc_core::Secret;
+use byoc_http::TokenError;
+use byoc_messaging_api::{ClientError, CustomChannel, DataverseClient, DataverseConfig, EntraApp};
 use byoc_sim::messaging_api::{MessagingApiSim, Options};
 
-use crate::support::{app, dataverse};
+use crate::support::{dataverse, sim_url};
 
 #[tokio::test]
-async fn create_list_update_delete() {
+async fn channel_records_are_created_listed_updated_and_deleted() {
     let sim = MessagingApiSim::start(Options::default()).await.unwrap();
     let o = sim.options().clone();
     let dv = dataverse(&sim);
@@ -58,39 +59,30 @@ async fn create_list_update_delete() {
 }
 
 #[tokio::test]
-async fn wrong_secret_is_unauthorized() {
+async fn a_wrong_secret_is_unauthorized() {
     let sim = MessagingApiSim::start(Options::default()).await.unwrap();
     let o = sim.options().clone();
-    let bad =
-        byoc_messaging_api::config::EntraApp::new(&o.tenant_id, &o.client_id, "wrong").unwrap();
-    let cfg = byoc_messaging_api::config::DataverseConfig::new(bad, sim.url())
+    let bad = EntraApp::new(&o.tenant_id, &o.client_id, Secret::new("wrong")).unwrap();
+    let cfg = DataverseConfig::new(bad, sim_url(&sim))
         .unwrap()
-        .with_authority(sim.url())
+        .with_authority(sim_url(&sim))
         .unwrap();
-    let dv = byoc_messaging_api::registration::DataverseClient::with_transport(
-        cfg,
-        crate::support::transport(),
-    );
+    let dv = DataverseClient::with_transport(cfg, crate::support::transport()).unwrap();
     let e = dv.list().await.unwrap_err();
     match &e {
-        ClientError::Status {
-            endpoint,
-            status,
-            code,
-            ..
-        } => {
-            assert_eq!((*endpoint, *status), ("token", 401));
+        ClientError::Token(TokenError::Refused { status, code, .. }) => {
+            assert_eq!(*status, 401);
             assert_eq!(code.as_deref(), Some("invalid_client"));
         }
         other => panic!("{other:?}"),
     }
+    assert_eq!(e.status(), Some(401));
     let e: byoc_core::AdapterError = e.into();
     assert!(e.is_unauthorized());
-    let _ = app(&sim);
 }
 
 #[test]
-fn records_are_validated_before_sending() {
+fn channel_records_are_validated_before_sending() {
     let t = "7d1f3a5c-9e2b-4c6d-8f0a-1b3c5d7e9f20";
     let a = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
     assert!(CustomChannel::new("x", a, t, "http://bot.example").is_err());

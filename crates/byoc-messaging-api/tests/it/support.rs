@@ -2,19 +2,19 @@
 
 use std::sync::{Arc, Mutex};
 
-use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
+use axum::middleware::{self, Next};
 use axum::response::Response;
-use byoc_core::{Activity, ChannelAdapter};
-use byoc_messaging_api::adapter::MessagingApiAdapter;
-use byoc_messaging_api::client::MessagingApiClient;
-use byoc_messaging_api::config::{
-    DataverseConfig, EntraApp, Guid, HeaderNames, MessagingApiConfig, WebhookConfig,
+use byoc_axum::{Received, SinkError, webhook};
+use byoc_core::{Activity, Secret};
+use byoc_http::{HttpTransport, ReqwestTransport};
+use byoc_messaging_api::{
+    CreateConversation, CustomChannel, CustomerContext, DataverseClient, DataverseConfig, EntraApp,
+    Guid, HeaderNames, MessagingApiAdapter, MessagingApiClient, MessagingApiConfig,
 };
-use byoc_messaging_api::registration::{CustomChannel, DataverseClient};
-use byoc_messaging_api::transport::{HttpTransport, ReqwestTransport};
 use byoc_sim::fault::Faults;
 use byoc_sim::messaging_api::{MessagingApiSim, Options};
+use url::Url;
 
 pub(crate) struct Harness {
     pub(crate) sim: MessagingApiSim,
@@ -31,41 +31,31 @@ pub(crate) struct Harness {
     pub(crate) answer_late: Arc<Mutex<Option<std::time::Duration>>>,
 }
 
-#[derive(Clone)]
-struct Hook {
-    adapter: Arc<MessagingApiAdapter>,
-    received: Arc<Mutex<Vec<Activity>>>,
-    refused: Arc<Mutex<Vec<u16>>>,
-    answer_late: Arc<Mutex<Option<std::time::Duration>>>,
+/// Records the status of every refused webhook call.
+async fn record_refusals(
+    axum::extract::State(refused): axum::extract::State<Arc<Mutex<Vec<u16>>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    if !response.status().is_success() {
+        refused.lock().unwrap().push(response.status().as_u16());
+    }
+    response
 }
 
-async fn hook(State(h): State<Hook>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
-        return Response::builder().status(413).body(Body::empty()).unwrap();
-    };
-    let req = http::Request::from_parts(parts, bytes);
-    let resp = match h.adapter.receive(req).await {
-        Ok(inbound) => {
-            h.received.lock().unwrap().extend(inbound.activities);
-            let late = h.answer_late.lock().unwrap().take();
-            if let Some(d) = late {
-                tokio::time::sleep(d).await;
-            }
-            inbound.response
-        }
-        Err(e) => {
-            h.refused.lock().unwrap().push(e.http_status().as_u16());
-            e.to_response()
-        }
-    };
-    let (p, b) = resp.into_parts();
-    Response::from_parts(p, Body::from(b))
+pub(crate) fn sim_url(sim: &MessagingApiSim) -> Url {
+    Url::parse(sim.url()).unwrap()
 }
 
 pub(crate) fn app(sim: &MessagingApiSim) -> EntraApp {
     let o = sim.options();
-    EntraApp::new(&o.tenant_id, &o.client_id, o.client_secret.as_str()).unwrap()
+    EntraApp::new(
+        &o.tenant_id,
+        &o.client_id,
+        Secret::new(o.client_secret.as_str()),
+    )
+    .unwrap()
 }
 
 pub(crate) fn transport() -> Arc<dyn HttpTransport> {
@@ -73,26 +63,26 @@ pub(crate) fn transport() -> Arc<dyn HttpTransport> {
 }
 
 pub(crate) fn dataverse(sim: &MessagingApiSim) -> DataverseClient {
-    let cfg = DataverseConfig::new(app(sim), sim.url())
+    let cfg = DataverseConfig::new(app(sim), sim_url(sim))
         .unwrap()
-        .with_authority(sim.url())
+        .with_authority(sim_url(sim))
         .unwrap();
-    DataverseClient::with_transport(cfg, transport())
+    DataverseClient::new(cfg).unwrap()
 }
 
 pub(crate) fn messaging_config(sim: &MessagingApiSim, channel_id: &Guid) -> MessagingApiConfig {
     let o = sim.options();
     MessagingApiConfig::new(app(sim), &o.org_id, channel_id.as_str(), "eu", &o.zone)
         .unwrap()
-        .with_base_url(sim.url())
+        .with_base_url(sim_url(sim))
         .unwrap()
-        .with_authority(sim.url())
+        .with_authority(sim_url(sim))
         .unwrap()
 }
 
 pub(crate) struct Setup {
     pub(crate) opts: Options,
-    pub(crate) webhook: Box<dyn FnOnce(WebhookConfig) -> WebhookConfig + Send>,
+    pub(crate) config: Box<dyn FnOnce(MessagingApiConfig) -> MessagingApiConfig + Send>,
     pub(crate) headers: HeaderNames,
 }
 
@@ -100,7 +90,7 @@ impl Default for Setup {
     fn default() -> Self {
         Self {
             opts: fast(),
-            webhook: Box::new(|w| w),
+            config: Box::new(|c| c),
             headers: HeaderNames::Current,
         }
     }
@@ -139,27 +129,39 @@ pub(crate) async fn harness_with(setup: Setup) -> Harness {
     .unwrap();
     let channel_id = dataverse.create(&channel).await.unwrap();
 
-    let config = messaging_config(&sim, &channel_id).with_header_names(setup.headers);
-    let client = MessagingApiClient::with_transport(config, transport());
-    let webhook = (setup.webhook)(
-        WebhookConfig::with_authority(&o.tenant_id, &o.client_id, sim.url()).unwrap(),
-    );
-    let adapter = Arc::new(MessagingApiAdapter::new(
-        client.clone(),
-        webhook,
-        transport(),
-    ));
+    let config =
+        (setup.config)(messaging_config(&sim, &channel_id).with_header_names(setup.headers));
+    let adapter = Arc::new(MessagingApiAdapter::new(config).unwrap());
+    let client = adapter.client().clone();
 
-    let received = Arc::new(Mutex::new(Vec::new()));
+    let received: Arc<Mutex<Vec<Activity>>> = Arc::new(Mutex::new(Vec::new()));
     let refused = Arc::new(Mutex::new(Vec::new()));
     let answer_late = Arc::new(Mutex::new(None));
     let webhook_faults = Faults::new();
-    let router = axum::Router::new().fallback(hook).with_state(Hook {
-        adapter: adapter.clone(),
-        received: received.clone(),
-        refused: refused.clone(),
-        answer_late: answer_late.clone(),
-    });
+    let sink = {
+        let received = received.clone();
+        let answer_late = answer_late.clone();
+        move |r: Received| {
+            let received = received.clone();
+            let answer_late = answer_late.clone();
+            async move {
+                received.lock().unwrap().extend(r.activities);
+                let late = answer_late.lock().unwrap().take();
+                if let Some(d) = late {
+                    tokio::time::sleep(d).await;
+                }
+                Ok::<(), SinkError>(())
+            }
+        }
+    };
+    // Every path goes to the webhook: the adapter itself refuses paths that are not
+    // `.../v3/conversations/{id}/activities`.
+    let router = axum::Router::new()
+        .fallback_service(webhook::<_, _, ()>(adapter.clone(), sink))
+        .layer(middleware::from_fn_with_state(
+            refused.clone(),
+            record_refusals,
+        ));
     let router = webhook_faults.layer(router);
     tokio::spawn(async move { axum::serve(listener, router).await });
 
@@ -188,7 +190,6 @@ impl Harness {
 
     /// Starts a conversation for `customer`.
     pub(crate) async fn start(&self, customer: &str) -> String {
-        use byoc_messaging_api::render::{CreateConversation, CustomerContext};
         let c = self
             .client
             .create_conversation(

@@ -4,9 +4,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use byoc_core::{ActivityType, Secret};
-use byoc_messaging_api::config::WebhookAuthMode;
-use byoc_messaging_api::normalize::ConversationState;
-use byoc_messaging_api::target_state;
+use byoc_messaging_api::{ConversationState, WebhookAuthMode, target_state};
 use byoc_sim::fault::Fault;
 
 use crate::support::{Setup, fast, harness, harness_with};
@@ -166,7 +164,7 @@ async fn tokens_for_another_audience_are_refused() {
 }
 
 #[tokio::test]
-async fn v1_tokens_are_accepted() {
+async fn entra_v1_tokens_are_accepted() {
     let mut opts = fast();
     opts.v1_issuer = true;
     let h = harness_with(Setup {
@@ -179,15 +177,16 @@ async fn v1_tokens_are_accepted() {
 }
 
 #[tokio::test]
-async fn legacy_token_mode() {
+async fn the_legacy_token_is_accepted_only_when_configured() {
     let mut opts = fast();
     opts.legacy_token = Some("shared-webhook-token".into());
     let h = harness_with(Setup {
         opts,
-        webhook: Box::new(|w| {
-            w.with_auth_mode(WebhookAuthMode::LegacyToken(Secret::new(
+        config: Box::new(|c| {
+            c.with_webhook_auth(WebhookAuthMode::LegacyToken(Secret::new(
                 "shared-webhook-token",
             )))
+            .unwrap()
         }),
         ..Setup::default()
     })

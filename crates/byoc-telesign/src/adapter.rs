@@ -1,29 +1,34 @@
 //! [`TelesignAdapter`]: the [`ChannelAdapter`] tying verification, normalization, rendering
 //! and the client together.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use byoc_core::{
-    Activity, AdapterError, Capability, ChannelAdapter, ChannelInfo, Delivery, DeliveryStatus,
-    Inbound,
+    Activity, AdapterError, Capability, ChannelAdapter, ChannelInfo, DeliveredPart, Delivery,
+    DeliveryStatus, Inbound,
 };
+use byoc_http::HttpTransport;
 use bytes::Bytes;
 
-use crate::client::{HttpTransport, TelesignClient};
+use crate::client::{MessagingResponse, TelesignClient};
 use crate::codes::DeliveryState;
-use crate::config::MAX_MESSAGE_CHARS;
+use crate::config::{MAX_MESSAGE_CHARS, TelesignConfig};
+use crate::error::ConfigError;
 use crate::normalize::{CHANNEL_ID, normalize_callback_bytes};
 use crate::render::{Encoding, render, segments};
 use crate::verify::CallbackVerifier;
 
 /// The TeleSign SMS channel: `receive` verifies and normalizes callbacks, `send` delivers
-/// message activities.
-pub struct TelesignAdapter<T = crate::client::DefaultTransport> {
-    client: TelesignClient<T>,
+/// message activities (split into several SMS when long) and reports every part's
+/// reference id and segment count in [`Delivery::parts`].
+pub struct TelesignAdapter {
+    client: TelesignClient,
     verifier: CallbackVerifier,
     info: ChannelInfo,
 }
 
-impl<T> std::fmt::Debug for TelesignAdapter<T> {
+impl std::fmt::Debug for TelesignAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TelesignAdapter")
             .field("client", &self.client)
@@ -38,38 +43,47 @@ pub fn channel_info() -> ChannelInfo {
     ChannelInfo::text_only(CHANNEL_ID, MAX_MESSAGE_CHARS).with(Capability::DeliveryReceipts)
 }
 
-#[cfg(feature = "reqwest")]
-impl TelesignAdapter<crate::client::ReqwestTransport> {
-    /// An adapter over reqwest.
+impl TelesignAdapter {
+    /// An adapter over reqwest, built from the configuration (timeout, response cap, root
+    /// CAs; redirects never followed).
     ///
     /// # Errors
-    /// [`ConfigError::HttpClient`](crate::ConfigError::HttpClient).
-    pub fn new(config: crate::config::TelesignConfig) -> Result<Self, crate::error::ConfigError> {
-        Ok(Self::from_client(TelesignClient::new(config)?))
+    /// [`ConfigError::HttpClient`] when the HTTP client cannot be built.
+    #[cfg(feature = "reqwest")]
+    pub fn new(config: TelesignConfig) -> Result<Self, ConfigError> {
+        Ok(Self::from_parts(TelesignClient::new(config)?))
     }
-}
 
-impl<T: HttpTransport> TelesignAdapter<T> {
-    /// An adapter around a client (with any transport).
-    #[must_use]
-    pub fn from_client(client: TelesignClient<T>) -> Self {
-        let config = client.config();
-        let mut verifier =
-            CallbackVerifier::new(config.customer_id.clone(), config.api_key.clone())
-                .with_max_body_bytes(config.max_callback_bytes);
-        for k in &config.previous_keys {
-            verifier = verifier.with_key(k.clone());
-        }
+    /// An adapter over `transport` (any [`HttpTransport`]; a closure works).
+    ///
+    /// # Errors
+    /// As [`TelesignClient::with_transport`].
+    pub fn with_transport(
+        config: TelesignConfig,
+        transport: Arc<dyn HttpTransport>,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self::from_parts(TelesignClient::with_transport(
+            config, transport,
+        )?))
+    }
+
+    fn from_parts(client: TelesignClient) -> Self {
         Self {
+            verifier: CallbackVerifier::from_config(client.config()),
             client,
-            verifier,
             info: channel_info(),
         }
     }
 
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &TelesignConfig {
+        self.client.config()
+    }
+
     /// The REST client (status lookups, credential check).
     #[must_use]
-    pub fn client(&self) -> &TelesignClient<T> {
+    pub fn client(&self) -> &TelesignClient {
         &self.client
     }
 
@@ -81,7 +95,7 @@ impl<T: HttpTransport> TelesignAdapter<T> {
 }
 
 #[async_trait]
-impl<T: HttpTransport> ChannelAdapter for TelesignAdapter<T> {
+impl ChannelAdapter for TelesignAdapter {
     fn info(&self) -> &ChannelInfo {
         &self.info
     }
@@ -99,34 +113,38 @@ impl<T: HttpTransport> ChannelAdapter for TelesignAdapter<T> {
 
     async fn send(&self, activity: &Activity) -> Result<Delivery, AdapterError> {
         let requests = render(activity, self.client.config())?;
-        let mut ids = Vec::with_capacity(requests.len());
-        let mut last = None;
-        let mut segment_count = 0;
+        let mut parts = Vec::with_capacity(requests.len());
+        let mut last: Option<MessagingResponse> = None;
+        let mut segment_total = 0;
         let mut ucs2 = false;
         for req in &requests {
-            let s = segments(&req.message);
-            segment_count += s.count;
-            ucs2 |= s.encoding == Encoding::Ucs2;
+            let estimate = segments(&req.message);
+            ucs2 |= estimate.encoding == Encoding::Ucs2;
             let resp = self.client.send(req).await?;
-            ids.extend(resp.reference_id.clone());
+            // TeleSign's own count when it gives one; else the GSM-7 / UCS-2 estimate.
+            let count = resp
+                .message_parts_count
+                .unwrap_or_else(|| u32::try_from(estimate.count).unwrap_or(u32::MAX));
+            segment_total += count;
+            match &resp.reference_id {
+                Some(id) => parts.push(DeliveredPart::new(id.clone()).with_segments(count)),
+                None => tracing::warn!("TeleSign accepted a message without a reference id"),
+            }
             last = Some(resp);
         }
-        let status = match last.as_ref().map(crate::client::MessagingResponse::state) {
+        let status = match last.as_ref().map(MessagingResponse::state) {
             Some(DeliveryState::Delivered) => DeliveryStatus::Delivered,
             _ => DeliveryStatus::Accepted,
         };
         let description = last
             .and_then(|r| r.status.description)
             .unwrap_or_else(|| "accepted".into());
-        let mut detail = format!(
-            "{description}; {} message(s), {segment_count} {} segment(s)",
+        let detail = format!(
+            "{description}; {} message(s), {segment_total} {} segment(s)",
             requests.len(),
             if ucs2 { "UCS-2" } else { "GSM-7" }
         );
-        if ids.len() > 1 {
-            detail.push_str(&format!("; reference ids {}", ids.join(",")));
-        }
-        Ok(Delivery::accepted(ids.first().cloned())
+        Ok(Delivery::accepted_parts(parts)
             .with_status(status)
             .with_detail(detail))
     }

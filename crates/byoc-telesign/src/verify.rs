@@ -1,5 +1,6 @@
 //! Callback verification: `base64(HMAC-SHA256(decoded API key, raw body))`, carried as
-//! `TSA {customer_id}:{signature}` in `Authorization` and/or `X-TS-Authorization`.
+//! `TSA {customer_id}:{signature}` in `Authorization` and/or `X-TS-Authorization`
+//! (`docs/protocols/telesign.md#callback-signature`).
 //!
 //! A pure function over the raw body bytes and the headers. TeleSign signs neither a
 //! timestamp nor a nonce into callbacks, so there is no time to check here: replays are
@@ -10,20 +11,20 @@ use base64::Engine as _;
 use hmac::Mac;
 use http::HeaderMap;
 
-use crate::config::ApiKey;
+use crate::config::{ApiKey, DEFAULT_BODY_LIMIT};
 use crate::error::VerifyError;
 
 /// `Authorization`.
-pub const AUTHORIZATION: &str = "authorization";
+pub(crate) const AUTHORIZATION: &str = "authorization";
 /// `X-TS-Authorization`, which TeleSign sends alongside `Authorization`.
-pub const X_TS_AUTHORIZATION: &str = "x-ts-authorization";
+pub(crate) const X_TS_AUTHORIZATION: &str = "x-ts-authorization";
 
 /// Checks callbacks for one customer id, under one or more API keys (rotation).
 #[derive(Clone)]
 pub struct CallbackVerifier {
     customer_id: String,
     keys: Vec<ApiKey>,
-    max_body_bytes: usize,
+    body_limit: usize,
 }
 
 impl std::fmt::Debug for CallbackVerifier {
@@ -31,20 +32,31 @@ impl std::fmt::Debug for CallbackVerifier {
         f.debug_struct("CallbackVerifier")
             .field("customer_id", &self.customer_id)
             .field("keys", &self.keys.len())
-            .field("max_body_bytes", &self.max_body_bytes)
+            .field("body_limit", &self.body_limit)
             .finish()
     }
 }
 
 impl CallbackVerifier {
-    /// A verifier for `customer_id` and `key`, with a 64 KiB body limit.
+    /// A verifier for `customer_id` and `key`, with a body limit of
+    /// [`DEFAULT_BODY_LIMIT`].
     #[must_use]
     pub fn new(customer_id: impl Into<String>, key: ApiKey) -> Self {
         Self {
             customer_id: customer_id.into(),
             keys: vec![key],
-            max_body_bytes: crate::config::DEFAULT_MAX_CALLBACK_BYTES,
+            body_limit: DEFAULT_BODY_LIMIT,
         }
+    }
+
+    /// The verifier a configuration describes: its customer id, its API key and previous
+    /// keys, its body limit.
+    #[must_use]
+    pub fn from_config(config: &crate::TelesignConfig) -> Self {
+        let mut verifier = Self::new(config.customer_id(), config.api_key().clone())
+            .with_body_limit(config.body_limit());
+        verifier.keys.extend(config.previous_keys().iter().cloned());
+        verifier
     }
 
     /// Also accepts signatures made with `key`.
@@ -54,10 +66,10 @@ impl CallbackVerifier {
         self
     }
 
-    /// Sets the body size limit.
+    /// Sets the largest body verified, in bytes (a larger one is refused unread).
     #[must_use]
-    pub fn with_max_body_bytes(mut self, limit: usize) -> Self {
-        self.max_body_bytes = limit;
+    pub fn with_body_limit(mut self, limit: usize) -> Self {
+        self.body_limit = limit;
         self
     }
 
@@ -69,9 +81,9 @@ impl CallbackVerifier {
     /// # Errors
     /// A [`VerifyError`] naming the failure.
     pub fn verify(&self, body: &[u8], headers: &HeaderMap) -> Result<(), VerifyError> {
-        if body.len() > self.max_body_bytes {
+        if body.len() > self.body_limit {
             return Err(VerifyError::BodyTooLarge {
-                limit: self.max_body_bytes,
+                limit: self.body_limit,
             });
         }
         let (header, value) = pick_header(headers)?;
@@ -99,11 +111,11 @@ impl CallbackVerifier {
         let given = crate::config::LENIENT
             .decode(signature)
             .map_err(|_| VerifyError::MalformedHeader { header })?;
-        let ok = self.keys.iter().any(|k| {
-            crate::auth::mac(k.decoded(), body)
-                .verify_slice(&given)
-                .is_ok()
-        });
+        // `verify_slice` compares in constant time.
+        let ok = self
+            .keys
+            .iter()
+            .any(|k| k.mac(body).verify_slice(&given).is_ok());
         if ok {
             Ok(())
         } else {
@@ -132,10 +144,11 @@ fn pick_header(headers: &HeaderMap) -> Result<(&'static str, &http::HeaderValue)
     }
 }
 
-/// The signature TeleSign puts on a callback `body` (for tests and simulators).
+/// The signature TeleSign puts on a callback `body`: what [`CallbackVerifier::verify`]
+/// expects after `TSA {customer_id}:`. For tests of a webhook and for simulators.
 #[must_use]
 pub fn callback_signature(key: &ApiKey, body: &[u8]) -> String {
-    crate::auth::sign(key, body)
+    key.sign(body)
 }
 
 #[cfg(test)]
@@ -146,8 +159,12 @@ mod tests {
         "EXAMPLE----TE8sTgg45yusumoN6BYsBVkh+yRJ5czgsnCehZaOYldPJdmFh6NeX8kunZ2zU1YWaUw/0wV6xfw==";
     const CID: &str = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890";
 
+    fn api_key(text: &str) -> ApiKey {
+        ApiKey::new(byoc_core::Secret::new(text)).unwrap()
+    }
+
     fn key() -> ApiKey {
-        ApiKey::new(K1).unwrap()
+        api_key(K1)
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -159,7 +176,7 @@ mod tests {
     }
 
     #[test]
-    fn sdk_callback_vectors() {
+    fn callback_signatures_match_the_sdks_known_answers() {
         assert_eq!(
             callback_signature(&key(), b"{'test': 123}"),
             "B97g3N9lPdVaptvifxRau7bzVAC5hhRBZ6HKXABN744="
@@ -173,7 +190,7 @@ mod tests {
             v.verify(b"{'test': 123}", &headers(&[("authorization", &bad)])),
             Err(VerifyError::InvalidSignature)
         );
-        let rb = ApiKey::new("dG9wX3NlY3JldF9rZXk=").unwrap();
+        let rb = api_key("dG9wX3NlY3JldF9rZXk=");
         assert_eq!(
             callback_signature(&rb, br#"{"status":"delivered","reference_id":"ABC123"}"#),
             "qSKhUcmCuKIV+nxsj3/qxXNhMYZWvRX0b9FirfvzUkc="
@@ -188,12 +205,12 @@ mod tests {
     }
 
     #[test]
-    fn fixtures_verify() {
+    fn every_signed_fixture_verifies_and_fails_once_tampered() {
         let dir = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../tests/fixtures/telesign/"
         );
-        let key = ApiKey::new(std::fs::read_to_string(format!("{dir}KEY.txt")).unwrap()).unwrap();
+        let key = api_key(&std::fs::read_to_string(format!("{dir}KEY.txt")).unwrap());
         let v = CallbackVerifier::new(CID, key);
         let mut n = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -225,7 +242,7 @@ mod tests {
     }
 
     #[test]
-    fn one_failure_per_variant() {
+    fn each_failure_has_its_own_error_and_rotated_keys_verify() {
         let body = b"{'test': 123}";
         let sig = "B97g3N9lPdVaptvifxRau7bzVAC5hhRBZ6HKXABN744=";
         let v = CallbackVerifier::new(CID, key());
@@ -282,7 +299,7 @@ mod tests {
                 header: AUTHORIZATION
             })
         );
-        let wrong_key = CallbackVerifier::new(CID, ApiKey::new("VGVzdCBLZXk=").unwrap());
+        let wrong_key = CallbackVerifier::new(CID, api_key("VGVzdCBLZXk="));
         assert_eq!(
             wrong_key.verify(
                 body,
@@ -290,7 +307,7 @@ mod tests {
             ),
             Err(VerifyError::InvalidSignature)
         );
-        let small = v.clone().with_max_body_bytes(4);
+        let small = v.clone().with_body_limit(4);
         assert_eq!(
             small.verify(body, &HeaderMap::new()),
             Err(VerifyError::BodyTooLarge { limit: 4 })

@@ -178,7 +178,8 @@ pub enum Encoding {
     Ucs2,
 }
 
-/// How many SMS segments a text takes. Advisory: TeleSign chooses the encoding.
+/// How many SMS segments a text takes. Advisory: TeleSign chooses the encoding
+/// (`docs/protocols/telesign.md#segments`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Segments {

@@ -137,7 +137,7 @@ mod tests {
     }
 
     #[test]
-    fn sdk_vectors_v1_v2_v3() {
+    fn tsa_signatures_match_the_python_java_ruby_known_answers() {
         let i = input("POST", FORM_CONTENT_TYPE, b"test=param");
         assert_eq!(
             String::from_utf8(string_to_sign(&i)).unwrap(),
@@ -165,7 +165,7 @@ mod tests {
     }
 
     #[test]
-    fn php_vectors() {
+    fn tsa_signatures_leave_query_fields_unsigned_as_the_php_known_answers() {
         let mut i = input("POST", FORM_CONTENT_TYPE, b"test=param");
         i.date = "Mon, 27 Jan 2017 23:59:59 GMT";
         i.nonce = "5ffb243e-8e2a-4a7b-bf22-2b3925b3d6ef";
@@ -181,7 +181,7 @@ mod tests {
     }
 
     #[test]
-    fn node_vectors() {
+    fn tsa_signatures_of_form_and_json_bodies_match_the_node_known_answers() {
         let k = "VGVzdCBLZXk=";
         assert_eq!(
             sig(k, &input("POST", FORM_CONTENT_TYPE, b"test=param")),
@@ -203,7 +203,7 @@ mod tests {
     }
 
     #[test]
-    fn messaging_shaped_vectors_and_x_ts_date() {
+    fn x_ts_date_moves_the_date_into_its_own_signed_line() {
         let body = b"phone_number=15555555555&message=Hello+world&message_type=ARN";
         let mut i = input("POST", FORM_CONTENT_TYPE, body);
         i.resource = "/v1/messaging";
@@ -220,7 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn basic_vectors() {
+    fn basic_auth_encodes_the_key_as_issued() {
         assert_eq!(
             basic_authorization(CID, &api_key(K1)),
             "Basic RkZGRkZGRkYtRUVFRS1ERERELTEyMzQtQUIxMjM0NTY3ODkwOkVYQU1QTEUtLS0tVEU4c1RnZzQ1eXVzdW1vTjZCWXNCVmtoK3lSSjVjemdzbkNlaFphT1lsZFBKZG1GaDZOZVg4a3VuWjJ6VTFZV2FVdy8wd1Y2eGZ3PT0="
@@ -236,7 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn http_date_format() {
+    fn dates_are_written_as_rfc_1123_gmt() {
         let at = DateTime::parse_from_rfc3339("2016-12-14T18:20:12Z")
             .unwrap()
             .to_utc();

@@ -149,3 +149,73 @@ impl ChannelAdapter for TelesignAdapter {
             .with_detail(detail))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use byoc_core::{ChannelAccount, Secret};
+    use byoc_http::TransportFuture;
+    use http::{Request, Response};
+
+    use super::*;
+
+    /// A transport answering each send with the next of `answers`, recording the bodies.
+    fn scripted(answers: Vec<&'static str>) -> (Arc<dyn HttpTransport>, Arc<Mutex<Vec<Bytes>>>) {
+        let answers = Arc::new(Mutex::new(answers.into_iter()));
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let seen = sent.clone();
+        let transport = move |req: Request<Bytes>| -> TransportFuture {
+            seen.lock().unwrap().push(req.body().clone());
+            let body = answers.lock().unwrap().next().unwrap_or("{}");
+            Box::pin(async move { Ok(Response::new(Bytes::from_static(body.as_bytes()))) })
+        };
+        (Arc::new(transport), sent)
+    }
+
+    fn config() -> TelesignConfig {
+        TelesignConfig::new("cid", Secret::new("VGVzdCBLZXk=")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_part_is_reported_with_telesigns_segment_count_when_it_gives_one() {
+        let (transport, sent) = scripted(vec![
+            r#"{"reference_id":"A1","status":{"code":290,"description":"Message in progress"},"additional_info":{"message_parts_count":"12"}}"#,
+            r#"{"reference_id":"A2","status":{"code":290,"description":"Message in progress"}}"#,
+        ]);
+        let adapter = TelesignAdapter::with_transport(config(), transport).unwrap();
+        let mut a = Activity::message("ж".repeat(1700));
+        a.recipient = Some(ChannelAccount::new("15555550123"));
+        let d = adapter.send(&a).await.unwrap();
+        assert_eq!(sent.lock().unwrap().len(), 2);
+        // The first part as TeleSign counted it; the second (100 UCS-2 units) estimated.
+        assert_eq!(
+            d.parts,
+            vec![
+                DeliveredPart::new("A1").with_segments(12),
+                DeliveredPart::new("A2").with_segments(2),
+            ]
+        );
+        assert_eq!(d.status, DeliveryStatus::Accepted);
+    }
+
+    #[tokio::test]
+    async fn a_callback_is_verified_before_it_is_normalized() {
+        let (transport, _) = scripted(vec![]);
+        let adapter = TelesignAdapter::with_transport(config(), transport).unwrap();
+        let body = br#"{"sub_resource":"mo_sms","reference_id":"R","user_response":{"phone_number":"15555550123","mo_message":"hi"}}"#;
+        let unsigned = http::Request::new(Bytes::from_static(body));
+        assert_eq!(
+            adapter.receive(unsigned).await.unwrap_err().http_status(),
+            401
+        );
+        let sig = crate::callback_signature(adapter.config().api_key(), body);
+        let signed = http::Request::builder()
+            .header("authorization", format!("TSA cid:{sig}"))
+            .body(Bytes::from_static(body))
+            .unwrap();
+        let inbound = adapter.receive(signed).await.unwrap();
+        assert_eq!(inbound.activities[0].text.as_deref(), Some("hi"));
+        assert_eq!(inbound.response.status(), 200);
+    }
+}

@@ -70,19 +70,20 @@ fn group<R1, R2>(
 }
 
 fn telesign(c: &mut Criterion) {
-    use byoc::telesign::transport::TransportFuture;
-    use byoc::telesign::{TelesignClient, TelesignConfig, render};
+    use byoc::telesign::{TelesignClient, TelesignConfig, TransportFuture, render};
 
     let key =
         "EXAMPLE----TE8sTgg45yusumoN6BYsBVkh+yRJ5czgsnCehZaOYldPJdmFh6NeX8kunZ2zU1YWaUw/0wV6xfw==";
-    let config = TelesignConfig::new("FFFFFFFF-EEEE-DDDD-1234-AB1234567890", key)
+    let config = TelesignConfig::new("FFFFFFFF-EEEE-DDDD-1234-AB1234567890", Secret::new(key))
         .expect("config")
-        .with_callback_url("https://hooks.example/telesign");
+        .with_callback_url("https://hooks.example/telesign".parse().expect("URL"))
+        .expect("callback URL");
     // Never called: the bench builds requests only.
     let transport = |_req: http::Request<bytes::Bytes>| -> TransportFuture {
         Box::pin(async { panic!("the render bench performs no I/O") })
     };
-    let client = TelesignClient::with_transport(config.clone(), transport);
+    let client = TelesignClient::with_transport(config.clone(), std::sync::Arc::new(transport))
+        .expect("client");
     // A fixed instant (the signature includes the date).
     let now = timestamp().to_utc();
     let nonce = "6c2ee7d2-2b6e-4d4e-9b0b-3d1c4e2f5a6b";

@@ -142,7 +142,10 @@ fn bench(cr: &mut Criterion) {
 
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/telesign/");
     let read = |name: &str| std::fs::read(format!("{dir}{name}")).expect("fixture");
-    let key = ApiKey::new(String::from_utf8(read("KEY.txt")).expect("utf-8")).expect("key");
+    let key = ApiKey::new(byoc::core::Secret::new(
+        String::from_utf8(read("KEY.txt")).expect("utf-8"),
+    ))
+    .expect("key");
     let body = read("mo-basic.json");
     let sig = String::from_utf8(read("mo-basic.sig.txt")).expect("utf-8");
     let customer_id = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890";

@@ -41,7 +41,7 @@ fn text(path: &str) -> String {
 const CUSTOMER_ID: &str = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890";
 
 fn telesign(c: &mut Criterion) {
-    let key = ApiKey::new(text("telesign/KEY.txt")).expect("key");
+    let key = ApiKey::new(byoc::core::Secret::new(text("telesign/KEY.txt"))).expect("key");
     let verifier = CallbackVerifier::new(CUSTOMER_ID, key);
     for name in ["mo-basic", "dlr-200-rfc3339"] {
         let body = fixture(&format!("telesign/{name}.json"));

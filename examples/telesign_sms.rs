@@ -7,17 +7,28 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use byoc::core::{Activity, ChannelAccount, ChannelAdapter};
+use byoc::core::{Activity, ChannelAccount, ChannelAdapter, Secret};
 use byoc::sim::telesign::{TelesignSim, TelesignSimOptions};
 use byoc::telesign::{TelesignAdapter, TelesignConfig};
+use byoc_axum::{Received, SinkError, webhook};
 use tokio::sync::mpsc;
 
-mod common;
-
-/// The webhook app: every POST to `/webhooks/telesign` goes through `adapter.receive`, and
-/// the activities are handed to `out`.
+/// The webhook app: every POST to `/webhooks/telesign` is verified and normalized by the
+/// adapter (through `byoc_axum::webhook`), and the activities are handed to `out` before
+/// TeleSign is answered.
 pub fn app(adapter: Arc<TelesignAdapter>, out: mpsc::Sender<Activity>) -> axum::Router {
-    common::webhook("/webhooks/telesign", adapter, 64 * 1024, out)
+    let sink = move |received: Received| {
+        let out = out.clone();
+        async move {
+            for activity in received.activities {
+                out.send(activity)
+                    .await
+                    .map_err(|_| SinkError::unavailable("the printer stopped"))?;
+            }
+            Ok::<(), SinkError>(())
+        }
+    };
+    axum::Router::new().route("/webhooks/telesign", webhook(adapter, sink))
 }
 
 #[tokio::main]
@@ -27,28 +38,29 @@ async fn main() -> anyhow::Result<()> {
     println!("TeleSign simulator on {}", sim.url());
 
     // 2. The adapter, pointed at the simulator.
-    let config = TelesignConfig::new(sim.customer_id(), sim.api_key())?.with_base_url(sim.url())?;
+    let config = TelesignConfig::new(sim.customer_id(), Secret::new(sim.api_key()))?
+        .with_base_url(sim.url().parse()?)?;
     let adapter = Arc::new(TelesignAdapter::new(config)?);
 
     // 3. Our webhook, registered as the simulator's callback URL.
     let (tx, mut rx) = mpsc::channel(16);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let webhook = format!("http://{}/webhooks/telesign", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app(adapter.clone(), tx)).await });
-    sim.set_callback_url(&webhook);
+    let callback_url = format!("http://{}/webhooks/telesign", listener.local_addr()?);
+    let webhook_app = app(adapter.clone(), tx);
+    tokio::spawn(async move { axum::serve(listener, webhook_app).await });
+    sim.set_callback_url(&callback_url);
 
     // 4. Send an SMS.
-    let sender = TelesignAdapter::new(
-        TelesignConfig::new(sim.customer_id(), sim.api_key())?.with_base_url(sim.url())?,
-    )?;
     let mut sms = Activity::message("Your appointment is tomorrow at 10:00. Reply C to confirm.");
     sms.recipient = Some(ChannelAccount::new("+1 555 555 0123"));
-    let delivery = sender.send(&sms).await?;
-    println!(
-        "sent: reference id {:?}, {:?}",
-        delivery.provider_id(),
-        delivery.detail
-    );
+    let delivery = adapter.send(&sms).await?;
+    for part in &delivery.parts {
+        println!(
+            "sent: reference id {}, {} segment(s)",
+            part.provider_id,
+            part.segments.unwrap_or(1)
+        );
+    }
 
     // 5. The customer answers.
     sim.send_mo("15555550123", "15555550999", "C").await?;

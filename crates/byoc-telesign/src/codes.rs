@@ -1,4 +1,5 @@
-//! TeleSign's code tables: delivery status codes (3-digit) and error codes (5-digit).
+//! TeleSign's code tables: delivery status codes (3-digit) and error codes (5-digit)
+//! (`docs/protocols/telesign.md#status-codes`, `docs/protocols/telesign.md#errors`).
 
 use serde::{Deserialize, Serialize};
 
@@ -47,21 +48,18 @@ impl DeliveryState {
 
 /// Whether `code` is an error code (5-digit, or negative as in other TeleSign APIs) rather
 /// than a status code.
-#[must_use]
-pub fn is_error_code(code: i64) -> bool {
+pub(crate) fn is_error_code(code: i64) -> bool {
     !(0..10_000).contains(&code)
 }
 
 /// Whether an error code says the request failed authentication (signature, date, nonce,
 /// customer id, API key, source IP).
-#[must_use]
-pub fn is_auth_error_code(code: i64) -> bool {
+pub(crate) fn is_auth_error_code(code: i64) -> bool {
     matches!(code, 10002..=10005 | 10008 | 10012..=10015 | -30015..=-30004 | -10009)
 }
 
 /// The request field a validation error code names.
-#[must_use]
-pub fn field_of_error_code(code: i64) -> Option<&'static str> {
+pub(crate) fn field_of_error_code(code: i64) -> Option<&'static str> {
     Some(match code {
         11000 | 11001 | 12000 => "phone_number",
         11003 => "account_lifecycle_event",
@@ -85,7 +83,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn delivery_states_table() {
+    fn delivery_codes_map_to_states_and_finality() {
         let table = [
             (200, DeliveryState::Delivered, true),
             (203, DeliveryState::Pending, false),
@@ -106,7 +104,7 @@ mod tests {
     }
 
     #[test]
-    fn error_code_tables() {
+    fn error_codes_are_classified_by_kind_and_field() {
         assert!(is_error_code(10008) && is_error_code(-30006) && !is_error_code(290));
         assert!(is_auth_error_code(10008) && !is_auth_error_code(11000));
         assert_eq!(field_of_error_code(11004), Some("callback_url"));

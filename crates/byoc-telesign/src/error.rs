@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use byoc_core::AdapterError;
+use byoc_http::TransportError;
 
 /// A configuration that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,16 +18,23 @@ pub enum ConfigError {
     /// The API key is empty or decodes (leniently, see [`crate::ApiKey`]) to no bytes.
     #[error("api_key is empty or is not base64")]
     InvalidApiKey,
-    /// The base URL is not an absolute `http(s)` URL without query.
+    /// The base URL is not an `http(s)` URL with a host and without query or fragment.
     #[error("invalid base_url: {reason}")]
     InvalidBaseUrl {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The callback URL is not an `http(s)` URL with a host and without query or fragment.
+    #[error("invalid callback_url: {reason}")]
+    InvalidCallbackUrl {
         /// What is wrong.
         reason: &'static str,
     },
     /// `sender_id` is empty or longer than 20 characters.
     #[error("sender_id must be 1 to 20 characters")]
     InvalidSenderId,
-    /// The HTTP client could not be built.
+    /// The HTTP client could not be built (TLS backend, a root CA that is not a PEM
+    /// certificate).
     #[error("HTTP client: {reason}")]
     HttpClient {
         /// What failed.
@@ -179,194 +187,147 @@ impl From<RenderError> for AdapterError {
     }
 }
 
-/// TeleSign answered with an error (a non-2xx status, or an error code in `status.code` /
-/// `errors[].code`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("TeleSign error {}{} (HTTP {http_status})", code.map(|c| c.to_string()).unwrap_or_else(|| "-".into()), description.as_ref().map(|d| format!(" {d}")).unwrap_or_default())]
+/// A failed REST call to TeleSign.
+///
+/// `endpoint` names the call (`POST /v1/messaging`, `GET /v1/messaging/{reference_id}`);
+/// no variant carries a body, a URL's query or a credential.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub struct ApiError {
-    /// The HTTP status.
-    pub http_status: u16,
-    /// The TeleSign code: `errors[0].code` when present, else `status.code`.
-    pub code: Option<i64>,
-    /// TeleSign's description of the code (a fixed text such as `Invalid Signature.`).
-    pub description: Option<String>,
-    /// From the `Retry-After` header.
-    pub retry_after: Option<Duration>,
+pub enum ClientError {
+    /// The request got no answer (connection refused or dropped, timeout, answer too large).
+    #[error("TeleSign {endpoint}: {source}")]
+    Transport {
+        /// The call.
+        endpoint: &'static str,
+        /// What failed.
+        #[source]
+        source: TransportError,
+    },
+    /// TeleSign answered with an error: a status other than 2xx, or an error code
+    /// (`errors[0].code`, else `status.code`) in a 2xx answer
+    /// (`docs/protocols/telesign.md#errors`).
+    #[error("TeleSign {endpoint} answered HTTP {status}{}", describe(code.as_deref(), description.as_deref()))]
+    Status {
+        /// The call.
+        endpoint: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// TeleSign's code in decimal (`10008`, `11000`, `-30006`), when the answer had one.
+        code: Option<String>,
+        /// TeleSign's fixed description of the code (`Invalid Signature.`), when given.
+        description: Option<String>,
+        /// From the `Retry-After` header.
+        retry_after: Option<Duration>,
+    },
+    /// A 2xx answer that is not TeleSign's JSON; `field` names what is wrong (`body` when
+    /// the answer is not JSON at all).
+    #[error("TeleSign {endpoint} answered an unreadable body (field `{field}`)")]
+    Decode {
+        /// The call.
+        endpoint: &'static str,
+        /// The field at fault.
+        field: &'static str,
+    },
+    /// The request could not be built from the input; nothing was sent.
+    #[error(transparent)]
+    Render(#[from] RenderError),
 }
 
-impl ApiError {
+fn describe(code: Option<&str>, description: Option<&str>) -> String {
+    match (code, description) {
+        (Some(c), Some(d)) => format!(" (code {c}: {d})"),
+        (Some(c), None) => format!(" (code {c})"),
+        (None, Some(d)) => format!(" ({d})"),
+        (None, None) => String::new(),
+    }
+}
+
+impl ClientError {
+    /// TeleSign's numeric code, for [`ClientError::Status`] answers that had one.
+    #[must_use]
+    pub fn telesign_code(&self) -> Option<i64> {
+        match self {
+            Self::Status { code, .. } => code.as_deref().and_then(|c| c.parse().ok()),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of a [`ClientError::Status`].
+    #[must_use]
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
     /// The request field a validation code (11xxx / 12xxx) names, if known.
     #[must_use]
     pub fn field(&self) -> Option<&'static str> {
-        self.code.and_then(crate::codes::field_of_error_code)
+        self.telesign_code()
+            .and_then(crate::codes::field_of_error_code)
     }
 
-    /// Whether the code or status says the credentials or the signature were refused.
+    /// Whether TeleSign refused the credentials or the signature (HTTP 401 / 403, or an
+    /// authentication code).
     #[must_use]
     pub fn is_auth_failure(&self) -> bool {
-        self.http_status == 401
-            || self.http_status == 403
-            || self.code.is_some_and(crate::codes::is_auth_error_code)
+        matches!(self.status(), Some(401 | 403))
+            || self
+                .telesign_code()
+                .is_some_and(crate::codes::is_auth_error_code)
     }
 
     /// Whether TeleSign throttled the request (HTTP 429, codes 10019 / 10020).
     #[must_use]
     pub fn is_rate_limited(&self) -> bool {
-        self.http_status == 429 || matches!(self.code, Some(10019 | 10020))
+        self.status() == Some(429) || matches!(self.telesign_code(), Some(10019 | 10020))
     }
-}
 
-impl From<ApiError> for AdapterError {
-    fn from(e: ApiError) -> Self {
-        let code = e.code.map(|c| c.to_string());
-        let message = e.to_string();
-        let err = if e.is_rate_limited() {
-            AdapterError::rate_limited(e.retry_after, message)
-        } else if e.is_auth_failure() {
-            AdapterError::unauthorized(message)
-        } else if let Some(field) = e.field() {
-            AdapterError::bad_request(field, message)
-        } else if e.http_status >= 500 {
-            AdapterError::transient(message).with_retry_after(e.retry_after)
-        } else if e.http_status == 400 && e.code.is_none() {
-            AdapterError::malformed(message)
-        } else {
-            AdapterError::permanent(Some(e.http_status), message)
-        };
-        match code {
-            Some(c) => err.with_code(c),
-            None => err,
+    /// `Retry-After` of a [`ClientError::Status`], when TeleSign sent one.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Status { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 }
 
-/// A failed REST call.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// The request could not be built from the input.
-    #[error(transparent)]
-    Render(#[from] RenderError),
-    /// TeleSign answered with an error.
-    #[error(transparent)]
-    Api(#[from] ApiError),
-    /// The request did not get an answer (connection refused or dropped, timeout).
-    #[error("transport failure: {0}")]
-    Transport(#[from] crate::client::TransportError),
-    /// A 2xx answer whose body is not TeleSign's JSON.
-    #[error("unreadable TeleSign response (HTTP {http_status}): {reason}")]
-    InvalidResponse {
-        /// The HTTP status.
-        http_status: u16,
-        /// The parser's diagnosis (never the body).
-        reason: String,
-    },
-}
-
 impl From<ClientError> for AdapterError {
     fn from(e: ClientError) -> Self {
+        let message = e.to_string();
         match e {
             ClientError::Render(r) => r.into(),
-            ClientError::Api(a) => a.into(),
-            ClientError::Transport(t) => AdapterError::transport("TeleSign unreachable", t),
+            ClientError::Transport { source, .. } if source.is_retryable() => {
+                AdapterError::transport(message, source)
+            }
+            ClientError::Transport { .. } => AdapterError::permanent(None, message),
             // The message may have been accepted: retrying could send it twice.
-            ClientError::InvalidResponse { http_status, .. } => {
-                AdapterError::permanent(Some(http_status), e.to_string())
+            ClientError::Decode { .. } => AdapterError::permanent(None, message),
+            ClientError::Status { status, .. } => {
+                let retry_after = e.retry_after();
+                let err = if e.is_rate_limited() {
+                    AdapterError::rate_limited(retry_after, message)
+                } else if e.is_auth_failure() {
+                    AdapterError::unauthorized(message)
+                } else if let Some(field) = e.field() {
+                    AdapterError::bad_request(field, message)
+                } else if status >= 500 {
+                    AdapterError::transient(message).with_retry_after(retry_after)
+                } else if status == 400 && e.telesign_code().is_none() {
+                    AdapterError::malformed(message)
+                } else {
+                    AdapterError::permanent(Some(status), message)
+                };
+                match e {
+                    ClientError::Status { code: Some(c), .. } => err.with_code(c),
+                    _ => err,
+                }
             }
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn api(status: u16, code: Option<i64>) -> AdapterError {
-        ApiError {
-            http_status: status,
-            code,
-            description: Some("d".into()),
-            retry_after: Some(Duration::from_secs(4)),
-        }
-        .into()
-    }
-
-    #[test]
-    fn api_errors_map_to_kinds() {
-        let e = api(429, Some(10019));
-        assert!(matches!(e, AdapterError::RateLimited { .. }));
-        assert_eq!(e.retry_after(), Some(Duration::from_secs(4)));
-        assert_eq!(e.code(), Some("10019"));
-        assert!(matches!(
-            api(429, Some(10020)),
-            AdapterError::RateLimited { .. }
-        ));
-        assert!(matches!(api(429, None), AdapterError::RateLimited { .. }));
-        assert!(api(401, Some(10008)).is_unauthorized());
-        assert!(api(401, Some(10002)).is_unauthorized());
-        assert!(api(200, Some(10015)).is_unauthorized());
-        assert!(api(400, Some(-30006)).is_unauthorized());
-        let e = api(400, Some(11000));
-        assert_eq!(e.field(), Some("phone_number"));
-        assert_eq!(api(400, Some(12009)).field(), Some("message"));
-        assert_eq!(api(400, Some(11013)).field(), Some("sender_id"));
-        let e = api(503, None);
-        assert!(e.is_retryable());
-        assert_eq!(e.retry_after(), Some(Duration::from_secs(4)));
-        assert!(api(500, None).is_retryable());
-        assert!(matches!(
-            api(404, Some(10017)),
-            AdapterError::Permanent {
-                status: Some(404),
-                ..
-            }
-        ));
-        assert!(matches!(
-            api(402, Some(10030)),
-            AdapterError::Permanent {
-                status: Some(402),
-                ..
-            }
-        ));
-        assert!(!api(400, Some(10032)).is_retryable());
-    }
-
-    #[test]
-    fn verify_errors_are_unauthorized() {
-        for e in [
-            VerifyError::MissingSignature,
-            VerifyError::MalformedHeader {
-                header: "authorization",
-            },
-            VerifyError::CustomerIdMismatch {
-                header: "authorization",
-            },
-            VerifyError::InvalidSignature,
-            VerifyError::BodyTooLarge { limit: 1 },
-        ] {
-            let a: AdapterError = e.into();
-            assert_eq!(a.http_status(), 401);
-        }
-    }
-
-    #[test]
-    fn render_errors_name_the_field() {
-        let a: AdapterError = RenderError::InvalidPhoneNumber {
-            field: "recipient.id",
-        }
-        .into();
-        assert_eq!(a.field(), Some("recipient.id"));
-        let a: AdapterError = RenderError::TextTooLong {
-            chars: 2000,
-            max: 1600,
-        }
-        .into();
-        assert_eq!(a.field(), Some("text"));
-        let a: AdapterError = RenderError::UnsupportedActivity {
-            kind: "typing".into(),
-        }
-        .into();
-        assert!(matches!(a, AdapterError::Unsupported { .. }));
-    }
-}
+mod tests;

@@ -2,7 +2,7 @@
 //! activities, delivery reports become `event` activities carrying a [`DeliveryReport`],
 //! anything else an `event` keeping the raw callback. Pure; lenient where TeleSign is
 //! inconsistent (codes as numbers or strings, RFC 3339 or RFC 1123 dates, counts as
-//! numbers or strings).
+//! numbers or strings; `docs/protocols/telesign.md#callbacks`).
 
 use byoc_core::activity::{ByteString, RoleType};
 use byoc_core::{Activity, ChannelAccount, ConversationAccount, RawJson, Timestamp};
@@ -24,9 +24,9 @@ pub const EVENT_DELIVERY_REPORT: &str = "telesign.deliveryReport";
 /// `name` of events made from callbacks of another kind.
 pub const EVENT_CALLBACK: &str = "telesign.callback";
 /// `sub_resource` of inbound SMS.
-pub const SUB_RESOURCE_MO: &str = "mo_sms";
+pub(crate) const SUB_RESOURCE_MO: &str = "mo_sms";
 /// `sub_resource` of SMS delivery reports.
-pub const SUB_RESOURCE_SMS: &str = "sms";
+pub(crate) const SUB_RESOURCE_SMS: &str = "sms";
 
 /// A delivery report, as carried in the `value` of a [`EVENT_DELIVERY_REPORT`] event
 /// (camelCase JSON); read it with `activity.value_as::<DeliveryReport>()`.

@@ -1,12 +1,13 @@
 //! Activity → TeleSign send requests: phone number normalization, text splitting at word
-//! boundaries, GSM-7 / UCS-2 segment counting, and the `POST /v1/messaging` form.
+//! boundaries, GSM-7 / UCS-2 segment counting, and the `POST /v1/messaging` form
+//! (`docs/protocols/telesign.md#send`).
 
 use std::fmt;
 
 use byoc_core::{Activity, ActivityType};
 use serde::Deserialize;
 
-use crate::config::{LongText, MAX_MESSAGE_CHARS, TelesignConfig};
+use crate::config::{LongText, MAX_MESSAGE_CHARS, MAX_SENDER_ID_CHARS, TelesignConfig};
 use crate::error::RenderError;
 
 /// A phone number as TeleSign takes it: country code + national number, digits only.
@@ -177,7 +178,8 @@ pub enum Encoding {
     Ucs2,
 }
 
-/// How many SMS segments a text takes. Advisory: TeleSign chooses the encoding.
+/// How many SMS segments a text takes. Advisory: TeleSign chooses the encoding
+/// (`docs/protocols/telesign.md#segments`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Segments {
@@ -226,8 +228,7 @@ pub fn segments(text: &str) -> Segments {
 
 /// Splits `text` into parts of at most `max` characters, at the last whitespace of each
 /// part when there is one (a word longer than `max` is cut). Whitespace at a cut is dropped.
-#[must_use]
-pub fn split_text(text: &str, max: usize) -> Vec<String> {
+pub(crate) fn split_text(text: &str, max: usize) -> Vec<String> {
     let max = max.max(1);
     let mut parts = Vec::new();
     let mut rest = text;
@@ -268,7 +269,7 @@ struct ChannelData {
 /// The phone number is `recipient.id`, else the customer part of a conversation id made by
 /// [`crate::conversation_id`]. `channelData` may set `message_type`, `sender_id`,
 /// `external_id` and `callback_url` (overriding the configuration). Text over 1600
-/// characters is split or refused per [`TelesignConfig::long_text`].
+/// characters is split or refused per [`TelesignConfig::with_long_text`].
 ///
 /// # Errors
 /// A [`RenderError`]; nothing is sent.
@@ -308,10 +309,12 @@ pub fn render(
         })?,
         _ => ChannelData::default(),
     };
-    let sender_id = cd.sender_id.or_else(|| config.sender_id.clone());
+    let sender_id = cd
+        .sender_id
+        .or_else(|| config.sender_id().map(str::to_owned));
     if sender_id
         .as_ref()
-        .is_some_and(|s| s.is_empty() || s.chars().count() > 20)
+        .is_some_and(|s| s.is_empty() || s.chars().count() > MAX_SENDER_ID_CHARS)
     {
         return Err(RenderError::InvalidField {
             field: "sender_id",
@@ -322,7 +325,7 @@ pub fn render(
     let parts = if chars <= MAX_MESSAGE_CHARS {
         vec![text.to_owned()]
     } else {
-        match config.long_text {
+        match config.long_text() {
             LongText::Split => split_text(text, MAX_MESSAGE_CHARS),
             LongText::Refuse => {
                 return Err(RenderError::TextTooLong {
@@ -335,8 +338,10 @@ pub fn render(
     let message_type = cd
         .message_type
         .as_deref()
-        .map_or_else(|| config.message_type.clone(), MessageType::from_wire);
-    let callback_url = cd.callback_url.or_else(|| config.callback_url.clone());
+        .map_or_else(|| config.message_type().clone(), MessageType::from_wire);
+    let callback_url = cd
+        .callback_url
+        .or_else(|| config.callback_url().map(|u| u.as_str().to_owned()));
     Ok(parts
         .into_iter()
         .map(|message| SendRequest {
@@ -351,193 +356,4 @@ pub fn render(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use byoc_core::ChannelAccount;
-
-    const K1: &str = "VGVzdCBLZXk=";
-
-    fn config() -> TelesignConfig {
-        TelesignConfig::new("cid", K1).unwrap()
-    }
-
-    #[test]
-    fn phone_numbers() {
-        let table = [
-            ("+1 (555) 555-0123", Some("15555550123")),
-            ("44 7700 900461", Some("447700900461")),
-            ("+61.491.570.156", Some("61491570156")),
-            ("15555550123", Some("15555550123")),
-            ("0049301234567", None),
-            ("12345", None),
-            ("1234567890123456", None),
-            ("1555abc0123", None),
-            ("", None),
-            ("++", None),
-        ];
-        for (input, want) in table {
-            let got = PhoneNumber::parse(input, "phone_number").ok();
-            assert_eq!(got.as_ref().map(PhoneNumber::as_str), want, "{input}");
-        }
-        assert_eq!(
-            PhoneNumber::parse("x", "recipient.id"),
-            Err(RenderError::InvalidPhoneNumber {
-                field: "recipient.id"
-            })
-        );
-    }
-
-    #[test]
-    fn message_types_are_open() {
-        for (s, t) in [
-            ("OTP", MessageType::Otp),
-            ("arn", MessageType::Arn),
-            ("MKT", MessageType::Mkt),
-        ] {
-            assert_eq!(MessageType::from_wire(s), t);
-        }
-        assert_eq!(MessageType::from_wire("NEW").as_str(), "NEW");
-    }
-
-    #[test]
-    fn segment_counts() {
-        let cases = [
-            ("", Encoding::Gsm7, 0, 1),
-            ("hello", Encoding::Gsm7, 5, 1),
-            (&"a".repeat(160), Encoding::Gsm7, 160, 1),
-            (&"a".repeat(161), Encoding::Gsm7, 161, 2),
-            (&"€".repeat(80), Encoding::Gsm7, 160, 1),
-            (&"€".repeat(81), Encoding::Gsm7, 162, 2),
-            (&"é".repeat(10), Encoding::Gsm7, 10, 1),
-            (&"ж".repeat(70), Encoding::Ucs2, 70, 1),
-            (&"ж".repeat(71), Encoding::Ucs2, 71, 2),
-            ("🙏", Encoding::Ucs2, 2, 1),
-        ];
-        for (text, enc, units, count) in cases {
-            let s = segments(text);
-            assert_eq!(
-                (s.encoding, s.units, s.count),
-                (enc, units, count),
-                "{text}"
-            );
-        }
-    }
-
-    #[test]
-    fn splitting_at_words() {
-        assert_eq!(split_text("hello world", 20), vec!["hello world"]);
-        assert_eq!(
-            split_text("hello world foo", 11),
-            vec!["hello world", "foo"]
-        );
-        assert_eq!(split_text("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
-        assert_eq!(split_text("", 4), vec![""]);
-        let long = "word ".repeat(500);
-        let parts = split_text(long.trim(), 1600);
-        assert_eq!(parts.len(), 2);
-        assert!(
-            parts
-                .iter()
-                .all(|p| p.chars().count() <= 1600 && !p.ends_with(' '))
-        );
-        assert_eq!(parts.join(" "), long.trim());
-        // Multi-byte characters are counted as characters.
-        let parts = split_text(&"é".repeat(3201), 1600);
-        assert_eq!(
-            parts.iter().map(|p| p.chars().count()).collect::<Vec<_>>(),
-            vec![1600, 1600, 1]
-        );
-    }
-
-    fn msg(to: &str, text: &str) -> Activity {
-        let mut a = Activity::message(text);
-        a.recipient = Some(ChannelAccount::new(to));
-        a
-    }
-
-    #[test]
-    fn render_message() {
-        let r = render(&msg("+1 555 555 0123", "Hello world"), &config()).unwrap();
-        assert_eq!(r.len(), 1);
-        assert_eq!(
-            r[0].to_form(),
-            "phone_number=15555550123&message=Hello+world&message_type=ARN"
-        );
-        let mut a = msg("15555550123", "x");
-        a.channel_data = Some(
-            byoc_core::RawJson::from_json_text(
-                r#"{"message_type":"OTP","sender_id":"15555550999","external_id":"e-1","callback_url":"https://cb.example/t"}"#,
-            )
-            .unwrap(),
-        );
-        let r = render(&a, &config()).unwrap();
-        assert_eq!(
-            r[0].to_form(),
-            "phone_number=15555550123&message=x&message_type=OTP&sender_id=15555550999&external_id=e-1&callback_url=https%3A%2F%2Fcb.example%2Ft"
-        );
-        // From the conversation id when there is no recipient.
-        let mut a = Activity::message("hi");
-        a.conversation = Some(byoc_core::ConversationAccount::new(crate::conversation_id(
-            "15555550123",
-            "15555550999",
-        )));
-        assert_eq!(
-            render(&a, &config()).unwrap()[0].phone_number.as_str(),
-            "15555550123"
-        );
-    }
-
-    #[test]
-    fn render_refusals() {
-        let c = config();
-        assert_eq!(
-            render(&Activity::message("hi"), &c),
-            Err(RenderError::MissingRecipient)
-        );
-        assert_eq!(
-            render(&msg("555", "hi"), &c),
-            Err(RenderError::InvalidPhoneNumber {
-                field: "recipient.id"
-            })
-        );
-        assert_eq!(
-            render(&msg("15555550123", "  "), &c),
-            Err(RenderError::EmptyText)
-        );
-        assert!(matches!(
-            render(&Activity::typing(), &c),
-            Err(RenderError::UnsupportedActivity { .. })
-        ));
-        let long = "word ".repeat(400);
-        assert_eq!(render(&msg("15555550123", &long), &c).unwrap().len(), 2);
-        assert_eq!(
-            render(
-                &msg("15555550123", &long),
-                &c.clone().with_long_text(LongText::Refuse)
-            ),
-            Err(RenderError::TextTooLong {
-                chars: 1999,
-                max: 1600
-            })
-        );
-        let mut a = msg("15555550123", "x");
-        a.channel_data = Some(
-            byoc_core::RawJson::from_json_text(r#"{"sender_id":"123456789012345678901"}"#).unwrap(),
-        );
-        assert_eq!(
-            render(&a, &c),
-            Err(RenderError::InvalidField {
-                field: "sender_id",
-                reason: "must be 1 to 20 characters"
-            })
-        );
-        a.channel_data = Some(byoc_core::RawJson::from_json_text(r#"{"sender_id":5}"#).unwrap());
-        assert!(matches!(
-            render(&a, &c),
-            Err(RenderError::InvalidField {
-                field: "channelData",
-                ..
-            })
-        ));
-    }
-}
+mod tests;

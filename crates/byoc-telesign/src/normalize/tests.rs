@@ -14,7 +14,7 @@ fn report(a: &Activity) -> DeliveryReport {
 }
 
 #[test]
-fn mo_basic() {
+fn inbound_sms_becomes_a_message_from_the_customer() {
     let body = fixture("mo-basic.json");
     let a = normalize_callback(&body).unwrap();
     assert_eq!(a.kind, ActivityType::Message);
@@ -32,7 +32,7 @@ fn mo_basic() {
 }
 
 #[test]
-fn mo_unicode_keeps_text_and_conversation_is_stable() {
+fn inbound_unicode_text_is_kept_and_the_conversation_id_is_stable() {
     let a = normalize_callback(&fixture("mo-unicode-iso-country.json")).unwrap();
     assert_eq!(a.text.as_deref(), Some("Merci 🙏 — c'est réglé, à demain"));
     assert_eq!(
@@ -42,7 +42,7 @@ fn mo_unicode_keeps_text_and_conversation_is_stable() {
 }
 
 #[test]
-fn delivery_reports() {
+fn delivery_reports_become_events_with_typed_reports() {
     let table = [
         (
             "dlr-200-rfc3339.json",
@@ -118,7 +118,7 @@ fn delivery_reports() {
 }
 
 #[test]
-fn dlr_without_sub_resource_and_unknown_kinds() {
+fn reports_without_sub_resource_and_unknown_kinds_are_events() {
     let a = normalize_callback(
         br#"{"status":{"code":200,"description":"Delivered to handset","updated_on":"2016-10-21T14:05:36.181346Z"},"reference_id":"0123456789ABCDEF0123456789ABCDEF"}"#,
     )
@@ -262,7 +262,7 @@ fn snapshot_text() -> String {
 }
 
 #[test]
-fn output_matches_snapshot_taken_before_the_zero_copy_rewrite() {
+fn every_fixture_and_edge_case_normalizes_as_the_snapshot_says() {
     let path = format!("{}/src/normalize/snapshot.txt", env!("CARGO_MANIFEST_DIR"));
     let got = snapshot_text();
     if std::env::var_os("BYOC_UPDATE_SNAPSHOT").is_some() {

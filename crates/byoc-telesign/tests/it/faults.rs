@@ -59,3 +59,47 @@ async fn slow_answers_time_out_as_transient() {
     let e = a.send(&message_to("15555550123", "hi")).await.unwrap_err();
     assert!(e.is_retryable(), "{e}");
 }
+
+#[tokio::test]
+async fn answers_over_the_response_cap_are_refused_unread() {
+    let sim = sim().await;
+    let a = TelesignAdapter::new(config(&sim).with_max_response_bytes(1024)).unwrap();
+    let padded = format!(
+        r#"{{"reference_id":"R","status":{{"code":290,"description":"{}"}}}}"#,
+        "x".repeat(4096)
+    );
+    sim.faults().push(
+        Fault::Status {
+            status: 200,
+            retry_after: None,
+            body: Some(padded),
+        },
+        1,
+    );
+    let e = a.send(&message_to("15555550123", "hi")).await.unwrap_err();
+    assert!(!e.is_retryable(), "{e}");
+    assert!(
+        !e.to_string().contains("xxxx"),
+        "the answer is never quoted"
+    );
+    a.send(&message_to("15555550123", "hi")).await.unwrap();
+}
+
+#[test]
+fn a_root_ca_that_is_not_a_certificate_is_a_config_error_naming_it() {
+    let config = byoc_telesign::TelesignConfig::new(
+        "FFFFFFFF-EEEE-DDDD-1234-AB1234567890",
+        byoc_core::Secret::new("VGVzdCBLZXk="),
+    )
+    .unwrap()
+    .with_root_ca(byoc_telesign::RootCa::from_pem(
+        "corporate-proxy-ca",
+        b"not a certificate".to_vec(),
+    ));
+    let e = TelesignAdapter::new(config).unwrap_err();
+    assert!(
+        matches!(e, byoc_telesign::ConfigError::HttpClient { .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("corporate-proxy-ca"), "{e}");
+}

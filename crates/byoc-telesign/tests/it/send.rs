@@ -1,19 +1,23 @@
 //! Outbound: sending, auth schemes, the simulator's checks, status and credential probe.
 
-use byoc_core::{AdapterError, ChannelAdapter, DeliveryStatus};
+use byoc_core::{AdapterError, ChannelAdapter, DeliveredPart, DeliveryStatus};
 use byoc_sim::telesign::{TelesignSim, TelesignSimOptions};
-use byoc_telesign::client::fresh_nonce;
 use byoc_telesign::{
     AuthScheme, ClientError, CredentialCheck, LongText, PhoneNumber, SendRequest, TelesignAdapter,
-    TelesignClient, TelesignConfig,
+    TelesignClient,
 };
 use chrono::Utc;
 use http::Method;
 
-use crate::support::{adapter, config, message_to, sim};
+use crate::support::{adapter, config, config_for, message_to, sim};
+
+/// A fresh nonce, as the client makes one for each request.
+fn fresh_nonce() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
 
 #[tokio::test]
-async fn sends_a_message_with_each_auth_scheme() {
+async fn a_message_is_sent_with_each_auth_scheme_and_its_part_reported() {
     let sim = sim().await;
     for (auth, scheme, x_ts_date) in [
         (AuthScheme::TsaDate, "TSA", false),
@@ -34,13 +38,15 @@ async fn sends_a_message_with_each_auth_scheme() {
         assert_eq!(last.field("message"), Some("Hello world"));
         assert_eq!(last.field("message_type"), Some("ARN"));
         let m = sim.messages().pop().unwrap();
-        assert_eq!(d.provider_id(), Some(m.reference_id.as_str()));
-        assert!(d.detail.unwrap().contains("1 GSM-7 segment"));
+        assert_eq!(
+            d.parts,
+            vec![DeliveredPart::new(m.reference_id).with_segments(1)]
+        );
     }
 }
 
 #[tokio::test]
-async fn long_text_is_split_or_refused() {
+async fn long_text_is_split_into_reported_parts_or_refused() {
     let sim = sim().await;
     let text = "word ".repeat(400);
     let d = adapter(&sim)
@@ -50,12 +56,15 @@ async fn long_text_is_split_or_refused() {
     let msgs = sim.messages();
     assert_eq!(msgs.len(), 2);
     assert!(msgs.iter().all(|m| m.message.chars().count() <= 1600));
+    // Every part's reference id, in sending order, with its GSM-7 segment count
+    // (1600 + 399 septets: 11 + 3 segments of 153).
+    let ids: Vec<&str> = d.parts.iter().map(|p| p.provider_id.as_str()).collect();
+    let sent: Vec<&str> = msgs.iter().map(|m| m.reference_id.as_str()).collect();
+    assert_eq!(ids, sent);
     assert_eq!(d.provider_id(), Some(msgs[0].reference_id.as_str()));
-    assert!(
-        d.detail
-            .unwrap()
-            .contains("2 message(s), 14 GSM-7 segment(s)")
-    );
+    assert_eq!(d.part_count(), 2);
+    let segments: Vec<Option<u32>> = d.parts.iter().map(|p| p.segments).collect();
+    assert_eq!(segments, vec![Some(11), Some(3)]);
 
     let refuse = TelesignAdapter::new(config(&sim).with_long_text(LongText::Refuse)).unwrap();
     let e = refuse
@@ -89,10 +98,7 @@ async fn invalid_numbers_are_refused_before_any_request() {
 #[tokio::test]
 async fn wrong_credentials_are_unauthorized() {
     let sim = sim().await;
-    let wrong_key = TelesignConfig::new(sim.customer_id(), "VGVzdCBLZXk=")
-        .unwrap()
-        .with_base_url(sim.url())
-        .unwrap();
+    let wrong_key = config_for(&sim, sim.customer_id(), "VGVzdCBLZXk=");
     for auth in [
         AuthScheme::TsaDate,
         AuthScheme::TsaXTsDate,
@@ -104,10 +110,7 @@ async fn wrong_credentials_are_unauthorized() {
         assert_eq!(e.code(), Some("10008"));
         assert!(!e.is_retryable());
     }
-    let wrong_customer = TelesignConfig::new("00000000-0000-0000-0000-000000000000", sim.api_key())
-        .unwrap()
-        .with_base_url(sim.url())
-        .unwrap();
+    let wrong_customer = config_for(&sim, "00000000-0000-0000-0000-000000000000", sim.api_key());
     let e = TelesignAdapter::new(wrong_customer)
         .unwrap()
         .send(&message_to("15555550123", "hi"))
@@ -140,11 +143,8 @@ async fn stale_dates_and_reused_nonces_are_refused() {
         )
         .await
         .unwrap_err();
-    let ClientError::Api(api) = e else {
-        panic!("{e:?}")
-    };
-    assert_eq!((api.http_status, api.code), (401, Some(10004)));
-    assert!(AdapterError::from(api).is_unauthorized());
+    assert_eq!((e.status(), e.telesign_code()), (Some(401), Some(10004)));
+    assert!(AdapterError::from(e).is_unauthorized());
 
     let nonce = fresh_nonce();
     c.execute(c.prepare_send(&send_request(), Utc::now(), &nonce).unwrap())
@@ -154,10 +154,7 @@ async fn stale_dates_and_reused_nonces_are_refused() {
         .execute(c.prepare_send(&send_request(), Utc::now(), &nonce).unwrap())
         .await
         .unwrap_err();
-    assert!(
-        matches!(e, ClientError::Api(ref a) if a.code == Some(10002)),
-        "{e:?}"
-    );
+    assert_eq!(e.telesign_code(), Some(10002), "{e:?}");
     let e = c
         .execute(
             c.prepare_send(&send_request(), Utc::now(), "short")
@@ -165,10 +162,7 @@ async fn stale_dates_and_reused_nonces_are_refused() {
         )
         .await
         .unwrap_err();
-    assert!(
-        matches!(e, ClientError::Api(ref a) if a.code == Some(10003)),
-        "{e:?}"
-    );
+    assert_eq!(e.telesign_code(), Some(10003), "{e:?}");
 }
 
 #[tokio::test]
@@ -220,11 +214,13 @@ async fn the_simulator_validates_fields_like_telesign() {
             )
             .unwrap();
         let e = c.execute(req).await.unwrap_err();
-        let ClientError::Api(api) = e else {
-            panic!("{form}: {e:?}")
-        };
-        assert_eq!((api.http_status, api.code), (400, Some(code)), "{form}");
-        let a = AdapterError::from(api);
+        assert!(matches!(e, ClientError::Status { .. }), "{form}: {e:?}");
+        assert_eq!(
+            (e.status(), e.telesign_code()),
+            (Some(400), Some(code)),
+            "{form}"
+        );
+        let a = AdapterError::from(e);
         assert_eq!(a.field(), Some(field), "{form}");
         assert!(!a.is_retryable());
     }
@@ -232,7 +228,7 @@ async fn the_simulator_validates_fields_like_telesign() {
 }
 
 #[tokio::test]
-async fn status_lookup_and_credential_check() {
+async fn status_lookups_and_the_credential_check_answer_like_telesign() {
     let sim = sim().await;
     let c = client(&sim);
     let sent = c
@@ -265,13 +261,7 @@ async fn status_lookup_and_credential_check() {
         basic.check_credentials().await.unwrap(),
         CredentialCheck::Valid
     );
-    let bad = TelesignClient::new(
-        TelesignConfig::new(sim.customer_id(), "VGVzdCBLZXk=")
-            .unwrap()
-            .with_base_url(sim.url())
-            .unwrap(),
-    )
-    .unwrap();
+    let bad = TelesignClient::new(config_for(&sim, sim.customer_id(), "VGVzdCBLZXk=")).unwrap();
     assert_eq!(
         bad.check_credentials().await.unwrap(),
         CredentialCheck::Invalid { code: Some(10008) }

@@ -1,10 +1,11 @@
 //! Shared setup: a simulator, a config pointing at it, and a webhook server that hands
-//! callbacks to the adapter.
+//! callbacks to the adapter through `byoc_axum::webhook`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use byoc_core::{Activity, ChannelAdapter};
+use byoc_axum::{Received, SinkError, webhook as axum_webhook};
+use byoc_core::{Activity, Secret};
 use byoc_sim::telesign::{TelesignSim, TelesignSimOptions};
 use byoc_telesign::{TelesignAdapter, TelesignConfig};
 use tokio::sync::mpsc;
@@ -15,45 +16,39 @@ pub(crate) async fn sim() -> TelesignSim {
         .expect("simulator starts")
 }
 
-pub(crate) fn config(sim: &TelesignSim) -> TelesignConfig {
-    TelesignConfig::new(sim.customer_id(), sim.api_key())
+/// A configuration for `customer_id` / `api_key` pointed at `sim`.
+pub(crate) fn config_for(sim: &TelesignSim, customer_id: &str, api_key: &str) -> TelesignConfig {
+    TelesignConfig::new(customer_id, Secret::new(api_key))
         .unwrap()
-        .with_base_url(sim.url())
+        .with_base_url(sim.url().parse().unwrap())
         .unwrap()
         .with_timeout(Duration::from_secs(5))
+}
+
+pub(crate) fn config(sim: &TelesignSim) -> TelesignConfig {
+    config_for(sim, sim.customer_id(), sim.api_key())
 }
 
 pub(crate) fn adapter(sim: &TelesignSim) -> TelesignAdapter {
     TelesignAdapter::new(config(sim)).unwrap()
 }
 
-/// A webhook on loopback: every POST goes through `adapter.receive`; the activities come
-/// out of the channel, the adapter's answer goes back to the caller.
+/// A webhook on loopback mounted with `byoc_axum::webhook`: the activities come out of the
+/// channel (handed over before the answer), the adapter's answer goes back to the caller.
 pub(crate) async fn webhook(adapter: Arc<TelesignAdapter>) -> (String, mpsc::Receiver<Activity>) {
     let (tx, rx) = mpsc::channel(16);
-    let app = axum::Router::new().route(
-        "/webhooks/telesign",
-        axum::routing::post(move |req: axum::extract::Request| {
-            let adapter = adapter.clone();
-            let tx = tx.clone();
-            async move {
-                let (parts, body) = req.into_parts();
-                let bytes = axum::body::to_bytes(body, 1 << 20)
+    let sink = move |received: Received| {
+        let tx = tx.clone();
+        async move {
+            for a in received.activities {
+                tx.send(a)
                     .await
-                    .unwrap_or_default();
-                let request = http::Request::from_parts(parts, bytes);
-                match adapter.receive(request).await {
-                    Ok(inbound) => {
-                        for a in inbound.activities {
-                            tx.send(a).await.ok();
-                        }
-                        inbound.response.map(axum::body::Body::from)
-                    }
-                    Err(e) => e.to_response().map(axum::body::Body::from),
-                }
+                    .map_err(|_| SinkError::unavailable("test receiver dropped"))?;
             }
-        }),
-    );
+            Ok::<(), SinkError>(())
+        }
+    };
+    let app = axum::Router::new().route("/webhooks/telesign", axum_webhook(adapter, sink));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -1,31 +1,30 @@
 //! Outbound request authentication: TeleSign's HMAC-SHA256 "TSA" signature (with the date in
-//! `Date` or in `x-ts-date`) and Basic. Pure functions; the date and nonce are passed in.
+//! `Date` or in `x-ts-date`) and Basic (`docs/protocols/telesign.md#request-authentication`).
+//! Pure functions; the date and nonce are passed in.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::config::ApiKey;
 
 /// Value of `x-ts-auth-method` for TSA signatures.
-pub const AUTH_METHOD_HMAC_SHA256: &str = "HMAC-SHA256";
+pub(crate) const AUTH_METHOD_HMAC_SHA256: &str = "HMAC-SHA256";
 /// Value of `x-ts-auth-method` sent alongside Basic auth (as the SDKs do).
-pub const AUTH_METHOD_BASIC: &str = "Basic";
+pub(crate) const AUTH_METHOD_BASIC: &str = "Basic";
 /// Header carrying the nonce.
-pub const X_TS_NONCE: &str = "x-ts-nonce";
+pub(crate) const X_TS_NONCE: &str = "x-ts-nonce";
 /// Header carrying the auth method.
-pub const X_TS_AUTH_METHOD: &str = "x-ts-auth-method";
+pub(crate) const X_TS_AUTH_METHOD: &str = "x-ts-auth-method";
 /// Header carrying the date in the `x-ts-date` variant.
-pub const X_TS_DATE: &str = "x-ts-date";
+pub(crate) const X_TS_DATE: &str = "x-ts-date";
 /// Content type of form requests.
-pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+pub(crate) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
 /// Where the signed date travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum DatePlacement {
+pub(crate) enum DatePlacement {
     /// In `Date`; the string to sign has the date on its third line.
     Date,
     /// In `x-ts-date`; the third line is empty and `x-ts-date:{date}` is signed between
@@ -35,28 +34,28 @@ pub enum DatePlacement {
 
 /// The parts of a request a TSA signature covers.
 #[derive(Debug, Clone, Copy)]
-pub struct SigningInput<'a> {
+pub(crate) struct SigningInput<'a> {
     /// `GET`, `POST`, ...
-    pub method: &'a str,
+    pub(crate) method: &'a str,
     /// The `Content-Type` sent; empty for requests without body.
-    pub content_type: &'a str,
+    pub(crate) content_type: &'a str,
     /// The RFC 2616 date sent (see [`http_date`]).
-    pub date: &'a str,
+    pub(crate) date: &'a str,
     /// Where the date travels.
-    pub placement: DatePlacement,
+    pub(crate) placement: DatePlacement,
     /// The nonce sent in `x-ts-nonce`.
-    pub nonce: &'a str,
+    pub(crate) nonce: &'a str,
     /// The exact body bytes sent (signed only when `content_type` is not empty).
-    pub body: &'a [u8],
+    pub(crate) body: &'a [u8],
     /// The path, without host or query (`/v1/messaging`).
-    pub resource: &'a str,
+    pub(crate) resource: &'a str,
 }
 
 /// The string TeleSign signs:
 /// `METHOD\nCONTENT_TYPE\nDATE\nx-ts-auth-method:HMAC-SHA256\nx-ts-nonce:NONCE[\nBODY]\nRESOURCE`
 /// (with `x-ts-date` the DATE line is empty and `x-ts-date:DATE` precedes the nonce).
 #[must_use]
-pub fn string_to_sign(input: &SigningInput<'_>) -> Vec<u8> {
+pub(crate) fn string_to_sign(input: &SigningInput<'_>) -> Vec<u8> {
     let mut s = Vec::with_capacity(160 + input.body.len());
     s.extend_from_slice(input.method.as_bytes());
     s.push(b'\n');
@@ -82,30 +81,19 @@ pub fn string_to_sign(input: &SigningInput<'_>) -> Vec<u8> {
     s
 }
 
-/// `base64(HMAC-SHA256(decoded key, message))`: the TSA request signature over a
-/// [`string_to_sign`], and the callback signature over a raw body.
-#[must_use]
-pub fn sign(key: &ApiKey, message: &[u8]) -> String {
-    STANDARD.encode(mac(key.decoded(), message).finalize().into_bytes())
-}
-
-pub(crate) fn mac(key: &[u8], message: &[u8]) -> Hmac<Sha256> {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-    m.update(message);
-    m
-}
-
 /// `TSA {customer_id}:{signature}`.
 #[must_use]
-pub fn tsa_authorization(customer_id: &str, key: &ApiKey, input: &SigningInput<'_>) -> String {
-    format!("TSA {customer_id}:{}", sign(key, &string_to_sign(input)))
+pub(crate) fn tsa_authorization(
+    customer_id: &str,
+    key: &ApiKey,
+    input: &SigningInput<'_>,
+) -> String {
+    format!("TSA {customer_id}:{}", key.sign(&string_to_sign(input)))
 }
 
 /// `Basic base64(customer_id:api_key)`, the key as issued (not decoded).
 #[must_use]
-pub fn basic_authorization(customer_id: &str, key: &ApiKey) -> String {
+pub(crate) fn basic_authorization(customer_id: &str, key: &ApiKey) -> String {
     format!(
         "Basic {}",
         STANDARD.encode(format!("{customer_id}:{}", key.secret()))
@@ -114,7 +102,7 @@ pub fn basic_authorization(customer_id: &str, key: &ApiKey) -> String {
 
 /// An RFC 2616 date in GMT (`Wed, 14 Dec 2016 18:20:12 GMT`).
 #[must_use]
-pub fn http_date(at: DateTime<Utc>) -> String {
+pub(crate) fn http_date(at: DateTime<Utc>) -> String {
     at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
@@ -140,19 +128,23 @@ mod tests {
         }
     }
 
+    fn api_key(text: &str) -> ApiKey {
+        ApiKey::new(byoc_core::Secret::new(text)).unwrap()
+    }
+
     fn sig(key: &str, i: &SigningInput<'_>) -> String {
-        sign(&ApiKey::new(key).unwrap(), &string_to_sign(i))
+        api_key(key).sign(&string_to_sign(i))
     }
 
     #[test]
-    fn sdk_vectors_v1_v2_v3() {
+    fn tsa_signatures_match_the_python_java_ruby_known_answers() {
         let i = input("POST", FORM_CONTENT_TYPE, b"test=param");
         assert_eq!(
             String::from_utf8(string_to_sign(&i)).unwrap(),
             "POST\napplication/x-www-form-urlencoded\nWed, 14 Dec 2016 18:20:12 GMT\nx-ts-auth-method:HMAC-SHA256\nx-ts-nonce:A1592C6F-E384-4CDB-BC42-C3AB970369E9\ntest=param\n/v1/resource"
         );
         assert_eq!(
-            tsa_authorization(CID, &ApiKey::new(K1).unwrap(), &i),
+            tsa_authorization(CID, &api_key(K1), &i),
             format!("TSA {CID}:2xVlmbrxLjYrrPun3G3WMNG6Jon4yKcTeOoK9DjXJ/Q=")
         );
         assert_eq!(
@@ -173,7 +165,7 @@ mod tests {
     }
 
     #[test]
-    fn php_vectors() {
+    fn tsa_signatures_leave_query_fields_unsigned_as_the_php_known_answers() {
         let mut i = input("POST", FORM_CONTENT_TYPE, b"test=param");
         i.date = "Mon, 27 Jan 2017 23:59:59 GMT";
         i.nonce = "5ffb243e-8e2a-4a7b-bf22-2b3925b3d6ef";
@@ -189,7 +181,7 @@ mod tests {
     }
 
     #[test]
-    fn node_vectors() {
+    fn tsa_signatures_of_form_and_json_bodies_match_the_node_known_answers() {
         let k = "VGVzdCBLZXk=";
         assert_eq!(
             sig(k, &input("POST", FORM_CONTENT_TYPE, b"test=param")),
@@ -205,13 +197,13 @@ mod tests {
         );
         let json = input("POST", "application/json", br#"{"key":"value"}"#);
         assert_eq!(
-            tsa_authorization("yourCustomerId", &ApiKey::new("yourApiKey").unwrap(), &json),
+            tsa_authorization("yourCustomerId", &api_key("yourApiKey"), &json),
             "TSA yourCustomerId:q5n15bclH8MY7OmbZnuVxwb9uivpmafJAlLcFnN/U8A="
         );
     }
 
     #[test]
-    fn messaging_shaped_vectors_and_x_ts_date() {
+    fn x_ts_date_moves_the_date_into_its_own_signed_line() {
         let body = b"phone_number=15555555555&message=Hello+world&message_type=ARN";
         let mut i = input("POST", FORM_CONTENT_TYPE, body);
         i.resource = "/v1/messaging";
@@ -228,23 +220,23 @@ mod tests {
     }
 
     #[test]
-    fn basic_vectors() {
+    fn basic_auth_encodes_the_key_as_issued() {
         assert_eq!(
-            basic_authorization(CID, &ApiKey::new(K1).unwrap()),
+            basic_authorization(CID, &api_key(K1)),
             "Basic RkZGRkZGRkYtRUVFRS1ERERELTEyMzQtQUIxMjM0NTY3ODkwOkVYQU1QTEUtLS0tVEU4c1RnZzQ1eXVzdW1vTjZCWXNCVmtoK3lSSjVjemdzbkNlaFphT1lsZFBKZG1GaDZOZVg4a3VuWjJ6VTFZV2FVdy8wd1Y2eGZ3PT0="
         );
         assert_eq!(
-            basic_authorization("yourCustomerId", &ApiKey::new("yourApiKey").unwrap()),
+            basic_authorization("yourCustomerId", &api_key("yourApiKey")),
             "Basic eW91ckN1c3RvbWVySWQ6eW91ckFwaUtleQ=="
         );
         assert_eq!(
-            basic_authorization(CID, &ApiKey::new("VGVzdCBLZXk=").unwrap()),
+            basic_authorization(CID, &api_key("VGVzdCBLZXk=")),
             "Basic RkZGRkZGRkYtRUVFRS1ERERELTEyMzQtQUIxMjM0NTY3ODkwOlZHVnpkQ0JMWlhrPQ=="
         );
     }
 
     #[test]
-    fn http_date_format() {
+    fn dates_are_written_as_rfc_1123_gmt() {
         let at = DateTime::parse_from_rfc3339("2016-12-14T18:20:12Z")
             .unwrap()
             .to_utc();

@@ -88,3 +88,39 @@ fn channel_records_are_validated_before_sending() {
     assert!(CustomChannel::new("x", a, t, "http://bot.example").is_err());
     assert!(CustomChannel::new("x", "app", t, "https://bot.example").is_err());
 }
+
+#[tokio::test]
+async fn a_tls_endpoint_is_reached_once_its_root_ca_is_configured() {
+    let ca = byoc_sim::tls::LocalCa::generate().unwrap();
+    let sim = MessagingApiSim::start(Options::default().with_tls(ca.clone()))
+        .await
+        .unwrap();
+    assert!(sim.url().starts_with("https://"));
+    let o = sim.options().clone();
+    let app = EntraApp::new(
+        &o.tenant_id,
+        &o.client_id,
+        Secret::new(o.client_secret.as_str()),
+    )
+    .unwrap();
+    let config = DataverseConfig::new(app, sim_url(&sim))
+        .unwrap()
+        .with_authority(sim_url(&sim))
+        .unwrap();
+    let trusting = DataverseClient::new(config.clone().with_root_ca(byoc_http::RootCa::from_pem(
+        "simulator CA",
+        ca.ca_pem().as_bytes().to_vec(),
+    )))
+    .unwrap();
+    assert!(
+        trusting.list().await.unwrap().is_empty(),
+        "token and API over TLS"
+    );
+
+    let untrusting = DataverseClient::new(config).unwrap();
+    let e = untrusting.list().await.unwrap_err();
+    assert!(
+        matches!(e, ClientError::Token(TokenError::Transport(_))),
+        "the token request fails its TLS handshake first: {e:?}"
+    );
+}

@@ -357,3 +357,34 @@ async fn sdk_shaped_requests_are_accepted() {
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["status"]["code"], 10004);
 }
+
+#[tokio::test]
+async fn a_tls_endpoint_is_reached_once_its_root_ca_is_configured() {
+    let ca = byoc_sim::tls::LocalCa::generate().unwrap();
+    let sim = TelesignSim::start(
+        TelesignSimOptions::default()
+            .with_callback_retry_delays(vec![])
+            .with_tls(ca.clone()),
+    )
+    .await
+    .unwrap();
+    assert!(sim.url().starts_with("https://"));
+    let trusting = TelesignAdapter::new(config(&sim).with_root_ca(
+        byoc_telesign::RootCa::from_pem("simulator CA", ca.ca_pem().as_bytes().to_vec()),
+    ))
+    .unwrap();
+    let d = trusting
+        .send(&message_to("15555550123", "over TLS"))
+        .await
+        .unwrap();
+    assert_eq!(d.part_count(), 1);
+    assert_eq!(sim.messages().pop().unwrap().message, "over TLS");
+
+    let untrusting = TelesignAdapter::new(config(&sim)).unwrap();
+    let e = untrusting
+        .send(&message_to("15555550123", "refused"))
+        .await
+        .unwrap_err();
+    assert!(e.is_retryable(), "a TLS failure is a transport error: {e}");
+    assert_eq!(sim.messages().len(), 1);
+}

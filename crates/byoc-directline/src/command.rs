@@ -1,4 +1,5 @@
-//! Dynamics 365 Omnichannel bot commands (fact sheet D.6): a bot written for Omnichannel
+//! Dynamics 365 Omnichannel bot commands
+//! (`docs/protocols/bot-framework.md#omnichannel-bot-commands`): a bot written for Omnichannel
 //! escalates or ends a conversation by putting a JSON-encoded **string** in
 //! `channelData.tags` — `{"type":"Escalate","context":{...}}` or
 //! `{"type":"EndConversation","context":{}}` — and marks each message to the customer with

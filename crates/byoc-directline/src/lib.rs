@@ -72,7 +72,7 @@
 //! [`ConnectorAdapter`] returns a placeholder answer (`501 Not Implemented` for an invoke,
 //! as botbuilder answers one nobody handled; `200 {"activities":[]}` for expectReplies);
 //! the host runs the bot and gives the real answer: with byoc-axum, the sink returns
-//! [`byoc_axum::Answer::Replace`]. [`ExpectedAnswer::of`] says which answer an activity
+//! `byoc_axum::Answer::Replace`. [`ExpectedAnswer::of`] says which answer an activity
 //! waits for; [`InvokeResponse::to_response`] and [`expected_replies`] build it.
 //!
 //! ```

@@ -90,7 +90,7 @@ fn skew_is_five_minutes_both_ways() {
 }
 
 #[test]
-fn missing_authorization() {
+fn a_request_without_authorization_is_refused() {
     let err = verifier().verify(
         &body("webchat", SERVICE_URL),
         &HeaderMap::new(),
@@ -101,7 +101,7 @@ fn missing_authorization() {
 }
 
 #[test]
-fn not_bearer() {
+fn only_the_exact_bearer_scheme_is_accepted() {
     for v in [
         format!("bearer {KAT_RS256}"),
         format!("Basic {KAT_RS256}"),
@@ -118,7 +118,7 @@ fn not_bearer() {
 }
 
 #[test]
-fn malformed_token() {
+fn tokens_that_are_not_three_base64_parts_are_malformed() {
     for t in ["abc", "a.b", "a.b.c.d", "!!!.e30.AA"] {
         let err = verifier().verify_token(t, &keys(), at(NOW)).unwrap_err();
         assert!(
@@ -132,6 +132,13 @@ fn malformed_token() {
             .verify_token(&long, &keys(), at(NOW))
             .unwrap_err(),
         VerifyError::MalformedToken("length")
+    );
+    let signed = KAT_RS256.rsplit_once('.').unwrap().0;
+    assert_eq!(
+        verifier()
+            .verify_token(&format!("{signed}.!!!"), &keys(), at(NOW))
+            .unwrap_err(),
+        VerifyError::MalformedToken("signature")
     );
 }
 
@@ -165,7 +172,7 @@ fn hs256_key_confusion_is_refused() {
 }
 
 #[test]
-fn unknown_key() {
+fn a_token_signed_by_an_unpublished_key_is_refused() {
     let mut parts = KAT_RS256.splitn(2, '.');
     let _ = parts.next();
     let rest = parts.next().unwrap();
@@ -189,7 +196,7 @@ fn unknown_key() {
 }
 
 #[test]
-fn bad_signature() {
+fn claims_changed_after_signing_fail_the_signature() {
     // Claims changed after signing (audience swapped).
     let parts: Vec<&str> = KAT_RS256.split('.').collect();
     let forged = b64(
@@ -217,7 +224,7 @@ fn bad_signature() {
 }
 
 #[test]
-fn wrong_issuer() {
+fn tokens_from_another_issuer_are_refused() {
     let p = ChannelVerifier::new("https://sts.windows.net/other/", "kat-app-id");
     assert_eq!(
         p.verify_token(KAT_RS256, &keys(), at(NOW)).unwrap_err(),
@@ -226,7 +233,7 @@ fn wrong_issuer() {
 }
 
 #[test]
-fn wrong_audience() {
+fn tokens_for_another_bot_are_refused() {
     let p = ChannelVerifier::new("https://api.botframework.com", "another-bot");
     assert_eq!(
         p.verify_token(KAT_RS256, &keys(), at(NOW)).unwrap_err(),
@@ -235,7 +242,7 @@ fn wrong_audience() {
 }
 
 #[test]
-fn expired() {
+fn tokens_past_their_expiry_and_the_skew_are_refused() {
     assert_eq!(
         verifier()
             .verify_token(KAT_RS256, &keys(), at(1_700_003_600 + 301))
@@ -245,7 +252,7 @@ fn expired() {
 }
 
 #[test]
-fn not_yet_valid() {
+fn tokens_before_their_start_and_the_skew_are_refused() {
     assert_eq!(
         verifier()
             .verify_token(KAT_RS256, &keys(), at(1_700_000_000 - 301))
@@ -255,7 +262,7 @@ fn not_yet_valid() {
 }
 
 #[test]
-fn missing_endorsement() {
+fn a_key_not_endorsed_for_the_channel_is_refused() {
     let keys = jwks(r#"["msteams"]"#);
     let h = headers(&format!("Bearer {KAT_RS256}"));
     let err = verifier()
@@ -270,7 +277,7 @@ fn missing_endorsement() {
 }
 
 #[test]
-fn service_url_mismatch() {
+fn a_service_url_other_than_the_claim_is_refused() {
     let h = headers(&format!("Bearer {KAT_RS256}"));
     let err = verifier()
         .verify(
@@ -284,7 +291,7 @@ fn service_url_mismatch() {
 }
 
 #[test]
-fn malformed_body() {
+fn a_body_that_is_not_json_is_malformed() {
     let h = headers(&format!("Bearer {KAT_RS256}"));
     let err = verifier()
         .verify(b"not json", &h, &keys(), at(NOW))

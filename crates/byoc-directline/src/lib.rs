@@ -166,7 +166,9 @@ pub use stream::ActivityStream;
 pub use verify::{ChannelVerifier, VerifiedToken};
 
 /// The shared HTTP layer's types that appear in this crate's signatures.
-pub use byoc_http::{HttpTransport, KeySet, RootCa, TokenError, TransportError};
+pub use byoc_http::{
+    HttpTransport, KeySet, RootCa, TokenError, TransportError, TransportErrorKind,
+};
 
 #[cfg(test)]
 mod assert_impls {

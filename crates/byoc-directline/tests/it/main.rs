@@ -18,7 +18,8 @@ use byoc_core::activity::ActivityType;
 use byoc_core::{Activity, ChannelAccount, ChannelAdapter, ConversationAccount, Secret};
 use byoc_directline::{
     ActivityStream, AttachmentData, ClientError, ConnectorAdapter, ConnectorConfig,
-    DirectLineClient, DirectLineConfig, DirectLineCredential, RenderError, Upload,
+    DirectLineClient, DirectLineConfig, DirectLineCredential, RenderError, TransportErrorKind,
+    Upload,
 };
 use byoc_sim::directline::{
     ChannelToken, DEFAULT_BOT_APP_ID, DEFAULT_BOT_APP_PASSWORD, DEFAULT_SECRET, DirectLineSim,
@@ -364,6 +365,30 @@ async fn direct_line_polling_with_watermark_resumption_after_restart() {
         other.resume("no-such-conv", None).await,
         Err(ClientError::ConversationEnded)
     ));
+}
+
+#[tokio::test]
+async fn direct_line_answers_are_read_up_to_the_configured_size() {
+    let sim = DirectLineSim::start(Options::default()).await.unwrap();
+    let config = DirectLineConfig::new(DirectLineCredential::Secret(Secret::new(DEFAULT_SECRET)))
+        .unwrap()
+        .with_base_url(sim.directline_url().parse().unwrap())
+        .unwrap()
+        .with_max_response_bytes(4096)
+        .unwrap();
+    let client = DirectLineClient::new(config).unwrap();
+    client.start().await.unwrap();
+    client
+        .post_activity(&Activity::message("x".repeat(8192)))
+        .await
+        .unwrap();
+    match client.get_activities().await {
+        Err(ClientError::Transport { endpoint, source }) => {
+            assert_eq!(endpoint, "conversations/{id}/activities");
+            assert_eq!(source.kind(), TransportErrorKind::BodyTooLarge);
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 pub(crate) async fn next_text(stream: &mut ActivityStream, want: &str) -> Activity {

@@ -113,6 +113,45 @@ pub struct SchemaInfo {
     #[prost(string, tag = "3")]
     pub rpc_id: ::prost::alloc::string::String,
 }
+/// The result of publishing one event: its replay id, or an error.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PublishResult {
+    #[prost(bytes = "vec", tag = "1")]
+    pub replay_id: ::prost::alloc::vec::Vec<u8>,
+    #[prost(message, optional, tag = "2")]
+    pub error: ::core::option::Option<Error>,
+    /// The producer event's correlation key.
+    #[prost(string, tag = "3")]
+    pub correlation_key: ::prost::alloc::string::String,
+}
+/// An error of one published event.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Error {
+    #[prost(enumeration = "ErrorCode", tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub msg: ::prost::alloc::string::String,
+}
+/// Publish's request: a batch of events for one topic.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PublishRequest {
+    #[prost(string, tag = "1")]
+    pub topic_name: ::prost::alloc::string::String,
+    #[prost(message, repeated, tag = "2")]
+    pub events: ::prost::alloc::vec::Vec<ProducerEvent>,
+    #[prost(string, tag = "3")]
+    pub auth_refresh: ::prost::alloc::string::String,
+}
+/// Publish's answer: one result per event, in order.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PublishResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub results: ::prost::alloc::vec::Vec<PublishResult>,
+    #[prost(string, tag = "2")]
+    pub schema_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub rpc_id: ::prost::alloc::string::String,
+}
 /// Where a subscription starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
@@ -143,6 +182,36 @@ impl ReplayPreset {
         }
     }
 }
+/// What went wrong publishing an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum ErrorCode {
+    Unknown = 0,
+    Publish = 1,
+    Commit = 2,
+}
+impl ErrorCode {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unknown => "UNKNOWN",
+            Self::Publish => "PUBLISH",
+            Self::Commit => "COMMIT",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "UNKNOWN" => Some(Self::Unknown),
+            "PUBLISH" => Some(Self::Publish),
+            "COMMIT" => Some(Self::Commit),
+            _ => None,
+        }
+    }
+}
 #[cfg(feature = "client")]
 /// Generated client implementations.
 pub mod pub_sub_client {
@@ -159,17 +228,6 @@ pub mod pub_sub_client {
     #[derive(Debug, Clone)]
     pub struct PubSubClient<T> {
         inner: tonic::client::Grpc<T>,
-    }
-    impl PubSubClient<tonic::transport::Channel> {
-        /// Attempt to create a new client by connecting to a given endpoint.
-        pub async fn connect<D>(dst: D) -> Result<Self, tonic::transport::Error>
-        where
-            D: TryInto<tonic::transport::Endpoint>,
-            D::Error: Into<StdError>,
-        {
-            let conn = tonic::transport::Endpoint::new(dst)?.connect().await?;
-            Ok(Self::new(conn))
-        }
     }
     impl<T> PubSubClient<T>
     where
@@ -280,6 +338,20 @@ pub mod pub_sub_client {
                 .insert(GrpcMethod::new("eventbus.v1.PubSub", "GetTopic"));
             self.inner.unary(req, path, codec).await
         }
+        pub async fn publish(
+            &mut self,
+            request: impl tonic::IntoRequest<super::PublishRequest>,
+        ) -> std::result::Result<tonic::Response<super::PublishResponse>, tonic::Status> {
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/eventbus.v1.PubSub/Publish");
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("eventbus.v1.PubSub", "Publish"));
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 #[cfg(feature = "server")]
@@ -313,6 +385,10 @@ pub mod pub_sub_server {
             &self,
             request: tonic::Request<super::TopicRequest>,
         ) -> std::result::Result<tonic::Response<super::TopicInfo>, tonic::Status>;
+        async fn publish(
+            &self,
+            request: tonic::Request<super::PublishRequest>,
+        ) -> std::result::Result<tonic::Response<super::PublishResponse>, tonic::Status>;
     }
     /// The Pub/Sub API service.
     #[derive(Debug)]
@@ -489,6 +565,43 @@ pub mod pub_sub_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = GetTopicSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/eventbus.v1.PubSub/Publish" => {
+                    #[allow(non_camel_case_types)]
+                    struct PublishSvc<T: PubSub>(pub Arc<T>);
+                    impl<T: PubSub> tonic::server::UnaryService<super::PublishRequest> for PublishSvc<T> {
+                        type Response = super::PublishResponse;
+                        type Future = BoxFuture<tonic::Response<Self::Response>, tonic::Status>;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::PublishRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move { <T as PubSub>::publish(&inner, request).await };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = PublishSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

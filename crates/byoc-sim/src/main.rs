@@ -1,9 +1,10 @@
 //! `byoc-sim <telesign|directline|connector|messaging-api|salesforce> --port P [credentials]`:
-//! one simulator standalone. Prints `listening on http://127.0.0.1:P` as its first line.
+//! one simulator standalone; `byoc-sim all`: every one at once behind one CA. Prints
+//! `listening on http(s)://127.0.0.1:P` first, and the CA file beside it with TLS.
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: byoc-sim <telesign|directline|connector|messaging-api|salesforce> --port P [options]\n       byoc-sim <simulator> --help";
+const USAGE: &str = "usage: byoc-sim <telesign|directline|connector|messaging-api|salesforce> --port P [--tls|--tls-dir DIR] [options]\n       byoc-sim all [--plaintext] [--tls-dir DIR] [ports]\n       byoc-sim <simulator|all> --help";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -24,6 +25,7 @@ async fn main() -> ExitCode {
         "directline" | "connector" => byoc_sim::directline::run_cli(args).await,
         "messaging-api" => byoc_sim::messaging_api::run_cli(args).await,
         "salesforce" => byoc_sim::salesforce::run_cli(args).await,
+        "all" => byoc_sim::run_all_cli(args).await,
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

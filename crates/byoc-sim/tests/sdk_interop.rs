@@ -1,7 +1,9 @@
 //! The simulators against the providers' official SDKs, run for real from Python
 //! (`tests/sdk/requirements.txt`): TeleSign's `telesign` package and Microsoft's Bot
-//! Framework SDK (`botbuilder-*`). When the packages are missing the tests say so on
-//! stderr and return, or fail when `BYOC_REQUIRE_SDK_TESTS=1` (CI).
+//! Framework SDK (`botbuilder-*`). The simulators serve TLS and the SDKs reach them
+//! directly, trusting the simulator's CA through `REQUESTS_CA_BUNDLE` and `SSL_CERT_FILE`.
+//! When the packages are missing the tests say so on stderr and return, or fail when
+//! `BYOC_REQUIRE_SDK_TESTS=1` (CI).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -10,6 +12,7 @@ use std::time::Duration;
 
 use byoc_sim::directline::{self, DirectLineSim};
 use byoc_sim::telesign::{TelesignSim, TelesignSimOptions};
+use byoc_sim::tls::LocalCa;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
@@ -56,9 +59,17 @@ async fn sdk_available(test: &str, modules: &str) -> bool {
     false
 }
 
+/// Points Python's HTTP stacks at the simulator's CA and nothing else.
+fn trusting(cmd: &mut Command, ca: &LocalCa) {
+    cmd.env("REQUESTS_CA_BUNDLE", ca.ca_file())
+        .env("SSL_CERT_FILE", ca.ca_file());
+}
+
 /// Runs a script in `tests/sdk` to completion and parses the last stdout line as JSON.
-async fn run_script(script: &str, args: &[&str]) -> Value {
-    let child = Command::new(python())
+async fn run_script(script: &str, ca: &LocalCa, args: &[&str]) -> Value {
+    let mut cmd = Command::new(python());
+    trusting(&mut cmd, ca);
+    let child = cmd
         .arg(sdk_dir().join(script))
         .args(args)
         .stdin(Stdio::null())
@@ -88,12 +99,15 @@ async fn telesign_round_trip(auth_method: &str, expected_scheme: &str) {
     if !sdk_available(&test, "telesign.messaging").await {
         return;
     }
-    let sim = TelesignSim::start(TelesignSimOptions::default())
+    let ca = LocalCa::generate().expect("a local CA");
+    let sim = TelesignSim::start(TelesignSimOptions::default().with_tls(ca.clone()))
         .await
         .expect("simulator starts");
+    assert!(sim.url().starts_with("https://"));
     let text = "Your code is 123456 — ünïcode & symbols=ok";
     let out = run_script(
         "telesign_send.py",
+        &ca,
         &[
             sim.url(),
             sim.customer_id(),
@@ -223,10 +237,13 @@ async fn bot_framework_sdk_bot_answers_through_direct_line() {
     }
     // The bot learns the simulator's URL first (it uses it only per request), the
     // simulator the bot's.
+    let ca = LocalCa::generate().expect("a local CA");
     let port = free_port();
-    let sim_url = format!("http://127.0.0.1:{port}");
+    let sim_url = format!("https://127.0.0.1:{port}");
+    let mut python_bot = Command::new(python());
+    trusting(&mut python_bot, &ca);
     let mut bot = Running(
-        Command::new(python())
+        python_bot
             .arg(sdk_dir().join("botframework_echo_bot.py"))
             .args([
                 sim_url.as_str(),
@@ -243,7 +260,9 @@ async fn bot_framework_sdk_bot_answers_through_direct_line() {
     let mut lines = json_lines(&mut bot.0);
     let ready = wait_for_line(&mut lines, "bot_url").await;
     let bot_url = ready["bot_url"].as_str().expect("bot_url").to_owned();
-    let mut options = directline::Options::default().with_bot_url(bot_url);
+    let mut options = directline::Options::default()
+        .with_bot_url(bot_url)
+        .with_tls(ca.clone());
     options.port = port;
     let sim = DirectLineSim::start(options)
         .await
@@ -252,6 +271,9 @@ async fn bot_framework_sdk_bot_answers_through_direct_line() {
 
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(ca.ca_pem().as_bytes()).expect("CA PEM"),
+        )
         .build()
         .expect("client");
     let started: Value = http

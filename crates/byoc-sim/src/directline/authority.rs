@@ -23,50 +23,26 @@ pub(crate) async fn openid(AxState(state): AxState<Shared>) -> Json<Value> {
     }))
 }
 
-/// The Bot Framework tenant's id (`botframework.com`), as Entra writes it in issuers.
-const BOT_FRAMEWORK_TENANT_ID: &str = "d6d49420-f39b-4df7-a1dc-d59a935871db";
-
-/// The base URL a request came through: `X-Forwarded-Proto` / `X-Forwarded-Host` when a
-/// front (TLS terminator) set them, else `Host`, else the listening address.
-fn public_base(state: &State, headers: &HeaderMap) -> String {
-    let value = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    let proto = value("x-forwarded-proto").filter(|p| matches!(*p, "http" | "https"));
-    let host = value("x-forwarded-host").or_else(|| value("host"));
-    match host {
-        Some(host) => format!("{}://{host}", proto.unwrap_or("http")),
-        None => state.base.clone(),
-    }
-}
-
 /// Entra's OpenID discovery document of a tenant
 /// (`GET /{tenant}/v2.0/.well-known/openid-configuration`), which MSAL reads before it asks
-/// the token endpoint. Only the token endpoint is served; MSAL also requires an
-/// `authorization_endpoint`, so one is named. URLs use the base the request came through,
-/// because MSAL accepts only `https` authorities and so reaches the simulator through a TLS
-/// front.
+/// the token endpoint: every field Entra's carries, naming this authority's endpoints.
 pub(crate) async fn tenant_openid(
     AxState(state): AxState<Shared>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Json<Value> {
-    let base = public_base(&state, &headers);
-    Json(json!({
-        "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-        "authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/authorize"),
-        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "issuer": format!("https://login.microsoftonline.com/{BOT_FRAMEWORK_TENANT_ID}/v2.0"),
-        "tenant_region_scope": "WW",
-    }))
+    let base = crate::entra::request_base(&state.base, &headers);
+    Json(crate::entra::openid_configuration(&base, &tenant, "WW"))
+}
+
+/// The tenant's signing keys (`jwks_uri` of the tenant document): the key that signs
+/// Connector tokens.
+pub(crate) async fn tenant_jwks(AxState(state): AxState<Shared>) -> Json<Value> {
+    let mut key = state.token_key().jwk(&[]);
+    if let Some(o) = key.as_object_mut() {
+        o.remove("endorsements");
+    }
+    Json(json!({ "keys": [key] }))
 }
 
 pub(crate) async fn jwks(AxState(state): AxState<Shared>) -> Json<Value> {

@@ -11,7 +11,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use super::authority::authorize_connector;
-use super::state::{Conv, Inner, Shared, Stored, error};
+use super::state::{Conv, Shared, Stored, error};
 
 fn parse_activity(body: &[u8]) -> Result<Value, Response> {
     match serde_json::from_slice::<Value>(body) {
@@ -105,48 +105,42 @@ pub(crate) async fn update_activity(
     if let Err(r) = authorize_connector(&state, &headers) {
         return r;
     }
-    let mut a = match parse_activity(&body) {
+    if let Some(r) = too_large(&body) {
+        return r;
+    }
+    let a = match parse_activity(&body) {
         Ok(a) => a,
         Err(r) => return r,
     };
     let mut inner = state.lock();
-    let slot = match activity_slot(&mut inner, &conv, &id) {
-        Ok(slot) => slot,
-        Err(r) => return r,
+    let Some(c) = inner.convs.get_mut(&conv) else {
+        return conversation_not_found();
     };
-    if let Some(o) = a.as_object_mut() {
-        o.insert("id".into(), Value::String(id.clone()));
-        o.insert("conversation".into(), json!({ "id": conv }));
+    match c.update(&conv, &id, a) {
+        Some(()) => (StatusCode::OK, Json(json!({ "id": id }))).into_response(),
+        None => activity_not_found(),
     }
-    *slot = a;
-    (StatusCode::OK, Json(json!({ "id": id }))).into_response()
 }
 
-/// The stored activity `id` of conversation `conv`, or the connector's 404 answer.
-fn activity_slot<'a>(
-    inner: &'a mut Inner,
-    conv: &str,
-    id: &str,
-) -> Result<&'a mut Value, Response> {
-    let Some(c) = inner.convs.get_mut(conv) else {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            "ConversationNotFound",
-            "conversation not found",
-        ));
-    };
-    c.activities
-        .iter_mut()
-        .find(|x| x["id"] == id)
-        .ok_or_else(|| {
-            error(
-                StatusCode::NOT_FOUND,
-                "ActivityNotFound",
-                "activity not found",
-            )
-        })
+fn conversation_not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "ConversationNotFound",
+        "conversation not found",
+    )
 }
 
+fn activity_not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "ActivityNotFound",
+        "activity not found",
+    )
+}
+
+/// `DELETE .../activities/{id}`: accepted, and the history keeps a `messageDelete`
+/// tombstone in the activity's place; Direct Line clients receive nothing (the Direct Line
+/// channel does not propagate deletions: a client keeps showing the activity).
 pub(crate) async fn delete_activity(
     AxState(state): AxState<Shared>,
     Path((conv, id)): Path<(String, String)>,
@@ -156,11 +150,12 @@ pub(crate) async fn delete_activity(
         return r;
     }
     let mut inner = state.lock();
-    let slot = match activity_slot(&mut inner, &conv, &id) {
-        Ok(slot) => slot,
-        Err(r) => return r,
+    let Some(c) = inner.convs.get_mut(&conv) else {
+        return conversation_not_found();
     };
-    // Keep the watermark slot: the deleted activity becomes a messageDelete tombstone.
+    let Some(slot) = c.stored_mut(&id) else {
+        return activity_not_found();
+    };
     *slot = json!({ "type": "messageDelete", "id": id, "conversation": { "id": conv } });
     StatusCode::OK.into_response()
 }

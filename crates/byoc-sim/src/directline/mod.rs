@@ -13,9 +13,20 @@
 //!   does, whose replies come back through the connector service.
 //!
 //! Point a bot's SDK at it with: OpenID metadata URL [`DirectLineSim::openid_metadata_url`]
-//! and the login endpoint [`DirectLineSim::url`] (tenant path `/botframework.com`); the
-//! issuer stays `https://api.botframework.com`, as the SDKs expect. Point a Direct Line
-//! client at [`DirectLineSim::directline_url`].
+//! and the login endpoint [`DirectLineSim::url`] (tenant path `/botframework.com`, whose
+//! Entra discovery document `/{tenant}/v2.0/.well-known/openid-configuration` and keys
+//! `/{tenant}/discovery/v2.0/keys` MSAL reads); the issuer stays
+//! `https://api.botframework.com`, as the SDKs expect. Point a Direct Line client at
+//! [`DirectLineSim::directline_url`]. MSAL accepts only `https` authorities: start with
+//! [`Options::with_tls`] and trust [`crate::tls::LocalCa::ca_file`].
+//!
+//! What clients receive, per transport, as the Direct Line service sends it: messages and
+//! every other activity on both polling (`GET .../activities`) and the WebSocket stream;
+//! `typing` on the stream only; a bot's `updateActivity` as a new activity on both, whose
+//! `channelData.updateActivityId` names the activity it replaces (the Direct Line channel's
+//! way, which Web Chat follows); a bot's `deleteActivity` is accepted but reaches no client
+//! (Direct Line does not propagate deletions). [`DirectLineSim::activities`] is the history:
+//! each activity once, in its latest state (a deleted one as a `messageDelete` tombstone).
 //!
 //! Faults: [`DirectLineSim::faults`] (429, 5xx, delays, dropped HTTP connections),
 //! [`DirectLineSim::drop_sockets`], [`DirectLineSim::expire_tokens`],
@@ -43,6 +54,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::fault::Faults;
+use crate::tls::LocalCa;
 use keys::SimKey;
 use state::{Conv, Inner, Shared, State};
 
@@ -88,6 +100,9 @@ pub struct Options {
     pub stream_url_ttl: Duration,
     /// Interval of empty keep-alive frames on sockets. Default 15 s.
     pub keepalive: Duration,
+    /// Serve HTTPS and WSS with this CA's server certificate; `None` (the default) serves
+    /// plaintext HTTP.
+    pub tls: Option<Arc<LocalCa>>,
 }
 
 impl Default for Options {
@@ -114,6 +129,7 @@ impl Default for Options {
             connector_token_ttl: Duration::from_secs(3600),
             stream_url_ttl: Duration::from_secs(60),
             keepalive: Duration::from_secs(15),
+            tls: None,
         }
     }
 }
@@ -130,6 +146,13 @@ impl Options {
     #[must_use]
     pub fn with_connector_token_ttl(mut self, ttl: Duration) -> Self {
         self.connector_token_ttl = ttl;
+        self
+    }
+
+    /// Serves HTTPS (and WSS streams) with a server certificate of `ca`.
+    #[must_use]
+    pub fn with_tls(mut self, ca: Arc<LocalCa>) -> Self {
+        self.tls = Some(ca);
         self
     }
 
@@ -232,6 +255,7 @@ fn router(state: Shared) -> Router {
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(authority::tenant_openid),
         )
+        .route("/{tenant}/discovery/v2.0/keys", get(authority::tenant_jwks))
         .route(
             "/v1/.well-known/openidconfiguration",
             get(authority::openid),
@@ -289,7 +313,8 @@ impl DirectLineSim {
         let listener =
             tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], opts.port))).await?;
         let addr = listener.local_addr()?;
-        let url = format!("http://{addr}");
+        let tls = opts.tls.clone();
+        let url = format!("{}://{addr}", crate::tls::scheme(tls.as_ref()));
         let (kill, _) = watch::channel(0);
         let state: Shared = Arc::new(State {
             base: url.clone(),
@@ -313,7 +338,7 @@ impl DirectLineSim {
         let faults = Faults::new();
         let app = faults.layer(router(state.clone()));
         let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = crate::tls::serve(listener, tls, app, std::future::pending()).await {
                 tracing::error!(error = %e, "directline simulator stopped");
             }
         });
@@ -325,7 +350,8 @@ impl DirectLineSim {
         })
     }
 
-    /// `http://127.0.0.1:P`: also the login base of the token authority.
+    /// `http://127.0.0.1:P` (`https://` with TLS): also the login base of the token
+    /// authority.
     #[must_use]
     pub fn url(&self) -> &str {
         &self.url
@@ -347,6 +373,12 @@ impl DirectLineSim {
     #[must_use]
     pub fn service_url(&self) -> String {
         format!("{}/", self.url)
+    }
+
+    /// The CA whose certificate this simulator serves, when it serves TLS.
+    #[must_use]
+    pub fn ca(&self) -> Option<&Arc<LocalCa>> {
+        self.state.opts.tls.as_ref()
     }
 
     /// The settings it runs with.
@@ -494,6 +526,8 @@ struct Cli {
     /// The bot's app password.
     #[arg(long)]
     app_password: Option<String>,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 /// Runs `byoc-sim directline` or `byoc-sim connector` (`args[0]`): the same server, which
@@ -519,8 +553,10 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
     if let Some(p) = cli.app_password {
         opts.bot_app_password = p;
     }
+    opts.tls = cli.tls.ca()?;
     let sim = DirectLineSim::start(opts).await?;
     println!("listening on {}", sim.url());
+    crate::tls::print_ca(sim.ca());
     println!("direct line base url: {}", sim.directline_url());
     println!("openid metadata url: {}", sim.openid_metadata_url());
     println!(

@@ -18,7 +18,12 @@ use super::keys::SimKey;
 
 /// One conversation, shared by the Direct Line and connector sides.
 pub(crate) struct Conv {
+    /// The history: each activity once, in its latest state (edited in place by updates
+    /// and deletes).
     pub(crate) activities: Vec<Value>,
+    /// What clients receive, in order; a watermark is a position in it. An update appends
+    /// the new version here (Direct Line delivers it as a new activity).
+    pub(crate) feed: Vec<Value>,
     pub(crate) started: bool,
     pub(crate) tx: broadcast::Sender<String>,
     /// Bumped when a new socket opens: older sockets close with reason `collision`.
@@ -31,6 +36,7 @@ impl Conv {
         let (socket_gen, _) = watch::channel(0);
         Self {
             activities: Vec::new(),
+            feed: Vec::new(),
             started: false,
             tx,
             socket_gen,
@@ -58,29 +64,71 @@ impl Conv {
         }
         let is_typing = activity.get("type").and_then(Value::as_str) == Some("typing");
         if is_typing {
-            // Typing travels on the stream only (C.5); it takes no watermark slot.
+            // Typing travels on the stream only; it takes no watermark slot.
             let frame =
-                json!({ "activities": [activity], "watermark": self.activities.len().to_string() });
+                json!({ "activities": [activity], "watermark": self.feed.len().to_string() });
             let _ = self.tx.send(frame.to_string());
             return id;
         }
         self.activities.push(activity.clone());
-        let frame =
-            json!({ "activities": [activity], "watermark": self.activities.len().to_string() });
-        let _ = self.tx.send(frame.to_string());
+        self.deliver(activity);
         id
     }
 
-    /// The activities after `watermark` and the new watermark.
+    /// Appends to what clients receive and pushes it to the stream.
+    fn deliver(&mut self, activity: Value) {
+        self.feed.push(activity.clone());
+        let frame = json!({ "activities": [activity], "watermark": self.feed.len().to_string() });
+        let _ = self.tx.send(frame.to_string());
+    }
+
+    /// The stored activity `id`, to edit in place.
+    pub(crate) fn stored_mut(&mut self, id: &str) -> Option<&mut Value> {
+        self.activities.iter_mut().find(|a| a["id"] == id)
+    }
+
+    /// Replaces activity `id` with `activity` (a bot's `updateActivity`): the history holds
+    /// the new version under the old id, and clients receive it, on both transports, as a
+    /// new activity whose `channelData.updateActivityId` names the one it replaces, as the
+    /// Direct Line channel sends updates. `None` when there is no such activity.
+    pub(crate) fn update(&mut self, conv_id: &str, id: &str, mut activity: Value) -> Option<()> {
+        let seq = self.feed.len();
+        let stored = self.stored_mut(id)?;
+        let timestamp = stored.get("timestamp").cloned();
+        if let Some(o) = activity.as_object_mut() {
+            o.insert("id".into(), Value::String(id.to_owned()));
+            o.insert("conversation".into(), json!({ "id": conv_id }));
+            o.entry("channelId")
+                .or_insert_with(|| Value::String("directline".into()));
+            if let Some(t) = timestamp {
+                o.insert("timestamp".into(), t);
+            }
+        }
+        *stored = activity.clone();
+        if let Some(o) = activity.as_object_mut() {
+            o.insert("id".into(), Value::String(format!("{conv_id}|{seq:07}")));
+            o.insert(
+                "timestamp".into(),
+                Value::String(
+                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                ),
+            );
+            let channel_data = o.entry("channelData").or_insert_with(|| json!({}));
+            if let Some(cd) = channel_data.as_object_mut() {
+                cd.insert("updateActivityId".into(), Value::String(id.to_owned()));
+            }
+        }
+        self.deliver(activity);
+        Some(())
+    }
+
+    /// What clients receive after `watermark`, and the new watermark.
     pub(crate) fn since(&self, watermark: Option<&str>) -> (Vec<Value>, String) {
         let from = watermark
             .and_then(|w| w.parse::<usize>().ok())
             .unwrap_or(0)
-            .min(self.activities.len());
-        (
-            self.activities[from..].to_vec(),
-            self.activities.len().to_string(),
-        )
+            .min(self.feed.len());
+        (self.feed[from..].to_vec(), self.feed.len().to_string())
     }
 }
 
@@ -180,7 +228,10 @@ impl State {
         self.lock()
             .stream_tokens
             .insert(t.clone(), (conv.to_owned(), Instant::now()));
-        let ws_base = self.base.replacen("http://", "ws://", 1);
+        let ws_base = match self.base.strip_prefix("https://") {
+            Some(rest) => format!("wss://{rest}"),
+            None => self.base.replacen("http://", "ws://", 1),
+        };
         let mut url = format!("{ws_base}/v3/directline/conversations/{conv}/stream?t={t}");
         if let Some(w) = watermark {
             url.push_str("&watermark=");

@@ -1,5 +1,5 @@
-//! HTTP side of the simulator: the router, the consumer Messaging API with its checks, and
-//! the `/_sim/...` control endpoints that drive the agent side.
+//! HTTP side of the simulator: the router and the consumer Messaging API (its body checks
+//! in `validate`, the `/_sim/...` control endpoints in `control`).
 
 // Handlers return ready axum responses as their error values.
 #![allow(clippy::result_large_err)]
@@ -18,13 +18,10 @@ use serde_json::{Value, json};
 use super::Inner;
 use super::entra::authorize;
 use super::state::{SimConversation, SimMessage, SimState, format_ts};
+use super::validate::{validate_activity, validate_create};
 
 pub(crate) const MESSAGING_API_CHANNEL_TYPE: i64 = 192_350_005;
-const MAX_TEXT: usize = 6000;
 pub(super) const MAX_NAME: usize = 256;
-const MAX_CUSTOMER_FIELD: usize = 200;
-const MAX_CONTEXT_VARS: usize = 100;
-const MAX_START_MESSAGE: usize = 27 * 1024;
 
 type Shared = Arc<Inner>;
 
@@ -32,6 +29,10 @@ pub(crate) fn router(inner: Shared) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(super::entra::token))
         .route("/{tenant}/discovery/v2.0/keys", get(super::entra::jwks))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(super::entra::openid_configuration),
+        )
         .route("/api/v1.0/consumer/conversations/create", post(create))
         .route("/api/v1.0/consumer/conversation/create", post(create))
         .route("/api/v1.0/consumer/conversations", get(list))
@@ -42,8 +43,11 @@ pub(crate) fn router(inner: Shared) -> Router {
         )
         .route("/api/v1.0/consumer/conversation/{id}/context", get(context))
         .route("/api/data/v9.2/{key}", any(super::dataverse::dataverse))
-        .route("/_sim/tokens/expire", post(expire_tokens))
-        .route("/_sim/conversations/{id}/{action}", post(control))
+        .route("/_sim/tokens/expire", post(super::control::expire_tokens))
+        .route(
+            "/_sim/conversations/{id}/{action}",
+            post(super::control::control),
+        )
         .with_state(inner)
 }
 
@@ -53,10 +57,6 @@ pub(super) fn err(status: StatusCode, code: &str, message: &str) -> Response {
         axum::Json(json!({ "error": { "code": code, "message": message } })),
     )
         .into_response()
-}
-
-fn chars(v: &Value) -> usize {
-    v.as_str().map_or(0, |s| s.chars().count())
 }
 
 // ---------------------------------------------------------------- consumer API
@@ -131,63 +131,6 @@ pub(super) fn parse_json(body: &[u8]) -> Result<Value, Response> {
         )),
     }
 }
-
-fn validate_create(v: &Value) -> Result<(), Response> {
-    if let Some(c) = v.get("customercontext") {
-        let Some(obj) = c.as_object() else {
-            return Err(err(
-                StatusCode::BAD_REQUEST,
-                "InvalidCustomerContext",
-                "customercontext must be an object",
-            ));
-        };
-        for (k, val) in obj {
-            if chars(val) > MAX_CUSTOMER_FIELD {
-                return Err(err(
-                    StatusCode::BAD_REQUEST,
-                    "CustomerContextTooLong",
-                    &format!("customercontext.{k} exceeds 200 characters"),
-                ));
-            }
-        }
-    }
-    if let Some(ctx) = v.get("conversationcontext") {
-        let Some(obj) = ctx.as_object() else {
-            return Err(err(
-                StatusCode::BAD_REQUEST,
-                "InvalidConversationContext",
-                "conversationcontext must be an object",
-            ));
-        };
-        if obj.len() > MAX_CONTEXT_VARS {
-            return Err(err(
-                StatusCode::BAD_REQUEST,
-                "TooManyContextVariables",
-                "at most 100 context variables",
-            ));
-        }
-        for (k, var) in obj {
-            if k.chars().count() > MAX_NAME || var.get("value").is_none() {
-                return Err(err(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidContextVariable",
-                    "context variables need a value and a name of at most 256 characters",
-                ));
-            }
-        }
-    }
-    if let Some(m) = v.get("startmessage")
-        && m.to_string().len() > MAX_START_MESSAGE
-    {
-        return Err(err(
-            StatusCode::BAD_REQUEST,
-            "StartMessageTooLarge",
-            "startmessage exceeds 27 KB",
-        ));
-    }
-    Ok(())
-}
-
 async fn create(
     AxState(inner): AxState<Shared>,
     method: Method,
@@ -272,75 +215,6 @@ async fn create(
     st.conversations.insert(id, conv);
     axum::Json(out).into_response()
 }
-
-fn validate_activity(v: &Value, channel: &str) -> Result<(), Response> {
-    let bad = |code: &str, msg: &str| Err(err(StatusCode::BAD_REQUEST, code, msg));
-    let kind = v.get("type").and_then(Value::as_str).unwrap_or_default();
-    if chars(&v["type"]) > MAX_NAME {
-        return bad("TypeTooLong", "type exceeds 256 characters");
-    }
-    for p in ["/from/id", "/from/name", "/name", "/id"] {
-        if v.pointer(p).map_or(0, chars) > MAX_NAME {
-            return bad("NameTooLong", "names are limited to 256 characters");
-        }
-    }
-    if let Some(c) = v.get("channelId")
-        && !c.as_str().is_some_and(|c| c.eq_ignore_ascii_case(channel))
-    {
-        return bad(
-            "ChannelIdMismatch",
-            "channelId must equal the channel-id header",
-        );
-    }
-    match kind {
-        "message" => {
-            let has_text = v
-                .get("text")
-                .and_then(Value::as_str)
-                .is_some_and(|t| !t.is_empty());
-            let has_att = v
-                .get("attachments")
-                .and_then(Value::as_array)
-                .is_some_and(|a| !a.is_empty());
-            if !has_text && !has_att {
-                return bad("MissingContent", "text or attachments is required");
-            }
-            if chars(&v["text"]) > MAX_TEXT {
-                return bad("TextTooLong", "text exceeds 6000 characters");
-            }
-            for a in v
-                .get("attachments")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if a.get("contentType").and_then(Value::as_str).is_none()
-                    || a.get("contentUrl").and_then(Value::as_str).is_none()
-                {
-                    return bad(
-                        "InvalidAttachment",
-                        "attachments need contentType and contentUrl",
-                    );
-                }
-            }
-        }
-        "typing" | "endOfConversation" => {}
-        "event" => {
-            let name = v.get("name").and_then(Value::as_str).unwrap_or_default();
-            let cd = &v["channelData"];
-            let custom = cd.get("customEvent").and_then(Value::as_bool) == Some(true)
-                && cd.get("customEventName").and_then(Value::as_str) == Some(name)
-                && !name.is_empty()
-                && cd.get("customEventValue").is_none_or(Value::is_string);
-            if !custom {
-                return bad("UnsupportedEvent", "unsupported event");
-            }
-        }
-        _ => return bad("UnsupportedActivityType", "unsupported activity type"),
-    }
-    Ok(())
-}
-
 async fn send(
     AxState(inner): AxState<Shared>,
     method: Method,
@@ -597,57 +471,4 @@ async fn context(
         .map(|(k, v)| json!({ "name": k, "value": v }))
         .collect();
     axum::Json(json!({ "context": ctx })).into_response()
-}
-
-// ---------------------------------------------------------------- control
-
-async fn expire_tokens(AxState(inner): AxState<Shared>) -> Response {
-    inner.lock().tokens.clear();
-    StatusCode::NO_CONTENT.into_response()
-}
-
-#[derive(Deserialize, Default)]
-struct ControlBody {
-    text: Option<String>,
-    name: Option<String>,
-}
-
-async fn control(
-    AxState(inner): AxState<Shared>,
-    Path((id, action)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let b: ControlBody = if body.is_empty() {
-        ControlBody::default()
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(b) => b,
-            Err(_) => return err(StatusCode::BAD_REQUEST, "InvalidJson", "body must be JSON"),
-        }
-    };
-    let agent = super::Agent {
-        inner: inner.clone(),
-    };
-    let result = match action.as_str() {
-        "accept" => agent.accepts(&id).await,
-        "say" => agent.says(&id, b.text.as_deref().unwrap_or_default()).await,
-        "typing" => agent.typing(&id).await,
-        "close" => agent.close(&id).await,
-        "event" => {
-            agent
-                .event(&id, b.name.as_deref().unwrap_or_default())
-                .await
-        }
-        _ => {
-            return err(
-                StatusCode::NOT_FOUND,
-                "UnknownAction",
-                "accept, say, typing, close or event",
-            );
-        }
-    };
-    match result {
-        Ok(report) => axum::Json(report).into_response(),
-        Err(e) => err(StatusCode::BAD_REQUEST, "AgentError", &e.to_string()),
-    }
 }

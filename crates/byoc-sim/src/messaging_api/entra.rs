@@ -75,6 +75,20 @@ pub(super) async fn token(
     .into_response()
 }
 
+/// Entra's tenant discovery document, for the configured tenant only (Entra answers an
+/// unknown tenant `400`).
+pub(super) async fn openid_configuration(
+    AxState(inner): AxState<Shared>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !tenant.eq_ignore_ascii_case(&inner.opts.tenant_id) {
+        return err(StatusCode::BAD_REQUEST, "invalid_tenant", "unknown tenant");
+    }
+    let base = crate::entra::request_base(inner.base_url(), &headers);
+    axum::Json(crate::entra::openid_configuration(&base, &tenant, "EU")).into_response()
+}
+
 pub(super) async fn jwks(AxState(inner): AxState<Shared>, Path(tenant): Path<String>) -> Response {
     if !tenant.eq_ignore_ascii_case(&inner.opts.tenant_id) {
         return err(StatusCode::BAD_REQUEST, "invalid_tenant", "unknown tenant");

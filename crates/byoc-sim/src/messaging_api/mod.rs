@@ -5,6 +5,7 @@
 //! | path | what |
 //! |---|---|
 //! | `POST /{tenant}/oauth2/v2.0/token` | client credentials → opaque access token (`expires_in` configurable); `invalid_client`, `invalid_scope`, `unsupported_grant_type` errors |
+//! | `GET /{tenant}/v2.0/.well-known/openid-configuration` | Entra's tenant discovery document (what MSAL reads first), naming this simulator's endpoints |
 //! | `GET /{tenant}/discovery/v2.0/keys` | JWKS of the key that signs webhook bearer tokens |
 //! | `POST /api/v1.0/consumer/conversations/create` (and `.../conversation/create`) | create; idempotent by `conversationrequestid`; an active conversation of the same `customerid` comes back with `isNew: false` |
 //! | `POST /api/v1.0/consumer/conversation/{id}` | message / typing / endOfConversation / custom event, with the documented limits |
@@ -28,10 +29,12 @@
 
 mod agent;
 mod api;
+mod control;
 mod dataverse;
 mod entra;
 pub mod keys;
 pub mod state;
+mod validate;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -39,6 +42,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::fault::Faults;
+use crate::tls::LocalCa;
 pub use agent::Agent;
 pub use state::{
     ChannelRecord, DeliveryReport, RecordedRequest, SimConversation, SimMessage, SimState,
@@ -75,6 +79,9 @@ pub struct Options {
     pub legacy_token: Option<String>,
     /// Display name of the simulated agent. Default `Rosa Delgado`.
     pub agent_name: String,
+    /// Serve HTTPS with this CA's server certificate; `None` (the default) serves
+    /// plaintext HTTP.
+    pub tls: Option<Arc<LocalCa>>,
 }
 
 impl Default for Options {
@@ -93,7 +100,17 @@ impl Default for Options {
             v1_issuer: false,
             legacy_token: None,
             agent_name: "Rosa Delgado".into(),
+            tls: None,
         }
+    }
+}
+
+impl Options {
+    /// Serves HTTPS with a server certificate of `ca`.
+    #[must_use]
+    pub fn with_tls(mut self, ca: Arc<LocalCa>) -> Self {
+        self.tls = Some(ca);
+        self
     }
 }
 
@@ -168,9 +185,10 @@ impl MessagingApiSim {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        let tls = opts.tls.clone();
         let inner = Arc::new(Inner {
             opts,
-            base: format!("http://{addr}"),
+            base: format!("{}://{addr}", crate::tls::scheme(tls.as_ref())),
             state: Mutex::new(state::State::default()),
             http,
             agent_id: "8d1f3a5c-7e9b-4d2f-a6c8-0e2a4c6e8a0c".into(),
@@ -178,7 +196,7 @@ impl MessagingApiSim {
         let faults = Faults::new();
         let app = faults.layer(api::router(inner.clone()));
         let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = crate::tls::serve(listener, tls, app, std::future::pending()).await {
                 tracing::error!(error = %e, "messaging-api simulator stopped");
             }
         });
@@ -189,10 +207,17 @@ impl MessagingApiSim {
         })
     }
 
-    /// `http://127.0.0.1:P` (also the Entra authority and the Dataverse org URL).
+    /// `http://127.0.0.1:P`, or `https://` with TLS (also the Entra authority and the
+    /// Dataverse org URL).
     #[must_use]
     pub fn url(&self) -> &str {
         &self.inner.base
+    }
+
+    /// The CA whose certificate this simulator serves, when it serves TLS.
+    #[must_use]
+    pub fn ca(&self) -> Option<&Arc<LocalCa>> {
+        self.inner.opts.tls.as_ref()
     }
 
     /// The options in force.
@@ -303,6 +328,8 @@ struct Cli {
     /// Issue v1 (sts.windows.net) webhook tokens.
     #[arg(long)]
     v1_issuer: bool,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 /// Runs this simulator from the command line (`args[0]` is the subcommand name).
@@ -336,8 +363,10 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
     }
     opts.legacy_token = cli.legacy_token;
     opts.v1_issuer = cli.v1_issuer;
+    opts.tls = cli.tls.ca()?;
     let sim = MessagingApiSim::start_on(opts, cli.port).await?;
     println!("listening on {}", sim.url());
+    crate::tls::print_ca(sim.ca());
     let o = sim.options();
     println!(
         "authority: {}  (token: {}/{}/oauth2/v2.0/token)",

@@ -1,5 +1,6 @@
 //! The Pub/Sub API gRPC server: `GetTopic`, `GetSchema`, `Subscribe` with flow control,
-//! replay and keep-alives.
+//! replay and keep-alives, and `Publish` (events a client publishes join the bus, so
+//! subscribers receive them).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,14 +11,29 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::proto::pub_sub_server::{PubSub, PubSubServer};
 use super::proto::{
-    ConsumerEvent, FetchRequest, FetchResponse, ProducerEvent, ReplayPreset, SchemaInfo,
-    SchemaRequest, TopicInfo, TopicRequest,
+    ConsumerEvent, Error as PublishError, ErrorCode, FetchRequest, FetchResponse, ProducerEvent,
+    PublishRequest, PublishResponse, PublishResult, ReplayPreset, SchemaInfo, SchemaRequest,
+    TopicInfo, TopicRequest,
 };
 use super::{Shared, lock};
 
-pub(crate) async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) {
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    listener: tokio::net::TcpListener,
+    tls: Option<Arc<crate::tls::LocalCa>>,
+) {
     let svc = PubSubServer::new(Service { shared });
-    let r = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(ca) = tls {
+        builder = match builder.tls_config(ca.tonic_config()) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "salesforce sim gRPC TLS configuration refused");
+                return;
+            }
+        };
+    }
+    let r = builder
         .add_service(svc)
         .serve_with_incoming(TcpListenerStream::new(listener))
         .await;
@@ -87,6 +103,59 @@ impl PubSub for Service {
         }
         Ok(Response::new(SchemaInfo {
             schema_json: self.shared.schema_json.clone(),
+            schema_id: self.shared.schema_id.clone(),
+            rpc_id: uuid::Uuid::new_v4().to_string(),
+        }))
+    }
+
+    async fn publish(
+        &self,
+        req: Request<PublishRequest>,
+    ) -> Result<Response<PublishResponse>, Status> {
+        self.authenticate(&req)?;
+        let req = req.into_inner();
+        if req.topic_name != self.topic() {
+            return Err(Status::invalid_argument("topic not found"));
+        }
+        if req.events.is_empty() {
+            return Err(Status::invalid_argument("no events to publish"));
+        }
+        let results = req
+            .events
+            .into_iter()
+            .map(|event| {
+                let correlation_key = if event.id.is_empty() {
+                    uuid::Uuid::new_v4().to_string()
+                } else {
+                    event.id.clone()
+                };
+                let error = |msg: &str| PublishResult {
+                    replay_id: Vec::new(),
+                    error: Some(PublishError {
+                        code: ErrorCode::Publish as i32,
+                        msg: msg.to_owned(),
+                    }),
+                    correlation_key: correlation_key.clone(),
+                };
+                if event.schema_id != self.shared.schema_id {
+                    return error("the event's schema id is not the topic's schema");
+                }
+                let mut reader = event.payload.as_slice();
+                if apache_avro::from_avro_datum(&self.shared.schema, &mut reader, None).is_err()
+                    || !reader.is_empty()
+                {
+                    return error("the payload is not an Avro record of the topic's schema");
+                }
+                let n = self.shared.store(correlation_key.clone(), event.payload);
+                PublishResult {
+                    replay_id: replay_id(usize::try_from(n).unwrap_or(usize::MAX)),
+                    error: None,
+                    correlation_key,
+                }
+            })
+            .collect();
+        Ok(Response::new(PublishResponse {
+            results,
             schema_id: self.shared.schema_id.clone(),
             rpc_id: uuid::Uuid::new_v4().to_string(),
         }))

@@ -32,6 +32,7 @@ use tokio::sync::Notify;
 pub use auth::{Refusal, callback_authorization, decode_api_key};
 
 use crate::fault::Faults;
+use crate::tls::LocalCa;
 
 /// The built-in test customer id (TeleSign's SDK example).
 pub const TEST_CUSTOMER_ID: &str = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890";
@@ -58,6 +59,9 @@ pub struct TelesignSimOptions {
     pub callback_retry_delays: Vec<Duration>,
     /// Bind address. Default `127.0.0.1:0`.
     pub bind: SocketAddr,
+    /// Serve HTTPS with this CA's server certificate; `None` (the default) serves
+    /// plaintext HTTP.
+    pub tls: Option<Arc<LocalCa>>,
 }
 
 impl Default for TelesignSimOptions {
@@ -69,6 +73,7 @@ impl Default for TelesignSimOptions {
             callback_url: None,
             callback_retry_delays: vec![Duration::from_secs(10), Duration::from_secs(30)],
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: None,
         }
     }
 }
@@ -104,6 +109,13 @@ impl TelesignSimOptions {
     #[must_use]
     pub fn with_callback_retry_delays(mut self, delays: Vec<Duration>) -> Self {
         self.callback_retry_delays = delays;
+        self
+    }
+
+    /// Serves HTTPS with a server certificate of `ca`.
+    #[must_use]
+    pub fn with_tls(mut self, ca: Arc<LocalCa>) -> Self {
+        self.tls = Some(ca);
         self
     }
 
@@ -232,6 +244,8 @@ impl TelesignSim {
     pub async fn start(options: TelesignSimOptions) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(options.bind).await?;
         let addr = listener.local_addr()?;
+        let tls = options.tls.clone();
+        let url = format!("{}://{addr}", crate::tls::scheme(tls.as_ref()));
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
@@ -250,27 +264,33 @@ impl TelesignSim {
         let app = faults.layer(server::router(state.clone()));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+            let shutdown = async {
+                let _ = rx.await;
+            };
+            let served = crate::tls::serve(listener, tls, app, shutdown).await;
             if let Err(e) = served {
                 tracing::warn!(error = %e, "telesign simulator stopped");
             }
         });
         Ok(Self {
-            url: format!("http://{addr}"),
+            url,
             state,
             faults,
             shutdown: Some(tx),
         })
     }
 
-    /// Base URL (`http://127.0.0.1:P`), to use as the client's base URL.
+    /// Base URL (`http://127.0.0.1:P`, or `https://` with TLS), to use as the client's
+    /// base URL.
     #[must_use]
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The CA whose certificate this simulator serves, when it serves TLS.
+    #[must_use]
+    pub fn ca(&self) -> Option<&Arc<LocalCa>> {
+        self.state.options.tls.as_ref()
     }
 
     /// The accepted customer id.
@@ -396,6 +416,8 @@ struct Cli {
     /// Date tolerance in seconds (0: no check).
     #[arg(long = "date-tolerance-secs", default_value_t = 900)]
     date_tolerance_secs: u64,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
 }
 
 /// Runs this simulator from the command line (`args[0]` is the subcommand name). Reads
@@ -419,8 +441,12 @@ pub async fn run_cli(args: Vec<String>) -> anyhow::Result<()> {
     if let Some(url) = cli.callback_url {
         options = options.with_callback_url(url);
     }
+    if let Some(ca) = cli.tls.ca()? {
+        options = options.with_tls(ca);
+    }
     let sim = TelesignSim::start(options).await?;
     println!("listening on {}", sim.url());
+    crate::tls::print_ca(sim.ca());
     if defaulted {
         println!("customer id: {}", sim.customer_id());
         println!("api key: {}", sim.api_key());

@@ -3,6 +3,7 @@
 
 mod answers;
 mod streams;
+mod tls;
 mod tokens;
 
 // The example's bot app, driven by `answers`.

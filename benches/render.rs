@@ -106,8 +106,7 @@ fn telesign(c: &mut Criterion) {
 }
 
 fn directline(c: &mut Criterion) {
-    use byoc::directline::client::prepare_send;
-    use byoc::directline::render::{render_for_connector, render_for_directline};
+    use byoc::directline::{ConnectorClient, render_for_connector, render_for_directline};
 
     let user = ChannelAccount::new("dl_4f1c9b2e8a3d4e559c112b7a6d0e13f4").with_name("Priya");
     let service_url = "https://smba.example/teams/";
@@ -137,7 +136,10 @@ fn directline(c: &mut Criterion) {
             &format!("connector-{name}"),
             &a,
             |a| render_for_connector(a).expect("renders"),
-            |a| prepare_send(service_url, "7Hq2mXbLw3eK9pRtV1cZsA-us", None, a).expect("request"),
+            |a| {
+                ConnectorClient::prepare_send(service_url, "7Hq2mXbLw3eK9pRtV1cZsA-us", None, a)
+                    .expect("request")
+            },
         );
         group(
             c,

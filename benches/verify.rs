@@ -6,25 +6,21 @@
 //! - `verify/botframework-jwt-rs256`: byoc-directline's channel JWT validation (RS256, the
 //!   simulator's test key `sim-key-1`, a known-answer token at a fixed instant).
 //!   `keyset/cold` parses the JWKS into a `KeySet` then verifies; `keyset/warm` verifies
-//!   with the `KeySet` already parsed. `openid/cold` goes through `OpenIdKeys` from empty
-//!   (metadata and JWKS served from memory by an in-process transport closure, then parsed),
-//!   `openid/warm` through an `OpenIdKeys` whose cache is filled. byoc-directline has no
-//!   validated-token cache: the warm case is a key-cache hit, and the RSA signature is
-//!   checked every time.
+//!   with the `KeySet` already parsed. `openid/cold` goes through byoc-http's `KeyCache`
+//!   from empty (metadata and JWKS served from memory by an in-process transport closure,
+//!   then parsed), `openid/warm` through a `KeyCache` whose cache is filled. The pure
+//!   `ChannelVerifier` has no validated-token cache: the warm case is a key-cache hit, and
+//!   the RSA signature is checked every time.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use byoc::core::Timestamp;
-use byoc::directline::ApiError;
-use byoc::directline::client::FnTransport;
-use byoc::directline::openid::OpenIdKeys;
-use byoc::directline::verify::{KeySet, TokenPolicy, verify};
+use byoc::directline::{ChannelVerifier, HttpTransport, KeySet};
 use byoc::telesign::{ApiKey, CallbackVerifier};
+use byoc_http::{KeyCache, KeySource, TransportFuture};
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use http::HeaderMap;
@@ -96,26 +92,23 @@ fn jwks() -> String {
     )
 }
 
-type BoxFut = Pin<Box<dyn Future<Output = Result<http::Response<Bytes>, ApiError>> + Send>>;
-
 /// Serves the OpenID metadata and the JWKS from memory.
-fn in_memory_transport(
-    jwks: Bytes,
-) -> Arc<FnTransport<impl Fn(http::Request<Bytes>) -> BoxFut + Send + Sync + 'static>> {
+fn in_memory_transport(jwks: Bytes) -> Arc<dyn HttpTransport> {
     let metadata = Bytes::from(format!(r#"{{"jwks_uri":"{JWKS_URL}"}}"#));
-    Arc::new(FnTransport(move |req: http::Request<Bytes>| -> BoxFut {
+    Arc::new(move |req: http::Request<Bytes>| -> TransportFuture {
         let body = if req.uri() == METADATA_URL {
             metadata.clone()
         } else {
             jwks.clone()
         };
         Box::pin(async move { Ok(http::Response::new(body)) })
-    }))
+    })
 }
 
 fn botframework(c: &mut Criterion) {
     let jwks = jwks();
-    let policy = TokenPolicy::new("https://api.botframework.com", "kat-app-id");
+    let verifier = ChannelVerifier::new("https://api.botframework.com", "kat-app-id");
+    let metadata_url: url::Url = METADATA_URL.parse().expect("URL");
     // 1_700_001_000: inside the token's lifetime.
     let now = Timestamp::parse("2023-11-14T22:30:00Z")
         .expect("valid")
@@ -127,32 +120,48 @@ fn botframework(c: &mut Criterion) {
         format!("Bearer {KAT_RS256}").parse().expect("header"),
     );
     let keys = KeySet::from_jwks(jwks.as_bytes()).expect("jwks");
-    verify(body, &headers, &keys, &policy, now).expect("known answer verifies");
+    verifier
+        .verify(body, &headers, &keys, now)
+        .expect("known answer verifies");
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .expect("runtime");
     let transport = in_memory_transport(Bytes::from(jwks.clone()));
-    let warm = OpenIdKeys::new(METADATA_URL, transport.clone());
+    let warm = KeyCache::new(
+        KeySource::OpenIdMetadata(metadata_url.clone()),
+        transport.clone(),
+    );
     rt.block_on(warm.keys()).expect("keys");
 
     let mut g = c.benchmark_group("verify/botframework-jwt-rs256");
     g.bench_function(BenchmarkId::new("keyset", "cold"), |b| {
         b.iter(|| {
             let keys = KeySet::from_jwks(black_box(jwks.as_bytes())).expect("jwks");
-            verify(black_box(body), &headers, &keys, &policy, now).expect("verifies")
+            verifier
+                .verify(black_box(body), &headers, &keys, now)
+                .expect("verifies")
         })
     });
     g.bench_function(BenchmarkId::new("keyset", "warm"), |b| {
-        b.iter(|| verify(black_box(body), &headers, &keys, &policy, now).expect("verifies"))
+        b.iter(|| {
+            verifier
+                .verify(black_box(body), &headers, &keys, now)
+                .expect("verifies")
+        })
     });
     g.bench_function(BenchmarkId::new("openid", "cold"), |b| {
         b.iter(|| {
             rt.block_on(async {
-                let cache = OpenIdKeys::new(METADATA_URL, transport.clone());
+                let cache = KeyCache::new(
+                    KeySource::OpenIdMetadata(metadata_url.clone()),
+                    transport.clone(),
+                );
                 let keys = cache.keys().await.expect("keys");
-                verify(black_box(body), &headers, &keys, &policy, now).expect("verifies")
+                verifier
+                    .verify(black_box(body), &headers, &keys, now)
+                    .expect("verifies")
             })
         })
     });
@@ -160,7 +169,9 @@ fn botframework(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(async {
                 let keys = warm.keys().await.expect("keys");
-                verify(black_box(body), &headers, &keys, &policy, now).expect("verifies")
+                verifier
+                    .verify(black_box(body), &headers, &keys, now)
+                    .expect("verifies")
             })
         })
     });

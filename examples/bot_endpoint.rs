@@ -6,18 +6,16 @@
 //! sends one message through Direct Line and prints the bot's answer.
 //!
 //! The example names the crates directly (`byoc_directline`, not `byoc::directline`) so
-//! that `crates/byoc-directline/tests/example.rs` can include this file and drive
-//! [`app`].
+//! that `crates/byoc-directline/tests/it/main.rs` can include this file and drive [`app`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::response::IntoResponse as _;
+use byoc_axum::{Answer, Received, SinkError, webhook};
 use byoc_core::{Activity, ChannelAdapter as _, Secret};
-use byoc_directline::client::{DirectLineClient, ReqwestTransport};
 use byoc_directline::{
-    BotEndpoint, ConnectorConfig, DirectLineConfig, DirectLineCredential, ExpectedAnswer,
-    InvokeResponse, expected_replies,
+    ConnectorAdapter, ConnectorConfig, DirectLineClient, DirectLineConfig, DirectLineCredential,
+    ExpectedAnswer, InvokeResponse, expected_replies,
 };
 use byoc_sim::directline::{self as sim, DirectLineSim, Options};
 use futures_util::StreamExt as _;
@@ -28,61 +26,56 @@ pub fn reply_to(activity: &Activity) -> Activity {
     activity.create_reply(format!("You said: {text}"))
 }
 
-/// The bot's axum app: `POST /api/messages` validates the channel JWT, then
+/// The bot's axum app: `POST /api/messages` validates the channel JWT (byoc-axum's
+/// webhook, answering `401` for a bad token), then
 ///
 /// - a message is answered `200` at once and replied to in the background, through the
 ///   Connector;
 /// - an `invoke` is answered with the bot's `InvokeResponse`: `200` with
 ///   `{"echo": <name>, "value": <value>}`;
 /// - an activity sent with `deliveryMode: expectReplies` gets its replies in the answer.
-pub fn app(endpoint: Arc<BotEndpoint>) -> axum::Router {
+pub fn app(adapter: Arc<ConnectorAdapter>) -> axum::Router {
+    let bot = adapter.clone();
     axum::Router::new().route(
         "/api/messages",
-        axum::routing::post(move |req: axum::extract::Request| {
-            let endpoint = endpoint.clone();
-            async move {
-                let (parts, body) = req.into_parts();
-                let Ok(body) = axum::body::to_bytes(body, 1 << 20).await else {
-                    return http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
-                };
-                let mut inbound = match endpoint
-                    .receive(http::Request::from_parts(parts, body))
-                    .await
-                {
-                    Ok(inbound) => inbound,
-                    Err(e) => return e.to_response().map(axum::body::Body::from),
-                };
-                for activity in std::mem::take(&mut inbound.activities) {
-                    match ExpectedAnswer::of(&activity) {
-                        ExpectedAnswer::Invoke => {
-                            let value = activity
-                                .value
-                                .as_ref()
-                                .and_then(|v| serde_json::from_str(v.get()).ok())
-                                .unwrap_or(serde_json::Value::Null);
-                            let body = serde_json::json!({ "echo": activity.name, "value": value });
-                            inbound.response = InvokeResponse::ok(body).to_response();
-                        }
-                        ExpectedAnswer::ExpectReplies => {
-                            if let Ok(r) = expected_replies(&[reply_to(&activity)]) {
-                                inbound.response = r;
-                            }
-                        }
-                        _ if activity.is_message() => {
-                            let endpoint = endpoint.clone();
-                            tokio::spawn(async move {
-                                if let Err(e) = endpoint.send(&reply_to(&activity)).await {
-                                    eprintln!("reply failed: {e}");
-                                }
-                            });
-                        }
-                        _ => {}
-                    }
-                }
-                inbound.response.map(axum::body::Body::from)
-            }
+        webhook(adapter, move |received: Received| {
+            let bot = bot.clone();
+            async move { Ok::<Answer, SinkError>(run_bot(&bot, received.activities)) }
         }),
     )
+}
+
+/// Runs the bot on what the channel sent and says how to answer it.
+fn run_bot(adapter: &Arc<ConnectorAdapter>, activities: Vec<Activity>) -> Answer {
+    let mut answer = Answer::Adapter;
+    for activity in activities {
+        match ExpectedAnswer::of(&activity) {
+            ExpectedAnswer::Invoke => {
+                let value = activity
+                    .value
+                    .as_ref()
+                    .and_then(|v| serde_json::from_str(v.get()).ok())
+                    .unwrap_or(serde_json::Value::Null);
+                let body = serde_json::json!({ "echo": activity.name, "value": value });
+                answer = Answer::Replace(InvokeResponse::ok(body).to_response());
+            }
+            ExpectedAnswer::ExpectReplies => {
+                if let Ok(replies) = expected_replies(&[reply_to(&activity)]) {
+                    answer = Answer::Replace(replies);
+                }
+            }
+            _ if activity.is_message() => {
+                let adapter = adapter.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = adapter.send(&reply_to(&activity)).await {
+                        eprintln!("reply failed: {e}");
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+    answer
 }
 
 #[tokio::main]
@@ -93,14 +86,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = ConnectorConfig::new(
         sim::DEFAULT_BOT_APP_ID,
         Secret::new(sim::DEFAULT_BOT_APP_PASSWORD),
-    )
+    )?
     .with_authority(
-        simulator.url(),
-        simulator.openid_metadata_url(),
+        simulator.url().parse()?,
+        simulator.openid_metadata_url().parse()?,
         sim::CHANNEL_ISSUER,
-    );
-    let endpoint = Arc::new(BotEndpoint::with_reqwest(config)?);
-    tokio::spawn(async move { axum::serve(listener, app(endpoint)).await });
+    )?;
+    let adapter = Arc::new(ConnectorAdapter::new(config)?);
+    tokio::spawn(async move { axum::serve(listener, app(adapter)).await });
     println!(
         "bot endpoint at {bot_url}; channel simulator at {}",
         simulator.url()
@@ -108,13 +101,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let dl = DirectLineConfig::new(DirectLineCredential::Secret(Secret::new(
         sim::DEFAULT_SECRET,
-    )))
-    .with_base_url(simulator.directline_url())
-    .with_user("dl_demo", None);
-    let client = Arc::new(DirectLineClient::new(
-        dl,
-        Arc::new(ReqwestTransport::new()?),
-    ));
+    )))?
+    .with_base_url(simulator.directline_url().parse()?)?
+    .with_user("dl_demo", None)?;
+    let client = Arc::new(DirectLineClient::new(dl)?);
     client.start().await?;
     let mut activities = client.poll();
     client

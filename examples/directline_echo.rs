@@ -8,8 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use byoc::core::{Activity, Secret};
-use byoc::directline::client::{DirectLineClient, ReqwestTransport};
-use byoc::directline::{DirectLineConfig, DirectLineCredential};
+use byoc::directline::{DirectLineClient, DirectLineConfig, DirectLineCredential};
 use futures_util::StreamExt as _;
 
 #[tokio::main]
@@ -26,13 +25,10 @@ async fn main() -> anyhow::Result<()> {
             )
         }
     };
-    let config = DirectLineConfig::new(DirectLineCredential::Secret(Secret::new(secret)))
-        .with_base_url(url)
-        .with_user("dl_example_user", Some("Example".into()));
-    let client = Arc::new(DirectLineClient::new(
-        config,
-        Arc::new(ReqwestTransport::new()?),
-    ));
+    let config = DirectLineConfig::new(DirectLineCredential::Secret(Secret::new(secret)))?
+        .with_base_url(url.parse()?)?
+        .with_user("dl_example_user", Some("Example".into()))?;
+    let client = Arc::new(DirectLineClient::new(config)?);
     let conversation = client.start().await?;
     println!("conversation {}", conversation.conversation_id);
     let mut activities = client.stream();

@@ -2,12 +2,14 @@
 //!
 //! Bot Framework activities already are the canonical model, so normalizing is parsing
 //! (losslessly) plus the checks a receiver owes the schema: `type` present, and, for the
-//! bot's messaging endpoint, the fields a channel must send (A2020 `channelId`, A2080
-//! `conversation.id`, A2300 `serviceUrl`).
+//! bot's messaging endpoint, the fields a channel must send (`channelId`,
+//! `conversation.id`, `serviceUrl`: `docs/protocols/bot-framework.md#activities`).
 
 use byoc_core::{Activity, ActivityList, AdapterError, RawJson};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+use crate::error::NormalizeError;
 
 /// A Direct Line `ActivitySet`: a page of activities and the watermark after them.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,14 +33,14 @@ struct RawSet<'a> {
 /// Parses a Direct Line `ActivitySet` (`{"activities":[...],"watermark":"..."}`).
 ///
 /// # Errors
-/// [`AdapterError::BadRequest`] naming the field at fault (`activities[3].from`, ...).
-pub fn parse_activity_set(payload: &[u8]) -> Result<ActivitySet, AdapterError> {
+/// [`NormalizeError`] naming the field at fault (`activities[3].from`, ...).
+pub fn parse_activity_set(payload: &[u8]) -> Result<ActivitySet, NormalizeError> {
     parse_shared_set(&bytes::Bytes::copy_from_slice(payload))
 }
 
 /// As [`parse_activity_set`], each activity parsed from a slice of `payload` (opaque parts
 /// stay slices of the shared buffer).
-fn parse_shared_set(payload: &bytes::Bytes) -> Result<ActivitySet, AdapterError> {
+fn parse_shared_set(payload: &bytes::Bytes) -> Result<ActivitySet, NormalizeError> {
     // One pass over the whole set; on any error, the two-step reading below names the
     // activity and field at fault.
     if let Ok(list) = ActivityList::from_bytes(payload.clone())
@@ -50,8 +52,8 @@ fn parse_shared_set(payload: &bytes::Bytes) -> Result<ActivitySet, AdapterError>
             watermark,
         });
     }
-    let raw: RawSet<'_> = serde_json::from_slice(payload)
-        .map_err(|e| AdapterError::malformed(format!("not an ActivitySet: {}", category(&e))))?;
+    let raw: RawSet<'_> =
+        serde_json::from_slice(payload).map_err(|e| not_json("an ActivitySet", &e))?;
     set_from_raw(payload, raw)
 }
 
@@ -65,19 +67,21 @@ fn first_key_is_activities(payload: &[u8]) -> bool {
 }
 
 /// The activities of a parsed set, each parsed from its slice of `payload`.
-fn set_from_raw(payload: &bytes::Bytes, raw: RawSet<'_>) -> Result<ActivitySet, AdapterError> {
-    let list = raw
-        .activities
-        .ok_or_else(|| AdapterError::bad_request("activities", "missing"))?;
+fn set_from_raw(payload: &bytes::Bytes, raw: RawSet<'_>) -> Result<ActivitySet, NormalizeError> {
+    let list = raw.activities.ok_or(NormalizeError::Missing {
+        field: "activities",
+    })?;
     let mut activities = Vec::with_capacity(list.len());
     for (i, a) in list.into_iter().enumerate() {
         let activity =
-            Activity::from_bytes(payload.slice_ref(a.get().as_bytes())).map_err(|e| {
-                let field = match e.field() {
-                    Some(f) => format!("activities[{i}].{f}"),
-                    None => format!("activities[{i}]"),
-                };
-                AdapterError::bad_request(field, e.to_string())
+            Activity::from_bytes(payload.slice_ref(a.get().as_bytes())).map_err(|source| {
+                NormalizeError::Activity {
+                    field: Some(match source.field() {
+                        Some(f) => format!("activities[{i}].{f}"),
+                        None => format!("activities[{i}]"),
+                    }),
+                    source,
+                }
             })?;
         activities.push(activity);
     }
@@ -100,13 +104,12 @@ fn watermark_text(raw: &RawJson) -> Option<String> {
     }
 }
 
-fn category(e: &serde_json::Error) -> String {
-    format!(
-        "{:?} error at line {} column {}",
-        e.classify(),
-        e.line(),
-        e.column()
-    )
+fn not_json(expected: &'static str, e: &serde_json::Error) -> NormalizeError {
+    NormalizeError::NotJson {
+        expected,
+        line: e.line(),
+        column: e.column(),
+    }
 }
 
 /// The crate's main inbound payload, normalized: a Direct Line `ActivitySet`, or a single
@@ -140,8 +143,8 @@ pub fn normalize(payload: &[u8]) -> Result<Vec<Activity>, AdapterError> {
         #[serde(rename = "type")]
         kind: Option<&'a RawValue>,
     }
-    let probe: Probe<'_> = serde_json::from_slice(payload)
-        .map_err(|e| AdapterError::malformed(format!("not a JSON object: {}", category(&e))))?;
+    let probe: Probe<'_> =
+        serde_json::from_slice(payload).map_err(|e| not_json("a JSON object", &e))?;
     if probe.activities.is_some() && probe.kind.is_none() {
         Ok(parse_shared_set(&shared)?.activities)
     } else {
@@ -150,20 +153,21 @@ pub fn normalize(payload: &[u8]) -> Result<Vec<Activity>, AdapterError> {
 }
 
 /// Parses and checks one activity a channel posted to the bot's messaging endpoint:
-/// `channelId`, `conversation.id` and `serviceUrl` are required (A2020, A2080, A2300).
+/// `channelId`, `conversation.id` and `serviceUrl` are required.
 ///
 /// # Errors
-/// [`AdapterError::BadRequest`] naming the missing or malformed field.
-pub fn normalize_channel_activity(payload: &[u8]) -> Result<Activity, AdapterError> {
+/// [`NormalizeError`] naming the missing or malformed field.
+pub fn normalize_channel_activity(payload: &[u8]) -> Result<Activity, NormalizeError> {
     let a = Activity::from_slice(payload)?;
+    let missing = |field| Err(NormalizeError::Missing { field });
     if a.channel_id.as_deref().is_none_or(str::is_empty) {
-        return Err(AdapterError::bad_request("channelId", "missing"));
+        return missing("channelId");
     }
     if a.conversation_id().is_none_or(str::is_empty) {
-        return Err(AdapterError::bad_request("conversation.id", "missing"));
+        return missing("conversation.id");
     }
     if a.service_url.as_deref().is_none_or(str::is_empty) {
-        return Err(AdapterError::bad_request("serviceUrl", "missing"));
+        return missing("serviceUrl");
     }
     Ok(a)
 }

@@ -1,12 +1,12 @@
 //! Outbound activities to wire bodies, without I/O: what a bot sends to the Connector and
 //! what a Direct Line client posts. Bots and clients do not send `id`, `timestamp` or
-//! `serviceUrl` (A2031, A2041, A2302); bodies larger than [`MAX_ACTIVITY_BYTES`] are refused
-//! before any request is made.
+//! `serviceUrl`; bodies larger than [`MAX_ACTIVITY_BYTES`] are refused before any request
+//! is made (`docs/protocols/bot-framework.md#activities`).
 
 use byoc_core::{Activity, ChannelAccount};
 
 use crate::config::MAX_ACTIVITY_BYTES;
-use crate::error::ApiError;
+use crate::error::RenderError;
 
 fn strip_channel_fields(activity: &Activity) -> Activity {
     let mut a = activity.clone();
@@ -16,12 +16,12 @@ fn strip_channel_fields(activity: &Activity) -> Activity {
     a
 }
 
-fn to_checked_vec(a: &Activity) -> Result<Vec<u8>, ApiError> {
+fn to_checked_vec(a: &Activity) -> Result<Vec<u8>, RenderError> {
     let bytes = a
         .to_vec()
-        .map_err(|_| ApiError::InvalidResponse { field: "activity" })?;
+        .map_err(|_| RenderError::Serialize { field: "activity" })?;
     if bytes.len() > MAX_ACTIVITY_BYTES {
-        return Err(ApiError::TooLarge {
+        return Err(RenderError::TooLarge {
             size: bytes.len(),
             limit: MAX_ACTIVITY_BYTES,
         });
@@ -32,20 +32,21 @@ fn to_checked_vec(a: &Activity) -> Result<Vec<u8>, ApiError> {
 /// The JSON body of a Connector call (send, reply, update) for `activity`.
 ///
 /// # Errors
-/// [`ApiError::TooLarge`] over 262,144 bytes.
-pub fn render_for_connector(activity: &Activity) -> Result<Vec<u8>, ApiError> {
+/// [`RenderError::TooLarge`] over 262,144 bytes.
+pub fn render_for_connector(activity: &Activity) -> Result<Vec<u8>, RenderError> {
     to_checked_vec(&strip_channel_fields(activity))
 }
 
 /// The JSON body a Direct Line client posts for `activity`, sent as `user`: `from` is set to
-/// the client's user (Direct Line overwrites any other id anyway, C.4).
+/// the client's user (Direct Line overwrites any other id anyway:
+/// `docs/protocols/bot-framework.md#direct-line-user-ids`).
 ///
 /// # Errors
-/// [`ApiError::TooLarge`] over 262,144 bytes (C.6).
+/// [`RenderError::TooLarge`] over 262,144 bytes.
 pub fn render_for_directline(
     activity: &Activity,
     user: &ChannelAccount,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, RenderError> {
     let mut a = strip_channel_fields(activity);
     a.from = Some(user.clone());
     to_checked_vec(&a)
@@ -76,7 +77,7 @@ mod tests {
         let a = Activity::message("x".repeat(MAX_ACTIVITY_BYTES));
         assert!(matches!(
             render_for_connector(&a),
-            Err(ApiError::TooLarge { .. })
+            Err(RenderError::TooLarge { .. })
         ));
         let a = Activity::message("x".repeat(MAX_ACTIVITY_BYTES - 100));
         assert!(render_for_directline(&a, &ChannelAccount::new("u")).is_ok());

@@ -1,5 +1,6 @@
 //! Known-answer vectors (tokens signed by the simulator's fixed test key `sim-key-1`, pinned
-//! on both sides) and one failing test per [`VerifyError`] variant.
+//! on both sides) and one failing test per [`VerifyError`] variant the pure checks raise
+//! (`KeysUnavailable` comes from fetching keys: the adapter's tests cover it).
 
 use super::*;
 
@@ -26,12 +27,12 @@ fn jwks(endorsements: &str) -> KeySet {
     KeySet::from_jwks(doc.as_bytes()).unwrap()
 }
 
-fn keys() -> KeySet {
-    jwks(r#"["webchat","directline","msteams"]"#)
+fn verifier() -> ChannelVerifier {
+    ChannelVerifier::new("https://api.botframework.com", "kat-app-id")
 }
 
-fn policy() -> TokenPolicy {
-    TokenPolicy::new("https://api.botframework.com", "kat-app-id")
+fn keys() -> KeySet {
+    jwks(r#"["webchat","directline","msteams"]"#)
 }
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -61,57 +62,55 @@ fn b64(s: &str) -> String {
 #[test]
 fn known_answer_vectors_verify() {
     let keys = keys();
-    assert_eq!(keys.len(), 2, "the EC key is skipped");
+    assert_eq!(keys.len(), 3, "two RSA keys and an EC key");
     for token in [KAT_RS256, KAT_RS384, KAT_RS512] {
-        let v = verify_token(token, &keys, &policy(), at(NOW)).unwrap();
+        let v = verifier().verify_token(token, &keys, at(NOW)).unwrap();
         assert_eq!(v.issuer, "https://api.botframework.com");
         assert_eq!(v.expires_at, 1_700_003_600);
         assert_eq!(v.service_url.as_deref(), Some(SERVICE_URL));
         assert_eq!(v.kid, "sim-key-1");
-        check_activity(&v, Some("webchat"), Some(SERVICE_URL)).unwrap();
+        v.check_activity(Some("webchat"), Some(SERVICE_URL))
+            .unwrap();
     }
     let h = headers(&format!("Bearer {KAT_RS256}"));
-    verify(
-        &body("directline", SERVICE_URL),
-        &h,
-        &keys,
-        &policy(),
-        at(NOW),
-    )
-    .unwrap();
+    verifier()
+        .verify(&body("directline", SERVICE_URL), &h, &keys, at(NOW))
+        .unwrap();
 }
 
 #[test]
 fn skew_is_five_minutes_both_ways() {
     let keys = keys();
-    verify_token(KAT_RS256, &keys, &policy(), at(1_700_003_600 + 300)).unwrap();
-    verify_token(KAT_RS256, &keys, &policy(), at(1_700_000_000 - 300)).unwrap();
+    verifier()
+        .verify_token(KAT_RS256, &keys, at(1_700_003_600 + 300))
+        .unwrap();
+    verifier()
+        .verify_token(KAT_RS256, &keys, at(1_700_000_000 - 300))
+        .unwrap();
 }
 
 #[test]
-fn missing_authorization() {
-    let err = verify(
+fn a_request_without_authorization_is_refused() {
+    let err = verifier().verify(
         &body("webchat", SERVICE_URL),
         &HeaderMap::new(),
         &keys(),
-        &policy(),
         at(NOW),
     );
     assert_eq!(err.unwrap_err(), VerifyError::MissingAuthorization);
 }
 
 #[test]
-fn not_bearer() {
+fn only_the_exact_bearer_scheme_is_accepted() {
     for v in [
         format!("bearer {KAT_RS256}"),
         format!("Basic {KAT_RS256}"),
         "Bearer ".into(),
     ] {
-        let err = verify(
+        let err = verifier().verify(
             &body("webchat", SERVICE_URL),
             &headers(&v),
             &keys(),
-            &policy(),
             at(NOW),
         );
         assert_eq!(err.unwrap_err(), VerifyError::NotBearer, "{v}");
@@ -119,9 +118,9 @@ fn not_bearer() {
 }
 
 #[test]
-fn malformed_token() {
+fn tokens_that_are_not_three_base64_parts_are_malformed() {
     for t in ["abc", "a.b", "a.b.c.d", "!!!.e30.AA"] {
-        let err = verify_token(t, &keys(), &policy(), at(NOW)).unwrap_err();
+        let err = verifier().verify_token(t, &keys(), at(NOW)).unwrap_err();
         assert!(
             matches!(err, VerifyError::MalformedToken(_)),
             "{t}: {err:?}"
@@ -129,8 +128,17 @@ fn malformed_token() {
     }
     let long = "a".repeat(MAX_TOKEN_LEN + 1);
     assert_eq!(
-        verify_token(&long, &keys(), &policy(), at(NOW)).unwrap_err(),
+        verifier()
+            .verify_token(&long, &keys(), at(NOW))
+            .unwrap_err(),
         VerifyError::MalformedToken("length")
+    );
+    let signed = KAT_RS256.rsplit_once('.').unwrap().0;
+    assert_eq!(
+        verifier()
+            .verify_token(&format!("{signed}.!!!"), &keys(), at(NOW))
+            .unwrap_err(),
+        VerifyError::MalformedToken("signature")
     );
 }
 
@@ -138,7 +146,9 @@ fn malformed_token() {
 fn alg_none_is_refused() {
     let payload = KAT_RS256.split('.').nth(1).unwrap();
     let token = format!("{}.{payload}.", b64(r#"{"alg":"none","kid":"sim-key-1"}"#));
-    let err = verify_token(&token, &keys(), &policy(), at(NOW)).unwrap_err();
+    let err = verifier()
+        .verify_token(&token, &keys(), at(NOW))
+        .unwrap_err();
     assert_eq!(err, VerifyError::DisallowedAlgorithm("none".into()));
 }
 
@@ -155,12 +165,14 @@ fn hs256_key_confusion_is_refused() {
         "{signed}.{}",
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     );
-    let err = verify_token(&token, &keys(), &policy(), at(NOW)).unwrap_err();
+    let err = verifier()
+        .verify_token(&token, &keys(), at(NOW))
+        .unwrap_err();
     assert_eq!(err, VerifyError::DisallowedAlgorithm("HS256".into()));
 }
 
 #[test]
-fn unknown_key() {
+fn a_token_signed_by_an_unpublished_key_is_refused() {
     let mut parts = KAT_RS256.splitn(2, '.');
     let _ = parts.next();
     let rest = parts.next().unwrap();
@@ -169,18 +181,22 @@ fn unknown_key() {
         b64(r#"{"alg":"RS256","kid":"rotated-away","typ":"JWT"}"#)
     );
     assert_eq!(
-        verify_token(&token, &keys(), &policy(), at(NOW)).unwrap_err(),
+        verifier()
+            .verify_token(&token, &keys(), at(NOW))
+            .unwrap_err(),
         VerifyError::UnknownKey
     );
     assert_eq!(token_kid(&token).as_deref(), Some("rotated-away"));
     assert_eq!(
-        verify_token(KAT_RS256, &KeySet::default(), &policy(), at(NOW)).unwrap_err(),
+        verifier()
+            .verify_token(KAT_RS256, &KeySet::default(), at(NOW))
+            .unwrap_err(),
         VerifyError::UnknownKey
     );
 }
 
 #[test]
-fn bad_signature() {
+fn claims_changed_after_signing_fail_the_signature() {
     // Claims changed after signing (audience swapped).
     let parts: Vec<&str> = KAT_RS256.split('.').collect();
     let forged = b64(
@@ -188,7 +204,9 @@ fn bad_signature() {
     );
     let token = format!("{}.{forged}.{}", parts[0], parts[2]);
     assert_eq!(
-        verify_token(&token, &keys(), &policy(), at(NOW)).unwrap_err(),
+        verifier()
+            .verify_token(&token, &keys(), at(NOW))
+            .unwrap_err(),
         VerifyError::BadSignature
     );
     // Right kid, but another key's modulus under that kid.
@@ -198,104 +216,117 @@ fn bad_signature() {
     )
     .unwrap();
     assert_eq!(
-        verify_token(KAT_RS256, &swapped, &policy(), at(NOW)).unwrap_err(),
+        verifier()
+            .verify_token(KAT_RS256, &swapped, at(NOW))
+            .unwrap_err(),
         VerifyError::BadSignature
     );
 }
 
 #[test]
-fn wrong_issuer() {
-    let p = TokenPolicy::new("https://sts.windows.net/other/", "kat-app-id");
+fn tokens_from_another_issuer_are_refused() {
+    let p = ChannelVerifier::new("https://sts.windows.net/other/", "kat-app-id");
     assert_eq!(
-        verify_token(KAT_RS256, &keys(), &p, at(NOW)).unwrap_err(),
+        p.verify_token(KAT_RS256, &keys(), at(NOW)).unwrap_err(),
         VerifyError::WrongIssuer
     );
 }
 
 #[test]
-fn wrong_audience() {
-    let p = TokenPolicy::new("https://api.botframework.com", "another-bot");
+fn tokens_for_another_bot_are_refused() {
+    let p = ChannelVerifier::new("https://api.botframework.com", "another-bot");
     assert_eq!(
-        verify_token(KAT_RS256, &keys(), &p, at(NOW)).unwrap_err(),
+        p.verify_token(KAT_RS256, &keys(), at(NOW)).unwrap_err(),
         VerifyError::WrongAudience
     );
 }
 
 #[test]
-fn expired() {
+fn tokens_past_their_expiry_and_the_skew_are_refused() {
     assert_eq!(
-        verify_token(KAT_RS256, &keys(), &policy(), at(1_700_003_600 + 301)).unwrap_err(),
+        verifier()
+            .verify_token(KAT_RS256, &keys(), at(1_700_003_600 + 301))
+            .unwrap_err(),
         VerifyError::Expired
     );
 }
 
 #[test]
-fn not_yet_valid() {
+fn tokens_before_their_start_and_the_skew_are_refused() {
     assert_eq!(
-        verify_token(KAT_RS256, &keys(), &policy(), at(1_700_000_000 - 301)).unwrap_err(),
+        verifier()
+            .verify_token(KAT_RS256, &keys(), at(1_700_000_000 - 301))
+            .unwrap_err(),
         VerifyError::NotYetValid
     );
 }
 
 #[test]
-fn missing_endorsement() {
+fn a_key_not_endorsed_for_the_channel_is_refused() {
     let keys = jwks(r#"["msteams"]"#);
     let h = headers(&format!("Bearer {KAT_RS256}"));
-    let err = verify(
-        &body("telegram", SERVICE_URL),
-        &h,
-        &keys,
-        &policy(),
-        at(NOW),
-    )
-    .unwrap_err();
+    let err = verifier()
+        .verify(&body("telegram", SERVICE_URL), &h, &keys, at(NOW))
+        .unwrap_err();
     assert_eq!(err, VerifyError::MissingEndorsement);
-    let v = verify_token(KAT_RS256, &keys, &policy(), at(NOW)).unwrap();
+    let v = verifier().verify_token(KAT_RS256, &keys, at(NOW)).unwrap();
     assert_eq!(
-        check_activity(&v, None, Some(SERVICE_URL)).unwrap_err(),
+        v.check_activity(None, Some(SERVICE_URL)).unwrap_err(),
         VerifyError::MissingEndorsement
     );
 }
 
 #[test]
-fn service_url_mismatch() {
+fn a_service_url_other_than_the_claim_is_refused() {
     let h = headers(&format!("Bearer {KAT_RS256}"));
-    let err = verify(
-        &body("webchat", "https://evil.example/"),
-        &h,
-        &keys(),
-        &policy(),
-        at(NOW),
-    )
-    .unwrap_err();
+    let err = verifier()
+        .verify(
+            &body("webchat", "https://evil.example/"),
+            &h,
+            &keys(),
+            at(NOW),
+        )
+        .unwrap_err();
     assert_eq!(err, VerifyError::ServiceUrlMismatch);
 }
 
 #[test]
-fn malformed_body() {
+fn a_body_that_is_not_json_is_malformed() {
     let h = headers(&format!("Bearer {KAT_RS256}"));
-    let err = verify(b"not json", &h, &keys(), &policy(), at(NOW)).unwrap_err();
+    let err = verifier()
+        .verify(b"not json", &h, &keys(), at(NOW))
+        .unwrap_err();
     assert!(matches!(err, VerifyError::MalformedBody(_)));
 }
 
 #[test]
-fn keys_unavailable_on_garbage_jwks() {
-    assert!(matches!(
-        KeySet::from_jwks(b"<html>").unwrap_err(),
-        VerifyError::KeysUnavailable(_)
-    ));
+fn a_key_of_another_family_never_verifies_a_channel_token() {
+    // The JWKS also holds an EC key: a token naming it with an RSA algorithm is refused.
+    let mut parts = KAT_RS256.splitn(2, '.');
+    let _ = parts.next();
+    let rest = parts.next().unwrap();
+    let token = format!(
+        "{}.{rest}",
+        b64(r#"{"alg":"RS256","kid":"ec-key","typ":"JWT"}"#)
+    );
+    assert_eq!(
+        verifier()
+            .verify_token(&token, &keys(), at(NOW))
+            .unwrap_err(),
+        VerifyError::BadSignature
+    );
 }
 
 proptest::proptest! {
     #[test]
     fn arbitrary_input_never_panics(token in ".{0,300}", body_bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
         let keys = keys();
-        let _ = verify_token(&token, &keys, &policy(), at(NOW));
+        let _ = verifier().verify_token(&token, &keys, at(NOW));
         let _ = token_kid(&token);
         if let Ok(v) = format!("Bearer {token}").parse() {
             let mut h = HeaderMap::new();
             h.insert(http::header::AUTHORIZATION, v);
-            let _ = verify(&body_bytes, &h, &keys, &policy(), at(NOW));
+            let _ = verifier().verify(&body_bytes, &h, &keys, at(NOW));
         }
     }
 }

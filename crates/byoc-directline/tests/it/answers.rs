@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use byoc_axum::{Received, SinkError, webhook};
 use byoc_core::activity::{ActivityType, DeliveryMode};
 use byoc_core::{Activity, ChannelAdapter as _};
-use byoc_directline::{ApiError, BotEndpoint, ExpectedAnswer, InvokeResponse};
+use byoc_directline::{ClientError, ConnectorAdapter, ExpectedAnswer, InvokeResponse};
 use byoc_sim::directline::{ChannelToken, DEFAULT_BOT_APP_ID, DirectLineSim, Options};
 use bytes::Bytes;
 
@@ -181,20 +182,13 @@ async fn a_new_conversation_is_announced_to_the_bot_with_a_conversation_update()
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Activity>(8);
     let app = axum::Router::new().route(
         "/api/messages",
-        axum::routing::post(move |req: axum::extract::Request| {
-            let (ep, tx) = (ep.clone(), tx.clone());
+        webhook(ep, move |received: Received| {
+            let tx = tx.clone();
             async move {
-                let (parts, body) = req.into_parts();
-                let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-                match ep.receive(http::Request::from_parts(parts, body)).await {
-                    Ok(inbound) => {
-                        for a in inbound.activities {
-                            tx.send(a).await.unwrap();
-                        }
-                        http::StatusCode::OK
-                    }
-                    Err(e) => e.http_status(),
+                for a in received.activities {
+                    tx.send(a).await.unwrap();
                 }
+                Ok::<(), SinkError>(())
             }
         }),
     );
@@ -230,9 +224,11 @@ async fn a_slow_echo_bot_gets_15_seconds_then_the_post_fails_504() {
     assert_gateway_timeout(err);
 }
 
-fn assert_gateway_timeout(err: ApiError) {
+fn assert_gateway_timeout(err: ClientError) {
     match &err {
-        ApiError::Server { status: 504, code } => {
+        ClientError::Status {
+            status: 504, code, ..
+        } => {
             assert_eq!(code.as_deref(), Some("GatewayTimeout"));
         }
         other => panic!("{other:?}"),
@@ -249,20 +245,15 @@ async fn a_slow_relayed_bot_shares_the_15_second_budget() {
         .unwrap();
     // The bot endpoint takes `think` seconds to answer.
     let think = Arc::new(AtomicU64::new(0));
-    let ep: Arc<BotEndpoint> = Arc::new(endpoint(&sim));
+    let ep: Arc<ConnectorAdapter> = Arc::new(endpoint(&sim));
     let t = think.clone();
     let app = axum::Router::new().route(
         "/api/messages",
-        axum::routing::post(move |req: axum::extract::Request| {
-            let (ep, t) = (ep.clone(), t.clone());
+        webhook(ep, move |_: Received| {
+            let t = t.clone();
             async move {
-                let (parts, body) = req.into_parts();
-                let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
                 tokio::time::sleep(Duration::from_secs(t.load(Ordering::SeqCst))).await;
-                match ep.receive(http::Request::from_parts(parts, body)).await {
-                    Ok(_) => http::StatusCode::OK,
-                    Err(e) => e.http_status(),
-                }
+                Ok::<(), SinkError>(())
             }
         }),
     );

@@ -3,6 +3,7 @@
 
 mod answers;
 mod streams;
+mod tls;
 mod tokens;
 
 // The example's bot app, driven by `answers`.
@@ -13,11 +14,13 @@ mod example;
 use std::sync::Arc;
 use std::time::Duration;
 
+use byoc_axum::{Received, SinkError, webhook};
 use byoc_core::activity::ActivityType;
 use byoc_core::{Activity, ChannelAccount, ChannelAdapter, ConversationAccount, Secret};
-use byoc_directline::client::{DirectLineClient, ReqwestTransport, Upload};
 use byoc_directline::{
-    ApiError, BotEndpoint, ConnectorConfig, DirectLineConfig, DirectLineCredential,
+    ActivityStream, AttachmentData, ClientError, ConnectorAdapter, ConnectorConfig,
+    DirectLineClient, DirectLineConfig, DirectLineCredential, RenderError, TransportErrorKind,
+    Upload,
 };
 use byoc_sim::directline::{
     ChannelToken, DEFAULT_BOT_APP_ID, DEFAULT_BOT_APP_PASSWORD, DEFAULT_SECRET, DirectLineSim,
@@ -27,18 +30,16 @@ use byoc_sim::fault::Fault;
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 
-pub(crate) fn transport() -> Arc<ReqwestTransport> {
-    Arc::new(ReqwestTransport::new().unwrap())
-}
-
-pub(crate) fn endpoint(sim: &DirectLineSim) -> BotEndpoint {
+pub(crate) fn endpoint(sim: &DirectLineSim) -> ConnectorAdapter {
     let config = ConnectorConfig::new(DEFAULT_BOT_APP_ID, Secret::new(DEFAULT_BOT_APP_PASSWORD))
+        .unwrap()
         .with_authority(
-            sim.url(),
-            sim.openid_metadata_url(),
+            sim.url().parse().unwrap(),
+            sim.openid_metadata_url().parse().unwrap(),
             byoc_sim::directline::CHANNEL_ISSUER,
-        );
-    BotEndpoint::new(config, transport())
+        )
+        .unwrap();
+    ConnectorAdapter::new(config).unwrap()
 }
 
 pub(crate) fn inbound(sim: &DirectLineSim, channel: &str, conv: &str) -> Activity {
@@ -191,7 +192,10 @@ async fn replies_go_through_the_connector_with_one_cached_token() {
         sends.push(tokio::spawn(async move { ep.send(&reply).await }));
     }
     for s in sends {
-        assert!(s.await.unwrap().unwrap().provider_id().is_some());
+        let delivery = s.await.unwrap().unwrap();
+        assert!(delivery.provider_id().is_some());
+        assert_eq!(delivery.part_count(), 1);
+        assert_eq!(delivery.conversation_id.as_deref(), Some("c3"));
     }
     assert_eq!(sim.token_requests(), 1, "one token for concurrent sends");
     let stored = sim.activities("c3");
@@ -224,11 +228,7 @@ async fn replies_go_through_the_connector_with_one_cached_token() {
         .upload_attachment(
             &su,
             &created.id,
-            &byoc_directline::client::AttachmentData::new(
-                "text/plain",
-                "a.txt",
-                Bytes::from_static(b"abc"),
-            ),
+            &AttachmentData::new("text/plain", "a.txt", Bytes::from_static(b"abc")),
         )
         .await
         .unwrap();
@@ -281,11 +281,15 @@ async fn connector_token_is_refreshed_five_minutes_before_expiry() {
 
 pub(crate) fn dl_client(sim: &DirectLineSim) -> Arc<DirectLineClient> {
     let config = DirectLineConfig::new(DirectLineCredential::Secret(Secret::new(DEFAULT_SECRET)))
-        .with_base_url(sim.directline_url())
+        .unwrap()
+        .with_base_url(sim.directline_url().parse().unwrap())
+        .unwrap()
         .with_user("dl_test_user", Some("Tess".into()))
+        .unwrap()
         .with_poll_interval(Duration::from_millis(50))
+        .unwrap()
         .with_reconnect_backoff(Duration::from_millis(10), Duration::from_millis(50));
-    Arc::new(DirectLineClient::new(config, transport()))
+    Arc::new(DirectLineClient::new(config).unwrap())
 }
 
 #[tokio::test]
@@ -337,7 +341,7 @@ async fn direct_line_polling_with_watermark_resumption_after_restart() {
     // 429 and 502 are mapped.
     sim.faults().push(Fault::rate_limited(2), 1);
     assert!(
-        matches!(client.post_activity(&Activity::message("x")).await, Err(ApiError::RateLimited { retry_after: Some(d) }) if d == Duration::from_secs(2))
+        matches!(client.post_activity(&Activity::message("x")).await, Err(ClientError::Status { status: 429, retry_after: Some(d), .. }) if d == Duration::from_secs(2))
     );
     sim.faults().push(
         Fault::status(
@@ -348,26 +352,47 @@ async fn direct_line_polling_with_watermark_resumption_after_restart() {
     );
     assert!(matches!(
         client.post_activity(&Activity::message("x")).await,
-        Err(ApiError::BotRejectedActivity)
+        Err(ClientError::BotRejectedActivity)
     ));
     // Too large: refused before sending.
     let big = Activity::message("x".repeat(300_000));
     assert!(matches!(
         client.post_activity(&big).await,
-        Err(ApiError::TooLarge { .. })
+        Err(ClientError::Render(RenderError::TooLarge { .. }))
     ));
     // Unknown conversation: ended.
     let other = dl_client(&sim);
     assert!(matches!(
         other.resume("no-such-conv", None).await,
-        Err(ApiError::ConversationEnded)
+        Err(ClientError::ConversationEnded)
     ));
 }
 
-pub(crate) async fn next_text(
-    stream: &mut byoc_directline::client::ActivityStream,
-    want: &str,
-) -> Activity {
+#[tokio::test]
+async fn direct_line_answers_are_read_up_to_the_configured_size() {
+    let sim = DirectLineSim::start(Options::default()).await.unwrap();
+    let config = DirectLineConfig::new(DirectLineCredential::Secret(Secret::new(DEFAULT_SECRET)))
+        .unwrap()
+        .with_base_url(sim.directline_url().parse().unwrap())
+        .unwrap()
+        .with_max_response_bytes(4096)
+        .unwrap();
+    let client = DirectLineClient::new(config).unwrap();
+    client.start().await.unwrap();
+    client
+        .post_activity(&Activity::message("x".repeat(8192)))
+        .await
+        .unwrap();
+    match client.get_activities().await {
+        Err(ClientError::Transport { endpoint, source }) => {
+            assert_eq!(endpoint, "conversations/{id}/activities");
+            assert_eq!(source.kind(), TransportErrorKind::BodyTooLarge);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+pub(crate) async fn next_text(stream: &mut ActivityStream, want: &str) -> Activity {
     loop {
         let a = tokio::time::timeout(Duration::from_secs(10), stream.next())
             .await
@@ -428,39 +453,30 @@ async fn websocket_stream_reconnects_after_the_socket_drops() {
 
 #[tokio::test]
 async fn relays_to_a_bot_endpoint_with_a_signed_jwt() {
-    // A bot endpoint (this crate's BotEndpoint) behind axum; the simulator relays to it.
+    // A bot endpoint (this crate's adapter) behind axum; the simulator relays to it.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let bot_url = format!("http://{}/api/messages", listener.local_addr().unwrap());
     let sim = DirectLineSim::start(Options::default().with_bot_url(bot_url))
         .await
         .unwrap();
     let ep = Arc::new(endpoint(&sim));
-    let ep2 = ep.clone();
+    let replier = ep.clone();
     let app = axum::Router::new().route(
         "/api/messages",
-        axum::routing::post(move |req: axum::extract::Request| {
-            let ep = ep2.clone();
+        webhook(ep, move |received: Received| {
+            let replier = replier.clone();
             async move {
-                let (parts, body) = req.into_parts();
-                let body = axum::body::to_bytes(body, 1 << 20)
-                    .await
-                    .unwrap_or_default();
-                let req = http::Request::from_parts(parts, body);
-                match ep.receive(req).await {
-                    Ok(inbound) => {
-                        let a = inbound.activities[0].clone();
-                        let ep = ep.clone();
-                        tokio::spawn(async move {
-                            let reply = a.create_reply(format!(
-                                "bot saw: {}",
-                                a.text.clone().unwrap_or_default()
-                            ));
-                            ep.send(&reply).await.unwrap();
-                        });
-                        http::StatusCode::OK
-                    }
-                    Err(e) => e.http_status(),
+                for a in received.activities {
+                    let replier = replier.clone();
+                    tokio::spawn(async move {
+                        let reply = a.create_reply(format!(
+                            "bot saw: {}",
+                            a.text.clone().unwrap_or_default()
+                        ));
+                        replier.send(&reply).await.unwrap();
+                    });
                 }
+                Ok::<(), SinkError>(())
             }
         }),
     );

@@ -5,13 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use byoc_core::{Activity, ChannelAdapter as _, Secret};
-use byoc_directline::client::DirectLineClient;
-use byoc_directline::{ApiError, DirectLineConfig, DirectLineCredential};
+use byoc_directline::{ClientError, DirectLineClient, DirectLineConfig, DirectLineCredential};
 use byoc_sim::directline::{
     ChannelToken, DEFAULT_BOT_APP_ID, DEFAULT_SECRET, DirectLineSim, Options,
 };
 
-use super::{endpoint, inbound, request, transport};
+use super::{endpoint, inbound, request};
 
 /// Lets the other tasks run until `done` holds, advancing paused time by at most
 /// 1 ms steps (2 s in all); panics with `what` otherwise.
@@ -42,9 +41,12 @@ async fn generate_token(sim: &DirectLineSim) -> String {
 fn token_client(sim: &DirectLineSim, token: String) -> Arc<DirectLineClient> {
     // Only a token: no secret to fall back on when it expires.
     let config = DirectLineConfig::new(DirectLineCredential::Token(Secret::new(token)))
-        .with_base_url(sim.directline_url())
-        .with_user("dl_token_user", None);
-    Arc::new(DirectLineClient::new(config, transport()))
+        .unwrap()
+        .with_base_url(sim.directline_url().parse().unwrap())
+        .unwrap()
+        .with_user("dl_token_user", None)
+        .unwrap();
+    Arc::new(DirectLineClient::new(config).unwrap())
 }
 
 #[tokio::test(start_paused = true)]
@@ -92,7 +94,7 @@ async fn without_the_refresher_a_quiet_token_only_client_loses_its_token() {
     tokio::time::advance(Duration::from_secs(1801)).await;
     assert!(matches!(
         client.post_activity(&Activity::message("too late")).await,
-        Err(ApiError::TokenExpired)
+        Err(ClientError::TokenExpired)
     ));
     assert_eq!(sim.token_refreshes(), 0);
 }

@@ -1,23 +1,28 @@
-//! Proactive Direct Line token refresh. Tokens live 1800 s; DirectLineJS refreshes every
-//! 15 minutes whether or not the conversation is busy. Here a background task sleeps until
-//! the stored token is due ([`DirectLineConfig::refresh_before_expiry`] before it expires,
-//! 15 minutes by default) and calls `POST /tokens/refresh`, so a conversation that is
-//! quiet for longer than a token's lifetime still holds a valid token when it speaks again.
+//! Proactive Direct Line token refresh (`docs/protocols/bot-framework.md#direct-line-tokens`).
+//! Tokens live 1800 s; DirectLineJS refreshes every 15 minutes whether or not the
+//! conversation is busy. Here a background task sleeps until the stored token is due
+//! ([`DirectLineConfig::token_refresh_margin`] before it expires, 15 minutes by default) and
+//! calls `POST /tokens/refresh`, so a conversation that is quiet for longer than a token's
+//! lifetime still holds a valid token when it speaks again.
 //!
-//! [`DirectLineConfig::refresh_before_expiry`]: crate::config::DirectLineConfig::refresh_before_expiry
+//! This is Direct Line's own token (a conversation token refreshed with itself), not an
+//! OAuth grant: byoc-http's token cache does not fit it, the shared transport carries it.
+//!
+//! [`DirectLineConfig::token_refresh_margin`]: crate::DirectLineConfig::token_refresh_margin
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use super::{DirectLineClient, jitter};
+use super::DirectLineClient;
+use crate::client::jitter;
 use crate::config::DirectLineCredential;
-use crate::error::ApiError;
+use crate::error::ClientError;
 
 /// After a failed refresh (transport error, `5xx`, `429`), the next attempt comes after a
 /// random wait between half this and this.
-pub const REFRESH_RETRY: Duration = Duration::from_secs(30);
+const REFRESH_RETRY: Duration = Duration::from_secs(30);
 
 /// The background refresh started by [`DirectLineClient::keep_token_fresh`]; dropping it
 /// stops the task.
@@ -41,7 +46,7 @@ impl DirectLineClient {
     /// Until a token is stored (by [`DirectLineClient::start`]) the task waits. When a
     /// refresh answers `403 TokenExpired` (the token died, e.g. the process was suspended),
     /// a configured secret takes over as it does for calls; with only a token, the task
-    /// waits for a new one and calls fail with [`ApiError::TokenExpired`].
+    /// waits for a new one and calls fail with [`ClientError::TokenExpired`].
     #[must_use]
     pub fn keep_token_fresh(self: &Arc<Self>) -> TokenRefresher {
         let client = Arc::clone(self);
@@ -77,10 +82,10 @@ async fn run(client: Arc<DirectLineClient>) {
         }
         match client.ensure_fresh_token().await {
             Ok(()) => {}
-            Err(ApiError::TokenExpired) => {
+            Err(ClientError::TokenExpired) => {
                 let mut s = client.session.lock().await;
                 s.refresh_at = None;
-                if let DirectLineCredential::Secret(_) = &client.config.credential {
+                if let DirectLineCredential::Secret(_) = client.config.credential() {
                     s.token = None;
                     tracing::info!(
                         "direct line token expired before its refresh; using the secret"
@@ -89,17 +94,14 @@ async fn run(client: Arc<DirectLineClient>) {
                     tracing::warn!("direct line token expired before its refresh");
                 }
             }
-            Err(ApiError::Unauthorized { status, .. }) => {
-                tracing::warn!(status, "direct line token refresh refused");
+            Err(e) if e.is_unauthorized() => {
+                tracing::warn!(error = %e, "direct line token refresh refused");
                 client.session.lock().await.refresh_at = None;
             }
             Err(e) => {
-                let wait = match e {
-                    ApiError::RateLimited {
-                        retry_after: Some(d),
-                    } => d,
-                    _ => jitter(REFRESH_RETRY / 2, REFRESH_RETRY),
-                };
+                let wait = e
+                    .retry_after()
+                    .unwrap_or_else(|| jitter(REFRESH_RETRY / 2, REFRESH_RETRY));
                 tracing::debug!(error = %e, ?wait, "direct line token refresh failed; retrying");
                 tokio::time::sleep(wait).await;
             }

@@ -8,6 +8,9 @@
 //! | feature | crate | what it adds |
 //! |---|---|---|
 //! | (always) | [`byoc_core`] as [`core`] | the canonical model, routing, the `ChannelAdapter` contract |
+//! | (always) | [`byoc_http`] as [`http`] | the shared HTTP layer: transport, tokens, signing keys |
+//! | `axum` | `byoc_axum` as `axum` | mount any adapter's webhook in an axum app |
+//! | `reqwest` | | `byoc_http`'s reqwest transport (each adapter crate enables its own) |
 //! | `telesign` | `byoc_telesign` | TeleSign SMS |
 //! | `directline` | `byoc_directline` | Bot Framework connector and Direct Line 3.0 |
 //! | `messaging-api` | `byoc_messaging_api` | Dynamics 365 Omnichannel Messaging API |
@@ -16,9 +19,12 @@
 //!
 //! All features are on by default.
 
+#[cfg(feature = "axum")]
+pub use byoc_axum as axum;
 pub use byoc_core as core;
 #[cfg(feature = "directline")]
 pub use byoc_directline as directline;
+pub use byoc_http as http;
 #[cfg(feature = "messaging-api")]
 pub use byoc_messaging_api as messaging_api;
 #[cfg(feature = "salesforce")]

@@ -1,0 +1,24 @@
+//! # byoc-gateway
+//!
+//! The host that composes byoc's adapters into a contact center.
+
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+mod config;
+mod metrics;
+mod model;
+mod normalize;
+mod store;
+
+pub use config::{
+    AgentConfig, AgentPassword, BotConfig, ChannelConfig, ChannelKind, Config, ConfigError,
+    ContactCenterKind, EnvLookup, OutboxSettings, ServerSettings, StoreSettings, WorkstreamConfig,
+};
+pub use model::{
+    AgentAction, Author, ConversationRecord, InboxEvent, Target, TimerKind, TranscriptEntry,
+};
+pub use normalize::{Provider, normalize_payload, to_lines};
+pub use store::{
+    Accepted, BotSession, ClaimedOutbound, ConversationRow, DeadLetter, InboxItem, NewInbound,
+    NewOutbound, OutboundResult, SqliteStore, StepCommit, Store, StoreError, TimerChange,
+};

@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod config;
+mod engine;
 mod metrics;
 mod model;
 mod normalize;
@@ -14,6 +15,7 @@ pub use config::{
     AgentConfig, AgentPassword, BotConfig, ChannelConfig, ChannelKind, Config, ConfigError,
     ContactCenterKind, EnvLookup, OutboxSettings, ServerSettings, StoreSettings, WorkstreamConfig,
 };
+pub use engine::{Hop, HopKind, Notice, NoticeKind};
 pub use model::{
     AgentAction, Author, ConversationRecord, InboxEvent, Target, TimerKind, TranscriptEntry,
 };

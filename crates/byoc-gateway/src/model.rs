@@ -27,6 +27,8 @@ pub enum InboxEvent {
     },
     /// An agent's action (agent API).
     Agent {
+        /// The conversation acted on.
+        conversation: String,
         /// The agent's id.
         agent: String,
         /// What the agent did.
@@ -136,6 +138,9 @@ pub struct ConversationRecord {
     /// Transcript entries written so far (the next entry's position).
     #[serde(default)]
     pub transcript_len: u32,
+    /// Since when the customer waits for the bot's answer (the bot timeout runs from here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting_bot_since: Option<DateTime<Utc>>,
 }
 
 /// Who wrote a transcript entry.

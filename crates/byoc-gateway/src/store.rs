@@ -137,8 +137,9 @@ pub struct NewOutbound {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct StepCommit {
-    /// The conversation after the step.
-    pub record: ConversationRecord,
+    /// The conversation after the step; `None` when the events touched no conversation
+    /// (they are only marked processed).
+    pub record: Option<ConversationRecord>,
     /// Inbox entries this step consumed.
     pub processed: Vec<i64>,
     /// New transcript entries.

@@ -352,17 +352,28 @@ impl Store for SqliteStore {
     }
 
     async fn commit_step(&self, step: StepCommit) -> Result<(), StoreError> {
-        let now = Utc::now();
-        let conv = &step.record.conversation;
+        let now_ms = millis(Utc::now());
+        let processed = step.processed;
+        let Some(rec) = step.record else {
+            return self
+                .write(move |conn| {
+                    Box::pin(async move {
+                        mark_processed(conn, &processed, now_ms).await?;
+                        Ok(())
+                    })
+                })
+                .await;
+        };
+        let conv = &rec.conversation;
         let (owner_kind, owner_id) = match &conv.owner {
             byoc_core::conversation::Owner::None => ("none", None),
             byoc_core::conversation::Owner::Bot(b) => ("bot", Some(b.clone())),
             byoc_core::conversation::Owner::Agent(a) => ("agent", Some(a.clone())),
             byoc_core::conversation::Owner::Queue(q) => ("queue", Some(q.clone())),
         };
-        let record = to_json(&step.record, "conversations.record")?;
+        let record = to_json(&rec, "conversations.record")?;
         let id = conv.id.clone();
-        let key = step.record.key.clone();
+        let key = rec.key.clone();
         let channel = conv.channel_id.clone();
         let state = state_name(conv.state);
         let queue = conv.queue.clone();
@@ -382,9 +393,7 @@ impl Store for SqliteStore {
             let activity = o.activity.to_json().map_err(|_| StoreError::Serialize("outbox.activity"))?;
             outbox.push((format!("{id}|{target}"), target, activity));
         }
-        let processed = step.processed;
         let timers = step.timers;
-        let now_ms = millis(now);
         self.write(move |conn| {
             Box::pin(async move {
                 sqlx::query(
@@ -413,13 +422,7 @@ impl Store for SqliteStore {
                 .bind(&id)
                 .execute(&mut *conn)
                 .await?;
-                for seq in processed {
-                    sqlx::query("UPDATE inbox SET processed_at = ? WHERE seq = ?")
-                        .bind(now_ms)
-                        .bind(seq)
-                        .execute(&mut *conn)
-                        .await?;
-                }
+                mark_processed(conn, &processed, now_ms).await?;
                 for (pos, author, activity, note, at) in transcript {
                     sqlx::query(
                         "INSERT INTO transcript (conversation_id, pos, author, activity, note, at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -820,6 +823,17 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+async fn mark_processed(conn: &mut SqliteConnection, seqs: &[i64], now_ms: i64) -> Result<(), StoreError> {
+    for seq in seqs {
+        sqlx::query("UPDATE inbox SET processed_at = ? WHERE seq = ?")
+            .bind(now_ms)
+            .bind(seq)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 fn bot_session_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<BotSession, StoreError> {

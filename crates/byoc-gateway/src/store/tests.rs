@@ -27,12 +27,13 @@ fn record(id: &str) -> ConversationRecord {
         reference: None,
         accepted: false,
         transcript_len: 0,
+        awaiting_bot_since: None,
     }
 }
 
 fn step(record: ConversationRecord, messages: &[&str]) -> StepCommit {
     StepCommit {
-        record,
+        record: Some(record),
         processed: Vec::new(),
         transcript: Vec::new(),
         outbox: messages

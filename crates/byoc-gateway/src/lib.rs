@@ -4,11 +4,18 @@
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+mod agent;
+mod bots;
+mod channels;
 mod config;
+mod dispatch;
 mod engine;
+mod gateway;
+mod http;
 mod metrics;
 mod model;
 mod normalize;
+mod outbox;
 mod store;
 
 pub use config::{
@@ -16,6 +23,7 @@ pub use config::{
     ContactCenterKind, EnvLookup, OutboxSettings, ServerSettings, StoreSettings, WorkstreamConfig,
 };
 pub use engine::{Hop, HopKind, Notice, NoticeKind};
+pub use gateway::{RunningGateway, SinkError, StartError, start};
 pub use model::{
     AgentAction, Author, ConversationRecord, InboxEvent, Target, TimerKind, TranscriptEntry,
 };

@@ -112,11 +112,17 @@ impl Shared {
                 return Ok(());
             }
             for item in items {
+                let Some(event) = item.event else {
+                    tracing::error!(%key, seq = item.seq, "unreadable inbox event skipped");
+                    let skip = StepCommit { record: None, processed: vec![item.seq], transcript: Vec::new(), outbox: Vec::new(), timers: Vec::new() };
+                    self.store.commit_step(skip).await.map_err(|_| ())?;
+                    continue;
+                };
                 let new_id = uuid::Uuid::new_v4().simple().to_string();
                 let step = {
                     let routing = self.routing();
                     let cx = Context { workstream: ws, channel: &info, routing: &routing, now: Utc::now(), new_id: &new_id };
-                    engine::step(current.clone(), &item.event, &cx)
+                    engine::step(current.clone(), &event, &cx)
                 };
                 self.apply_load(&step.load, 1);
                 let commit = StepCommit {

@@ -7,7 +7,9 @@
 mod agent;
 mod bots;
 mod channels;
+mod cli;
 mod config;
+mod demo;
 mod dispatch;
 mod engine;
 mod gateway;
@@ -18,6 +20,8 @@ mod normalize;
 mod outbox;
 mod store;
 
+pub use cli::main as cli_main;
+pub use demo::{DemoError, run as run_demo};
 pub use config::{
     AgentConfig, AgentPassword, BotConfig, ChannelConfig, ChannelKind, Config, ConfigError,
     ContactCenterKind, EnvLookup, OutboxSettings, ServerSettings, StoreSettings, WorkstreamConfig,

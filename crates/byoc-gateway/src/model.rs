@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 
 /// One inbound event, persisted in the inbox before it is acknowledged and processed in
 /// order per conversation key.
+///
+/// Stored externally tagged (`{"customer": {"activity": ...}}`): activities keep raw JSON
+/// parts, which an internally tagged enum could not read back.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum InboxEvent {
     /// An activity from the customer's channel.
@@ -45,7 +48,7 @@ pub enum InboxEvent {
 
 /// What an agent does to a conversation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AgentAction {
     /// Takes a conversation waiting in one of its queues (or confirms one pushed to it).

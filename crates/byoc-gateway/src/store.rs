@@ -109,8 +109,9 @@ pub struct BotSession {
 pub struct InboxItem {
     /// Sequence number (arrival order).
     pub seq: i64,
-    /// The event.
-    pub event: InboxEvent,
+    /// The event; `None` when the stored event cannot be read back (it is then skipped,
+    /// so one bad row never blocks its conversation).
+    pub event: Option<InboxEvent>,
 }
 
 /// A timer to set or cancel with a step.

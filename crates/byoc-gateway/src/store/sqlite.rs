@@ -272,7 +272,7 @@ impl Store for SqliteStore {
                 let event: String = r.try_get("event")?;
                 Ok(InboxItem {
                     seq: r.try_get("seq")?,
-                    event: from_json::<InboxEvent>(&event, "inbox.event")?,
+                    event: from_json::<InboxEvent>(&event, "inbox.event").ok(),
                 })
             })
             .collect()

@@ -331,6 +331,8 @@ async fn shutdown_signal() {
 /// # Errors
 /// [`StartError`].
 pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
+    // Installed before anything is counted (a recorder sees only what follows it).
+    let _ = crate::metrics::handle();
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&config.store.sqlite, config.store.group_commit_max).await?);
     let channels = channels::build(&config.channels)?;

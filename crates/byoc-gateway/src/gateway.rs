@@ -104,13 +104,12 @@ impl Shared {
         let mut current = self.store.current_conversation(&key).await.map_err(|e| {
             tracing::error!(%key, error = %e, "conversation not loaded");
         })?;
-        loop {
+        // One pass: events that arrive meanwhile leave a wake-up that brings the worker back.
+        {
             let items = self.store.pending_inbox(&key).await.map_err(|e| {
                 tracing::error!(%key, error = %e, "inbox not read");
             })?;
-            if items.is_empty() {
-                return Ok(());
-            }
+            let full = items.len() >= crate::store::INBOX_BATCH;
             for item in items {
                 let Some(event) = item.event else {
                     tracing::error!(%key, seq = item.seq, "unreadable inbox event skipped");
@@ -171,7 +170,11 @@ impl Shared {
                     self.timer_wake.notify_one();
                 }
             }
+            if full {
+                self.dispatcher.wake(&key);
+            }
         }
+        Ok(())
     }
 
     /// Persists one batch of inbound activities from a channel and wakes their workers.

@@ -109,14 +109,17 @@ impl Worker {
     /// Runs until `stop` turns true, then waits for deliveries in flight.
     pub(crate) async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let permits = Arc::new(Semaphore::new(self.settings.concurrency));
+        let mut gauge_at = tokio::time::Instant::now();
         loop {
             if *stop.borrow() {
                 break;
             }
             let free = permits.available_permits();
+            let mut filled = free == 0;
             if free > 0 {
                 match self.store.claim_outbound(&self.owner, Utc::now(), self.settings.lease, free).await {
                     Ok(claimed) => {
+                        filled = claimed.len() == free;
                         for item in claimed {
                             let Ok(permit) = permits.clone().acquire_owned().await else {
                                 break;
@@ -131,21 +134,25 @@ impl Worker {
                     Err(e) => tracing::warn!(error = %e, "outbox claim failed"),
                 }
             }
-            if let Ok(depth) = self.store.outbox_depth().await {
-                metrics::gauge!(crate::metrics::OUTBOX_DEPTH).set(depth as f64);
+            if gauge_at.elapsed() >= Duration::from_secs(1) {
+                gauge_at = tokio::time::Instant::now();
+                if let Ok(depth) = self.store.outbox_depth().await {
+                    metrics::gauge!(crate::metrics::OUTBOX_DEPTH).set(depth as f64);
+                }
             }
-            let wait = match self.store.next_outbound_due().await {
-                Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(5)),
-                _ => Duration::from_secs(5),
+            // Every permit busy: the next finished delivery wakes us. Otherwise sleep until
+            // the next row is due (a retry, an expiring lease) or new rows are queued.
+            let wait = if filled {
+                Duration::from_secs(5)
+            } else {
+                match self.store.next_outbound_due().await {
+                    Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(5)),
+                    _ => Duration::from_secs(5),
+                }
             };
-            if wait.is_zero() && permits.available_permits() > 0 {
-                // Due rows that another lane's head blocks or that are leased: do not spin.
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            }
             tokio::select! {
                 () = self.wake.notified() => {}
-                () = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
+                () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
                 _ = stop.changed() => {}
             }
         }

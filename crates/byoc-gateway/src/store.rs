@@ -21,6 +21,9 @@ use crate::model::{ConversationRecord, InboxEvent, Target, TimerKind, Transcript
 
 pub use sqlite::SqliteStore;
 
+/// Most inbox entries [`Store::pending_inbox`] returns at once.
+pub(crate) const INBOX_BATCH: usize = 64;
+
 /// A store failure. Never contains a message body.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -226,7 +229,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         watermark: Option<BotSession>,
     ) -> Result<Vec<Accepted>, StoreError>;
 
-    /// Unprocessed inbox entries of one ordering key, in arrival order.
+    /// Unprocessed inbox entries of one ordering key, in arrival order (at most 64).
     async fn pending_inbox(&self, conv_key: &str) -> Result<Vec<InboxItem>, StoreError>;
 
     /// Ordering keys with unprocessed inbox entries (to resume after a restart).

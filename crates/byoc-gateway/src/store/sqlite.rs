@@ -157,8 +157,15 @@ impl SqliteStore {
     }
 }
 
+/// How long the writer isolates each job in a savepoint after a batch failed.
+const ISOLATE_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
 async fn writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, max: usize) {
     let mut batch = Vec::with_capacity(max);
+    // Fast path: the batch's jobs run back to back in one transaction; a failing job rolls
+    // the whole batch back and every caller gets a retryable error. After such a failure,
+    // jobs run in savepoints for a while, so a job that keeps failing fails alone.
+    let mut isolate_until: Option<tokio::time::Instant> = None;
     while let Some(first) = rx.recv().await {
         batch.push(first);
         while batch.len() < max {
@@ -168,9 +175,9 @@ async fn writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, max: us
             }
         }
         metrics::histogram!(crate::metrics::GROUP_COMMIT_SIZE).record(batch.len() as f64);
+        let isolate = isolate_until.is_some_and(|t| tokio::time::Instant::now() < t);
         let mut finishes = Vec::with_capacity(batch.len());
-        let begun = sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await;
-        if let Err(e) = begun {
+        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await {
             let msg = e.to_string();
             for job in batch.drain(..) {
                 let (_, finish) = job(&mut conn).await;
@@ -178,21 +185,41 @@ async fn writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, max: us
             }
             continue;
         }
+        let mut failed = false;
         for job in batch.drain(..) {
-            let _ = sqlx::query("SAVEPOINT job").execute(&mut conn).await;
+            if failed {
+                // The transaction is rolled back below; do not run more work in it.
+                let (_, finish) = job(&mut conn).await;
+                finishes.push(finish);
+                continue;
+            }
+            if isolate {
+                let _ = sqlx::query("SAVEPOINT job").execute(&mut conn).await;
+            }
             let (ok, finish) = job(&mut conn).await;
-            let end = if ok { "RELEASE job" } else { "ROLLBACK TO job" };
-            let _ = sqlx::query(end).execute(&mut conn).await;
-            if !ok {
-                let _ = sqlx::query("RELEASE job").execute(&mut conn).await;
+            if isolate {
+                let end = if ok { "RELEASE job" } else { "ROLLBACK TO job" };
+                let _ = sqlx::query(end).execute(&mut conn).await;
+                if !ok {
+                    let _ = sqlx::query("RELEASE job").execute(&mut conn).await;
+                }
+            } else if !ok {
+                failed = true;
             }
             finishes.push(finish);
         }
-        let committed = sqlx::query("COMMIT").execute(&mut conn).await;
-        let error = committed.err().map(|e| e.to_string());
-        if error.is_some() {
+        let error = if failed {
             let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
-        }
+            isolate_until = Some(tokio::time::Instant::now() + ISOLATE_AFTER_FAILURE);
+            Some("a write in the same batch failed; the batch was rolled back".to_owned())
+        } else {
+            let committed = sqlx::query("COMMIT").execute(&mut conn).await;
+            let error = committed.err().map(|e| e.to_string());
+            if error.is_some() {
+                let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
+            }
+            error
+        };
         for finish in finishes {
             finish(error.as_deref());
         }
@@ -262,9 +289,10 @@ impl Store for SqliteStore {
 
     async fn pending_inbox(&self, conv_key: &str) -> Result<Vec<InboxItem>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, event FROM inbox WHERE conv_key = ? AND processed_at IS NULL ORDER BY seq LIMIT 64",
+            "SELECT seq, event FROM inbox WHERE conv_key = ? AND processed_at IS NULL ORDER BY seq LIMIT ?",
         )
         .bind(conv_key)
+        .bind(super::INBOX_BATCH as i64)
         .fetch_all(&self.reader)
         .await?;
         rows.iter()
@@ -423,32 +451,34 @@ impl Store for SqliteStore {
                 .execute(&mut *conn)
                 .await?;
                 mark_processed(conn, &processed, now_ms).await?;
-                for (pos, author, activity, note, at) in transcript {
-                    sqlx::query(
-                        "INSERT INTO transcript (conversation_id, pos, author, activity, note, at) VALUES (?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(&id)
-                    .bind(i64::from(pos))
-                    .bind(&author)
-                    .bind(&activity)
-                    .bind(&note)
-                    .bind(at)
-                    .execute(&mut *conn)
-                    .await?;
+                if !transcript.is_empty() {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO transcript (conversation_id, pos, author, activity, note, at) ",
+                    );
+                    q.push_values(&transcript, |mut row, (pos, author, activity, note, at)| {
+                        row.push_bind(&id)
+                            .push_bind(i64::from(*pos))
+                            .push_bind(author)
+                            .push_bind(activity)
+                            .push_bind(note)
+                            .push_bind(*at);
+                    });
+                    q.build().execute(&mut *conn).await?;
                 }
-                for (lane, target, activity) in outbox {
-                    sqlx::query(
-                        "INSERT INTO outbox (lane, conversation_id, target, activity, next_attempt_at, created_at) \
-                         VALUES (?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(&lane)
-                    .bind(&id)
-                    .bind(&target)
-                    .bind(&activity)
-                    .bind(now_ms)
-                    .bind(now_ms)
-                    .execute(&mut *conn)
-                    .await?;
+                if !outbox.is_empty() {
+                    // One statement, rows in order: ids follow the order of the step's effects.
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO outbox (lane, conversation_id, target, activity, next_attempt_at, created_at) ",
+                    );
+                    q.push_values(&outbox, |mut row, (lane, target, activity)| {
+                        row.push_bind(lane)
+                            .push_bind(&id)
+                            .push_bind(target)
+                            .push_bind(activity)
+                            .push_bind(now_ms)
+                            .push_bind(now_ms);
+                    });
+                    q.build().execute(&mut *conn).await?;
                 }
                 for change in timers {
                     match change {
@@ -493,27 +523,22 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             Box::pin(async move {
                 let rows = sqlx::query(
-                    "SELECT o.id, o.conversation_id, o.target, o.activity, o.attempts, o.created_at FROM outbox o \
-                     WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 \
-                       AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= ?1) \
-                       AND o.id = (SELECT MIN(p.id) FROM outbox p WHERE p.lane = o.lane AND p.status = 'pending') \
-                     ORDER BY o.id LIMIT ?2",
+                    "UPDATE outbox SET lease_owner = ?3, lease_expires_at = ?4 WHERE id IN ( \
+                       SELECT o.id FROM outbox o \
+                       WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 \
+                         AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= ?1) \
+                         AND o.id = (SELECT MIN(p.id) FROM outbox p WHERE p.lane = o.lane AND p.status = 'pending') \
+                       ORDER BY o.id LIMIT ?2) \
+                     RETURNING id, conversation_id, target, activity, attempts, created_at",
                 )
                 .bind(now_ms)
                 .bind(limit)
+                .bind(&owner)
+                .bind(until)
                 .fetch_all(&mut *conn)
                 .await?;
-                let mut claimed = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    let item = claimed_from_row(row)?;
-                    sqlx::query("UPDATE outbox SET lease_owner = ?, lease_expires_at = ? WHERE id = ?")
-                        .bind(&owner)
-                        .bind(until)
-                        .bind(item.id)
-                        .execute(&mut *conn)
-                        .await?;
-                    claimed.push(item);
-                }
+                let mut claimed = rows.iter().map(claimed_from_row).collect::<Result<Vec<_>, _>>()?;
+                claimed.sort_by_key(|c| c.id);
                 Ok(claimed)
             })
         })
@@ -826,13 +851,17 @@ impl Store for SqliteStore {
 }
 
 async fn mark_processed(conn: &mut SqliteConnection, seqs: &[i64], now_ms: i64) -> Result<(), StoreError> {
-    for seq in seqs {
-        sqlx::query("UPDATE inbox SET processed_at = ? WHERE seq = ?")
-            .bind(now_ms)
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
+    if seqs.is_empty() {
+        return Ok(());
     }
+    let mut q = sqlx::QueryBuilder::new("UPDATE inbox SET processed_at = ");
+    q.push_bind(now_ms).push(" WHERE seq IN (");
+    let mut list = q.separated(", ");
+    for seq in seqs {
+        list.push_bind(*seq);
+    }
+    q.push(")");
+    q.build().execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -8,13 +8,13 @@ use byoc_gateway::{Config, RunningGateway};
 use byoc_sim::telesign::{TelesignSim, TelesignSimOptions};
 use serde_json::{Value, json};
 
-pub const CUSTOMER: &str = "15555550123";
-pub const OURS: &str = "15555550999";
-pub const PASSWORD: &str = "correct horse battery staple";
-pub const ADMIN: &str = "admin-secret-token";
+pub(crate) const CUSTOMER: &str = "15555550123";
+pub(crate) const OURS: &str = "15555550999";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const ADMIN: &str = "admin-secret-token";
 
 /// A workstream of humans only: Billing (alice), General (bob).
-pub const HUMANS: &str = r#"
+pub(crate) const HUMANS: &str = r#"
 [workstreams.definition]
 name = "Support"
 language = "en-US"
@@ -39,14 +39,14 @@ members = [{ id = "bob", kind = "agent", capacity = 5 }]
 agent_joined = "{AgentName} joined."
 "#;
 
-pub async fn telesign() -> TelesignSim {
+pub(crate) async fn telesign() -> TelesignSim {
     TelesignSim::start(TelesignSimOptions::default().with_callback_retry_delays(Vec::new()))
         .await
         .unwrap()
 }
 
 /// The text of a `byoc.toml` against `telesign`, with `extra` (bots) and `workstream`.
-pub fn config_text(telesign: &TelesignSim, listen: &str, extra: &str, workstream: &str) -> String {
+pub(crate) fn config_text(telesign: &TelesignSim, listen: &str, extra: &str, workstream: &str) -> String {
     format!(
         r#"
 [server]
@@ -89,51 +89,51 @@ password = "{PASSWORD}"
     )
 }
 
-pub fn write_config(dir: &Path, text: &str) -> PathBuf {
+pub(crate) fn write_config(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("byoc.toml");
     std::fs::write(&path, text).unwrap();
     path
 }
 
-pub fn load(path: &Path, telesign: &TelesignSim) -> Config {
+pub(crate) fn load(path: &Path, telesign: &TelesignSim) -> Config {
     let key = telesign.api_key().to_owned();
     let text = std::fs::read_to_string(path).unwrap();
     Config::from_toml_str(&text, path, &move |name| (name == "BYOC_TEST_TELESIGN_KEY").then(|| key.clone())).unwrap()
 }
 
 /// A gateway in this process against `telesign`, its callback URL set.
-pub struct Env {
-    pub dir: tempfile::TempDir,
-    pub telesign: TelesignSim,
-    pub gateway: RunningGateway,
+pub(crate) struct Env {
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) telesign: TelesignSim,
+    pub(crate) gateway: RunningGateway,
 }
 
 impl Env {
-    pub async fn start(extra: &str, workstream: &str) -> Self {
+    pub(crate) async fn start(extra: &str, workstream: &str) -> Self {
         let telesign = telesign().await;
         Self::start_with(telesign, extra, workstream).await
     }
 
-    pub async fn start_with(telesign: TelesignSim, extra: &str, workstream: &str) -> Self {
+    pub(crate) async fn start_with(telesign: TelesignSim, extra: &str, workstream: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = write_config(dir.path(), &config_text(&telesign, "127.0.0.1:0", extra, workstream));
         let gateway = byoc_gateway::start(load(&path, &telesign)).await.unwrap();
         telesign.set_callback_url(format!("{}/webhooks/sms", gateway.url()));
-        Self { dir, telesign, gateway }
+        Self { _dir: dir, telesign, gateway }
     }
 
-    pub fn agent(&self, id: &str) -> Agent {
+    pub(crate) fn agent(&self, id: &str) -> Agent {
         Agent::new(&self.gateway.url(), id)
     }
 
     /// Texts of the SMS the simulator accepted, in order.
-    pub fn sms(&self) -> Vec<String> {
+    pub(crate) fn sms(&self) -> Vec<String> {
         self.telesign.messages().into_iter().map(|m| m.message).collect()
     }
 }
 
 /// Polls `check` every 20 ms until it holds; panics naming `what` after `limit`.
-pub async fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+pub(crate) async fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let started = Instant::now();
     loop {
         if let Some(v) = check() {
@@ -145,19 +145,19 @@ pub async fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() 
 }
 
 /// An agent over the agent API.
-pub struct Agent {
+pub(crate) struct Agent {
     http: reqwest::Client,
     base: String,
-    pub id: String,
-    pub token: Option<String>,
+    pub(crate) id: String,
+    pub(crate) token: Option<String>,
 }
 
 impl Agent {
-    pub fn new(base: &str, id: &str) -> Self {
+    pub(crate) fn new(base: &str, id: &str) -> Self {
         Self { http: reqwest::Client::new(), base: base.to_owned(), id: id.to_owned(), token: None }
     }
 
-    pub async fn sign_in(&mut self) {
+    pub(crate) async fn sign_in(&mut self) {
         let r = self
             .http
             .post(format!("{}/api/agent/sign-in", self.base))
@@ -172,7 +172,7 @@ impl Agent {
         assert_eq!(status, 200);
     }
 
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -186,7 +186,7 @@ impl Agent {
     }
 
     /// Conversations this agent holds.
-    pub async fn held(&self) -> Vec<String> {
+    pub(crate) async fn held(&self) -> Vec<String> {
         let (status, list) = self.call(reqwest::Method::GET, "/api/agent/conversations", None).await;
         assert_eq!(status, 200, "{list}");
         list["conversations"]
@@ -198,7 +198,7 @@ impl Agent {
             .collect()
     }
 
-    pub async fn wait_held(&self) -> String {
+    pub(crate) async fn wait_held(&self) -> String {
         let started = Instant::now();
         loop {
             if let Some(id) = self.held().await.pop() {
@@ -209,7 +209,7 @@ impl Agent {
         }
     }
 
-    pub async fn say(&self, conversation: &str, text: &str) {
+    pub(crate) async fn say(&self, conversation: &str, text: &str) {
         let (status, body) = self
             .call(
                 reqwest::Method::POST,

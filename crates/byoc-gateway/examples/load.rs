@@ -30,24 +30,33 @@ const PHASE_LIMIT: Duration = Duration::from_secs(120);
 struct Args {
     requests: usize,
     concurrency: usize,
+    workers: usize,
 }
 
 fn args() -> Args {
-    let mut a = Args { requests: 4000, concurrency: 32 };
+    let mut a = Args {
+        requests: 4000,
+        concurrency: 32,
+        workers: 256,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().and_then(|v| v.parse().ok());
         match (flag.as_str(), value) {
             ("--requests", Some(n)) => a.requests = n,
             ("--concurrency", Some(n)) => a.concurrency = n,
+            ("--workers", Some(n)) => a.workers = n,
             _ => {
-                eprintln!("usage: load [--requests N (max 100000)] [--concurrency C (max 256)]");
+                eprintln!(
+                    "usage: load [--requests N (max 100000)] [--concurrency C (max 256)] [--workers W (the gateway's max_conversation_workers)]"
+                );
                 std::process::exit(2);
             }
         }
     }
     a.requests = a.requests.clamp(1, 100_000);
     a.concurrency = a.concurrency.clamp(1, 256);
+    a.workers = a.workers.clamp(1, 4096);
     a
 }
 
@@ -101,7 +110,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 async fn fire(url: &str, calls: &[Callback], concurrency: usize) -> Run {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().expect("client");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .expect("client");
     let started = Instant::now();
     let results: Vec<_> = futures_util::stream::iter(calls.iter())
         .map(|c| {
@@ -130,17 +142,35 @@ async fn fire(url: &str, calls: &[Callback], concurrency: usize) -> Run {
     let mut latencies: Vec<Duration> = results.iter().filter_map(|(_, l, _)| *l).collect();
     latencies.sort();
     let sent_at = results.iter().map(|(c, _, t)| (c.clone(), *t)).collect();
-    Run { ok: latencies.len(), failed: results.len() - latencies.len(), elapsed, latencies, sent_at }
+    Run {
+        ok: latencies.len(),
+        failed: results.len() - latencies.len(),
+        elapsed,
+        latencies,
+        sent_at,
+    }
 }
 
 fn bare_server() -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            let _ = tx.send(format!("http://{}/webhooks/sms", listener.local_addr().expect("addr")));
-            let app = axum::Router::new().route("/webhooks/sms", axum::routing::post(|| async { http::StatusCode::OK }));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let _ = tx.send(format!(
+                "http://{}/webhooks/sms",
+                listener.local_addr().expect("addr")
+            ));
+            let app = axum::Router::new().route(
+                "/webhooks/sms",
+                axum::routing::post(|| async { http::StatusCode::OK }),
+            );
             let _ = axum::serve(listener, app).await;
         });
     });
@@ -154,7 +184,9 @@ async fn raw_sqlite(calls: &[Callback], per_tx: usize) -> (usize, Duration) {
         .create_if_missing(true)
         .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
         .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
-    let mut conn = sqlx::SqliteConnection::connect_with(&options).await.expect("sqlite");
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .expect("sqlite");
     sqlx::query(
         "CREATE TABLE inbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, dedupe_key TEXT, \
          conv_key TEXT NOT NULL, event TEXT NOT NULL, received_at INTEGER NOT NULL, processed_at INTEGER)",
@@ -170,10 +202,15 @@ async fn raw_sqlite(calls: &[Callback], per_tx: usize) -> (usize, Duration) {
     let rows: Vec<(String, String, String)> = calls
         .iter()
         .map(|c| {
-            let a = normalize_payload(Provider::Telesign, c.body.as_bytes()).expect("normalize").remove(0);
+            let a = normalize_payload(Provider::Telesign, c.body.as_bytes())
+                .expect("normalize")
+                .remove(0);
             let key = format!("sms:{}", a.conversation_id().unwrap_or_default());
             let id = a.id.clone().unwrap_or_default();
-            let event = serde_json::to_string(&InboxEvent::Customer { activity: Box::new(a) }).expect("json");
+            let event = serde_json::to_string(&InboxEvent::Customer {
+                activity: Box::new(a),
+            })
+            .expect("json");
             (id, key, event)
         })
         .collect();
@@ -206,12 +243,12 @@ fn byoc_binary() -> PathBuf {
     dir.join(if cfg!(windows) { "byoc.exe" } else { "byoc" })
 }
 
-fn config(telesign: &TelesignSim) -> String {
+fn config(telesign: &TelesignSim, workers: usize) -> String {
     format!(
         r#"
 [server]
 listen = "127.0.0.1:0"
-max_conversation_workers = 256
+max_conversation_workers = {workers}
 [store]
 sqlite = "byoc.db"
 [channels.sms]
@@ -238,7 +275,7 @@ id = "alice"
 password = "not-used-in-this-run"
 "#,
         telesign.customer_id(),
-        telesign.url()
+        telesign.url(),
     )
 }
 
@@ -246,10 +283,16 @@ password = "not-used-in-this-run"
 async fn main() {
     let args = args();
     let telesign = Arc::new(
-        TelesignSim::start(TelesignSimOptions::default().with_date_tolerance(None)).await.expect("telesign simulator"),
+        TelesignSim::start(TelesignSimOptions::default().with_date_tolerance(None))
+            .await
+            .expect("telesign simulator"),
     );
     let calls = callbacks(args.requests, telesign.customer_id(), telesign.api_key());
-    println!("{} signed inbound SMS, {} concurrent, loopback", calls.len(), args.concurrency);
+    println!(
+        "{} signed inbound SMS, {} concurrent, loopback",
+        calls.len(),
+        args.concurrency
+    );
 
     // 1. The HTTP ceiling: a bare axum handler answering 200.
     let bare_url = bare_server();
@@ -259,7 +302,7 @@ async fn main() {
     // 2. The gateway: `byoc serve`, SQLite, the TeleSign simulator as the outbound target.
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("byoc.toml");
-    std::fs::write(&path, config(&telesign)).expect("config");
+    std::fs::write(&path, config(&telesign, args.workers)).expect("config");
     let mut child = Command::new(byoc_binary())
         .args(["serve", "--config"])
         .arg(&path)
@@ -269,7 +312,9 @@ async fn main() {
         .spawn()
         .expect("byoc serve (build it first: cargo build --release -p byoc-gateway --bin byoc)");
     let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
     let base = line.trim().trim_start_matches("listening on ").to_owned();
     telesign.set_callback_url(format!("{base}/webhooks/sms"));
     let arrived: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
@@ -278,7 +323,11 @@ async fn main() {
         tokio::spawn(async move {
             loop {
                 for m in telesign.messages() {
-                    arrived.lock().expect("lock").entry(m.phone_number.clone()).or_insert_with(Instant::now);
+                    arrived
+                        .lock()
+                        .expect("lock")
+                        .entry(m.phone_number.clone())
+                        .or_insert_with(Instant::now);
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
@@ -296,7 +345,12 @@ async fn main() {
         .lock()
         .expect("lock")
         .iter()
-        .filter_map(|(phone, at)| gateway.sent_at.get(phone).map(|s| at.saturating_duration_since(*s)))
+        .filter_map(|(phone, at)| {
+            gateway
+                .sent_at
+                .get(phone)
+                .map(|s| at.saturating_duration_since(*s))
+        })
         .collect();
     e2e.sort();
     let replies = e2e.len();
@@ -312,7 +366,10 @@ async fn main() {
     println!();
     println!("| what | accepted/s | p50 | p99 | failed |");
     println!("|---|---|---|---|---|");
-    for (name, run) in [("bare axum handler (200)", &bare), ("byoc serve, TeleSign webhook", &gateway)] {
+    for (name, run) in [
+        ("bare axum handler (200)", &bare),
+        ("byoc serve, TeleSign webhook", &gateway),
+    ] {
         println!(
             "| {name} | {:.0} | {} | {} | {} |",
             run.rate(),
@@ -324,9 +381,18 @@ async fn main() {
     println!("| raw SQLite insert, one transaction per row | {raw_one_rate:.0} | | | |");
     println!("| raw SQLite insert, 256 rows per transaction | {raw_batch_rate:.0} | | | |");
     println!();
-    println!("gateway / bare handler: {:.0}%", 100.0 * gateway.rate() / bare.rate());
-    println!("gateway / raw SQLite (one row per transaction): {:.0}%", 100.0 * gateway.rate() / raw_one_rate);
-    println!("gateway / raw SQLite (256 rows per transaction): {:.0}%", 100.0 * gateway.rate() / raw_batch_rate);
+    println!(
+        "gateway / bare handler: {:.0}%",
+        100.0 * gateway.rate() / bare.rate()
+    );
+    println!(
+        "gateway / raw SQLite (one row per transaction): {:.0}%",
+        100.0 * gateway.rate() / raw_one_rate
+    );
+    println!(
+        "gateway / raw SQLite (256 rows per transaction): {:.0}%",
+        100.0 * gateway.rate() / raw_batch_rate
+    );
     println!(
         "end to end (webhook sent -> reply at the simulator): {replies} of {} replies, p50 {}, p99 {}, all drained in {:.1} s",
         gateway.ok,

@@ -89,12 +89,22 @@ async fn agent_of(shared: &AppState, headers: &http::HeaderMap) -> Result<String
     let Some(token) = bearer(headers) else {
         return Err(json_error(StatusCode::UNAUTHORIZED, "sign in first"));
     };
-    match shared.store.session_agent(&token_hash(token), Utc::now()).await {
+    match shared
+        .store
+        .session_agent(&token_hash(token), Utc::now())
+        .await
+    {
         Ok(Some(agent)) => Ok(agent),
-        Ok(None) => Err(json_error(StatusCode::UNAUTHORIZED, "session expired or unknown")),
+        Ok(None) => Err(json_error(
+            StatusCode::UNAUTHORIZED,
+            "session expired or unknown",
+        )),
         Err(e) => {
             tracing::error!(error = %e, "session lookup failed");
-            Err(json_error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable"))
+            Err(json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store unavailable",
+            ))
         }
     }
 }
@@ -113,7 +123,11 @@ async fn sign_in(State(shared): State<AppState>, axum::Json(body): axum::Json<Si
     let password = body.password;
     let ok = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -125,9 +139,14 @@ async fn sign_in(State(shared): State<AppState>, axum::Json(body): axum::Json<Si
     let mut raw = [0u8; 32];
     rand::Rng::fill(&mut rand::thread_rng(), &mut raw);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
-    let ttl = chrono::Duration::from_std(shared.config.server.session_ttl).unwrap_or(chrono::Duration::hours(8));
+    let ttl = chrono::Duration::from_std(shared.config.server.session_ttl)
+        .unwrap_or(chrono::Duration::hours(8));
     let expires_at = Utc::now() + ttl;
-    if let Err(e) = shared.store.create_session(&token_hash(&token), &body.agent, expires_at).await {
+    if let Err(e) = shared
+        .store
+        .create_session(&token_hash(&token), &body.agent, expires_at)
+        .await
+    {
         tracing::error!(error = %e, "session not stored");
         return json_error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable");
     }
@@ -164,7 +183,10 @@ async fn me(State(shared): State<AppState>, headers: http::HeaderMap) -> Respons
         Err(r) => return r,
     };
     let state = shared.routing().member_state(&agent).unwrap_or_default();
-    let presence = shared.routing().member_state(&agent).map_or(Presence::Offline, |s| s.presence);
+    let presence = shared
+        .routing()
+        .member_state(&agent)
+        .map_or(Presence::Offline, |s| s.presence);
     axum::Json(json!({
         "agent": agent,
         "name": agent_name(&shared, &agent),
@@ -189,7 +211,11 @@ async fn presence(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(e) = shared.store.set_agent_presence(&agent, body.presence, Utc::now()).await {
+    if let Err(e) = shared
+        .store
+        .set_agent_presence(&agent, body.presence, Utc::now())
+        .await
+    {
         tracing::error!(error = %e, "presence not stored");
         return json_error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable");
     }
@@ -223,7 +249,9 @@ fn can_see(shared: &AppState, agent: &str, rec: &ConversationRecord) -> bool {
         return true;
     }
     c.owner.bot().is_none()
-        && c.queue.as_ref().is_some_and(|q| shared.agent_queues(agent).contains(q))
+        && c.queue
+            .as_ref()
+            .is_some_and(|q| shared.agent_queues(agent).contains(q))
 }
 
 async fn list(State(shared): State<AppState>, headers: http::HeaderMap) -> Response {
@@ -231,7 +259,11 @@ async fn list(State(shared): State<AppState>, headers: http::HeaderMap) -> Respo
         Ok(a) => a,
         Err(r) => return r,
     };
-    match shared.store.open_conversations(&shared.agent_queues(&agent), &agent).await {
+    match shared
+        .store
+        .open_conversations(&shared.agent_queues(&agent), &agent)
+        .await
+    {
         Ok(rows) => {
             let list: Vec<_> = rows.iter().map(|r| summary(&r.record)).collect();
             axum::Json(json!({ "conversations": list })).into_response()
@@ -244,23 +276,37 @@ async fn list(State(shared): State<AppState>, headers: http::HeaderMap) -> Respo
 }
 
 /// The conversation, when this agent may see it.
-async fn visible(shared: &AppState, headers: &http::HeaderMap, id: &str) -> Result<(String, ConversationRecord), Response> {
+async fn visible(
+    shared: &AppState,
+    headers: &http::HeaderMap,
+    id: &str,
+) -> Result<(String, ConversationRecord), Response> {
     let agent = agent_of(shared, headers).await?;
     match shared.store.conversation(id).await {
         Ok(Some(rec)) if can_see(shared, &agent, &rec) => Ok((agent, rec)),
         Ok(Some(_)) => {
             tracing::info!(%agent, conversation = %id, "agent refused a conversation outside its queues");
-            Err(json_error(StatusCode::FORBIDDEN, "this conversation is not in your queues"))
+            Err(json_error(
+                StatusCode::FORBIDDEN,
+                "this conversation is not in your queues",
+            ))
         }
         Ok(None) => Err(json_error(StatusCode::NOT_FOUND, "no such conversation")),
         Err(e) => {
             tracing::error!(error = %e, "conversation not read");
-            Err(json_error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable"))
+            Err(json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store unavailable",
+            ))
         }
     }
 }
 
-async fn detail(State(shared): State<AppState>, headers: http::HeaderMap, Path(id): Path<String>) -> Response {
+async fn detail(
+    State(shared): State<AppState>,
+    headers: http::HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let (_, rec) = match visible(&shared, &headers, &id).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -275,7 +321,12 @@ async fn detail(State(shared): State<AppState>, headers: http::HeaderMap, Path(i
     let context: serde_json::Map<String, serde_json::Value> = rec
         .conversation
         .displayable_context()
-        .map(|(k, v)| (k.to_owned(), serde_json::to_value(&v.value).unwrap_or_default()))
+        .map(|(k, v)| {
+            (
+                k.to_owned(),
+                serde_json::to_value(&v.value).unwrap_or_default(),
+            )
+        })
         .collect();
     let mut body = summary(&rec);
     body["context"] = serde_json::Value::Object(context);
@@ -283,7 +334,12 @@ async fn detail(State(shared): State<AppState>, headers: http::HeaderMap, Path(i
     axum::Json(body).into_response()
 }
 
-async fn act(shared: AppState, headers: http::HeaderMap, id: String, action: AgentAction) -> Response {
+async fn act(
+    shared: AppState,
+    headers: http::HeaderMap,
+    id: String,
+    action: AgentAction,
+) -> Response {
     let (agent, rec) = match visible(&shared, &headers, &id).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -293,11 +349,25 @@ async fn act(shared: AppState, headers: http::HeaderMap, id: String, action: Age
         .and_then(|v| v.to_str().ok())
         .map(|k| format!("{agent}:{k}"));
     let name = action.name();
-    let event = InboxEvent::Agent { conversation: id.clone(), agent, action };
-    match shared.store.accept_inbound(vec![NewInbound::new("agent", dedupe, rec.key.clone(), event)], None).await {
+    let event = InboxEvent::Agent {
+        conversation: id.clone(),
+        agent,
+        action,
+    };
+    match shared
+        .store
+        .accept_inbound(
+            vec![NewInbound::new("agent", dedupe, rec.key.clone(), event)],
+            None,
+        )
+        .await
+    {
         Ok(_) => {
             shared.dispatcher.wake(&rec.key);
-            (StatusCode::ACCEPTED, axum::Json(json!({ "conversation": id, "action": name, "status": "queued" })))
+            (
+                StatusCode::ACCEPTED,
+                axum::Json(json!({ "conversation": id, "action": name, "status": "queued" })),
+            )
                 .into_response()
         }
         Err(e) => {
@@ -307,7 +377,11 @@ async fn act(shared: AppState, headers: http::HeaderMap, id: String, action: Age
     }
 }
 
-async fn accept(State(shared): State<AppState>, headers: http::HeaderMap, Path(id): Path<String>) -> Response {
+async fn accept(
+    State(shared): State<AppState>,
+    headers: http::HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     act(shared, headers, id, AgentAction::Accept).await
 }
 
@@ -325,9 +399,21 @@ async fn message(
     axum::Json(body): axum::Json<MessageBody>,
 ) -> Response {
     if body.text.as_deref().is_none_or(str::is_empty) && body.attachments.is_empty() {
-        return json_error(StatusCode::BAD_REQUEST, "`text` or `attachments` is required");
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "`text` or `attachments` is required",
+        );
     }
-    act(shared, headers, id, AgentAction::Message { text: body.text, attachments: body.attachments }).await
+    act(
+        shared,
+        headers,
+        id,
+        AgentAction::Message {
+            text: body.text,
+            attachments: body.attachments,
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -341,10 +427,20 @@ async fn transfer(
     Path(id): Path<String>,
     axum::Json(body): axum::Json<TransferBody>,
 ) -> Response {
-    act(shared, headers, id, AgentAction::Transfer { queue: body.queue }).await
+    act(
+        shared,
+        headers,
+        id,
+        AgentAction::Transfer { queue: body.queue },
+    )
+    .await
 }
 
-async fn end(State(shared): State<AppState>, headers: http::HeaderMap, Path(id): Path<String>) -> Response {
+async fn end(
+    State(shared): State<AppState>,
+    headers: http::HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     act(shared, headers, id, AgentAction::End).await
 }
 
@@ -375,9 +471,14 @@ async fn events(State(shared): State<AppState>, headers: http::HeaderMap) -> Res
             Ok(n) => {
                 let mine = n.agent.as_deref() == Some(agent.as_str())
                     || (n.agent.is_none() && n.queue.as_ref().is_some_and(|q| queues.contains(q)));
-                mine.then(|| Event::default().event("notice").json_data(&n).ok()).flatten()
+                mine.then(|| Event::default().event("notice").json_data(&n).ok())
+                    .flatten()
             }
-            Err(_) => Some(Event::default().event("lagged").data("some notices were missed; refetch")),
+            Err(_) => Some(
+                Event::default()
+                    .event("lagged")
+                    .data("some notices were missed; refetch"),
+            ),
         };
         futures_util::future::ready(out.map(Ok::<_, Infallible>))
     });

@@ -37,7 +37,9 @@ pub(crate) struct Bots {
 
 impl std::fmt::Debug for Bots {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bots").field("bots", &self.configs.keys().collect::<Vec<_>>()).finish_non_exhaustive()
+        f.debug_struct("Bots")
+            .field("bots", &self.configs.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
     }
 }
 
@@ -58,10 +60,15 @@ impl Bots {
     }
 
     fn client(&self, config: &BotConfig, conversation_id: &str) -> Arc<DirectLineClient> {
-        let dl = DirectLineConfig::new(DirectLineCredential::Secret(Secret::new(config.secret.secret())))
-            .with_base_url(config.directline_url.clone())
-            .with_user(format!("byoc-{conversation_id}"), Some("customer".to_owned()))
-            .with_poll_interval(config.poll_interval);
+        let dl = DirectLineConfig::new(DirectLineCredential::Secret(Secret::new(
+            config.secret.secret(),
+        )))
+        .with_base_url(config.directline_url.clone())
+        .with_user(
+            format!("byoc-{conversation_id}"),
+            Some("customer".to_owned()),
+        )
+        .with_poll_interval(config.poll_interval);
         Arc::new(DirectLineClient::new(dl, Arc::clone(&self.transport)))
     }
 
@@ -76,7 +83,9 @@ impl Bots {
     ) -> Result<byoc_core::Delivery, AdapterError> {
         let session = self.session(bot, conversation_id, conv_key, None).await?;
         let id = session.client.post_activity(activity).await?;
-        Ok(byoc_core::Delivery::accepted((!id.is_empty()).then_some(id)))
+        Ok(byoc_core::Delivery::accepted(
+            (!id.is_empty()).then_some(id),
+        ))
     }
 
     /// The live session, started or resumed as needed.
@@ -107,7 +116,9 @@ impl Bots {
         };
         let session = match stored {
             Some(s) => {
-                client.resume(&s.dl_conversation_id, s.watermark.clone()).await?;
+                client
+                    .resume(&s.dl_conversation_id, s.watermark.clone())
+                    .await?;
                 s
             }
             None => {
@@ -148,7 +159,11 @@ impl Bots {
             }
         };
         for s in sessions {
-            let (bot, conv, key) = (s.bot_id.clone(), s.conversation_id.clone(), s.conv_key.clone());
+            let (bot, conv, key) = (
+                s.bot_id.clone(),
+                s.conversation_id.clone(),
+                s.conv_key.clone(),
+            );
             if let Err(e) = self.session(&bot, &conv, &key, Some(s)).await {
                 tracing::warn!(conversation = %conv, %bot, error = %e, "bot session not resumed");
             }
@@ -157,7 +172,11 @@ impl Bots {
 
     /// The bot no longer holds the conversation: stop reading and forget the session.
     pub(crate) async fn release(&self, conversation_id: &str, bot: &str) {
-        let removed = self.sessions.lock().await.remove(&(conversation_id.to_owned(), bot.to_owned()));
+        let removed = self
+            .sessions
+            .lock()
+            .await
+            .remove(&(conversation_id.to_owned(), bot.to_owned()));
         if let Some(s) = removed {
             s.reader.abort();
         }
@@ -213,14 +232,20 @@ async fn read(
                     channel.clone(),
                     a.id.clone(),
                     session.conv_key.clone(),
-                    InboxEvent::Bot { bot: session.bot_id.clone(), activity: Box::new(a) },
+                    InboxEvent::Bot {
+                        bot: session.bot_id.clone(),
+                        activity: Box::new(a),
+                    },
                 )
             })
             .collect();
         let count = events.len();
         session.watermark = watermark;
         loop {
-            match store.accept_inbound(events.clone(), Some(session.clone())).await {
+            match store
+                .accept_inbound(events.clone(), Some(session.clone()))
+                .await
+            {
                 Ok(_) => break,
                 Err(e) => {
                     // The replies stay unread at Direct Line until they are persisted.
@@ -230,7 +255,8 @@ async fn read(
             }
         }
         if count > 0 {
-            metrics::counter!(crate::metrics::MESSAGES_IN, "channel" => channel.clone()).increment(count as u64);
+            metrics::counter!(crate::metrics::MESSAGES_IN, "channel" => channel.clone())
+                .increment(count as u64);
             wake(&session.conv_key);
         }
     }

@@ -19,7 +19,9 @@ pub(crate) struct Channel {
 
 impl std::fmt::Debug for Channel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Channel").field("provider", &self.provider).finish_non_exhaustive()
+        f.debug_struct("Channel")
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
     }
 }
 
@@ -28,8 +30,10 @@ impl Channel {
     /// carries one (TeleSign `external_id`), so a delivery can be traced to its outbox row.
     pub(crate) fn mark(&self, activity: &mut Activity, outbox_id: i64) {
         if self.provider == "telesign" && activity.channel_data.is_none() {
-            activity.channel_data =
-                RawJson::from_serialize(&serde_json::json!({ "external_id": format!("byoc-{outbox_id}") })).ok();
+            activity.channel_data = RawJson::from_serialize(
+                &serde_json::json!({ "external_id": format!("byoc-{outbox_id}") }),
+            )
+            .ok();
         }
     }
 }
@@ -42,11 +46,18 @@ pub(crate) fn build(channels: &[ChannelConfig]) -> Result<HashMap<String, Channe
     let mut out = HashMap::new();
     for c in channels {
         let (adapter, provider): (Arc<dyn ChannelAdapter>, _) = match &c.kind {
-            ChannelKind::Telesign { customer_id, api_key, base_url, sender_id, previous_api_keys } => {
+            ChannelKind::Telesign {
+                customer_id,
+                api_key,
+                base_url,
+                sender_id,
+                previous_api_keys,
+            } => {
                 let named = |e: byoc_telesign::ConfigError| {
                     AdapterError::configuration(format!("channel {}: {e}", c.name))
                 };
-                let mut config = TelesignConfig::new(customer_id.clone(), api_key.secret()).map_err(named)?;
+                let mut config =
+                    TelesignConfig::new(customer_id.clone(), api_key.secret()).map_err(named)?;
                 if let Some(url) = base_url {
                     config = config.with_base_url(url.clone()).map_err(named)?;
                 }
@@ -56,9 +67,18 @@ pub(crate) fn build(channels: &[ChannelConfig]) -> Result<HashMap<String, Channe
                 for k in previous_api_keys {
                     config = config.with_previous_key(k.secret()).map_err(named)?;
                 }
-                (Arc::new(TelesignAdapter::new(config).map_err(named)?), "telesign")
+                (
+                    Arc::new(TelesignAdapter::new(config).map_err(named)?),
+                    "telesign",
+                )
             }
-            ChannelKind::Connector { app_id, app_password, authority, tenant, trusted_service_urls } => {
+            ChannelKind::Connector {
+                app_id,
+                app_password,
+                authority,
+                tenant,
+                trusted_service_urls,
+            } => {
                 let mut config = ConnectorConfig::new(app_id.clone(), app_password.clone());
                 if let Some((login, openid, issuer)) = authority {
                     config = config.with_authority(login.clone(), openid.clone(), issuer.clone());

@@ -14,7 +14,11 @@ use crate::config::Config;
 use crate::normalize::{Provider, normalize_payload, to_lines};
 
 #[derive(Debug, Parser)]
-#[command(name = "byoc", version, about = "byoc: bring your own channel to a contact center")]
+#[command(
+    name = "byoc",
+    version,
+    about = "byoc: bring your own channel to a contact center"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,7 +58,10 @@ enum Command {
 fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Runs the command line (`std::env::args`).
@@ -64,7 +71,11 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match cli.command {
@@ -126,7 +137,10 @@ pub fn main() -> ExitCode {
 }
 
 fn runtime(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt.block_on(f),
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -149,7 +163,11 @@ fn normalize(channel: Provider, file: Option<PathBuf>) -> ExitCode {
         Ok(activities) => match to_lines(&activities) {
             Ok(lines) => {
                 let mut out = std::io::stdout().lock();
-                if out.write_all(lines.as_bytes()).and_then(|()| out.flush()).is_err() {
+                if out
+                    .write_all(lines.as_bytes())
+                    .and_then(|()| out.flush())
+                    .is_err()
+                {
                     return ExitCode::FAILURE;
                 }
                 ExitCode::SUCCESS

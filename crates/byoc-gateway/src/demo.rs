@@ -42,7 +42,10 @@ pub struct DemoError {
 
 impl DemoError {
     pub(crate) fn at(hop: &'static str, reason: impl std::fmt::Display) -> Self {
-        Self { hop, reason: reason.to_string() }
+        Self {
+            hop,
+            reason: reason.to_string(),
+        }
     }
 }
 
@@ -63,7 +66,12 @@ fn random_secret() -> String {
 }
 
 /// The demo's `byoc.toml`.
-fn config_text(telesign: &TelesignSim, directline: &DirectLineSim, password: &str, admin: &str) -> String {
+fn config_text(
+    telesign: &TelesignSim,
+    directline: &DirectLineSim,
+    password: &str,
+    admin: &str,
+) -> String {
     format!(
         r#"# Written by `byoc demo`: every provider is a simulator on loopback.
 [server]
@@ -156,23 +164,34 @@ impl Demo {
     /// Starts the simulators, the sample bot and the gateway.
     pub(crate) async fn start() -> Result<Self, DemoError> {
         let dir = tempfile::tempdir().map_err(|e| DemoError::at("setup", e))?;
-        let telesign = TelesignSim::start(TelesignSimOptions::default().with_callback_retry_delays(Vec::new()))
-            .await
-            .map_err(|e| DemoError::at("telesign simulator", e))?;
+        let telesign = TelesignSim::start(
+            TelesignSimOptions::default().with_callback_retry_delays(Vec::new()),
+        )
+        .await
+        .map_err(|e| DemoError::at("telesign simulator", e))?;
         let bot_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| DemoError::at("sample bot", e))?;
-        let bot_addr = bot_listener.local_addr().map_err(|e| DemoError::at("sample bot", e))?;
+        let bot_addr = bot_listener
+            .local_addr()
+            .map_err(|e| DemoError::at("sample bot", e))?;
         let bot_url = format!("http://{bot_addr}/api/messages");
-        let directline = DirectLineSim::start(dlsim::Options::default().with_bot_url(bot_url.clone()))
-            .await
-            .map_err(|e| DemoError::at("direct line simulator", e))?;
+        let directline =
+            DirectLineSim::start(dlsim::Options::default().with_bot_url(bot_url.clone()))
+                .await
+                .map_err(|e| DemoError::at("direct line simulator", e))?;
         let connector = ConnectorConfig::new(
             dlsim::DEFAULT_BOT_APP_ID,
             byoc_core::Secret::new(dlsim::DEFAULT_BOT_APP_PASSWORD),
         )
-        .with_authority(directline.url(), directline.openid_metadata_url(), dlsim::CHANNEL_ISSUER);
-        let endpoint = Arc::new(BotEndpoint::with_reqwest(connector).map_err(|e| DemoError::at("sample bot", e))?);
+        .with_authority(
+            directline.url(),
+            directline.openid_metadata_url(),
+            dlsim::CHANNEL_ISSUER,
+        );
+        let endpoint = Arc::new(
+            BotEndpoint::with_reqwest(connector).map_err(|e| DemoError::at("sample bot", e))?,
+        );
         let app = bot::app(endpoint);
         tokio::spawn(async move {
             if let Err(e) = axum::serve(bot_listener, app).await {
@@ -186,9 +205,20 @@ impl Demo {
         let text = config_text(&telesign, &directline, &agent_password, &admin_token);
         std::fs::write(&config_path, &text).map_err(|e| DemoError::at("setup", e))?;
         let config = Config::load(&config_path).map_err(|e| DemoError::at("configuration", e))?;
-        let gateway = crate::gateway::start(config).await.map_err(|e| DemoError::at("gateway start", e))?;
+        let gateway = crate::gateway::start(config)
+            .await
+            .map_err(|e| DemoError::at("gateway start", e))?;
         telesign.set_callback_url(format!("{}/webhooks/sms", gateway.url()));
-        Ok(Self { dir, config_path, telesign: Arc::new(telesign), directline, gateway, agent_password, admin_token, bot_url })
+        Ok(Self {
+            dir,
+            config_path,
+            telesign: Arc::new(telesign),
+            directline,
+            gateway,
+            agent_password,
+            admin_token,
+            bot_url,
+        })
     }
 
     fn print_banner(&self) {
@@ -197,15 +227,23 @@ impl Demo {
         println!();
         println!("  gateway          {gw}   (/healthz, /readyz, /metrics)");
         println!("  sms webhook      {gw}/webhooks/sms");
-        println!("  telesign sim     {}   (customer {CUSTOMER} texts our number {OUR_NUMBER})", self.telesign.url());
+        println!(
+            "  telesign sim     {}   (customer {CUSTOMER} texts our number {OUR_NUMBER})",
+            self.telesign.url()
+        );
         println!("  direct line sim  {}", self.directline.directline_url());
         println!("  sample bot       {}", self.bot_url);
         println!("  config           {}", self.config_path.display());
-        println!("  store            {}", self.dir.path().join("byoc.db").display());
+        println!(
+            "  store            {}",
+            self.dir.path().join("byoc.db").display()
+        );
         println!();
         println!("Try it:");
         println!("  - type a line and press Enter: it is texted to the gateway from {CUSTOMER}");
-        println!("    (say hello, then name a topic such as \"billing\": the bot hands you to an agent)");
+        println!(
+            "    (say hello, then name a topic such as \"billing\": the bot hands you to an agent)"
+        );
         println!("  - type `/agent <text>` to answer as agent alice");
         println!("  - or use the agent API yourself:");
         println!(
@@ -213,7 +251,10 @@ impl Demo {
             self.agent_password
         );
         println!("      curl -s {gw}/api/agent/conversations -H 'authorization: Bearer <token>'");
-        println!("  - dead letters: curl -s {gw}/api/admin/dead-letters -H 'authorization: Bearer {}'", self.admin_token);
+        println!(
+            "  - dead letters: curl -s {gw}/api/admin/dead-letters -H 'authorization: Bearer {}'",
+            self.admin_token
+        );
         println!("  - Ctrl-C stops everything.");
         println!();
     }
@@ -226,7 +267,9 @@ fn print_hops(demo: &Demo) -> tokio::task::JoinHandle<()> {
         loop {
             match hops.recv().await {
                 Ok(hop) => println!("{} {hop}", chrono::Utc::now().format("%H:%M:%S")),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => println!("({n} hops not shown)"),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    println!("({n} hops not shown)")
+                }
                 Err(_) => return,
             }
         }
@@ -290,10 +333,14 @@ fn print_sms(demo: &Demo) -> tokio::task::JoinHandle<()> {
             tokio::time::sleep(Duration::from_millis(100)).await;
             let all = telesign.messages();
             for m in all.iter().skip(seen) {
-                println!("{} sms -> {}: {:?}", chrono::Utc::now().format("%H:%M:%S"), m.phone_number, m.message);
+                println!(
+                    "{} sms -> {}: {:?}",
+                    chrono::Utc::now().format("%H:%M:%S"),
+                    m.phone_number,
+                    m.message
+                );
             }
             seen = all.len();
         }
     })
 }
-

@@ -53,7 +53,10 @@ impl Dispatcher {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<()>>> {
-        self.inner.workers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .workers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Makes sure the key's worker will look at its inbox.
@@ -70,7 +73,9 @@ impl Dispatcher {
         workers.insert(key.to_owned(), tx);
         let this = self.clone();
         let key = key.to_owned();
-        self.inner.tasks.spawn(async move { this.work(key, rx).await });
+        self.inner
+            .tasks
+            .spawn(async move { this.work(key, rx).await });
     }
 
     async fn work(self, key: String, mut rx: mpsc::Receiver<()>) {

@@ -19,7 +19,9 @@ use crate::dispatch::{Dispatcher, ProcessFn};
 use crate::engine::{self, Context, Hop, Notice, RoutedTo};
 use crate::model::{InboxEvent, Target};
 use crate::outbox::{self, Deliver};
-use crate::store::{Accepted, ClaimedOutbound, NewInbound, SqliteStore, StepCommit, Store, StoreError};
+use crate::store::{
+    Accepted, ClaimedOutbound, NewInbound, SqliteStore, StepCommit, Store, StoreError,
+};
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +70,9 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn routing(&self) -> std::sync::MutexGuard<'_, RoutingState> {
-        self.routing.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.routing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The queues an agent works (human member of).
@@ -85,18 +89,30 @@ impl Shared {
     fn apply_load(&self, deltas: &[(String, i32)], sign: i32) {
         let mut routing = self.routing();
         for (agent, delta) in deltas {
-            let s = routing.member_state(agent).unwrap_or(byoc_core::workstream::MemberState {
-                presence: Presence::Offline,
-                load: 0,
-            });
-            routing.set_member(agent.clone(), s.presence, s.load.saturating_add_signed(delta * sign));
+            let s = routing
+                .member_state(agent)
+                .unwrap_or(byoc_core::workstream::MemberState {
+                    presence: Presence::Offline,
+                    load: 0,
+                });
+            routing.set_member(
+                agent.clone(),
+                s.presence,
+                s.load.saturating_add_signed(delta * sign),
+            );
         }
     }
 
     /// Processes every pending inbox event of one ordering key, in order.
     async fn process_key(self: Arc<Self>, key: String) -> Result<(), ()> {
-        let channel = key.split_once(':').map_or(key.as_str(), |(c, _)| c).to_owned();
-        let (Some(ws), Some(ch)) = (self.config.workstream_for(&channel), self.channels.get(&channel)) else {
+        let channel = key
+            .split_once(':')
+            .map_or(key.as_str(), |(c, _)| c)
+            .to_owned();
+        let (Some(ws), Some(ch)) = (
+            self.config.workstream_for(&channel),
+            self.channels.get(&channel),
+        ) else {
             tracing::error!(%key, "no workstream or channel for this key");
             return Err(());
         };
@@ -113,14 +129,26 @@ impl Shared {
             for item in items {
                 let Some(event) = item.event else {
                     tracing::error!(%key, seq = item.seq, "unreadable inbox event skipped");
-                    let skip = StepCommit { record: None, processed: vec![item.seq], transcript: Vec::new(), outbox: Vec::new(), timers: Vec::new() };
+                    let skip = StepCommit {
+                        record: None,
+                        processed: vec![item.seq],
+                        transcript: Vec::new(),
+                        outbox: Vec::new(),
+                        timers: Vec::new(),
+                    };
                     self.store.commit_step(skip).await.map_err(|_| ())?;
                     continue;
                 };
                 let new_id = uuid::Uuid::new_v4().simple().to_string();
                 let step = {
                     let routing = self.routing();
-                    let cx = Context { workstream: ws, channel: &info, routing: &routing, now: Utc::now(), new_id: &new_id };
+                    let cx = Context {
+                        workstream: ws,
+                        channel: &info,
+                        routing: &routing,
+                        now: Utc::now(),
+                        new_id: &new_id,
+                    };
                     engine::step(current.clone(), &event, &cx)
                 };
                 self.apply_load(&step.load, 1);
@@ -149,7 +177,8 @@ impl Shared {
                         RoutedTo::Full => "full",
                         RoutedTo::Unrouted => "unrouted",
                     };
-                    metrics::counter!(crate::metrics::ROUTING_DECISIONS, "outcome" => outcome).increment(1);
+                    metrics::counter!(crate::metrics::ROUTING_DECISIONS, "outcome" => outcome)
+                        .increment(1);
                 }
                 for hop in step.hops {
                     tracing::info!(conversation = %hop.conversation, hop = ?hop.kind, "hop");
@@ -178,7 +207,11 @@ impl Shared {
     }
 
     /// Persists one batch of inbound activities from a channel and wakes their workers.
-    pub(crate) async fn accept(&self, channel: &str, activities: Vec<Activity>) -> Result<(), SinkError> {
+    pub(crate) async fn accept(
+        &self,
+        channel: &str,
+        activities: Vec<Activity>,
+    ) -> Result<(), SinkError> {
         if activities.is_empty() {
             return Ok(());
         }
@@ -186,7 +219,14 @@ impl Shared {
             .into_iter()
             .map(|a| {
                 let key = engine::conv_key(channel, &a);
-                NewInbound::new(channel, a.id.clone(), key, InboxEvent::Customer { activity: Box::new(a) })
+                NewInbound::new(
+                    channel,
+                    a.id.clone(),
+                    key,
+                    InboxEvent::Customer {
+                        activity: Box::new(a),
+                    },
+                )
             })
             .collect();
         let keys: Vec<String> = events.iter().map(|e| e.conv_key.clone()).collect();
@@ -194,11 +234,13 @@ impl Shared {
         for (key, a) in keys.iter().zip(&accepted) {
             match a {
                 Accepted::New(_) => {
-                    metrics::counter!(crate::metrics::MESSAGES_IN, "channel" => channel.to_owned()).increment(1);
+                    metrics::counter!(crate::metrics::MESSAGES_IN, "channel" => channel.to_owned())
+                        .increment(1);
                     self.dispatcher.wake(key);
                 }
                 Accepted::Duplicate => {
-                    metrics::counter!(crate::metrics::DUPLICATES, "channel" => channel.to_owned()).increment(1);
+                    metrics::counter!(crate::metrics::DUPLICATES, "channel" => channel.to_owned())
+                        .increment(1);
                     tracing::info!(%channel, "duplicate delivery dropped");
                 }
             }
@@ -214,11 +256,10 @@ impl Deliver for Deliverer {
     async fn deliver(&self, item: &ClaimedOutbound) -> Result<Delivery, AdapterError> {
         match &item.target {
             Target::Channel(name) => {
-                let channel = self
-                    .0
-                    .channels
-                    .get(name)
-                    .ok_or_else(|| AdapterError::configuration(format!("no channel `{name}`")))?;
+                let channel =
+                    self.0.channels.get(name).ok_or_else(|| {
+                        AdapterError::configuration(format!("no channel `{name}`"))
+                    })?;
                 let mut activity = item.activity.clone();
                 channel.mark(&mut activity, item.id);
                 channel.adapter.send(&activity).await
@@ -226,10 +267,15 @@ impl Deliver for Deliverer {
             Target::Bot(bot) => {
                 let key = match self.0.store.conversation(&item.conversation_id).await {
                     Ok(Some(rec)) => rec.key,
-                    Ok(None) => return Err(AdapterError::permanent(None, "conversation not found")),
+                    Ok(None) => {
+                        return Err(AdapterError::permanent(None, "conversation not found"));
+                    }
                     Err(e) => return Err(AdapterError::transient(format!("store: {e}"))),
                 };
-                self.0.bots.send(bot, &item.conversation_id, &key, &item.activity).await
+                self.0
+                    .bots
+                    .send(bot, &item.conversation_id, &key, &item.activity)
+                    .await
             }
         }
     }
@@ -246,7 +292,9 @@ pub struct RunningGateway {
 
 impl std::fmt::Debug for RunningGateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningGateway").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("RunningGateway")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -310,13 +358,14 @@ impl RunningGateway {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -343,14 +392,19 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     for a in &config.agents {
         let hash = match &a.password {
             AgentPassword::Hash(h) => h.clone(),
-            AgentPassword::Plain(p) => crate::agent::hash_password(p.secret()).map_err(|()| StartError::Password(a.id.clone()))?,
+            AgentPassword::Plain(p) => crate::agent::hash_password(p.secret())
+                .map_err(|()| StartError::Password(a.id.clone()))?,
         };
         passwords.insert(a.id.clone(), hash);
     }
     let mut routing = RoutingState::new();
     let loads: HashMap<String, u32> = store.agent_loads().await?.into_iter().collect();
     for (agent, presence) in store.agent_presence().await? {
-        routing.set_member(agent.clone(), presence, loads.get(&agent).copied().unwrap_or(0));
+        routing.set_member(
+            agent.clone(),
+            presence,
+            loads.get(&agent).copied().unwrap_or(0),
+        );
     }
     for (agent, load) in &loads {
         if routing.member_state(agent).is_none() {
@@ -360,8 +414,14 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
-        .map_err(|source| StartError::Bind { addr: config.server.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.server.listen, source })?;
+        .map_err(|source| StartError::Bind {
+            addr: config.server.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.server.listen,
+        source,
+    })?;
 
     let transport: Arc<dyn byoc_directline::client::HttpTransport> =
         Arc::new(byoc_directline::client::ReqwestTransport::new()?);
@@ -409,8 +469,14 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         Arc::clone(&shared.outbox_wake),
     ));
     tasks.push(tokio::spawn(worker.run(stop_rx.clone())));
-    tasks.push(tokio::spawn(run_timers(Arc::clone(&shared), stop_rx.clone())));
-    tasks.push(tokio::spawn(run_pruner(Arc::clone(&shared), stop_rx.clone())));
+    tasks.push(tokio::spawn(run_timers(
+        Arc::clone(&shared),
+        stop_rx.clone(),
+    )));
+    tasks.push(tokio::spawn(run_pruner(
+        Arc::clone(&shared),
+        stop_rx.clone(),
+    )));
 
     // Resume: inbox events not yet processed, then bot sessions still in use.
     for key in store.keys_with_pending_inbox().await? {
@@ -432,7 +498,13 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     });
     shared.ready.store(true, Ordering::SeqCst);
     tracing::info!(%addr, "gateway listening");
-    Ok(RunningGateway { shared, addr, stop, tasks, server })
+    Ok(RunningGateway {
+        shared,
+        addr,
+        stop,
+        tasks,
+        server,
+    })
 }
 
 async fn run_timers(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
@@ -449,7 +521,10 @@ async fn run_timers(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             Err(e) => tracing::warn!(error = %e, "timers not fired"),
         }
         let wait = match shared.store.next_timer_due().await {
-            Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(5)),
+            Ok(Some(at)) => (at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(Duration::from_secs(5)),
             _ => Duration::from_secs(5),
         };
         tokio::select! {
@@ -461,10 +536,15 @@ async fn run_timers(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 }
 
 async fn run_pruner(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let retention = chrono::Duration::from_std(shared.config.server.dedupe_retention).unwrap_or(chrono::Duration::MAX);
+    let retention = chrono::Duration::from_std(shared.config.server.dedupe_retention)
+        .unwrap_or(chrono::Duration::MAX);
     loop {
         let now = Utc::now();
-        match shared.store.prune(now.checked_sub_signed(retention).unwrap_or_default(), now).await {
+        match shared
+            .store
+            .prune(now.checked_sub_signed(retention).unwrap_or_default(), now)
+            .await
+        {
             Ok(n) if n > 0 => tracing::info!(pruned = n, "old inbox entries pruned"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "prune failed"),
@@ -475,4 +555,3 @@ async fn run_pruner(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         }
     }
 }
-

@@ -41,14 +41,22 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 }
 
 pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(json!({ "error": { "message": message } }))).into_response()
+    (
+        status,
+        axum::Json(json!({ "error": { "message": message } })),
+    )
+        .into_response()
 }
 
 fn adapter_response(r: http::Response<bytes::Bytes>) -> Response {
     r.map(Body::from)
 }
 
-async fn webhook(State(shared): State<AppState>, Path(channel): Path<String>, req: Request) -> Response {
+async fn webhook(
+    State(shared): State<AppState>,
+    Path(channel): Path<String>,
+    req: Request,
+) -> Response {
     handle_webhook(shared, channel, req).await
 }
 
@@ -69,7 +77,11 @@ async fn handle_webhook(shared: AppState, channel: String, req: Request) -> Resp
     let Ok(bytes) = axum::body::to_bytes(body, shared.config.server.max_body_bytes).await else {
         return json_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
     };
-    let inbound = match ch.adapter.receive(http::Request::from_parts(parts, bytes)).await {
+    let inbound = match ch
+        .adapter
+        .receive(http::Request::from_parts(parts, bytes))
+        .await
+    {
         Ok(inbound) => inbound,
         Err(e) => {
             tracing::info!(%channel, status = e.http_status().as_u16(), error = %e, "webhook refused");
@@ -83,7 +95,8 @@ async fn handle_webhook(shared: AppState, channel: String, req: Request) -> Resp
             adapter_response(AdapterError::transient("try again later").to_response())
         }
     };
-    metrics::histogram!(crate::metrics::WEBHOOK_SECONDS, "channel" => channel).record(started.elapsed().as_secs_f64());
+    metrics::histogram!(crate::metrics::WEBHOOK_SECONDS, "channel" => channel)
+        .record(started.elapsed().as_secs_f64());
     response
 }
 
@@ -92,7 +105,9 @@ async fn readyz(State(shared): State<AppState>) -> Response {
         return json_error(StatusCode::SERVICE_UNAVAILABLE, "not ready");
     }
     match shared.store.outbox_depth().await {
-        Ok(depth) => axum::Json(json!({ "status": "ready", "outbox_depth": depth })).into_response(),
+        Ok(depth) => {
+            axum::Json(json!({ "status": "ready", "outbox_depth": depth })).into_response()
+        }
         Err(_) => json_error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable"),
     }
 }
@@ -107,7 +122,10 @@ async fn metrics(State(shared): State<AppState>) -> Response {
             h.render(),
         )
             .into_response(),
-        None => json_error(StatusCode::SERVICE_UNAVAILABLE, "metrics recorder unavailable"),
+        None => json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics recorder unavailable",
+        ),
     }
 }
 
@@ -137,11 +155,19 @@ async fn dead_letters(State(shared): State<AppState>, headers: http::HeaderMap) 
     }
 }
 
-async fn replay(State(shared): State<AppState>, headers: http::HeaderMap, Path(id): Path<i64>) -> Response {
+async fn replay(
+    State(shared): State<AppState>,
+    headers: http::HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
     if !is_admin(&shared, &headers) {
         return json_error(StatusCode::UNAUTHORIZED, "admin token required");
     }
-    match shared.store.replay_dead_letter(id, chrono::Utc::now()).await {
+    match shared
+        .store
+        .replay_dead_letter(id, chrono::Utc::now())
+        .await
+    {
         Ok(true) => {
             shared.outbox_wake.notify_one();
             axum::Json(json!({ "replayed": id })).into_response()

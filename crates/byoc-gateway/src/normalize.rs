@@ -24,11 +24,14 @@ pub enum Provider {
 ///
 /// # Errors
 /// The adapter's [`AdapterError`] (bad request naming the field at fault).
-pub fn normalize_payload(provider: Provider, payload: &[u8]) -> Result<Vec<Activity>, AdapterError> {
+pub fn normalize_payload(
+    provider: Provider,
+    payload: &[u8],
+) -> Result<Vec<Activity>, AdapterError> {
     match provider {
-        Provider::Connector => {
-            Ok(vec![byoc_directline::normalize::normalize_channel_activity(payload)?])
-        }
+        Provider::Connector => Ok(vec![
+            byoc_directline::normalize::normalize_channel_activity(payload)?,
+        ]),
         Provider::Directline => byoc_directline::normalize(payload),
         Provider::Telesign => byoc_telesign::normalize(payload),
         Provider::MessagingApi => byoc_messaging_api::normalize(payload),
@@ -106,10 +109,19 @@ mod tests {
     fn every_provider_normalizes_its_fixture() {
         let cases = [
             (Provider::Telesign, "telesign/mo-basic.json"),
-            (Provider::Directline, "directline/activityset-with-watermark.json"),
+            (
+                Provider::Directline,
+                "directline/activityset-with-watermark.json",
+            ),
             (Provider::Connector, "activities/message-webchat-plain.json"),
-            (Provider::MessagingApi, "messaging-api/webhook-agent-message-plain.json"),
-            (Provider::Salesforce, "salesforce/pubsub-interaction-text-flat.json"),
+            (
+                Provider::MessagingApi,
+                "messaging-api/webhook-agent-message-plain.json",
+            ),
+            (
+                Provider::Salesforce,
+                "salesforce/pubsub-interaction-text-flat.json",
+            ),
         ];
         for (provider, path) in cases {
             let acts = normalize_payload(provider, &fixture(path)).unwrap();

@@ -117,7 +117,11 @@ impl Worker {
             let free = permits.available_permits();
             let mut filled = free == 0;
             if free > 0 {
-                match self.store.claim_outbound(&self.owner, Utc::now(), self.settings.lease, free).await {
+                match self
+                    .store
+                    .claim_outbound(&self.owner, Utc::now(), self.settings.lease, free)
+                    .await
+                {
                     Ok(claimed) => {
                         filled = claimed.len() == free;
                         for item in claimed {
@@ -146,7 +150,10 @@ impl Worker {
                 Duration::from_secs(5)
             } else {
                 match self.store.next_outbound_due().await {
-                    Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(5)),
+                    Ok(Some(at)) => (at - Utc::now())
+                        .to_std()
+                        .unwrap_or(Duration::ZERO)
+                        .min(Duration::from_secs(5)),
                     _ => Duration::from_secs(5),
                 }
             };
@@ -177,7 +184,8 @@ impl Worker {
         let now = Utc::now();
         let result = match outcome {
             Ok(delivery) => {
-                metrics::counter!(crate::metrics::MESSAGES_OUT, "target" => target.clone()).increment(1);
+                metrics::counter!(crate::metrics::MESSAGES_OUT, "target" => target.clone())
+                    .increment(1);
                 let waited = (now - item.created_at).to_std().unwrap_or_default();
                 metrics::histogram!(crate::metrics::DELIVERY_SECONDS, "target" => target.clone())
                     .record(waited.as_secs_f64());
@@ -188,16 +196,20 @@ impl Worker {
                 let budget_ok = attempt == 1 || self.budget.withdraw();
                 match after_failure(&self.settings, &error, attempt, budget_ok) {
                     FailurePlan::Retry(delay) => {
-                        metrics::counter!(crate::metrics::RETRIES, "target" => target.clone()).increment(1);
+                        metrics::counter!(crate::metrics::RETRIES, "target" => target.clone())
+                            .increment(1);
                         tracing::info!(id = item.id, conversation = %item.conversation_id, %target, attempt,
                             delay_ms = delay.as_millis() as u64, error = %error, "delivery failed; retrying");
                         OutboundResult::Retry {
-                            at: now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX),
+                            at: now
+                                + chrono::Duration::from_std(delay)
+                                    .unwrap_or(chrono::Duration::MAX),
                             error: error.to_string(),
                         }
                     }
                     FailurePlan::DeadLetter(reason) => {
-                        metrics::counter!(crate::metrics::DEAD_LETTERS, "target" => target.clone()).increment(1);
+                        metrics::counter!(crate::metrics::DEAD_LETTERS, "target" => target.clone())
+                            .increment(1);
                         tracing::warn!(id = item.id, conversation = %item.conversation_id, %target, attempt,
                             reason = %reason, "delivery dead-lettered");
                         OutboundResult::Dead(reason)
@@ -205,10 +217,19 @@ impl Worker {
                 }
             }
         };
-        match self.store.finish_outbound(item.id, &self.owner, result, now).await {
+        match self
+            .store
+            .finish_outbound(item.id, &self.owner, result, now)
+            .await
+        {
             Ok(true) => {}
-            Ok(false) => tracing::warn!(id = item.id, "outbox lease lost before the attempt was recorded"),
-            Err(e) => tracing::error!(id = item.id, error = %e, "outbox result not recorded; the lease will expire and the row be retried"),
+            Ok(false) => tracing::warn!(
+                id = item.id,
+                "outbox lease lost before the attempt was recorded"
+            ),
+            Err(e) => {
+                tracing::error!(id = item.id, error = %e, "outbox result not recorded; the lease will expire and the row be retried")
+            }
         }
         self.wake.notify_one();
     }
@@ -229,8 +250,15 @@ mod tests {
 
     #[test]
     fn permanent_errors_are_never_retried() {
-        let plan = after_failure(&settings(), &AdapterError::permanent(Some(400), "invalid number"), 1, true);
-        assert!(matches!(plan, FailurePlan::DeadLetter(r) if r.contains("not retryable") && r.contains("HTTP 400")));
+        let plan = after_failure(
+            &settings(),
+            &AdapterError::permanent(Some(400), "invalid number"),
+            1,
+            true,
+        );
+        assert!(
+            matches!(plan, FailurePlan::DeadLetter(r) if r.contains("not retryable") && r.contains("HTTP 400"))
+        );
         let plan = after_failure(&settings(), &AdapterError::unauthorized("bad key"), 1, true);
         assert!(matches!(plan, FailurePlan::DeadLetter(_)));
     }
@@ -239,20 +267,27 @@ mod tests {
     fn retryable_errors_back_off_exponentially_with_jitter_up_to_the_limit() {
         let s = settings();
         for attempt in 1..4 {
-            let FailurePlan::Retry(d) = after_failure(&s, &AdapterError::transient("503"), attempt, true) else {
+            let FailurePlan::Retry(d) =
+                after_failure(&s, &AdapterError::transient("503"), attempt, true)
+            else {
                 panic!("attempt {attempt} must retry");
             };
             let base = Duration::from_millis(100) * 2u32.pow(attempt - 1);
             assert!(d >= base && d <= base * 2, "attempt {attempt}: {d:?}");
         }
         let plan = after_failure(&s, &AdapterError::transient("503"), 4, true);
-        assert!(matches!(plan, FailurePlan::DeadLetter(r) if r.starts_with("gave up after 4 attempts")));
+        assert!(
+            matches!(plan, FailurePlan::DeadLetter(r) if r.starts_with("gave up after 4 attempts"))
+        );
     }
 
     #[test]
     fn retry_after_is_a_floor() {
         let e = AdapterError::rate_limited(Some(Duration::from_secs(3)), "slow down");
-        assert_eq!(after_failure(&settings(), &e, 1, true), FailurePlan::Retry(Duration::from_secs(3)));
+        assert_eq!(
+            after_failure(&settings(), &e, 1, true),
+            FailurePlan::Retry(Duration::from_secs(3))
+        );
     }
 
     #[test]

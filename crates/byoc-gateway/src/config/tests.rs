@@ -86,17 +86,72 @@ fn error_of(from: &str, to: &str) -> ConfigError {
 #[test]
 fn each_invalid_field_is_named_with_the_file_and_the_reason() {
     let cases: &[(&str, &str, &str, &str)] = &[
-        ("{ env = \"TS_KEY\" }", "{ env = \"MISSING\" }", "channels.sms.api_key", "environment variable MISSING is not set"),
-        ("listen = \"127.0.0.1:0\"", "listen = \"nowhere\"", "server.listen", "is not an address"),
-        ("bot_timeout = \"5s\"", "bot_timeout = \"soon\"", "workstreams[0].bot_timeout", "is not a duration"),
-        ("kind = \"telesign\"", "kind = \"pigeon\"", "channels.sms.kind", "unknown variant"),
-        ("{ id = \"helper\", kind = \"bot\" }", "{ id = \"robot\", kind = \"bot\" }", "workstreams[0].queues[0].members[0].id", "no bot `robot`"),
-        ("id = \"alice\"\npassword", "id = \"bob\"\npassword", "workstreams[0].queues[1].members[0].id", "no agent `alice`"),
-        ("channel = { kind = \"sms\", id = \"sms\" }", "channel = { kind = \"sms\", id = \"whatsapp\" }", "workstreams[0].channel.id", "no channel named `whatsapp`"),
-        ("queue = \"Bots\"", "queue = \"Nowhere\"", "workstreams[0].definition.routing_rules[0].queue", "unknown queue `Nowhere`"),
-        ("sqlite = \"data/byoc.db\"", "postgres = \"postgres://x\"", "store.postgres", "not available"),
-        ("bot_timeout = \"5s\"", "contact_center = \"zendesk\"", "workstreams[0].contact_center", "unknown contact center"),
-        ("[admin]", "[admin]\nsurprise = 1", "admin.surprise", "unknown field `surprise`"),
+        (
+            "{ env = \"TS_KEY\" }",
+            "{ env = \"MISSING\" }",
+            "channels.sms.api_key",
+            "environment variable MISSING is not set",
+        ),
+        (
+            "listen = \"127.0.0.1:0\"",
+            "listen = \"nowhere\"",
+            "server.listen",
+            "is not an address",
+        ),
+        (
+            "bot_timeout = \"5s\"",
+            "bot_timeout = \"soon\"",
+            "workstreams[0].bot_timeout",
+            "is not a duration",
+        ),
+        (
+            "kind = \"telesign\"",
+            "kind = \"pigeon\"",
+            "channels.sms.kind",
+            "unknown variant",
+        ),
+        (
+            "{ id = \"helper\", kind = \"bot\" }",
+            "{ id = \"robot\", kind = \"bot\" }",
+            "workstreams[0].queues[0].members[0].id",
+            "no bot `robot`",
+        ),
+        (
+            "id = \"alice\"\npassword",
+            "id = \"bob\"\npassword",
+            "workstreams[0].queues[1].members[0].id",
+            "no agent `alice`",
+        ),
+        (
+            "channel = { kind = \"sms\", id = \"sms\" }",
+            "channel = { kind = \"sms\", id = \"whatsapp\" }",
+            "workstreams[0].channel.id",
+            "no channel named `whatsapp`",
+        ),
+        (
+            "queue = \"Bots\"",
+            "queue = \"Nowhere\"",
+            "workstreams[0].definition.routing_rules[0].queue",
+            "unknown queue `Nowhere`",
+        ),
+        (
+            "sqlite = \"data/byoc.db\"",
+            "postgres = \"postgres://x\"",
+            "store.postgres",
+            "not available",
+        ),
+        (
+            "bot_timeout = \"5s\"",
+            "contact_center = \"zendesk\"",
+            "workstreams[0].contact_center",
+            "unknown contact center",
+        ),
+        (
+            "[admin]",
+            "[admin]\nsurprise = 1",
+            "admin.surprise",
+            "unknown field `surprise`",
+        ),
     ];
     for (from, to, field, reason) in cases {
         let e = error_of(from, to);
@@ -116,7 +171,10 @@ fn a_missing_store_is_refused() {
 
 #[test]
 fn a_bad_password_hash_is_refused() {
-    let e = error_of("password = { env = \"ALICE_PW\" }", "password_hash = \"not-a-hash\"");
+    let e = error_of(
+        "password = { env = \"ALICE_PW\" }",
+        "password_hash = \"not-a-hash\"",
+    );
     assert_eq!(e.field, "agents[0].password_hash");
 }
 
@@ -130,7 +188,11 @@ fn a_workstream_file_error_names_that_file() {
     .unwrap();
     let start = VALID.find("[[workstreams]]").unwrap();
     let end = VALID.find("[[agents]]").unwrap();
-    let text = format!("{}[[workstreams]]\nfile = \"ws.toml\"\n\n{}", &VALID[..start], &VALID[end..]);
+    let text = format!(
+        "{}[[workstreams]]\nfile = \"ws.toml\"\n\n{}",
+        &VALID[..start],
+        &VALID[end..]
+    );
     let e = Config::from_toml_str(&text, &dir.path().join("byoc.toml"), &env).unwrap_err();
     assert_eq!(e.file, dir.path().join("ws.toml"), "{e}");
     assert!(!e.field.is_empty(), "{e}");

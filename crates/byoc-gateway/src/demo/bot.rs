@@ -36,7 +36,10 @@ pub(crate) fn app(endpoint: Arc<BotEndpoint>) -> axum::Router {
                 let Ok(body) = axum::body::to_bytes(body, 256 * 1024).await else {
                     return http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
                 };
-                let inbound = match endpoint.receive(http::Request::from_parts(parts, body)).await {
+                let inbound = match endpoint
+                    .receive(http::Request::from_parts(parts, body))
+                    .await
+                {
                     Ok(i) => i,
                     Err(e) => return e.to_response().map(axum::body::Body::from),
                 };
@@ -63,7 +66,9 @@ pub(crate) fn app(endpoint: Arc<BotEndpoint>) -> axum::Router {
 /// The bot's replies to one message.
 fn answer(memory: &Mutex<Memory>, activity: &Activity) -> Vec<Activity> {
     let conv = activity.conversation_id().unwrap_or_default().to_owned();
-    let mut memory = memory.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut memory = memory
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if memory.greeted.insert(conv.clone(), ()).is_none() {
         return vec![activity.create_reply(GREETING)];
     }

@@ -45,19 +45,34 @@ impl AgentClient {
             return Err(format!("sign-in answered {}", resp.status()));
         }
         let body: Value = resp.json().await.map_err(|e| e.to_string())?;
-        let token = body["token"].as_str().ok_or("no token in the answer")?.to_owned();
+        let token = body["token"]
+            .as_str()
+            .ok_or("no token in the answer")?
+            .to_owned();
         self.token = Some(token.clone());
-        self.call(reqwest::Method::PUT, "/api/agent/presence", Some(json!({ "presence": "available" })))
-            .await?;
+        self.call(
+            reqwest::Method::PUT,
+            "/api/agent/presence",
+            Some(json!({ "presence": "available" })),
+        )
+        .await?;
         Ok(token)
     }
 
-    pub(crate) async fn call(&mut self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
+    pub(crate) async fn call(
+        &mut self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let token = match &self.token {
             Some(t) => t.clone(),
             None => Box::pin(self.token()).await?,
         };
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -77,7 +92,9 @@ impl AgentClient {
 
     /// The id of the newest conversation this agent holds.
     pub(crate) async fn held(&mut self) -> Result<Option<String>, String> {
-        let list = self.call(reqwest::Method::GET, "/api/agent/conversations", None).await?;
+        let list = self
+            .call(reqwest::Method::GET, "/api/agent/conversations", None)
+            .await?;
         Ok(list["conversations"]
             .as_array()
             .into_iter()
@@ -89,10 +106,17 @@ impl AgentClient {
 
     /// Answers the newest conversation this agent holds.
     pub(crate) async fn reply_to_latest(&mut self, text: &str) -> Result<(), String> {
-        let id = self.held().await?.ok_or("alice holds no conversation yet")?;
-        self.call(reqwest::Method::POST, &format!("/api/agent/conversations/{id}/messages"), Some(json!({ "text": text })))
-            .await
-            .map(|_| ())
+        let id = self
+            .held()
+            .await?
+            .ok_or("alice holds no conversation yet")?;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/api/agent/conversations/{id}/messages"),
+            Some(json!({ "text": text })),
+        )
+        .await
+        .map(|_| ())
     }
 }
 
@@ -109,7 +133,10 @@ where
             Err(e) => return Err(DemoError::at(hop, e)),
         }
         if started.elapsed() > HOP_TIMEOUT {
-            return Err(DemoError::at(hop, format!("nothing after {}s", HOP_TIMEOUT.as_secs())));
+            return Err(DemoError::at(
+                hop,
+                format!("nothing after {}s", HOP_TIMEOUT.as_secs()),
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -117,72 +144,133 @@ where
 
 /// SMS delivered to the customer so far.
 fn sms_texts(demo: &Demo) -> Vec<String> {
-    demo.telesign.messages().into_iter().map(|m| m.message).collect()
+    demo.telesign
+        .messages()
+        .into_iter()
+        .map(|m| m.message)
+        .collect()
 }
 
 pub(crate) async fn script(demo: &Demo) -> Result<(), DemoError> {
     let step = |name: &str| println!("-- {name}");
     let mut agent = AgentClient::new(&demo.gateway.url(), "alice", &demo.agent_password);
     step("agent alice signs in and becomes available");
-    agent.sign_in().await.map_err(|e| DemoError::at("agent sign-in", e))?;
+    agent
+        .sign_in()
+        .await
+        .map_err(|e| DemoError::at("agent sign-in", e))?;
 
     step("the customer texts \"hello\"");
-    let (_, status) = demo.telesign.send_mo(CUSTOMER, OUR_NUMBER, "hello").await.map_err(|e| DemoError::at("sms in", e))?;
+    let (_, status) = demo
+        .telesign
+        .send_mo(CUSTOMER, OUR_NUMBER, "hello")
+        .await
+        .map_err(|e| DemoError::at("sms in", e))?;
     if status != 200 {
-        return Err(DemoError::at("sms in", format!("the webhook answered {status}")));
+        return Err(DemoError::at(
+            "sms in",
+            format!("the webhook answered {status}"),
+        ));
     }
     until("bot greeting", || async {
-        Ok(sms_texts(demo).iter().any(|t| t == bot::GREETING).then_some(()))
+        Ok(sms_texts(demo)
+            .iter()
+            .any(|t| t == bot::GREETING)
+            .then_some(()))
     })
     .await?;
 
     step("the customer names the topic; the bot hands off");
-    demo.telesign.send_mo(CUSTOMER, OUR_NUMBER, "A question about billing").await.map_err(|e| DemoError::at("sms in", e))?;
+    demo.telesign
+        .send_mo(CUSTOMER, OUR_NUMBER, "A question about billing")
+        .await
+        .map_err(|e| DemoError::at("sms in", e))?;
     until("bot answer", || async {
-        Ok(sms_texts(demo).iter().any(|t| t.starts_with("Thanks! Connecting you")).then_some(()))
+        Ok(sms_texts(demo)
+            .iter()
+            .any(|t| t.starts_with("Thanks! Connecting you"))
+            .then_some(()))
     })
     .await?;
     let started = Instant::now();
     let id = loop {
         match agent.held().await {
             Ok(Some(id)) => break id,
-            Ok(None) if started.elapsed() < HOP_TIMEOUT => tokio::time::sleep(Duration::from_millis(100)).await,
-            Ok(None) => return Err(DemoError::at("hand-off to the Billing queue", "no conversation assigned to alice")),
+            Ok(None) if started.elapsed() < HOP_TIMEOUT => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Ok(None) => {
+                return Err(DemoError::at(
+                    "hand-off to the Billing queue",
+                    "no conversation assigned to alice",
+                ));
+            }
             Err(e) => return Err(DemoError::at("hand-off to the Billing queue", e)),
         }
     };
 
     step("alice reads the transcript and the context the bot set");
     let detail = agent
-        .call(reqwest::Method::GET, &format!("/api/agent/conversations/{id}"), None)
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/agent/conversations/{id}"),
+            None,
+        )
         .await
         .map_err(|e| DemoError::at("agent reads the conversation", e))?;
     if detail["context"]["BotHandoffTopic"] != "billing" || detail["queue"] != "Billing" {
-        return Err(DemoError::at("agent reads the conversation", format!("context {} in queue {}", detail["context"], detail["queue"])));
+        return Err(DemoError::at(
+            "agent reads the conversation",
+            format!("context {} in queue {}", detail["context"], detail["queue"]),
+        ));
     }
 
     step("alice answers; the answer leaves as an SMS");
     let answer = "Hello, this is Alice from billing. How can I help?";
     agent
-        .call(reqwest::Method::POST, &format!("/api/agent/conversations/{id}/messages"), Some(json!({ "text": answer })))
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/agent/conversations/{id}/messages"),
+            Some(json!({ "text": answer })),
+        )
         .await
         .map_err(|e| DemoError::at("agent reply", e))?;
-    until("sms out", || async { Ok(sms_texts(demo).iter().any(|t| t == answer).then_some(())) }).await?;
+    until("sms out", || async {
+        Ok(sms_texts(demo).iter().any(|t| t == answer).then_some(()))
+    })
+    .await?;
 
     step("alice ends and wraps up the conversation");
     agent
-        .call(reqwest::Method::POST, &format!("/api/agent/conversations/{id}/end"), None)
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/agent/conversations/{id}/end"),
+            None,
+        )
         .await
         .map_err(|e| DemoError::at("end", e))?;
     agent
-        .call(reqwest::Method::POST, &format!("/api/agent/conversations/{id}/wrap-up"), Some(json!({ "notes": "demo" })))
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/agent/conversations/{id}/wrap-up"),
+            Some(json!({ "notes": "demo" })),
+        )
         .await
         .map_err(|e| DemoError::at("wrap-up", e))?;
     until("closed", || async {
-        let rec = demo.gateway.store().conversation(&id).await.map_err(|e| e.to_string())?;
-        Ok(rec.filter(|r| r.conversation.state.is_terminal()).map(|_| ()))
+        let rec = demo
+            .gateway
+            .store()
+            .conversation(&id)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(rec
+            .filter(|r| r.conversation.state.is_terminal())
+            .map(|_| ()))
     })
     .await?;
-    println!("byoc demo --once: every hop passed (sms in -> bot -> hand-off -> queue -> agent -> sms out)");
+    println!(
+        "byoc demo --once: every hop passed (sms in -> bot -> hand-off -> queue -> agent -> sms out)"
+    );
     Ok(())
 }

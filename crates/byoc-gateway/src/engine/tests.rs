@@ -11,6 +11,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use super::*;
 use crate::config::{ContactCenterKind, WorkstreamConfig};
+use crate::model::AgentAction;
 
 const WORKSTREAM: &str = r#"
 name = "Support"
@@ -112,23 +113,37 @@ impl Bench {
         let mut a = Activity::message(text);
         a.from = Some(ChannelAccount::new("15555550123"));
         a.recipient = Some(ChannelAccount::new("15555550999"));
-        a.conversation = Some(byoc_core::ConversationAccount::new("15555550123:15555550999"));
+        a.conversation = Some(byoc_core::ConversationAccount::new(
+            "15555550123:15555550999",
+        ));
         a.channel_id = Some("telesign".into());
-        self.run(InboxEvent::Customer { activity: Box::new(a) })
+        self.run(InboxEvent::Customer {
+            activity: Box::new(a),
+        })
     }
 
     fn bot(&mut self, activity: Activity) -> Step {
-        self.run(InboxEvent::Bot { bot: "helper".into(), activity: Box::new(activity) })
+        self.run(InboxEvent::Bot {
+            bot: "helper".into(),
+            activity: Box::new(activity),
+        })
     }
 
     fn agent(&mut self, agent: &str, action: AgentAction) -> Step {
         let conversation = self.conv().id.clone();
-        self.run(InboxEvent::Agent { conversation, agent: agent.into(), action })
+        self.run(InboxEvent::Agent {
+            conversation,
+            agent: agent.into(),
+            action,
+        })
     }
 
     fn timer(&mut self, timer: TimerKind) -> Step {
         let conversation = self.conv().id.clone();
-        self.run(InboxEvent::Timer { conversation, timer })
+        self.run(InboxEvent::Timer {
+            conversation,
+            timer,
+        })
     }
 
     fn conv(&self) -> &Conversation {
@@ -153,12 +168,22 @@ fn helper() -> Target {
 }
 
 fn notes(step: &Step) -> Vec<String> {
-    step.transcript.iter().filter_map(|t| t.note.clone()).collect()
+    step.transcript
+        .iter()
+        .filter_map(|t| t.note.clone())
+        .collect()
 }
 
 fn escalate(topic: &str) -> Activity {
     let mut a = Activity::message("Customer asks about billing");
-    BotCommand::escalate(serde_json::json!({ "Topic": topic }).as_object().unwrap().clone()).apply(&mut a).unwrap();
+    BotCommand::escalate(
+        serde_json::json!({ "Topic": topic })
+            .as_object()
+            .unwrap()
+            .clone(),
+    )
+    .apply(&mut a)
+    .unwrap();
     a
 }
 
@@ -172,12 +197,25 @@ fn a_first_message_opens_a_conversation_greets_and_goes_to_the_bot_first() {
     assert_eq!(texts(&s, &sms()), ["Hi! You are talking to Support."]);
     assert_eq!(texts(&s, &helper()), ["hello"]);
     let sent = &s.outbox[0].activity;
-    assert_eq!(sent.recipient.as_ref().and_then(|r| r.id.as_deref()), Some("15555550123"), "addressed to the customer");
-    assert!(s.timers.contains(&TimerChange::Set(TimerKind::BotTimeout, b.now + TimeDelta::seconds(30))));
-    assert!(s.timers.iter().any(|t| matches!(t, TimerChange::Set(TimerKind::AutoClose, _))));
+    assert_eq!(
+        sent.recipient.as_ref().and_then(|r| r.id.as_deref()),
+        Some("15555550123"),
+        "addressed to the customer"
+    );
+    assert!(s.timers.contains(&TimerChange::Set(
+        TimerKind::BotTimeout,
+        b.now + TimeDelta::seconds(30)
+    )));
+    assert!(
+        s.timers
+            .iter()
+            .any(|t| matches!(t, TimerChange::Set(TimerKind::AutoClose, _)))
+    );
     let kinds: Vec<_> = s.hops.iter().map(|h| h.kind.clone()).collect();
     assert!(matches!(kinds[0], HopKind::Started { .. }));
-    assert!(kinds.contains(&HopKind::CustomerToBot { bot: "helper".into() }));
+    assert!(kinds.contains(&HopKind::CustomerToBot {
+        bot: "helper".into()
+    }));
     assert!(s.transcript.iter().any(|t| t.author == Author::Customer));
 }
 
@@ -187,13 +225,26 @@ fn a_bot_reply_reaches_the_customer_adapted_to_sms_with_the_loss_recorded() {
     b.customer("hello");
     let mut reply = Activity::message("What is it about?");
     reply.suggested_actions = Some(SuggestedActions {
-        actions: Some(vec![CardAction::im_back("Billing", "billing"), CardAction::im_back("Other", "other")]),
+        actions: Some(vec![
+            CardAction::im_back("Billing", "billing"),
+            CardAction::im_back("Other", "other"),
+        ]),
         ..Default::default()
     });
     let s = b.at(2).bot(reply);
-    assert_eq!(texts(&s, &sms()), ["What is it about?\n1. Billing\n2. Other"]);
-    assert!(notes(&s).iter().any(|n| n.contains("2 suggested actions rendered as a numbered list")));
-    assert!(s.timers.contains(&TimerChange::Cancel(TimerKind::BotTimeout)));
+    assert_eq!(
+        texts(&s, &sms()),
+        ["What is it about?\n1. Billing\n2. Other"]
+    );
+    assert!(
+        notes(&s)
+            .iter()
+            .any(|n| n.contains("2 suggested actions rendered as a numbered list"))
+    );
+    assert!(
+        s.timers
+            .contains(&TimerChange::Cancel(TimerKind::BotTimeout))
+    );
     assert_eq!(b.record.as_ref().unwrap().awaiting_bot_since, None);
 }
 
@@ -214,8 +265,16 @@ fn an_escalate_command_hands_off_with_context_to_the_matching_human_queue() {
     assert_eq!(s.bots_released, ["helper"]);
     assert_eq!(texts(&s, &sms()), ["Alice joined."]);
     assert!(texts(&s, &helper()).is_empty());
-    assert!(notes(&s).iter().any(|n| n.contains("summary: Customer asks about billing")));
-    assert!(s.notices.iter().any(|n| n.agent.as_deref() == Some("alice") && n.event == NoticeKind::Assigned));
+    assert!(
+        notes(&s)
+            .iter()
+            .any(|n| n.contains("summary: Customer asks about billing"))
+    );
+    assert!(
+        s.notices
+            .iter()
+            .any(|n| n.agent.as_deref() == Some("alice") && n.event == NoticeKind::Assigned)
+    );
 }
 
 #[test]
@@ -238,7 +297,11 @@ fn a_silent_bot_times_out_to_the_default_human_queue_and_never_gets_it_back() {
     let s = b.at(25).timer(TimerKind::BotTimeout);
     assert_eq!(b.conv().owner, Owner::Agent("bob".into()));
     assert_eq!(b.conv().queue.as_deref(), Some("General"));
-    assert!(s.hops.iter().any(|h| matches!(&h.kind, HopKind::HandOff { reason, .. } if reason.contains("30s"))));
+    assert!(
+        s.hops
+            .iter()
+            .any(|h| matches!(&h.kind, HopKind::HandOff { reason, .. } if reason.contains("30s")))
+    );
     // A late bot answer is recorded but not delivered.
     let late = b.at(1).bot(Activity::message("sorry, I was slow"));
     assert!(late.outbox.is_empty());
@@ -269,9 +332,17 @@ fn an_agent_outside_the_queue_cannot_accept_and_only_the_holder_may_write() {
     b.customer("hello");
     b.at(1).bot(escalate("billing"));
     let s = b.agent("bob", AgentAction::Accept);
-    assert!(matches!(&s.notices[0].event, NoticeKind::Refused { reason } if reason.contains("not waiting in one of your queues")));
+    assert!(
+        matches!(&s.notices[0].event, NoticeKind::Refused { reason } if reason.contains("not waiting in one of your queues"))
+    );
     assert_eq!(b.conv().owner, Owner::Queue("Billing".into()));
-    let s = b.agent("bob", AgentAction::Message { text: Some("hi".into()), attachments: vec![] });
+    let s = b.agent(
+        "bob",
+        AgentAction::Message {
+            text: Some("hi".into()),
+            attachments: vec![],
+        },
+    );
     assert!(s.outbox.is_empty());
     assert!(matches!(&s.notices[0].event, NoticeKind::Refused { .. }));
 }
@@ -282,12 +353,25 @@ fn an_agent_reply_is_split_for_sms_and_each_part_queued_in_order() {
     b.customer("hello");
     b.at(1).bot(escalate("billing"));
     let long = "word ".repeat(400);
-    let s = b.at(1).agent("alice", AgentAction::Message { text: Some(long.trim().to_owned()), attachments: vec![] });
+    let s = b.at(1).agent(
+        "alice",
+        AgentAction::Message {
+            text: Some(long.trim().to_owned()),
+            attachments: vec![],
+        },
+    );
     let parts = texts(&s, &sms());
     assert_eq!(parts.len(), 2);
     assert!(parts.iter().all(|p| p.chars().count() <= 1600));
-    assert!(notes(&s).iter().any(|n| n.contains("text split into 2 messages")));
-    assert!(s.hops.iter().any(|h| h.kind == HopKind::AgentToCustomer { agent: "alice".into() }));
+    assert!(
+        notes(&s)
+            .iter()
+            .any(|n| n.contains("text split into 2 messages"))
+    );
+    assert!(s.hops.iter().any(|h| h.kind
+        == HopKind::AgentToCustomer {
+            agent: "alice".into()
+        }));
 }
 
 #[test]
@@ -300,17 +384,34 @@ fn attachments_follow_the_workstream_permissions() {
         Attachment::from_url("image/png", "https://example.com/a.png"),
         Attachment::from_url("application/pdf", "https://example.com/a.pdf"),
     ]);
-    let s = b.run(InboxEvent::Customer { activity: Box::new(a) });
+    let s = b.run(InboxEvent::Customer {
+        activity: Box::new(a),
+    });
     let to_bot = s.outbox.iter().find(|o| o.target == helper()).unwrap();
-    assert_eq!(to_bot.activity.attachments.as_ref().unwrap().len(), 1, "the PDF is refused");
+    assert_eq!(
+        to_bot.activity.attachments.as_ref().unwrap().len(),
+        1,
+        "the PDF is refused"
+    );
     assert!(notes(&s).iter().any(|n| n.contains("refused")));
     b.at(1).bot(escalate("billing"));
     let s = b.agent(
         "alice",
-        AgentAction::Message { text: None, attachments: vec![Attachment::from_url("image/png", "https://example.com/b.png")] },
+        AgentAction::Message {
+            text: None,
+            attachments: vec![Attachment::from_url(
+                "image/png",
+                "https://example.com/b.png",
+            )],
+        },
     );
-    assert!(s.outbox.is_empty(), "agents may not attach in this workstream");
-    assert!(matches!(&s.notices[0].event, NoticeKind::Refused { reason } if reason.contains("not allowed")));
+    assert!(
+        s.outbox.is_empty(),
+        "agents may not attach in this workstream"
+    );
+    assert!(
+        matches!(&s.notices[0].event, NoticeKind::Refused { reason } if reason.contains("not allowed"))
+    );
 }
 
 #[test]
@@ -318,18 +419,34 @@ fn transfer_end_and_wrap_up_move_through_the_state_machine() {
     let mut b = Bench::new();
     b.customer("hello");
     b.at(1).bot(escalate("billing"));
-    let s = b.agent("alice", AgentAction::Transfer { queue: "General".into() });
+    let s = b.agent(
+        "alice",
+        AgentAction::Transfer {
+            queue: "General".into(),
+        },
+    );
     assert_eq!(b.conv().owner, Owner::Agent("bob".into()));
     assert!(s.load.contains(&("alice".to_owned(), -1)) && s.load.contains(&("bob".to_owned(), 1)));
     let refused = b.agent("bob", AgentAction::WrapUp { notes: None });
-    assert!(matches!(&refused.notices[0].event, NoticeKind::Refused { .. }), "Active -> Closed by wrap-up is refused");
+    assert!(
+        matches!(&refused.notices[0].event, NoticeKind::Refused { .. }),
+        "Active -> Closed by wrap-up is refused"
+    );
     let s = b.agent("bob", AgentAction::End);
     assert_eq!(b.conv().state, ConversationState::WrapUp);
     assert_eq!(texts(&s, &sms()), ["Thanks, goodbye."]);
-    let s = b.agent("bob", AgentAction::WrapUp { notes: Some("paid".into()) });
+    let s = b.agent(
+        "bob",
+        AgentAction::WrapUp {
+            notes: Some("paid".into()),
+        },
+    );
     assert_eq!(b.conv().state, ConversationState::Closed);
     assert_eq!(s.load, [("bob".to_owned(), -1)]);
-    assert!(s.timers.contains(&TimerChange::Cancel(TimerKind::AutoClose)));
+    assert!(
+        s.timers
+            .contains(&TimerChange::Cancel(TimerKind::AutoClose))
+    );
     // The customer writes again: a new conversation.
     b.at(60).customer("one more thing");
     assert_eq!(b.conv().id, "conv-7");
@@ -345,11 +462,22 @@ fn auto_close_closes_an_idle_conversation_only_when_due() {
     b.at(1).bot(escalate("billing"));
     assert_eq!(b.conv().state, ConversationState::Open);
     let s = b.at(60).timer(TimerKind::AutoClose);
-    assert_eq!(b.conv().state, ConversationState::Open, "not idle long enough");
-    assert!(s.timers.iter().any(|t| matches!(t, TimerChange::Set(TimerKind::AutoClose, _))));
+    assert_eq!(
+        b.conv().state,
+        ConversationState::Open,
+        "not idle long enough"
+    );
+    assert!(
+        s.timers
+            .iter()
+            .any(|t| matches!(t, TimerChange::Set(TimerKind::AutoClose, _)))
+    );
     let s = b.at(9 * 3600).timer(TimerKind::AutoClose);
     assert_eq!(b.conv().state, ConversationState::Closed);
-    assert!(s.hops.iter().any(|h| h.kind == HopKind::Closed { reason: "inactivity".into() }));
+    assert!(s.hops.iter().any(|h| h.kind
+        == HopKind::Closed {
+            reason: "inactivity".into()
+        }));
 }
 
 #[test]
@@ -357,7 +485,9 @@ fn receipts_and_typing_never_open_a_conversation() {
     let mut b = Bench::new();
     let mut report = Activity::event("telesign.deliveryReport");
     report.conversation = Some(byoc_core::ConversationAccount::new("x"));
-    let s = b.run(InboxEvent::Customer { activity: Box::new(report) });
+    let s = b.run(InboxEvent::Customer {
+        activity: Box::new(report),
+    });
     assert!(s.record.is_none() && s.outbox.is_empty());
 }
 
@@ -366,8 +496,12 @@ fn the_customer_leaving_closes_the_conversation_and_releases_the_bot() {
     let mut b = Bench::new();
     b.customer("hello");
     let mut bye = Activity::new(byoc_core::ActivityType::EndOfConversation);
-    bye.conversation = Some(byoc_core::ConversationAccount::new("15555550123:15555550999"));
-    let s = b.run(InboxEvent::Customer { activity: Box::new(bye) });
+    bye.conversation = Some(byoc_core::ConversationAccount::new(
+        "15555550123:15555550999",
+    ));
+    let s = b.run(InboxEvent::Customer {
+        activity: Box::new(bye),
+    });
     assert_eq!(b.conv().state, ConversationState::Closed);
     assert_eq!(s.bots_released, ["helper"]);
 }
@@ -376,10 +510,17 @@ fn the_customer_leaving_closes_the_conversation_and_releases_the_bot() {
 fn hops_read_as_one_line_each() {
     let hop = Hop {
         conversation: "0123456789abcdef".into(),
-        kind: HopKind::Assigned { agent: "alice".into(), queue: Some("Billing".into()) },
+        kind: HopKind::Assigned {
+            agent: "alice".into(),
+            queue: Some("Billing".into()),
+        },
         text: None,
     };
     assert_eq!(hop.to_string(), "[01234567] queue Billing -> agent alice");
-    let hop = Hop { conversation: "c".into(), kind: HopKind::CustomerToBot { bot: "b".into() }, text: Some("a\nb".into()) };
+    let hop = Hop {
+        conversation: "c".into(),
+        kind: HopKind::CustomerToBot { bot: "b".into() },
+        text: Some("a\nb".into()),
+    };
     assert_eq!(hop.to_string(), "[c] customer -> bot b: \"a\\nb\"");
 }

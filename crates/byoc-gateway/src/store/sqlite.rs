@@ -16,28 +16,31 @@ use std::time::Duration;
 use async_trait::async_trait;
 use byoc_core::Activity;
 use byoc_core::workstream::Presence;
-use chrono::{DateTime, TimeZone, Utc};
-use futures_util::future::BoxFuture;
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
 use sqlx::{Connection as _, Row as _};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::{
     Accepted, BotSession, ClaimedOutbound, ConversationRow, DeadLetter, InboxItem, NewInbound,
-    OutboundResult, StepCommit, Store, StoreError, TimerChange,
+    OutboundResult, StepCommit, Store, StoreError,
 };
-use crate::model::{ConversationRecord, InboxEvent, Target, TimerKind, TranscriptEntry};
+use crate::model::{ConversationRecord, InboxEvent, TimerKind, TranscriptEntry};
+
+mod rows;
+mod step;
+mod writer;
+
+use rows::{
+    bot_session_from_row, claimed_from_row, from_json, from_millis, millis, parse_presence,
+    presence_name, to_json,
+};
+use writer::{Job, WRITE_QUEUE};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// Jobs waiting for the writer, at most.
-const WRITE_QUEUE: usize = 4096;
-
-type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
-type Job = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
 
 /// The SQLite store. Cheap to clone (shared).
 #[derive(Clone)]
@@ -49,53 +52,6 @@ pub struct SqliteStore {
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore").finish_non_exhaustive()
-    }
-}
-
-pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
-    at.timestamp_millis()
-}
-
-pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
-}
-
-fn to_json<T: serde::Serialize>(value: &T, what: &'static str) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|_| StoreError::Serialize(what))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &'static str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|_| StoreError::Corrupt(what))
-}
-
-fn state_name(state: byoc_core::ConversationState) -> &'static str {
-    use byoc_core::ConversationState as S;
-    match state {
-        S::Open => "open",
-        S::Active => "active",
-        S::Waiting => "waiting",
-        S::WrapUp => "wrap_up",
-        S::Closed => "closed",
-    }
-}
-
-fn presence_name(p: Presence) -> &'static str {
-    match p {
-        Presence::Available => "available",
-        Presence::Busy => "busy",
-        Presence::DoNotDisturb => "do_not_disturb",
-        Presence::Away => "away",
-        Presence::Offline => "offline",
-    }
-}
-
-fn parse_presence(s: &str) -> Presence {
-    match s {
-        "available" => Presence::Available,
-        "busy" => Presence::Busy,
-        "do_not_disturb" => Presence::DoNotDisturb,
-        "away" => Presence::Away,
-        _ => Presence::Offline,
     }
 }
 
@@ -124,119 +80,9 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await?;
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
-        tokio::spawn(writer(write, rx, group_commit_max.max(1)));
+        tokio::spawn(writer::writer(write, rx, group_commit_max.max(1)));
         Ok(Self { reader, writer: tx })
     }
-
-    /// Runs one write job in the writer's next transaction; answers after the commit.
-    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
-            + Send
-            + 'static,
-    {
-        let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            Box::pin(async move {
-                let result = f(conn).await;
-                let ok = result.is_ok();
-                let finish: Finish = Box::new(move |commit_error| {
-                    let answer = match (result, commit_error) {
-                        (Ok(v), None) => Ok(v),
-                        (Ok(_), Some(e)) => Err(StoreError::Commit(e.to_owned())),
-                        (Err(e), _) => Err(e),
-                    };
-                    let _ = tx.send(answer);
-                });
-                (ok, finish)
-            })
-        });
-        self.writer.send(job).await.map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
-    }
-}
-
-/// How long the writer isolates each job in a savepoint after a batch failed.
-const ISOLATE_AFTER_FAILURE: Duration = Duration::from_secs(1);
-
-async fn writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, max: usize) {
-    let mut batch = Vec::with_capacity(max);
-    // Fast path: the batch's jobs run back to back in one transaction; a failing job rolls
-    // the whole batch back and every caller gets a retryable error. After such a failure,
-    // jobs run in savepoints for a while, so a job that keeps failing fails alone.
-    let mut isolate_until: Option<tokio::time::Instant> = None;
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < max {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        metrics::histogram!(crate::metrics::GROUP_COMMIT_SIZE).record(batch.len() as f64);
-        let isolate = isolate_until.is_some_and(|t| tokio::time::Instant::now() < t);
-        let mut finishes = Vec::with_capacity(batch.len());
-        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await {
-            let msg = e.to_string();
-            for job in batch.drain(..) {
-                let (_, finish) = job(&mut conn).await;
-                finish(Some(&msg));
-            }
-            continue;
-        }
-        let mut failed = false;
-        for job in batch.drain(..) {
-            if failed {
-                // The transaction is rolled back below; do not run more work in it.
-                let (_, finish) = job(&mut conn).await;
-                finishes.push(finish);
-                continue;
-            }
-            if isolate {
-                let _ = sqlx::query("SAVEPOINT job").execute(&mut conn).await;
-            }
-            let (ok, finish) = job(&mut conn).await;
-            if isolate {
-                let end = if ok { "RELEASE job" } else { "ROLLBACK TO job" };
-                let _ = sqlx::query(end).execute(&mut conn).await;
-                if !ok {
-                    let _ = sqlx::query("RELEASE job").execute(&mut conn).await;
-                }
-            } else if !ok {
-                failed = true;
-            }
-            finishes.push(finish);
-        }
-        let error = if failed {
-            let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
-            isolate_until = Some(tokio::time::Instant::now() + ISOLATE_AFTER_FAILURE);
-            Some("a write in the same batch failed; the batch was rolled back".to_owned())
-        } else {
-            let committed = sqlx::query("COMMIT").execute(&mut conn).await;
-            let error = committed.err().map(|e| e.to_string());
-            if error.is_some() {
-                let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
-            }
-            error
-        };
-        for finish in finishes {
-            finish(error.as_deref());
-        }
-    }
-}
-
-fn claimed_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ClaimedOutbound, StoreError> {
-    let target: String = row.try_get("target")?;
-    let activity: String = row.try_get("activity")?;
-    Ok(ClaimedOutbound {
-        id: row.try_get("id")?,
-        conversation_id: row.try_get("conversation_id")?,
-        target: Target::from_stored(&target).ok_or(StoreError::Corrupt("outbox.target"))?,
-        activity: Activity::from_json(&activity).map_err(|_| StoreError::Corrupt("outbox.activity"))?,
-        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
-        created_at: from_millis(row.try_get("created_at")?),
-    })
 }
 
 #[async_trait]
@@ -249,7 +95,12 @@ impl Store for SqliteStore {
         let now = millis(Utc::now());
         let mut rows = Vec::with_capacity(events.len());
         for e in events {
-            rows.push((e.channel, e.dedupe_key, e.conv_key, to_json(&e.event, "inbox.event")?));
+            rows.push((
+                e.channel,
+                e.dedupe_key,
+                e.conv_key,
+                to_json(&e.event, "inbox.event")?,
+            ));
         }
         self.write(move |conn| {
             Box::pin(async move {
@@ -315,14 +166,18 @@ impl Store for SqliteStore {
         rows.iter().map(|r| Ok(r.try_get("conv_key")?)).collect()
     }
 
-    async fn current_conversation(&self, conv_key: &str) -> Result<Option<ConversationRecord>, StoreError> {
+    async fn current_conversation(
+        &self,
+        conv_key: &str,
+    ) -> Result<Option<ConversationRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT c.record FROM conversation_keys k JOIN conversations c ON c.id = k.conversation_id WHERE k.conv_key = ?",
         )
         .bind(conv_key)
         .fetch_optional(&self.reader)
         .await?;
-        row.map(|r| from_json(&r.try_get::<String, _>(0)?, "conversations.record")).transpose()
+        row.map(|r| from_json(&r.try_get::<String, _>(0)?, "conversations.record"))
+            .transpose()
     }
 
     async fn conversation(&self, id: &str) -> Result<Option<ConversationRecord>, StoreError> {
@@ -330,10 +185,15 @@ impl Store for SqliteStore {
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
-        row.map(|r| from_json(&r.try_get::<String, _>(0)?, "conversations.record")).transpose()
+        row.map(|r| from_json(&r.try_get::<String, _>(0)?, "conversations.record"))
+            .transpose()
     }
 
-    async fn open_conversations(&self, queues: &[String], agent: &str) -> Result<Vec<ConversationRow>, StoreError> {
+    async fn open_conversations(
+        &self,
+        queues: &[String],
+        agent: &str,
+    ) -> Result<Vec<ConversationRow>, StoreError> {
         let queues = to_json(&queues, "queues")?;
         let rows = sqlx::query(
             "SELECT record, updated_at FROM conversations WHERE state != 'closed' AND \
@@ -380,133 +240,7 @@ impl Store for SqliteStore {
     }
 
     async fn commit_step(&self, step: StepCommit) -> Result<(), StoreError> {
-        let now_ms = millis(Utc::now());
-        let processed = step.processed;
-        let Some(rec) = step.record else {
-            return self
-                .write(move |conn| {
-                    Box::pin(async move {
-                        mark_processed(conn, &processed, now_ms).await?;
-                        Ok(())
-                    })
-                })
-                .await;
-        };
-        let conv = &rec.conversation;
-        let (owner_kind, owner_id) = match &conv.owner {
-            byoc_core::conversation::Owner::None => ("none", None),
-            byoc_core::conversation::Owner::Bot(b) => ("bot", Some(b.clone())),
-            byoc_core::conversation::Owner::Agent(a) => ("agent", Some(a.clone())),
-            byoc_core::conversation::Owner::Queue(q) => ("queue", Some(q.clone())),
-        };
-        let record = to_json(&rec, "conversations.record")?;
-        let id = conv.id.clone();
-        let key = rec.key.clone();
-        let channel = conv.channel_id.clone();
-        let state = state_name(conv.state);
-        let queue = conv.queue.clone();
-        let created = millis(conv.created_at);
-        let mut transcript = Vec::with_capacity(step.transcript.len());
-        for t in &step.transcript {
-            let activity = t
-                .activity
-                .as_ref()
-                .map(|a| a.to_json().map_err(|_| StoreError::Serialize("transcript.activity")))
-                .transpose()?;
-            transcript.push((t.pos, to_json(&t.author, "transcript.author")?, activity, t.note.clone(), millis(t.at)));
-        }
-        let mut outbox = Vec::with_capacity(step.outbox.len());
-        for o in &step.outbox {
-            let target = o.target.to_stored();
-            let activity = o.activity.to_json().map_err(|_| StoreError::Serialize("outbox.activity"))?;
-            outbox.push((format!("{id}|{target}"), target, activity));
-        }
-        let timers = step.timers;
-        self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO conversations (id, conv_key, channel, state, queue, owner_kind, owner_id, record, created_at, updated_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
-                     state = excluded.state, queue = excluded.queue, owner_kind = excluded.owner_kind, \
-                     owner_id = excluded.owner_id, record = excluded.record, updated_at = excluded.updated_at",
-                )
-                .bind(&id)
-                .bind(&key)
-                .bind(&channel)
-                .bind(state)
-                .bind(&queue)
-                .bind(owner_kind)
-                .bind(&owner_id)
-                .bind(&record)
-                .bind(created)
-                .bind(now_ms)
-                .execute(&mut *conn)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO conversation_keys (conv_key, conversation_id) VALUES (?, ?) \
-                     ON CONFLICT (conv_key) DO UPDATE SET conversation_id = excluded.conversation_id",
-                )
-                .bind(&key)
-                .bind(&id)
-                .execute(&mut *conn)
-                .await?;
-                mark_processed(conn, &processed, now_ms).await?;
-                if !transcript.is_empty() {
-                    let mut q = sqlx::QueryBuilder::new(
-                        "INSERT INTO transcript (conversation_id, pos, author, activity, note, at) ",
-                    );
-                    q.push_values(&transcript, |mut row, (pos, author, activity, note, at)| {
-                        row.push_bind(&id)
-                            .push_bind(i64::from(*pos))
-                            .push_bind(author)
-                            .push_bind(activity)
-                            .push_bind(note)
-                            .push_bind(*at);
-                    });
-                    q.build().execute(&mut *conn).await?;
-                }
-                if !outbox.is_empty() {
-                    // One statement, rows in order: ids follow the order of the step's effects.
-                    let mut q = sqlx::QueryBuilder::new(
-                        "INSERT INTO outbox (lane, conversation_id, target, activity, next_attempt_at, created_at) ",
-                    );
-                    q.push_values(&outbox, |mut row, (lane, target, activity)| {
-                        row.push_bind(lane)
-                            .push_bind(&id)
-                            .push_bind(target)
-                            .push_bind(activity)
-                            .push_bind(now_ms)
-                            .push_bind(now_ms);
-                    });
-                    q.build().execute(&mut *conn).await?;
-                }
-                for change in timers {
-                    match change {
-                        TimerChange::Set(kind, at) => {
-                            sqlx::query(
-                                "INSERT INTO timers (conversation_id, kind, conv_key, due_at) VALUES (?, ?, ?, ?) \
-                                 ON CONFLICT (conversation_id, kind) DO UPDATE SET due_at = excluded.due_at",
-                            )
-                            .bind(&id)
-                            .bind(kind.as_str())
-                            .bind(&key)
-                            .bind(millis(at))
-                            .execute(&mut *conn)
-                            .await?;
-                        }
-                        TimerChange::Cancel(kind) => {
-                            sqlx::query("DELETE FROM timers WHERE conversation_id = ? AND kind = ?")
-                                .bind(&id)
-                                .bind(kind.as_str())
-                                .execute(&mut *conn)
-                                .await?;
-                        }
-                    }
-                }
-                Ok(())
-            })
-        })
-        .await
+        step::commit_step(self, step).await
     }
 
     async fn claim_outbound(
@@ -619,7 +353,9 @@ impl Store for SqliteStore {
                     conversation_id: r.try_get("conversation_id")?,
                     target: r.try_get("target")?,
                     attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(0),
-                    reason: r.try_get::<Option<String>, _>("last_error")?.unwrap_or_default(),
+                    reason: r
+                        .try_get::<Option<String>, _>("last_error")?
+                        .unwrap_or_default(),
                     dead_at: from_millis(r.try_get::<Option<i64>, _>("finished_at")?.unwrap_or(0)),
                 })
             })
@@ -696,11 +432,21 @@ impl Store for SqliteStore {
             .fetch_all(&self.reader)
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("id")?, parse_presence(&r.try_get::<String, _>("presence")?))))
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    parse_presence(&r.try_get::<String, _>("presence")?),
+                ))
+            })
             .collect()
     }
 
-    async fn set_agent_presence(&self, agent: &str, presence: Presence, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn set_agent_presence(
+        &self,
+        agent: &str,
+        presence: Presence,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let agent = agent.to_owned();
         let now_ms = millis(now);
         self.write(move |conn| {
@@ -727,32 +473,49 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("owner_id")?, u32::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0))))
+            .map(|r| {
+                Ok((
+                    r.try_get("owner_id")?,
+                    u32::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0),
+                ))
+            })
             .collect()
     }
 
-    async fn create_session(&self, token_hash: &str, agent: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        agent: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let (hash, agent, exp) = (token_hash.to_owned(), agent.to_owned(), millis(expires_at));
         self.write(move |conn| {
             Box::pin(async move {
-                sqlx::query("INSERT INTO sessions (token_hash, agent_id, expires_at) VALUES (?, ?, ?)")
-                    .bind(&hash)
-                    .bind(&agent)
-                    .bind(exp)
-                    .execute(&mut *conn)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, agent_id, expires_at) VALUES (?, ?, ?)",
+                )
+                .bind(&hash)
+                .bind(&agent)
+                .bind(exp)
+                .execute(&mut *conn)
+                .await?;
                 Ok(())
             })
         })
         .await
     }
 
-    async fn session_agent(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT agent_id FROM sessions WHERE token_hash = ? AND expires_at > ?")
-            .bind(token_hash)
-            .bind(millis(now))
-            .fetch_optional(&self.reader)
-            .await?;
+    async fn session_agent(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        let row =
+            sqlx::query("SELECT agent_id FROM sessions WHERE token_hash = ? AND expires_at > ?")
+                .bind(token_hash)
+                .bind(millis(now))
+                .fetch_optional(&self.reader)
+                .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
@@ -791,7 +554,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn bot_session(&self, conversation_id: &str, bot_id: &str) -> Result<Option<BotSession>, StoreError> {
+    async fn bot_session(
+        &self,
+        conversation_id: &str,
+        bot_id: &str,
+    ) -> Result<Option<BotSession>, StoreError> {
         let row = sqlx::query(
             "SELECT conversation_id, bot_id, conv_key, dl_conversation_id, watermark FROM bot_sessions \
              WHERE conversation_id = ? AND bot_id = ?",
@@ -816,11 +583,13 @@ impl Store for SqliteStore {
         let (conv, bot) = (conversation_id.to_owned(), bot_id.to_owned());
         self.write(move |conn| {
             Box::pin(async move {
-                sqlx::query("UPDATE bot_sessions SET active = 0 WHERE conversation_id = ? AND bot_id = ?")
-                    .bind(&conv)
-                    .bind(&bot)
-                    .execute(&mut *conn)
-                    .await?;
+                sqlx::query(
+                    "UPDATE bot_sessions SET active = 0 WHERE conversation_id = ? AND bot_id = ?",
+                )
+                .bind(&conv)
+                .bind(&bot)
+                .execute(&mut *conn)
+                .await?;
                 Ok(())
             })
         })
@@ -831,10 +600,12 @@ impl Store for SqliteStore {
         let (before, now) = (millis(before), millis(now));
         self.write(move |conn| {
             Box::pin(async move {
-                let inbox = sqlx::query("DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?")
-                    .bind(before)
-                    .execute(&mut *conn)
-                    .await?;
+                let inbox = sqlx::query(
+                    "DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?",
+                )
+                .bind(before)
+                .execute(&mut *conn)
+                .await?;
                 sqlx::query("DELETE FROM outbox WHERE status = 'delivered' AND finished_at < ?")
                     .bind(before)
                     .execute(&mut *conn)
@@ -848,29 +619,4 @@ impl Store for SqliteStore {
         })
         .await
     }
-}
-
-async fn mark_processed(conn: &mut SqliteConnection, seqs: &[i64], now_ms: i64) -> Result<(), StoreError> {
-    if seqs.is_empty() {
-        return Ok(());
-    }
-    let mut q = sqlx::QueryBuilder::new("UPDATE inbox SET processed_at = ");
-    q.push_bind(now_ms).push(" WHERE seq IN (");
-    let mut list = q.separated(", ");
-    for seq in seqs {
-        list.push_bind(*seq);
-    }
-    q.push(")");
-    q.build().execute(&mut *conn).await?;
-    Ok(())
-}
-
-fn bot_session_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<BotSession, StoreError> {
-    Ok(BotSession {
-        conversation_id: r.try_get("conversation_id")?,
-        bot_id: r.try_get("bot_id")?,
-        conv_key: r.try_get("conv_key")?,
-        dl_conversation_id: r.try_get("dl_conversation_id")?,
-        watermark: r.try_get("watermark")?,
-    })
 }

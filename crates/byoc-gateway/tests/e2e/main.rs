@@ -20,7 +20,12 @@ async fn conversation_with_alice(env: &Env) -> (Agent, String) {
     let (_, status) = env.telesign.send_mo(CUSTOMER, OURS, "hello").await.unwrap();
     assert_eq!(status, 200);
     let id = alice.wait_held().await;
-    eventually("the agent-joined SMS", LIMIT, || env.sms().contains(&"alice joined.".to_owned()).then_some(())).await;
+    eventually("the agent-joined SMS", LIMIT, || {
+        env.sms()
+            .contains(&"alice joined.".to_owned())
+            .then_some(())
+    })
+    .await;
     (alice, id)
 }
 
@@ -39,8 +44,17 @@ async fn a_provider_answering_503_three_times_then_accepting_gets_the_message_on
     let (alice, id) = conversation_with_alice(&env).await;
     env.telesign.faults().push(Fault::unavailable(), 3);
     alice.say(&id, "after the outage").await;
-    eventually("delivery after three 503s", LIMIT, || env.sms().contains(&"after the outage".to_owned()).then_some(())).await;
-    assert_eq!(env.telesign.faults().pending(), 0, "all three 503s were answered");
+    eventually("delivery after three 503s", LIMIT, || {
+        env.sms()
+            .contains(&"after the outage".to_owned())
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        env.telesign.faults().pending(),
+        0,
+        "all three 503s were answered"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(count(&env.sms(), "after the outage"), 1);
 }
@@ -52,9 +66,16 @@ async fn a_429_with_retry_after_is_honoured() {
     env.telesign.faults().push(Fault::rate_limited(2), 1);
     let sent = Instant::now();
     alice.say(&id, "slow down").await;
-    eventually("delivery after the 429", LIMIT, || env.sms().contains(&"slow down".to_owned()).then_some(())).await;
+    eventually("delivery after the 429", LIMIT, || {
+        env.sms().contains(&"slow down".to_owned()).then_some(())
+    })
+    .await;
     // Correctness, not speed: the retry must not come before the provider's Retry-After.
-    assert!(sent.elapsed() >= Duration::from_secs(2), "retried after {:?}", sent.elapsed());
+    assert!(
+        sent.elapsed() >= Duration::from_secs(2),
+        "retried after {:?}",
+        sent.elapsed()
+    );
     assert_eq!(count(&env.sms(), "slow down"), 1);
 }
 
@@ -73,11 +94,23 @@ async fn a_webhook_delivered_three_times_is_processed_once() {
     })
     .to_string();
     for _ in 0..3 {
-        assert_eq!(env.telesign.send_callback(None, body.clone()).await.unwrap(), 200);
+        assert_eq!(
+            env.telesign
+                .send_callback(None, body.clone())
+                .await
+                .unwrap(),
+            200
+        );
     }
     let id = alice.wait_held().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (status, detail) = alice.call(reqwest::Method::GET, &format!("/api/agent/conversations/{id}"), None).await;
+    let (status, detail) = alice
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/agent/conversations/{id}"),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     let from_customer = detail["transcript"]
         .as_array()
@@ -112,10 +145,15 @@ async fn a_permanent_refusal_is_dead_lettered_with_its_reason_and_can_be_replaye
     let env = Env::start("", HUMANS).await;
     let (alice, id) = conversation_with_alice(&env).await;
     let refusal = json!({"status": {"code": 11000, "description": "Invalid value for parameter phone_number."}, "errors": [{"code": 11000, "description": "Invalid value for parameter phone_number."}]});
-    env.telesign.faults().push(Fault::status(400, Some(refusal.to_string())), 1);
+    env.telesign
+        .faults()
+        .push(Fault::status(400, Some(refusal.to_string())), 1);
     alice.say(&id, "refused once").await;
     alice.say(&id, "behind it").await;
-    eventually("the message behind the dead letter", LIMIT, || env.sms().contains(&"behind it".to_owned()).then_some(())).await;
+    eventually("the message behind the dead letter", LIMIT, || {
+        env.sms().contains(&"behind it".to_owned()).then_some(())
+    })
+    .await;
     let admin = reqwest::Client::new();
     let url = env.gateway.url();
     let list: Value = admin
@@ -128,18 +166,32 @@ async fn a_permanent_refusal_is_dead_lettered_with_its_reason_and_can_be_replaye
         .await
         .unwrap();
     let dead = &list["dead_letters"][0];
-    assert!(dead["reason"].as_str().unwrap().contains("not retryable"), "{list}");
+    assert!(
+        dead["reason"].as_str().unwrap().contains("not retryable"),
+        "{list}"
+    );
     assert_eq!(dead["attempts"], 1);
-    let unauthorized = admin.get(format!("{url}/api/admin/dead-letters")).bearer_auth("wrong").send().await.unwrap();
+    let unauthorized = admin
+        .get(format!("{url}/api/admin/dead-letters"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unauthorized.status(), 401);
     let replay = admin
-        .post(format!("{url}/api/admin/dead-letters/{}/replay", dead["id"]))
+        .post(format!(
+            "{url}/api/admin/dead-letters/{}/replay",
+            dead["id"]
+        ))
         .bearer_auth(ADMIN)
         .send()
         .await
         .unwrap();
     assert_eq!(replay.status(), 200);
-    eventually("the replayed message", LIMIT, || env.sms().contains(&"refused once".to_owned()).then_some(())).await;
+    eventually("the replayed message", LIMIT, || {
+        env.sms().contains(&"refused once".to_owned()).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,17 +200,35 @@ async fn an_agent_cannot_read_or_write_another_queues_conversation() {
     let (_alice, id) = conversation_with_alice(&env).await;
     let mut bob = env.agent("bob");
     bob.sign_in().await;
-    let (status, _) = bob.call(reqwest::Method::GET, &format!("/api/agent/conversations/{id}"), None).await;
+    let (status, _) = bob
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/agent/conversations/{id}"),
+            None,
+        )
+        .await;
     assert_eq!(status, 403);
     let (status, _) = bob
-        .call(reqwest::Method::POST, &format!("/api/agent/conversations/{id}/messages"), Some(json!({ "text": "hi" })))
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/agent/conversations/{id}/messages"),
+            Some(json!({ "text": "hi" })),
+        )
         .await;
     assert_eq!(status, 403);
     assert!(bob.held().await.is_empty());
-    let (_, list) = bob.call(reqwest::Method::GET, "/api/agent/conversations", None).await;
+    let (_, list) = bob
+        .call(reqwest::Method::GET, "/api/agent/conversations", None)
+        .await;
     assert_eq!(list["conversations"].as_array().unwrap().len(), 0, "{list}");
     let anonymous = Agent::new(&env.gateway.url(), "nobody");
-    let (status, _) = anonymous.call(reqwest::Method::GET, &format!("/api/agent/conversations/{id}"), None).await;
+    let (status, _) = anonymous
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/agent/conversations/{id}"),
+            None,
+        )
+        .await;
     assert_eq!(status, 401);
 }
 
@@ -167,11 +237,16 @@ async fn a_bot_that_never_answers_times_out_to_a_human_queue() {
     // A bot endpoint that accepts every activity and never replies.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let bot_url = format!("http://{}/api/messages", listener.local_addr().unwrap());
-    let silent = axum::Router::new().route("/api/messages", axum::routing::post(|| async { http::StatusCode::OK }));
+    let silent = axum::Router::new().route(
+        "/api/messages",
+        axum::routing::post(|| async { http::StatusCode::OK }),
+    );
     tokio::spawn(async move { axum::serve(listener, silent).await });
-    let dl = byoc_sim::directline::DirectLineSim::start(byoc_sim::directline::Options::default().with_bot_url(bot_url))
-        .await
-        .unwrap();
+    let dl = byoc_sim::directline::DirectLineSim::start(
+        byoc_sim::directline::Options::default().with_bot_url(bot_url),
+    )
+    .await
+    .unwrap();
     let bots = format!(
         "[bots.silent]\ndirectline_url = \"{}\"\nsecret = \"{}\"\npoll_interval = \"100ms\"\n",
         dl.directline_url(),
@@ -184,14 +259,34 @@ async fn a_bot_that_never_answers_times_out_to_a_human_queue() {
     let env = Env::start(&bots, &workstream).await;
     let mut alice = env.agent("alice");
     alice.sign_in().await;
-    env.telesign.send_mo(CUSTOMER, OURS, "anyone there?").await.unwrap();
+    env.telesign
+        .send_mo(CUSTOMER, OURS, "anyone there?")
+        .await
+        .unwrap();
     let id = alice.wait_held().await;
-    let reached_bot = dl.bot_received().iter().any(|a| a["text"] == "anyone there?");
+    let reached_bot = dl
+        .bot_received()
+        .iter()
+        .any(|a| a["text"] == "anyone there?");
     assert!(reached_bot, "the bot got the message first");
-    let (_, detail) = alice.call(reqwest::Method::GET, &format!("/api/agent/conversations/{id}"), None).await;
+    let (_, detail) = alice
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/agent/conversations/{id}"),
+            None,
+        )
+        .await;
     assert_eq!(detail["queue"], "Billing");
-    let notes: Vec<&str> = detail["transcript"].as_array().unwrap().iter().filter_map(|e| e["note"].as_str()).collect();
-    assert!(notes.iter().any(|n| n.contains("no answer within 1s")), "{notes:?}");
+    let notes: Vec<&str> = detail["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["note"].as_str())
+        .collect();
+    assert!(
+        notes.iter().any(|n| n.contains("no answer within 1s")),
+        "{notes:?}"
+    );
 }
 
 fn byoc() -> Command {
@@ -210,8 +305,14 @@ fn serve(config: &std::path::Path, key: &str) -> (std::process::Child, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_owned();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {line:?}"))
+        .to_owned();
     (child, url)
 }
 
@@ -219,22 +320,37 @@ fn serve(config: &std::path::Path, key: &str) -> (std::process::Child, String) {
 async fn sigkill_with_messages_in_the_outbox_then_restart_delivers_each_exactly_once() {
     let telesign = support::telesign().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = support::write_config(dir.path(), &support::config_text(&telesign, "127.0.0.1:0", "", HUMANS));
+    let config = support::write_config(
+        dir.path(),
+        &support::config_text(&telesign, "127.0.0.1:0", "", HUMANS),
+    );
     let (mut child, url) = serve(&config, telesign.api_key());
     telesign.set_callback_url(format!("{url}/webhooks/sms"));
     let mut alice = Agent::new(&url, "alice");
     alice.sign_in().await;
     telesign.send_mo(CUSTOMER, OURS, "hello").await.unwrap();
     let id = alice.wait_held().await;
-    let sms = || telesign.messages().into_iter().map(|m| m.message).collect::<Vec<_>>();
-    eventually("the agent-joined SMS", LIMIT, || sms().contains(&"alice joined.".to_owned()).then_some(())).await;
+    let sms = || {
+        telesign
+            .messages()
+            .into_iter()
+            .map(|m| m.message)
+            .collect::<Vec<_>>()
+    };
+    eventually("the agent-joined SMS", LIMIT, || {
+        sms().contains(&"alice joined.".to_owned()).then_some(())
+    })
+    .await;
 
     // The provider is down: everything stays in the outbox.
     telesign.faults().push(Fault::unavailable(), 10_000);
     for text in ["m1", "m2", "m3"] {
         alice.say(&id, text).await;
     }
-    eventually("a failed delivery attempt", LIMIT, || (telesign.faults().pending() < 10_000).then_some(())).await;
+    eventually("a failed delivery attempt", LIMIT, || {
+        (telesign.faults().pending() < 10_000).then_some(())
+    })
+    .await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     telesign.faults().clear();
@@ -243,7 +359,10 @@ async fn sigkill_with_messages_in_the_outbox_then_restart_delivers_each_exactly_
     telesign.set_callback_url(format!("{url}/webhooks/sms"));
     let delivered = eventually("all three after the restart", LIMIT, || {
         let s = sms();
-        ["m1", "m2", "m3"].iter().all(|t| s.contains(&(*t).to_owned())).then_some(s)
+        ["m1", "m2", "m3"]
+            .iter()
+            .all(|t| s.contains(&(*t).to_owned()))
+            .then_some(s)
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -253,7 +372,11 @@ async fn sigkill_with_messages_in_the_outbox_then_restart_delivers_each_exactly_
     for t in ["m1", "m2", "m3"] {
         assert_eq!(count(&after, t), 1, "{t} in {after:?}");
     }
-    let order: Vec<_> = delivered.iter().filter(|t| t.starts_with('m')).cloned().collect();
+    let order: Vec<_> = delivered
+        .iter()
+        .filter(|t| t.starts_with('m'))
+        .cloned()
+        .collect();
     assert_eq!(order, ["m1", "m2", "m3"]);
 }
 
@@ -267,19 +390,36 @@ fn an_invalid_config_is_refused_naming_the_file_the_field_and_the_reason() {
     )
     .unwrap();
     for command in ["check", "serve"] {
-        let out = byoc().args([command, "--config"]).arg(&path).env_remove("BYOC_TEST_UNSET_VARIABLE").output().unwrap();
+        let out = byoc()
+            .args([command, "--config"])
+            .arg(&path)
+            .env_remove("BYOC_TEST_UNSET_VARIABLE")
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{command}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(&path.display().to_string()), "{command}: {err}");
+        assert!(
+            err.contains(&path.display().to_string()),
+            "{command}: {err}"
+        );
         assert!(err.contains("`channels.sms.api_key`"), "{command}: {err}");
-        assert!(err.contains("environment variable BYOC_TEST_UNSET_VARIABLE is not set"), "{command}: {err}");
+        assert!(
+            err.contains("environment variable BYOC_TEST_UNSET_VARIABLE is not set"),
+            "{command}: {err}"
+        );
     }
 }
 
 #[test]
 fn normalize_prints_one_activity_per_line_and_refuses_bad_input_with_exit_2() {
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/telesign/mo-basic.json");
-    let out = byoc().args(["normalize", "--channel", "telesign", fixture]).output().unwrap();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/telesign/mo-basic.json"
+    );
+    let out = byoc()
+        .args(["normalize", "--channel", "telesign", fixture])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 1);
@@ -307,12 +447,36 @@ async fn ops_endpoints_answer() {
     let (_alice, _id) = conversation_with_alice(&env).await;
     let http = reqwest::Client::new();
     let url = env.gateway.url();
-    assert_eq!(http.get(format!("{url}/healthz")).send().await.unwrap().status(), 200);
-    let ready: Value = http.get(format!("{url}/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        http.get(format!("{url}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let ready: Value = http
+        .get(format!("{url}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ready["status"], "ready");
-    let metrics = http.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("byoc_messages_in_total"), "{metrics}");
-    assert!(metrics.contains("byoc_routing_decisions_total"), "{metrics}");
+    assert!(
+        metrics.contains("byoc_routing_decisions_total"),
+        "{metrics}"
+    );
     // A forged webhook is refused and never acknowledged.
     let forged = http
         .post(format!("{url}/webhooks/sms"))

@@ -46,7 +46,12 @@ pub(crate) async fn telesign() -> TelesignSim {
 }
 
 /// The text of a `byoc.toml` against `telesign`, with `extra` (bots) and `workstream`.
-pub(crate) fn config_text(telesign: &TelesignSim, listen: &str, extra: &str, workstream: &str) -> String {
+pub(crate) fn config_text(
+    telesign: &TelesignSim,
+    listen: &str,
+    extra: &str,
+    workstream: &str,
+) -> String {
     format!(
         r#"
 [server]
@@ -98,7 +103,10 @@ pub(crate) fn write_config(dir: &Path, text: &str) -> PathBuf {
 pub(crate) fn load(path: &Path, telesign: &TelesignSim) -> Config {
     let key = telesign.api_key().to_owned();
     let text = std::fs::read_to_string(path).unwrap();
-    Config::from_toml_str(&text, path, &move |name| (name == "BYOC_TEST_TELESIGN_KEY").then(|| key.clone())).unwrap()
+    Config::from_toml_str(&text, path, &move |name| {
+        (name == "BYOC_TEST_TELESIGN_KEY").then(|| key.clone())
+    })
+    .unwrap()
 }
 
 /// A gateway in this process against `telesign`, its callback URL set.
@@ -116,10 +124,17 @@ impl Env {
 
     pub(crate) async fn start_with(telesign: TelesignSim, extra: &str, workstream: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let path = write_config(dir.path(), &config_text(&telesign, "127.0.0.1:0", extra, workstream));
+        let path = write_config(
+            dir.path(),
+            &config_text(&telesign, "127.0.0.1:0", extra, workstream),
+        );
         let gateway = byoc_gateway::start(load(&path, &telesign)).await.unwrap();
         telesign.set_callback_url(format!("{}/webhooks/sms", gateway.url()));
-        Self { _dir: dir, telesign, gateway }
+        Self {
+            _dir: dir,
+            telesign,
+            gateway,
+        }
     }
 
     pub(crate) fn agent(&self, id: &str) -> Agent {
@@ -128,12 +143,20 @@ impl Env {
 
     /// Texts of the SMS the simulator accepted, in order.
     pub(crate) fn sms(&self) -> Vec<String> {
-        self.telesign.messages().into_iter().map(|m| m.message).collect()
+        self.telesign
+            .messages()
+            .into_iter()
+            .map(|m| m.message)
+            .collect()
     }
 }
 
 /// Polls `check` every 20 ms until it holds; panics naming `what` after `limit`.
-pub(crate) async fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+pub(crate) async fn eventually<T>(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
     let started = Instant::now();
     loop {
         if let Some(v) = check() {
@@ -154,7 +177,12 @@ pub(crate) struct Agent {
 
 impl Agent {
     pub(crate) fn new(base: &str, id: &str) -> Self {
-        Self { http: reqwest::Client::new(), base: base.to_owned(), id: id.to_owned(), token: None }
+        Self {
+            http: reqwest::Client::new(),
+            base: base.to_owned(),
+            id: id.to_owned(),
+            token: None,
+        }
     }
 
     pub(crate) async fn sign_in(&mut self) {
@@ -168,11 +196,22 @@ impl Agent {
         assert_eq!(r.status(), 200);
         let body: Value = r.json().await.unwrap();
         self.token = Some(body["token"].as_str().unwrap().to_owned());
-        let (status, _) = self.call(reqwest::Method::PUT, "/api/agent/presence", Some(json!({ "presence": "available" }))).await;
+        let (status, _) = self
+            .call(
+                reqwest::Method::PUT,
+                "/api/agent/presence",
+                Some(json!({ "presence": "available" })),
+            )
+            .await;
         assert_eq!(status, 200);
     }
 
-    pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -187,7 +226,9 @@ impl Agent {
 
     /// Conversations this agent holds.
     pub(crate) async fn held(&self) -> Vec<String> {
-        let (status, list) = self.call(reqwest::Method::GET, "/api/agent/conversations", None).await;
+        let (status, list) = self
+            .call(reqwest::Method::GET, "/api/agent/conversations", None)
+            .await;
         assert_eq!(status, 200, "{list}");
         list["conversations"]
             .as_array()
@@ -204,7 +245,11 @@ impl Agent {
             if let Some(id) = self.held().await.pop() {
                 return id;
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "{} was never assigned a conversation", self.id);
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{} was never assigned a conversation",
+                self.id
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -90,6 +90,24 @@ pub(crate) fn step(
     event: &InboxEvent,
     cx: &Context<'_>,
 ) -> Step {
+    let ws = &cx.workstream.workstream;
+    // The auto-close timer is rewritten only when its time moves (or it just fired).
+    let fired = matches!(
+        event,
+        InboxEvent::Timer {
+            timer: TimerKind::AutoClose,
+            ..
+        }
+    );
+    let before = current
+        .as_ref()
+        .filter(|r| !fired && !r.conversation.state.is_terminal())
+        .map(|r| {
+            (
+                r.conversation.id.clone(),
+                auto_close_at(ws, &r.conversation),
+            )
+        });
     let mut run = Run {
         cx,
         out: Step::default(),
@@ -127,24 +145,35 @@ pub(crate) fn step(
     }
     let mut out = run.out;
     if let Some(rec) = &out.record {
-        let ws = &cx.workstream.workstream;
         let conv = &rec.conversation;
         if conv.state.is_terminal() {
             out.timers.push(TimerChange::Cancel(TimerKind::AutoClose));
             out.timers.push(TimerChange::Cancel(TimerKind::BotTimeout));
-        } else if let Some(limit) = ws.auto_close_after(conv.state) {
-            let from = conv.last_activity_at.max(conv.state_entered_at);
-            let limit = chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX);
-            out.timers.push(TimerChange::Set(
-                TimerKind::AutoClose,
-                from.checked_add_signed(limit)
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
-            ));
         } else {
-            out.timers.push(TimerChange::Cancel(TimerKind::AutoClose));
+            let at = auto_close_at(ws, conv);
+            let unchanged = before
+                .as_ref()
+                .is_some_and(|(id, was)| id == &conv.id && *was == at);
+            if !unchanged {
+                out.timers.push(match at {
+                    Some(at) => TimerChange::Set(TimerKind::AutoClose, at),
+                    None => TimerChange::Cancel(TimerKind::AutoClose),
+                });
+            }
         }
     }
     out
+}
+
+/// When the workstream's inactivity limit for the conversation's state runs out.
+fn auto_close_at(ws: &Workstream, conv: &Conversation) -> Option<DateTime<Utc>> {
+    let limit = ws.auto_close_after(conv.state)?;
+    let from = conv.last_activity_at.max(conv.state_entered_at);
+    let limit = chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX);
+    Some(
+        from.checked_add_signed(limit)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
+    )
 }
 
 struct Run<'c, 'a> {

@@ -131,6 +131,7 @@ impl Shared {
                     tracing::error!(%key, seq = item.seq, "unreadable inbox event skipped");
                     let skip = StepCommit {
                         record: None,
+                        new_conversation: false,
                         processed: vec![item.seq],
                         transcript: Vec::new(),
                         outbox: Vec::new(),
@@ -152,8 +153,11 @@ impl Shared {
                     engine::step(current.clone(), &event, &cx)
                 };
                 self.apply_load(&step.load, 1);
+                let new_conversation = step.record.as_ref().map(|r| &r.conversation.id)
+                    != current.as_ref().map(|r| &r.conversation.id);
                 let commit = StepCommit {
                     record: step.record.clone(),
+                    new_conversation,
                     processed: vec![item.seq],
                     transcript: step.transcript,
                     outbox: step.outbox,

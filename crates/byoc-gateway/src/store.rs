@@ -144,6 +144,8 @@ pub struct StepCommit {
     /// The conversation after the step; `None` when the events touched no conversation
     /// (they are only marked processed).
     pub record: Option<ConversationRecord>,
+    /// Whether the record is a conversation this step created (its key now points to it).
+    pub new_conversation: bool,
     /// Inbox entries this step consumed.
     pub processed: Vec<i64>,
     /// New transcript entries.

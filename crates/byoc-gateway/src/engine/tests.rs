@@ -524,3 +524,30 @@ fn hops_read_as_one_line_each() {
     };
     assert_eq!(hop.to_string(), "[c] customer -> bot b: \"a\\nb\"");
 }
+
+#[test]
+fn the_auto_close_timer_is_rewritten_only_when_it_moves() {
+    let mut b = Bench::new();
+    b.customer("hello");
+    let refused = b.at(5).agent("bob", AgentAction::Accept);
+    assert!(
+        refused.timers.is_empty(),
+        "nothing changed: {:?}",
+        refused.timers
+    );
+    let moved = b.at(5).customer("still there?");
+    assert!(
+        moved
+            .timers
+            .iter()
+            .any(|t| matches!(t, TimerChange::Set(TimerKind::AutoClose, _)))
+    );
+    let fired = b.at(1).timer(TimerKind::AutoClose);
+    assert!(
+        fired
+            .timers
+            .iter()
+            .any(|t| matches!(t, TimerChange::Set(TimerKind::AutoClose, _))),
+        "a timer that fired early is armed again"
+    );
+}

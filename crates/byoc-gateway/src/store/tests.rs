@@ -44,6 +44,7 @@ fn record(id: &str) -> ConversationRecord {
 fn step(record: ConversationRecord, messages: &[&str]) -> StepCommit {
     StepCommit {
         record: Some(record),
+        new_conversation: true,
         processed: Vec::new(),
         transcript: Vec::new(),
         outbox: messages

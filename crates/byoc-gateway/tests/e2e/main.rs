@@ -487,3 +487,39 @@ async fn ops_endpoints_answer() {
         .unwrap();
     assert_eq!(forged.status(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_hears_its_assignment_over_server_sent_events() {
+    let env = Env::start("", HUMANS).await;
+    let mut alice = env.agent("alice");
+    alice.sign_in().await;
+    let events = reqwest::Client::new()
+        .get(format!("{}/api/agent/events", env.gateway.url()))
+        .bearer_auth(alice.token.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    assert!(
+        events.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    env.telesign.send_mo(CUSTOMER, OURS, "hello").await.unwrap();
+    let mut stream = events.bytes_stream();
+    let mut seen = String::new();
+    let found = tokio::time::timeout(LIMIT, async {
+        use futures_util::StreamExt as _;
+        while let Some(chunk) = stream.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            if seen.contains("event: notice") && seen.contains(r#""event":"assigned""#) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "{seen}");
+    assert!(seen.contains(r#""agent":"alice""#), "{seen}");
+}

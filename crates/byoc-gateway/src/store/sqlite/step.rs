@@ -63,6 +63,7 @@ pub(super) async fn commit_step(store: &SqliteStore, step: StepCommit) -> Result
         outbox.push((format!("{id}|{target}"), target, activity));
     }
     let timers = step.timers;
+    let new_conversation = step.new_conversation;
     store.write(move |conn| {
             Box::pin(async move {
                 sqlx::query(
@@ -83,14 +84,16 @@ pub(super) async fn commit_step(store: &SqliteStore, step: StepCommit) -> Result
                 .bind(now_ms)
                 .execute(&mut *conn)
                 .await?;
-                sqlx::query(
-                    "INSERT INTO conversation_keys (conv_key, conversation_id) VALUES (?, ?) \
-                     ON CONFLICT (conv_key) DO UPDATE SET conversation_id = excluded.conversation_id",
-                )
-                .bind(&key)
-                .bind(&id)
-                .execute(&mut *conn)
-                .await?;
+                if new_conversation {
+                    sqlx::query(
+                        "INSERT INTO conversation_keys (conv_key, conversation_id) VALUES (?, ?) \
+                         ON CONFLICT (conv_key) DO UPDATE SET conversation_id = excluded.conversation_id",
+                    )
+                    .bind(&key)
+                    .bind(&id)
+                    .execute(&mut *conn)
+                    .await?;
+                }
                 mark_processed(conn, &processed, now_ms).await?;
                 if !transcript.is_empty() {
                     let mut q = sqlx::QueryBuilder::new(

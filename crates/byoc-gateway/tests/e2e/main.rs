@@ -523,3 +523,104 @@ async fn an_agent_hears_its_assignment_over_server_sent_events() {
     assert_eq!(found, Ok(true), "{seen}");
     assert!(seen.contains(r#""agent":"alice""#), "{seen}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_framework_channel_customer_reaches_an_agent_and_hears_back_through_the_connector() {
+    use byoc_sim::directline::{self as dlsim, DirectLineSim};
+    use futures_util::StreamExt as _;
+    // The Direct Line service plays a Bot Framework channel (Web Chat, Teams, ...): it posts
+    // the customer's activities to the gateway's webhook with a channel JWT, and the
+    // gateway answers through the connector with its own client-credentials token.
+    let listener_probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener_probe.local_addr().unwrap().port();
+    drop(listener_probe);
+    let gateway_url = format!("http://127.0.0.1:{port}");
+    let dl = DirectLineSim::start(
+        dlsim::Options::default().with_bot_url(format!("{gateway_url}/webhooks/chat")),
+    )
+    .await
+    .unwrap();
+    let channel = format!(
+        "[channels.chat]\nkind = \"connector\"\napp_id = \"{}\"\napp_password = \"{}\"\nlogin_base_url = \"{}\"\nopenid_metadata_url = \"{}\"\nissuer = \"{}\"\n",
+        dlsim::DEFAULT_BOT_APP_ID,
+        dlsim::DEFAULT_BOT_APP_PASSWORD,
+        dl.url(),
+        dl.openid_metadata_url(),
+        dlsim::CHANNEL_ISSUER,
+    );
+    let chat_workstream = r#"
+[[workstreams]]
+[workstreams.definition]
+name = "Chat"
+language = "en-US"
+channel = { kind = "chat", id = "chat" }
+default_queue = "Chat"
+[[workstreams.definition.routing_rules]]
+name = "All"
+queue = "Chat"
+[[workstreams.definition.queues]]
+name = "Chat"
+members = [{ id = "alice", kind = "agent", capacity = 5 }]
+[workstreams.definition.messages]
+agent_joined = "{AgentName} joined the chat."
+"#;
+    let telesign = support::telesign().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = support::config_text(
+        &telesign,
+        &format!("127.0.0.1:{port}"),
+        &channel,
+        &format!("{HUMANS}\n{chat_workstream}"),
+    );
+    let path = support::write_config(dir.path(), &text);
+    let gateway = byoc_gateway::start(support::load(&path, &telesign))
+        .await
+        .unwrap();
+    let mut alice = Agent::new(&gateway.url(), "alice");
+    alice.sign_in().await;
+
+    let user =
+        byoc_directline::DirectLineConfig::new(byoc_directline::DirectLineCredential::Secret(
+            byoc_core::Secret::new(dlsim::DEFAULT_SECRET),
+        ))
+        .with_base_url(dl.directline_url())
+        .with_user("chat-customer", Some("Casey".to_owned()))
+        .with_poll_interval(Duration::from_millis(100));
+    let client = std::sync::Arc::new(byoc_directline::client::DirectLineClient::new(
+        user,
+        std::sync::Arc::new(byoc_directline::client::ReqwestTransport::new().unwrap()),
+    ));
+    client.start().await.unwrap();
+    let mut replies = client.poll();
+    client
+        .post_activity(&byoc_core::Activity::message("hi from the chat"))
+        .await
+        .unwrap();
+    let id = alice.wait_held().await;
+    alice.say(&id, "hello from alice").await;
+    let mut heard = Vec::new();
+    let done = tokio::time::timeout(LIMIT, async {
+        while let Some(a) = replies.next().await {
+            let a = a.unwrap();
+            if a.from_id() != Some("chat-customer") {
+                heard.push(a.text.clone().unwrap_or_default());
+            }
+            if heard.iter().any(|t| t == "hello from alice") {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(done.is_ok(), "heard {heard:?}");
+    assert_eq!(heard, ["alice joined the chat.", "hello from alice"]);
+    let (_, detail) = alice
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/agent/conversations/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(detail["channel"], "chat");
+    assert_eq!(detail["customer"]["name"], "Casey");
+    gateway.shutdown().await;
+}

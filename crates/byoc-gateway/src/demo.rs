@@ -244,7 +244,7 @@ impl Demo {
         println!(
             "    (say hello, then name a topic such as \"billing\": the bot hands you to an agent)"
         );
-        println!("  - type `/agent <text>` to answer as agent alice");
+        println!("  - type `/agent <text>` to answer as agent alice (signed in and available)");
         println!("  - or use the agent API yourself:");
         println!(
             "      curl -s {gw}/api/agent/sign-in -H 'content-type: application/json' -d '{{\"agent\":\"alice\",\"password\":\"{}\"}}'",
@@ -289,10 +289,15 @@ pub async fn run(once: bool) -> Result<(), DemoError> {
         demo.gateway.shutdown().await;
         return result;
     }
+    let mut agent = once::AgentClient::new(&demo.gateway.url(), "alice", &demo.agent_password);
+    // Alice is online from the start, so a hand-off reaches her at once.
+    agent
+        .sign_in()
+        .await
+        .map_err(|e| DemoError::at("agent sign-in", e))?;
     demo.print_banner();
     let printer = print_hops(&demo);
     let sms_printer = print_sms(&demo);
-    let mut agent = once::AgentClient::new(&demo.gateway.url(), "alice", &demo.agent_password);
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     loop {
         tokio::select! {

@@ -106,10 +106,11 @@ impl AgentClient {
 
     /// Answers the newest conversation this agent holds.
     pub(crate) async fn reply_to_latest(&mut self, text: &str) -> Result<(), String> {
-        let id = self
-            .held()
-            .await?
-            .ok_or("alice holds no conversation yet")?;
+        // First accepting one waiting in its queues when it holds none.
+        let id = match self.held().await? {
+            Some(id) => id,
+            None => self.accept_waiting().await?,
+        };
         self.call(
             reqwest::Method::POST,
             &format!("/api/agent/conversations/{id}/messages"),
@@ -117,6 +118,35 @@ impl AgentClient {
         )
         .await
         .map(|_| ())
+    }
+}
+
+impl AgentClient {
+    async fn accept_waiting(&mut self) -> Result<String, String> {
+        let list = self
+            .call(reqwest::Method::GET, "/api/agent/conversations", None)
+            .await?;
+        let waiting = list["conversations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["owner"]["kind"] == "queue")
+            .and_then(|c| c["id"].as_str().map(str::to_owned))
+            .ok_or("no conversation is waiting in alice's queues")?;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/api/agent/conversations/{waiting}/accept"),
+            None,
+        )
+        .await?;
+        let started = Instant::now();
+        while started.elapsed() < HOP_TIMEOUT {
+            if self.held().await?.as_deref() == Some(waiting.as_str()) {
+                return Ok(waiting);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err("the accepted conversation was not assigned".to_owned())
     }
 }
 

@@ -75,6 +75,21 @@ impl SqliteStore {
             .foreign_keys(true);
         let mut write = SqliteConnection::connect_with(&options).await?;
         MIGRATOR.run(&mut write).await?;
+        // One gateway process owns an SQLite file, so the leases in it are those of this
+        // file's previous process, which is gone: its work is taken back at once instead
+        // of after the leases expire. (Stores shared by several instances let leases expire.)
+        let released = sqlx::query(
+            "UPDATE outbox SET lease_owner = NULL, lease_expires_at = NULL \
+             WHERE status = 'pending' AND lease_owner IS NOT NULL",
+        )
+        .execute(&mut write)
+        .await?;
+        if released.rows_affected() > 0 {
+            tracing::info!(
+                rows = released.rows_affected(),
+                "outbox leases of the previous process released"
+            );
+        }
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))

@@ -366,3 +366,29 @@ async fn everything_survives_reopening_the_file() {
         None
     );
 }
+
+#[tokio::test]
+async fn reopening_the_file_takes_back_the_leases_of_the_previous_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("byoc.db");
+    let now;
+    {
+        let store = SqliteStore::open(&path, 8).await.unwrap();
+        store
+            .commit_step(step(record("conv-1"), &["one"]))
+            .await
+            .unwrap();
+        now = Utc::now();
+        let held = store
+            .claim_outbound("killed", now, Duration::from_secs(600), 10)
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 1);
+    }
+    let store = SqliteStore::open(&path, 8).await.unwrap();
+    let again = store
+        .claim_outbound("restarted", now, Duration::from_secs(600), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "not blocked until the old lease expires");
+}

@@ -293,19 +293,37 @@ fn byoc() -> Command {
     Command::new(env!("CARGO_BIN_EXE_byoc"))
 }
 
+/// A `byoc serve` process, killed (SIGKILL) when dropped, also when a test fails.
+struct Served(std::process::Child);
+
+impl Served {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// Starts `byoc serve` and returns it with the URL from its first line.
-fn serve(config: &std::path::Path, key: &str) -> (std::process::Child, String) {
-    let mut child = byoc()
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("BYOC_TEST_TELESIGN_KEY", key)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+fn serve(config: &std::path::Path, key: &str) -> (Served, String) {
+    let mut child = Served(
+        byoc()
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("BYOC_TEST_TELESIGN_KEY", key)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
     let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
+    std::io::BufReader::new(child.0.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     let url = line
@@ -351,8 +369,7 @@ async fn sigkill_with_messages_in_the_outbox_then_restart_delivers_each_exactly_
         (telesign.faults().pending() < 10_000).then_some(())
     })
     .await;
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    child.kill(); // SIGKILL
     telesign.faults().clear();
 
     let (mut child, url) = serve(&config, telesign.api_key());
@@ -367,8 +384,7 @@ async fn sigkill_with_messages_in_the_outbox_then_restart_delivers_each_exactly_
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = sms();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
     for t in ["m1", "m2", "m3"] {
         assert_eq!(count(&after, t), 1, "{t} in {after:?}");
     }

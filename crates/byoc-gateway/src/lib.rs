@@ -60,8 +60,9 @@
 //!    human queues.
 //!
 //! A crash loses nothing that was acknowledged: on start the gateway processes the inbox
-//! events left, delivers the outbox rows left (after their leases expire), fires the
-//! timers due and resumes the bot sessions in use.
+//! events left, delivers the outbox rows left (an SQLite file belongs to one process, so
+//! the previous process's leases are taken back at once; a store shared by several
+//! instances lets them expire), fires the timers due and resumes the bot sessions in use.
 //!
 //! Delivery is at least once towards providers: a crash after a provider accepted a
 //! message but before the gateway recorded it sends that message again after the restart.

@@ -16,14 +16,17 @@
 //! | `messaging-api` | `byoc_messaging_api` | Dynamics 365 Omnichannel Messaging API |
 //! | `salesforce` | `byoc_salesforce` | Salesforce Interaction Service (BYOC for Messaging) |
 //! | `sim` | `byoc_sim` | loopback simulators of every provider |
+//! | `gateway` | `byoc_gateway` | the contact-center gateway (store, outbox, engine, agent API; binary `byoc`) |
 //!
-//! All features are on by default.
+//! All features but `gateway` are on by default.
 
 #[cfg(feature = "axum")]
 pub use byoc_axum as axum;
 pub use byoc_core as core;
 #[cfg(feature = "directline")]
 pub use byoc_directline as directline;
+#[cfg(feature = "gateway")]
+pub use byoc_gateway as gateway;
 pub use byoc_http as http;
 #[cfg(feature = "messaging-api")]
 pub use byoc_messaging_api as messaging_api;

@@ -1,0 +1,587 @@
+//! The engine: a pure function from (conversation record, event, now) to the next record and
+//! its effects — transcript entries, outbound activities, timers, load changes, hops and
+//! agent notices. No I/O, no clock, no runtime: the shell loads the
+//! record, calls [`step`], and commits the result in one transaction.
+//!
+//! What it does, per event:
+//!
+//! - **Customer activity**: find or create the conversation (a new one after the last was
+//!   closed), record it, check attachment permissions, then hand it to whoever holds the
+//!   conversation: the bot (through the outbox, with the workstream's bot timeout armed), the
+//!   agent (a notice), the queue; a conversation nobody holds is routed (bot first).
+//! - **Bot activity**: messages go to the customer, adapted to the channel's capabilities
+//!   with every loss recorded; a hand-off (the Omnichannel `Escalate` command in
+//!   `channelData.tags` or Bot Framework's `handoff.initiate` event) merges the context
+//!   variables the bot set and routes again, never back to that bot.
+//! - **Agent action**: accept, message (attachments where allowed), transfer, end, wrap up;
+//!   only the agent holding the conversation (or, to accept, a member of its queue).
+//! - **Timer**: the bot timeout hands the conversation to a human queue; auto-close closes
+//!   it after the workstream's inactivity limit.
+//!
+//! State changes follow the Omnichannel state machine of
+//! [`byoc_core::conversation::Conversation::transition`].
+
+mod agent;
+mod bot;
+mod content;
+mod hops;
+mod routing;
+#[cfg(test)]
+mod tests;
+
+use byoc_core::activity::ActivityType;
+use byoc_core::capability::{AdaptPolicy, adapt};
+use byoc_core::conversation::{Conversation, ConversationState, Owner};
+use byoc_core::workstream::{MessageKind, MessageValues, RoutingState, Workstream};
+use byoc_core::{Activity, ChannelAccount, ChannelInfo};
+use chrono::{DateTime, Utc};
+
+use crate::config::WorkstreamConfig;
+use crate::model::{Author, ConversationRecord, InboxEvent, Target, TimerKind, TranscriptEntry};
+use crate::store::{NewOutbound, TimerChange};
+
+pub(crate) use content::conv_key;
+use content::{address, bot_copy, describe_loss};
+pub use hops::{Hop, HopKind, Notice, NoticeKind};
+pub(crate) use routing::{RouteRequest, Routed, RoutedTo, route_step};
+
+/// What the engine needs besides the record and the event.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Context<'a> {
+    /// The workstream serving the conversation's channel.
+    pub(crate) workstream: &'a WorkstreamConfig,
+    /// What the customer's channel can carry.
+    pub(crate) channel: &'a ChannelInfo,
+    /// Members' presence and load, queues' waiting counts.
+    pub(crate) routing: &'a RoutingState,
+    /// The time of the step.
+    pub(crate) now: DateTime<Utc>,
+    /// The id to give a conversation this step creates.
+    pub(crate) new_id: &'a str,
+}
+
+/// The result of one step.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Step {
+    /// The record after the step; `None` when the event touched no conversation.
+    pub(crate) record: Option<ConversationRecord>,
+    /// New transcript entries.
+    pub(crate) transcript: Vec<TranscriptEntry>,
+    /// Outbound activities, in order.
+    pub(crate) outbox: Vec<NewOutbound>,
+    /// Timer changes.
+    pub(crate) timers: Vec<TimerChange>,
+    /// Agent load changes.
+    pub(crate) load: Vec<(String, i32)>,
+    /// Bots that no longer hold the conversation (their session ends).
+    pub(crate) bots_released: Vec<String>,
+    /// Hops, for the demo and logs.
+    pub(crate) hops: Vec<Hop>,
+    /// Agent notices.
+    pub(crate) notices: Vec<Notice>,
+    /// Routing decisions made (their traces).
+    pub(crate) routed: Vec<Routed>,
+}
+
+/// Runs one event against the conversation's current record.
+#[must_use]
+pub(crate) fn step(
+    current: Option<ConversationRecord>,
+    event: &InboxEvent,
+    cx: &Context<'_>,
+) -> Step {
+    let ws = &cx.workstream.workstream;
+    // The auto-close timer is rewritten only when its time moves (or it just fired).
+    let fired = matches!(
+        event,
+        InboxEvent::Timer {
+            timer: TimerKind::AutoClose,
+            ..
+        }
+    );
+    let before = current
+        .as_ref()
+        .filter(|r| !fired && !r.conversation.state.is_terminal())
+        .map(|r| {
+            (
+                r.conversation.id.clone(),
+                auto_close_at(ws, &r.conversation),
+            )
+        });
+    let mut run = Run {
+        cx,
+        out: Step::default(),
+    };
+    match event {
+        InboxEvent::Customer { activity } => run.customer(current, activity),
+        InboxEvent::Bot { bot, activity } => {
+            if let Some(rec) = current {
+                run.bot(rec, bot, activity);
+            }
+        }
+        InboxEvent::Agent {
+            conversation,
+            agent,
+            action,
+        } => match current {
+            Some(rec) if &rec.conversation.id == conversation => run.agent(rec, agent, action),
+            _ => run.out.notices.push(Notice {
+                conversation: conversation.clone(),
+                queue: None,
+                agent: Some(agent.clone()),
+                event: NoticeKind::Refused {
+                    reason: "the conversation is over".to_owned(),
+                },
+            }),
+        },
+        InboxEvent::Timer {
+            conversation,
+            timer,
+        } => {
+            if let Some(rec) = current.filter(|r| &r.conversation.id == conversation) {
+                run.timer(rec, *timer);
+            }
+        }
+    }
+    let mut out = run.out;
+    if let Some(rec) = &out.record {
+        let conv = &rec.conversation;
+        if conv.state.is_terminal() {
+            out.timers.push(TimerChange::Cancel(TimerKind::AutoClose));
+            out.timers.push(TimerChange::Cancel(TimerKind::BotTimeout));
+        } else {
+            let at = auto_close_at(ws, conv);
+            let unchanged = before
+                .as_ref()
+                .is_some_and(|(id, was)| id == &conv.id && *was == at);
+            if !unchanged {
+                out.timers.push(match at {
+                    Some(at) => TimerChange::Set(TimerKind::AutoClose, at),
+                    None => TimerChange::Cancel(TimerKind::AutoClose),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// When the workstream's inactivity limit for the conversation's state runs out.
+fn auto_close_at(ws: &Workstream, conv: &Conversation) -> Option<DateTime<Utc>> {
+    let limit = ws.auto_close_after(conv.state)?;
+    let from = conv.last_activity_at.max(conv.state_entered_at);
+    let limit = chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX);
+    Some(
+        from.checked_add_signed(limit)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
+    )
+}
+
+struct Run<'c, 'a> {
+    cx: &'c Context<'a>,
+    out: Step,
+}
+
+impl Run<'_, '_> {
+    fn ws(&self) -> &Workstream {
+        &self.cx.workstream.workstream
+    }
+
+    fn hop(&mut self, rec: &ConversationRecord, kind: HopKind, text: Option<&str>) {
+        self.out.hops.push(Hop {
+            conversation: rec.conversation.id.clone(),
+            kind,
+            text: text.map(str::to_owned),
+        });
+    }
+
+    fn notice(&mut self, rec: &ConversationRecord, agent: Option<&str>, event: NoticeKind) {
+        self.out.notices.push(Notice {
+            conversation: rec.conversation.id.clone(),
+            queue: rec.conversation.queue.clone(),
+            agent: agent.map(str::to_owned),
+            event,
+        });
+    }
+
+    fn note(
+        &mut self,
+        rec: &mut ConversationRecord,
+        author: Author,
+        activity: Option<&Activity>,
+        note: Option<String>,
+    ) {
+        self.out.transcript.push(TranscriptEntry {
+            pos: rec.transcript_len,
+            author,
+            activity: activity.map(|a| Box::new(a.clone())),
+            note,
+            at: self.cx.now,
+        });
+        rec.transcript_len += 1;
+    }
+
+    fn finish(&mut self, rec: ConversationRecord) {
+        self.out.record = Some(rec);
+    }
+
+    // ---- customer -------------------------------------------------------------------
+
+    fn customer(&mut self, current: Option<ConversationRecord>, activity: &Activity) {
+        let now = self.cx.now;
+        let is_message = activity.kind == ActivityType::Message;
+        let ends = activity.kind == ActivityType::EndOfConversation;
+        let live = current.filter(|r| !r.conversation.state.is_terminal());
+        let mut rec = match live {
+            Some(rec) => rec,
+            // Only a message starts a conversation; receipts, typing and the like do not.
+            None if is_message => self.start(activity),
+            None => return,
+        };
+        rec.reference = Some(activity.conversation_reference());
+        if ends {
+            self.note(&mut rec, Author::Customer, Some(activity), None);
+            rec.conversation.touch(now);
+            self.close(&mut rec, "the customer left");
+            return self.finish(rec);
+        }
+        if !is_message {
+            // Typing, receipts, reactions: passed to a bot that holds the conversation.
+            if activity.kind == ActivityType::Typing
+                && let Owner::Bot(bot) = rec.conversation.owner.clone()
+            {
+                self.queue_for_bot(&rec, &bot, bot_copy(activity, &rec));
+            }
+            return self.finish(rec);
+        }
+        let forwarded = self.check_customer_attachments(&mut rec, activity);
+        self.note(&mut rec, Author::Customer, Some(activity), None);
+        rec.conversation.touch(now);
+        match rec.conversation.owner.clone() {
+            Owner::Bot(bot) => self.customer_to_bot(&mut rec, &bot, &forwarded),
+            Owner::Agent(agent) => {
+                self.hop(
+                    &rec,
+                    HopKind::CustomerToAgent {
+                        agent: agent.clone(),
+                    },
+                    activity.text.as_deref(),
+                );
+                self.notice(&rec, Some(&agent), NoticeKind::CustomerMessage);
+            }
+            Owner::Queue(_) => self.notice(&rec, None, NoticeKind::CustomerMessage),
+            Owner::None => {
+                let routed = self.route(&mut rec, RouteRequest::Rules);
+                if let Some(RoutedTo::Bot(bot)) = routed {
+                    self.customer_to_bot(&mut rec, &bot, &forwarded);
+                }
+            }
+        }
+        self.finish(rec);
+    }
+
+    fn start(&mut self, activity: &Activity) -> ConversationRecord {
+        let cx = self.cx;
+        let customer = activity
+            .from
+            .clone()
+            .unwrap_or_else(|| ChannelAccount::new("customer"));
+        let channel = cx.workstream.workstream.channel.id.clone();
+        let mut conversation = Conversation::new(cx.new_id, channel.clone(), customer, cx.now);
+        if let Some(locale) = &activity.locale {
+            conversation.locale = Some(locale.clone());
+        }
+        let mut rec = ConversationRecord {
+            conversation,
+            key: conv_key(&channel, activity),
+            workstream: cx.workstream.workstream.name.clone(),
+            reference: Some(activity.conversation_reference()),
+            accepted: false,
+            transcript_len: 0,
+            awaiting_bot_since: None,
+        };
+        self.hop(&rec, HopKind::Started { channel }, None);
+        self.automated(&mut rec, MessageKind::Greeting, &MessageValues::default());
+        rec
+    }
+
+    fn check_customer_attachments(
+        &mut self,
+        rec: &mut ConversationRecord,
+        activity: &Activity,
+    ) -> Activity {
+        let mut forwarded = activity.clone();
+        let Some(attachments) = forwarded.attachments.take() else {
+            return forwarded;
+        };
+        let policy = &self.ws().attachments.customer;
+        let mut kept = Vec::new();
+        let mut refused = Vec::new();
+        for att in attachments {
+            match policy.check(att.content_type.as_deref(), att.name.as_deref(), None) {
+                Ok(()) => kept.push(att),
+                Err(e) => refused.push(format!(
+                    "customer attachment {} refused: {e}",
+                    att.name.as_deref().unwrap_or("(unnamed)")
+                )),
+            }
+        }
+        for r in refused {
+            self.note(rec, Author::System, None, Some(r));
+        }
+        if !kept.is_empty() {
+            forwarded.attachments = Some(kept);
+        }
+        forwarded
+    }
+
+    fn customer_to_bot(&mut self, rec: &mut ConversationRecord, bot: &str, activity: &Activity) {
+        self.hop(
+            rec,
+            HopKind::CustomerToBot {
+                bot: bot.to_owned(),
+            },
+            activity.text.as_deref(),
+        );
+        self.queue_for_bot(rec, bot, bot_copy(activity, rec));
+        if rec.awaiting_bot_since.is_none() {
+            rec.awaiting_bot_since = Some(self.cx.now);
+            let timeout = chrono::Duration::from_std(self.cx.workstream.bot_timeout)
+                .unwrap_or(chrono::Duration::MAX);
+            let due = self
+                .cx
+                .now
+                .checked_add_signed(timeout)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            self.out
+                .timers
+                .push(TimerChange::Set(TimerKind::BotTimeout, due));
+        }
+    }
+
+    fn queue_for_bot(&mut self, _rec: &ConversationRecord, bot: &str, activity: Activity) {
+        self.out.outbox.push(NewOutbound {
+            target: Target::Bot(bot.to_owned()),
+            activity,
+        });
+    }
+
+    // ---- routing --------------------------------------------------------------------
+
+    fn route(
+        &mut self,
+        rec: &mut ConversationRecord,
+        request: RouteRequest<'_>,
+    ) -> Option<RoutedTo> {
+        let cx = self.cx;
+        let routed = match route_step(
+            &mut rec.conversation,
+            &cx.workstream.workstream,
+            cx.routing,
+            request,
+            cx.now,
+        ) {
+            Ok(r) => r,
+            Err(reason) => {
+                self.note(
+                    rec,
+                    Author::System,
+                    None,
+                    Some(format!("routing refused: {reason}")),
+                );
+                return None;
+            }
+        };
+        self.note(
+            rec,
+            Author::System,
+            None,
+            Some(format!("routing: {}", routed.trace.join("; "))),
+        );
+        let queue = routed.queue.clone();
+        match &routed.to {
+            RoutedTo::Bot(_) => {}
+            RoutedTo::Agent { id, name } => {
+                rec.accepted = false;
+                self.out.load.push((id.clone(), 1));
+                self.hop(
+                    rec,
+                    HopKind::Assigned {
+                        agent: id.clone(),
+                        queue,
+                    },
+                    None,
+                );
+                self.notice(rec, Some(id), NoticeKind::Assigned);
+                let values = MessageValues {
+                    agent_name: Some(name),
+                    ..MessageValues::default()
+                };
+                self.automated(rec, MessageKind::AgentJoined, &values);
+            }
+            RoutedTo::Queued(position) => {
+                let q = queue.unwrap_or_default();
+                self.hop(
+                    rec,
+                    HopKind::Queued {
+                        queue: q.clone(),
+                        position: *position,
+                    },
+                    None,
+                );
+                self.notice(rec, None, NoticeKind::Waiting);
+                let values = MessageValues {
+                    queue_position: Some(*position),
+                    queue_name: Some(&q),
+                    ..MessageValues::default()
+                };
+                self.automated(rec, MessageKind::QueuePosition, &values);
+            }
+            RoutedTo::Full => {
+                let reason = format!("queue {} is full", queue.unwrap_or_default());
+                self.hop(rec, HopKind::NotRouted { reason }, None);
+            }
+            RoutedTo::Unrouted => {
+                self.hop(
+                    rec,
+                    HopKind::NotRouted {
+                        reason: "no rule matched".to_owned(),
+                    },
+                    None,
+                );
+            }
+        }
+        let to = routed.to.clone();
+        self.out.routed.push(routed);
+        Some(to)
+    }
+
+    // ---- timers and closing ---------------------------------------------------------
+
+    fn timer(&mut self, mut rec: ConversationRecord, timer: TimerKind) {
+        let now = self.cx.now;
+        match timer {
+            TimerKind::BotTimeout => {
+                let due = rec.awaiting_bot_since.is_some_and(|since| {
+                    (now - since).to_std().unwrap_or_default() >= self.cx.workstream.bot_timeout
+                });
+                if rec.conversation.owner.bot().is_some() && due {
+                    let reason = format!(
+                        "no answer within {}s",
+                        self.cx.workstream.bot_timeout.as_secs()
+                    );
+                    self.hand_off(&mut rec, serde_json::Map::new(), None, &reason);
+                    self.finish(rec);
+                }
+            }
+            TimerKind::AutoClose => {
+                if self.ws().is_auto_close_due(&rec.conversation, now) {
+                    self.close(&mut rec, "inactivity");
+                    self.automated(
+                        &mut rec,
+                        MessageKind::ConversationEnded,
+                        &MessageValues::default(),
+                    );
+                }
+                self.finish(rec);
+            }
+        }
+    }
+
+    fn close(&mut self, rec: &mut ConversationRecord, reason: &str) {
+        let now = self.cx.now;
+        match rec.conversation.owner.clone() {
+            Owner::Agent(a) => self.out.load.push((a, -1)),
+            Owner::Bot(b) => self.out.bots_released.push(b),
+            _ => {}
+        }
+        if rec
+            .conversation
+            .transition(ConversationState::Closed, now)
+            .is_ok()
+        {
+            rec.awaiting_bot_since = None;
+            self.hop(
+                rec,
+                HopKind::Closed {
+                    reason: reason.to_owned(),
+                },
+                None,
+            );
+            let agent = rec.conversation.owner.agent().map(str::to_owned);
+            self.notice(rec, agent.as_deref(), NoticeKind::Closed);
+            self.note(rec, Author::System, None, Some(format!("closed: {reason}")));
+        }
+    }
+
+    // ---- to the customer ------------------------------------------------------------
+
+    fn automated(
+        &mut self,
+        rec: &mut ConversationRecord,
+        kind: MessageKind,
+        values: &MessageValues<'_>,
+    ) {
+        let Some(text) = self.ws().render_message(kind, &rec.conversation, values) else {
+            return;
+        };
+        self.hop(
+            rec,
+            HopKind::Automated {
+                message: kind.field().to_owned(),
+            },
+            Some(&text),
+        );
+        let mut a = Activity::message(text);
+        a.from = Some(ChannelAccount::new("byoc"));
+        self.send_to_customer(rec, a, Author::System);
+    }
+
+    /// Records `activity` as sent by `author`, adapts it to the customer's channel and
+    /// queues what the channel can carry; every loss is noted in the transcript.
+    fn send_to_customer(
+        &mut self,
+        rec: &mut ConversationRecord,
+        mut activity: Activity,
+        author: Author,
+    ) {
+        if activity.kind == ActivityType::Typing && !self.cx.channel.typing {
+            return; // A typing indicator the channel cannot show is not content.
+        }
+        self.note(rec, author, Some(&activity), None);
+        let Some(reference) = rec.reference.clone() else {
+            self.note(
+                rec,
+                Author::System,
+                None,
+                Some("not delivered: no address for the customer yet".to_owned()),
+            );
+            return;
+        };
+        address(&mut activity, &reference);
+        match adapt(&activity, self.cx.channel, &AdaptPolicy::default()) {
+            Ok(adapted) => {
+                let losses: Vec<String> = adapted.losses.iter().map(describe_loss).collect();
+                if !losses.is_empty() {
+                    self.note(
+                        rec,
+                        Author::System,
+                        None,
+                        Some(format!("delivered with losses: {}", losses.join("; "))),
+                    );
+                }
+                for a in adapted.activities {
+                    self.out.outbox.push(NewOutbound {
+                        target: Target::Channel(rec.conversation.channel_id.clone()),
+                        activity: a,
+                    });
+                }
+            }
+            Err(e) => self.note(
+                rec,
+                Author::System,
+                None,
+                Some(format!("not delivered: {e}")),
+            ),
+        }
+    }
+}

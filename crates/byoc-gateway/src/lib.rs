@@ -1,0 +1,157 @@
+//! # byoc-gateway
+//!
+//! The host that composes byoc's adapters into a contact center: a customer texts a
+//! TeleSign number (or writes on a Bot Framework channel), a bot answers first, the bot
+//! hands off to a human agent queue, and every reply finds its way back to the customer's
+//! channel — without losing, duplicating or reordering a message. The binary is `byoc`:
+//!
+//! | command | what |
+//! |---|---|
+//! | `byoc demo` | the gateway, the simulators and a sample Bot Framework bot on loopback; prints the URLs and what to try, then each conversation hop as it happens |
+//! | `byoc demo --once` | one scripted conversation through every hop (SMS in → bot → hand-off → queue → agent → SMS out); exit 0, or 1 naming the hop that failed |
+//! | `byoc serve --config byoc.toml` | the gateway for real ([`Config`] documents the file) |
+//! | `byoc check --config byoc.toml` | validates without starting; exit 2 naming the file, the field and the reason |
+//! | `byoc normalize --channel <connector\|directline\|telesign\|messaging-api\|salesforce> [FILE]` | the canonical activities of one provider payload, one compact JSON per line; bad input exits 2 naming the field |
+//!
+//! ## Embedding
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = byoc_gateway::Config::load(std::path::Path::new("byoc.toml"))?;
+//! let gateway = byoc_gateway::start(config).await?;
+//! println!("listening on {}", gateway.url());
+//! gateway.run_until_signal().await; // Ctrl-C / SIGTERM: drains in-flight work
+//! # Ok(()) }
+//! ```
+//!
+//! ## How a message travels
+//!
+//! 1. **Inbound** (`POST /webhooks/{channel}`): body limit, the adapter's verification and
+//!    normalization, then every activity is appended to the store's inbox — dropped if the
+//!    provider's message id was seen before (ids are kept for
+//!    [`ServerSettings::dedupe_retention`], longer than any provider's retry window) — and
+//!    only once that is durable does the provider get its 2xx. A refused payload gets the
+//!    adapter's status and is never acknowledged; a store failure answers 503 so the
+//!    provider retries. Concurrent webhooks are committed together (group commit).
+//! 2. **Dispatch**: one worker per conversation key processes its inbox in order;
+//!    conversations run concurrently, at most [`ServerSettings::max_conversation_workers`]
+//!    at a time; idle workers are dropped (teloxide's dispatcher, with the queue in the
+//!    store rather than in memory).
+//! 3. **Engine**: a pure function of (conversation, event, now) returning the next state
+//!    and its effects — find or create the conversation, route it (bot first), apply the
+//!    bot's hand-off (the Omnichannel `Escalate` command or Bot Framework's
+//!    `handoff.initiate`) with the context variables it set, assign by capacity, enforce
+//!    the Omnichannel state machine, auto-close after inactivity, send the workstream's
+//!    automated messages, check attachment permissions, adapt replies to the channel
+//!    (SMS length, cards and suggested actions as text) and record every loss in the
+//!    transcript. The state change, its transcript entries, its outbound activities and
+//!    its timers commit in one transaction.
+//! 4. **Outbox**: workers claim rows with a lease that expires (so another instance can
+//!    take over a dead one's work), one lane per conversation and target — the next
+//!    message waits until the previous is delivered or dead-lettered — and retry with
+//!    exponential backoff and jitter under a retry budget, honouring `Retry-After`, never
+//!    retrying permanent errors, dead-lettering with the reason after
+//!    [`OutboxSettings::max_attempts`]. `GET /api/admin/dead-letters` lists them,
+//!    `POST /api/admin/dead-letters/{id}/replay` puts one back.
+//! 5. **Bots** are reached through Direct Line: one Direct Line conversation per
+//!    conversation and bot, its replies polled and persisted with the watermark in the
+//!    same transaction, so a restart resumes where it stopped. A bot silent for the
+//!    workstream's `bot_timeout` after a customer message loses the conversation to the
+//!    human queues.
+//!
+//! A crash loses nothing that was acknowledged: on start the gateway processes the inbox
+//! events left, delivers the outbox rows left (an SQLite file belongs to one process, so
+//! the previous process's leases are taken back at once; a store shared by several
+//! instances lets them expire), fires the timers due and resumes the bot sessions in use.
+//!
+//! Delivery is at least once towards providers: a crash after a provider accepted a
+//! message but before the gateway recorded it sends that message again after the restart.
+//! The window is one request long; TeleSign messages carry the outbox row in
+//! `external_id` (`byoc-{id}`) so such a repeat can be recognised.
+//!
+//! ## Contact centers
+//!
+//! A workstream names its contact center ([`ContactCenterKind`]); this version has byoc's
+//! own queues and agents, worked through the agent API (`/api/agent/...`, JSON and
+//! server-sent events; see the `agent` module's table in the source). Dynamics 365
+//! Omnichannel and Salesforce as contact centers plug in behind the same seam.
+//!
+//! ## Store
+//!
+//! [`Store`] is one trait shaped for a database that claims rows with `FOR UPDATE SKIP
+//! LOCKED`; [`SqliteStore`] is the embedded default through sqlx: one file in WAL mode,
+//! `synchronous = FULL`, migrations embedded in the binary and run at start, every write
+//! through one writer task that commits concurrent writes together. No job crate is used
+//! for the outbox: apalis (with apalis-sql) has leases but no ordering per key; sqlxmq's
+//! ordered channels and graphile_worker's serial queues run on PostgreSQL only. Retry
+//! delays come from the `backon` crate and the retry budget from tower's `TpsBudget`.
+//!
+//! ## Operations
+//!
+//! `/healthz` (alive), `/readyz` (started and the store answers), `/metrics` (Prometheus:
+//! messages in and out per channel, duplicates, routing decisions by outcome, outbox depth,
+//! retries, dead letters, webhook and delivery latencies, group-commit sizes). Logs go
+//! through `tracing` with conversation ids; message bodies and secrets never appear at
+//! info level or above.
+//!
+//! ## Security
+//!
+//! - Webhooks are verified by their adapter (HMAC with constant-time compare, JWTs) over
+//!   the exact body, which is size-limited ([`ServerSettings::max_body_bytes`]).
+//! - Secrets in the config are read inline or from environment variables and held as
+//!   [`byoc_core::Secret`]: never in `Debug`, logs or errors.
+//! - Agent passwords are checked against argon2 hashes (clear passwords given in the config
+//!   are hashed at start); session tokens are random, stored as SHA-256 digests, and
+//!   expire. An agent sees only the conversations of its own queues. The admin token is
+//!   compared in constant time.
+
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+mod agent;
+mod bots;
+mod channels;
+mod cli;
+mod config;
+mod demo;
+mod dispatch;
+mod engine;
+mod gateway;
+mod http;
+mod metrics;
+mod model;
+mod normalize;
+mod outbox;
+mod store;
+
+pub use cli::main as cli_main;
+pub use config::{
+    AgentConfig, AgentPassword, BotConfig, ChannelConfig, ChannelKind, Config, ConfigError,
+    ContactCenterKind, EnvLookup, OutboxSettings, ServerSettings, StoreSettings, WorkstreamConfig,
+};
+pub use demo::{DemoError, run as run_demo};
+pub use engine::{Hop, HopKind, Notice, NoticeKind};
+pub use gateway::{RunningGateway, SinkError, StartError, start};
+pub use model::{
+    AgentAction, Author, ConversationRecord, InboxEvent, Target, TimerKind, TranscriptEntry,
+};
+pub use normalize::{Provider, normalize_payload, to_lines};
+pub use store::{
+    Accepted, BotSession, ClaimedOutbound, ConversationRow, DeadLetter, InboxItem, NewInbound,
+    NewOutbound, OutboundResult, SqliteStore, StepCommit, Store, StoreError, TimerChange,
+};
+
+#[cfg(test)]
+mod assert_impls {
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        send_sync::<crate::Config>();
+        send_sync::<crate::RunningGateway>();
+        send_sync::<crate::SqliteStore>();
+        send_sync::<std::sync::Arc<dyn crate::Store>>();
+        send_sync::<crate::StoreError>();
+        send_sync::<crate::ConfigError>();
+        send_sync::<crate::Hop>();
+    }
+}

@@ -21,14 +21,14 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub(crate) use api::{
-    AcknowledgementRequest, CancelRouteRequest, ConsentRequest, ConversationRequest,
-    MessagingSessionRequest, ParticipantRequest,
-};
 pub use api::{
     Acknowledgement, AcknowledgementType, AgentWorkRequest, AgentWorkResponse, AgentWorkUpdate,
     FlowRouting, InteractionResponse, Participant, RouteRequest, RouteResponse, RoutingContext,
     RoutingInfo, RoutingResultRequest, RoutingType, SuccessResponse,
+};
+pub(crate) use api::{
+    AcknowledgementRequest, CancelRouteRequest, ConsentRequest, ConversationRequest,
+    MessagingSessionRequest, ParticipantRequest,
 };
 pub use jwt_bearer::JwtBearer;
 pub use request::{CallContext, Endpoint, parse_response, prepare_interaction, prepare_json};

@@ -456,7 +456,10 @@ pub enum PubSubError {
 
 impl PubSubError {
     pub(crate) fn status(rpc: &'static str, s: &tonic::Status) -> Self {
-        Self::Status { rpc, code: s.code() }
+        Self::Status {
+            rpc,
+            code: s.code(),
+        }
     }
 
     /// Whether the error means the access token must be minted again.

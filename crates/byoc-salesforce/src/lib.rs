@@ -122,9 +122,9 @@ pub use error::{
 };
 pub use normalize::{
     AttachmentUploadResult, CHANNEL_ID, EVENT_DELIVERY_ACKNOWLEDGEMENT, EVENT_QUEUE_POSITION,
-    EVENT_READ_ACKNOWLEDGEMENT, EVENT_ROUTING_REQUESTED, EVENT_SESSION_STATUS_CHANGED,
-    EventFilter, FilterError, MAX_PAYLOAD_BYTES, NormalizedEvent, RoutingRequested,
-    UPLOAD_RESULT_FIELD, UploadErrorType, normalize_payload, normalize_record,
+    EVENT_READ_ACKNOWLEDGEMENT, EVENT_ROUTING_REQUESTED, EVENT_SESSION_STATUS_CHANGED, EventFilter,
+    FilterError, MAX_PAYLOAD_BYTES, NormalizedEvent, RoutingRequested, UPLOAD_RESULT_FIELD,
+    UploadErrorType, normalize_payload, normalize_record,
 };
 pub use pubsub::{
     MAX_RECONNECT_DELAY, ReceivedEvent, ReplayId, ReplayStart, Skipped, Subscription,

@@ -50,8 +50,8 @@ pub use upload::{AttachmentUploadResult, UPLOAD_RESULT_FIELD, UploadErrorType};
 use crate::config::ChannelDefinition;
 use crate::error::NormalizeError;
 use entries::{account, entry_activity, finish_entry, message_reason, parse, routing_activity};
-pub(crate) use record::value_string as record_field_string;
 use record::TopLevel;
+pub(crate) use record::value_string as record_field_string;
 use wire::{Entry, EventParticipant, TypedEntry, TypedMessagePayload};
 
 /// The channel id of every activity of this crate.

@@ -1,5 +1,5 @@
 //! Activity → Interaction Service request (pure): what a customer's activity becomes when it
-//! is posted to `POST /api/v1/interactions`.
+//! is posted to `POST /api/v1/interactions` (see `docs/protocols/salesforce.md#interactions`).
 //!
 //! | activity | interaction |
 //! |---|---|

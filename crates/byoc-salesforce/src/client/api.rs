@@ -50,7 +50,7 @@ impl Participant {
 pub struct InteractionResponse {
     /// The conversation (minted when none existed for the `to`/`from` pair).
     pub conversation_identifier: Option<String>,
-    /// Undocumented id (the examples echo the entry id).
+    /// An id the service does not describe (it echoes the entry id).
     pub id: Option<String>,
     /// The MessagingSession ids (15 characters).
     #[serde(default)]
@@ -72,7 +72,7 @@ pub enum AcknowledgementType {
 /// One acknowledgement of `POST /acknowledgement`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Acknowledgement {
-    /// Epoch milliseconds (sent as a number, as the README and the samples do).
+    /// Epoch milliseconds, sent as a number (see `docs/protocols/salesforce.md#acknowledgements`).
     #[serde(rename = "acknowledgementTimestamp")]
     pub timestamp: i64,
     /// Read or delivered.

@@ -143,7 +143,11 @@ impl<'a> CallContext<'a> {
 
     /// The headers of a call for `config`'s org and channel definition.
     #[must_use]
-    pub fn for_config(config: &'a SalesforceConfig, token: &'a Secret, request_id: &'a str) -> Self {
+    pub fn for_config(
+        config: &'a SalesforceConfig,
+        token: &'a Secret,
+        request_id: &'a str,
+    ) -> Self {
         Self::new(
             token,
             config.org_id(),
@@ -191,7 +195,11 @@ fn base_request(
     h.insert("OrgId", header(endpoint, "org_id", ctx.org_id)?);
     h.insert(
         "AuthorizationContext",
-        header(endpoint, "channel.developer_name", ctx.authorization_context)?,
+        header(
+            endpoint,
+            "channel.developer_name",
+            ctx.authorization_context,
+        )?,
     );
     h.insert("RequestId", header(endpoint, "request_id", ctx.request_id)?);
     if let Some(t) = endpoint.authorization_context_type() {

@@ -158,11 +158,9 @@ fn answers_parse_into_bodies_or_typed_errors() {
     assert_eq!(e.code(), Some("10004"));
     assert!(e.is_token_rejected());
     assert!(!e.to_string().contains("supplied"), "{e}");
-    let e = parse_response::<InteractionResponse>(
-        Endpoint::Interactions,
-        &resp(429, "", Some("3")),
-    )
-    .unwrap_err();
+    let e =
+        parse_response::<InteractionResponse>(Endpoint::Interactions, &resp(429, "", Some("3")))
+            .unwrap_err();
     assert!(matches!(
         e,
         ClientError::RateLimited {
@@ -180,14 +178,11 @@ fn answers_parse_into_bodies_or_typed_errors() {
     )
     .unwrap_err();
     assert!(matches!(e, ClientError::RateLimited { status: 400, .. }));
-    let e = parse_response::<InteractionResponse>(
-        Endpoint::Interactions,
-        &resp(200, "<html>", None),
-    )
-    .unwrap_err();
+    let e =
+        parse_response::<InteractionResponse>(Endpoint::Interactions, &resp(200, "<html>", None))
+            .unwrap_err();
     assert!(matches!(e, ClientError::Decode { field: "$", .. }));
-    let empty: SuccessResponse =
-        parse_response(Endpoint::Consent, &resp(202, "", None)).unwrap();
+    let empty: SuccessResponse = parse_response(Endpoint::Consent, &resp(202, "", None)).unwrap();
     assert_eq!(empty.success, None);
 }
 

@@ -32,7 +32,10 @@ fn defaults_and_topic() {
         "https://login.salesforce.com/services/oauth2/token"
     );
     assert_eq!(c.fetch_batch(), 100);
-    assert_eq!(c.pubsub_url().as_str(), "https://api.pubsub.salesforce.com:7443/");
+    assert_eq!(
+        c.pubsub_url().as_str(),
+        "https://api.pubsub.salesforce.com:7443/"
+    );
     assert_eq!(c.token_lifetime(), Duration::from_secs(1800));
     assert_eq!(c.token_refresh_margin(), Duration::from_secs(300));
     assert_eq!(c.timeout(), Duration::from_secs(30));

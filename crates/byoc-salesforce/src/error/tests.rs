@@ -58,7 +58,10 @@ fn rate_limits_keep_retry_after_and_the_code() {
 fn messages_describe_known_codes_in_our_words() {
     let e = status(400, Some(15112));
     let text = e.to_string();
-    assert!(text.contains("POST /interactions answered HTTP 400 with code 15112"), "{text}");
+    assert!(
+        text.contains("POST /interactions answered HTTP 400 with code 15112"),
+        "{text}"
+    );
     assert!(text.contains("not associated"), "{text}");
     assert_eq!(e.code(), Some("15112"));
     assert_eq!(e.status(), Some(400));

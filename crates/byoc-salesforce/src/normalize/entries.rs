@@ -16,7 +16,10 @@ use super::wire::{
 use super::{EVENT_ROUTING_REQUESTED, RoutingRequested};
 use crate::error::NormalizeError;
 
-pub(crate) fn parse<'a, T: Deserialize<'a>>(field: &str, text: &'a str) -> Result<T, NormalizeError> {
+pub(crate) fn parse<'a, T: Deserialize<'a>>(
+    field: &str,
+    text: &'a str,
+) -> Result<T, NormalizeError> {
     serde_json::from_str(text).map_err(|e| NormalizeError::json(field, &e))
 }
 
@@ -237,7 +240,10 @@ pub(crate) fn entry_activity<P>(
             let mut a = Activity::new(ActivityType::ConversationUpdate);
             let (mut added, mut removed) = (Vec::new(), Vec::new());
             for e in pc.entries {
-                let acc = account(&e.participant.unwrap_or_default(), e.display_name.as_deref());
+                let acc = account(
+                    &e.participant.unwrap_or_default(),
+                    e.display_name.as_deref(),
+                );
                 match e.operation.as_deref() {
                     Some(op) if op.eq_ignore_ascii_case("remove") => removed.push(acc),
                     Some(op) if op.eq_ignore_ascii_case("add") => added.push(acc),

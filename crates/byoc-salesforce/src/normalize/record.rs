@@ -126,9 +126,10 @@ pub(crate) fn record_payload<'a>(
                 .find_map(|v| field_string(v).filter(|s| s.trim_start().starts_with('{')))
         })
         .ok_or_else(|| {
-            NormalizeError::MissingPayloadField(
-                channel.map_or_else(|| "*Payload__c".to_owned(), |c| c.payload_field().to_owned()),
-            )
+            NormalizeError::MissingPayloadField(channel.map_or_else(
+                || "*Payload__c".to_owned(),
+                |c| c.payload_field().to_owned(),
+            ))
         })?;
     let event_type = channel
         .filter(|c| !c.event_type_field().is_empty())

@@ -22,9 +22,10 @@ pub(crate) fn decode_record(
         });
     }
     let mut reader = payload;
-    let value = apache_avro::from_avro_datum(schema, &mut reader, None)
-        .map_err(|_| NormalizeError::Avro {
-        reason: "the payload does not match its schema",
+    let value = apache_avro::from_avro_datum(schema, &mut reader, None).map_err(|_| {
+        NormalizeError::Avro {
+            reason: "the payload does not match its schema",
+        }
     })?;
     match to_json(value) {
         serde_json::Value::Object(map) => Ok(map),

@@ -294,11 +294,7 @@ where
         .get(channel.event_type_field())
         .and_then(|v| record_field_string(v, false))
         .map(std::borrow::Cow::into_owned);
-    match normalize_record(
-        &record,
-        channel.event_type_field(),
-        channel.payload_field(),
-    ) {
+    match normalize_record(&record, channel.event_type_field(), channel.payload_field()) {
         Ok(n) => {
             out.entry_identifier.clone_from(&n.entry_identifier);
             out.conversation_id.clone_from(&n.conversation_id);

@@ -122,4 +122,3 @@ pub struct StaticContent {
     /// The text.
     pub text: String,
 }
-

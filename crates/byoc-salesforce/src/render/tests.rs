@@ -107,8 +107,7 @@ fn data_uri_attachment_renders_an_attachment_interaction() {
 fn routing_attributes_from_channel_data() {
     let mut a = customer(Activity::message("hi"), "x", "2024-05-02T16:41:09Z");
     a.channel_data = Some(
-        RawJson::from_serialize(&serde_json::json!({"routingAttributes": {"lang": "en"}}))
-            .unwrap(),
+        RawJson::from_serialize(&serde_json::json!({"routingAttributes": {"lang": "en"}})).unwrap(),
     );
     let r = render_interaction(&a, TO, 0).unwrap();
     let v = serde_json::to_value(&r.request).unwrap();
@@ -234,7 +233,5 @@ fn one_error_per_fault() {
         render_interaction(&inv, TO, 0),
         Err(RenderError::Unsupported(_))
     ));
-    assert!(
-        AttachmentFile::new("big", "image/png", vec![0; MAX_ATTACHMENT_BYTES + 1]).is_err()
-    );
+    assert!(AttachmentFile::new("big", "image/png", vec![0; MAX_ATTACHMENT_BYTES + 1]).is_err());
 }

@@ -9,8 +9,7 @@ mod webhook;
 use std::time::Duration;
 
 use byoc_core::{
-    Activity, AdapterError, Attachment, ChannelAccount, ChannelAdapter, RawJson,
-    Secret,
+    Activity, AdapterError, Attachment, ChannelAccount, ChannelAdapter, RawJson, Secret,
 };
 use byoc_salesforce::{
     Acknowledgement, AcknowledgementType, AgentWorkUpdate, ChannelDefinition, Credentials,
@@ -96,9 +95,7 @@ async fn message_typing_failure_and_attachment_reach_the_interaction_service() {
         )))
         .await
         .unwrap();
-    let mut failed = customer(Activity::event(
-        byoc_salesforce::EVENT_DELIVERY_FAILED,
-    ));
+    let mut failed = customer(Activity::event(byoc_salesforce::EVENT_DELIVERY_FAILED));
     failed.value = Some(
         RawJson::from_serialize(&serde_json::json!({
             "failedConversationEntryIdentifier": "5b7d9f1a-3c5e-4a7b-9d1f-3a5c7e9b1d3f",
@@ -114,12 +111,9 @@ async fn message_typing_failure_and_attachment_reach_the_interaction_service() {
     )]);
     adapter.send(&photo).await.unwrap();
 
-    let file = byoc_salesforce::AttachmentFile::new(
-        "label.pdf",
-        "application/pdf",
-        vec![b'%'; 100],
-    )
-    .unwrap();
+    let file =
+        byoc_salesforce::AttachmentFile::new("label.pdf", "application/pdf", vec![b'%'; 100])
+            .unwrap();
     adapter
         .client()
         .send_file(USER, file, Some("label".into()))

@@ -258,7 +258,10 @@ async fn an_upload_result_arrives_as_a_message_update() {
     );
     let a = &e.activities[0];
     assert_eq!(a.kind, ActivityType::MessageUpdate);
-    assert_eq!(a.id.as_deref(), Some("c2e4a6b8-d0f2-4a4c-8e6a-b8d0f2a4c6e8"));
+    assert_eq!(
+        a.id.as_deref(),
+        Some("c2e4a6b8-d0f2-4a4c-8e6a-b8d0f2a4c6e8")
+    );
     assert_eq!(a.text.as_deref(), Some("photo of the router label"));
     let results: Vec<_> = a
         .attachments

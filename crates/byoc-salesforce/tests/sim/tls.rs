@@ -178,13 +178,16 @@ async fn the_grpc_side_alone_refuses_an_unknown_ca() {
     }
     drop(sub);
     // The same with the CA: events arrive.
-    let trusted = SalesforceAdapter::new(config.with_root_ca(RootCa::from_pem("test CA", CA)))
-        .unwrap();
+    let trusted =
+        SalesforceAdapter::new(config.with_root_ca(RootCa::from_pem("test CA", CA))).unwrap();
     let mut sub = trusted.subscribe(ReplayStart::Earliest);
-    s.agent_says(USER, "0055g00000Jk7Qp", "Grace", "m0").unwrap();
+    s.agent_says(USER, "0055g00000Jk7Qp", "Grace", "m0")
+        .unwrap();
     loop {
         match next_item(&mut sub).await {
-            SubscriptionItem::Event(e) => break assert_eq!(e.activities[0].text.as_deref(), Some("m0")),
+            SubscriptionItem::Event(e) => {
+                break assert_eq!(e.activities[0].text.as_deref(), Some("m0"));
+            }
             SubscriptionItem::Reconnecting { error, .. } => panic!("{error}"),
             _ => {}
         }

@@ -9,7 +9,10 @@ use byoc_sim::salesforce::{self as sim, SalesforceSim, SimConfig};
 
 use super::config;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/salesforce/");
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/salesforce/"
+);
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{FIXTURES}{name}")).unwrap()
@@ -31,7 +34,10 @@ async fn serve(adapter: SalesforceAdapter) -> (String, Arc<Mutex<Vec<Activity>>>
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/salesforce/events", listener.local_addr().unwrap());
+    let url = format!(
+        "http://{}/salesforce/events",
+        listener.local_addr().unwrap()
+    );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, taken)
 }
@@ -58,7 +64,12 @@ async fn a_relayed_event_for_this_channel_reaches_the_sink_in_each_form() {
     // A whole record, its fields in Avro's JSON encoding.
     let status = post(&url, fixture("pubsub-event-record-avro-json.json"), None).await;
     assert_eq!(status, 200);
-    let status = post(&url, fixture("pubsub-message-updated-attachments.json"), None).await;
+    let status = post(
+        &url,
+        fixture("pubsub-message-updated-attachments.json"),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     {
         let taken = taken.lock().unwrap();

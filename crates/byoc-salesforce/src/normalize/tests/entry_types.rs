@@ -220,7 +220,13 @@ fn message_updated_is_a_message_update_with_each_upload_result() {
     assert_eq!(atts.len(), 2);
     assert_eq!(atts[0].name.as_deref(), Some("router-label.png"));
     assert_eq!(atts[0].content_type.as_deref(), Some("image/png"));
-    assert!(atts[0].content_url.as_deref().unwrap().starts_with("https://"));
+    assert!(
+        atts[0]
+            .content_url
+            .as_deref()
+            .unwrap()
+            .starts_with("https://")
+    );
     assert_eq!(
         AttachmentUploadResult::of(&atts[0]),
         Some(AttachmentUploadResult::Completed)
@@ -235,7 +241,10 @@ fn message_updated_is_a_message_update_with_each_upload_result() {
     );
     let cd: serde_json::Value = a.channel_data.as_ref().unwrap().parse().unwrap();
     assert_eq!(cd["entryType"], "MessageUpdated");
-    assert_eq!(cd["entryIdentifier"], "5d7f9b1d-3f5b-4d7f-9b1d-3f5b7d9f1b3c");
+    assert_eq!(
+        cd["entryIdentifier"],
+        "5d7f9b1d-3f5b-4d7f-9b1d-3f5b7d9f1b3c"
+    );
     // The result travels with the attachment's JSON, as Salesforce wrote it.
     let json: serde_json::Value = serde_json::from_str(&a.to_json().unwrap()).unwrap();
     assert_eq!(
@@ -265,10 +274,19 @@ fn upload_results_in_each_state() {
         })
     );
     for (name, error) in [
-        ("StorageLimitExceeded", UploadErrorType::StorageLimitExceeded),
+        (
+            "StorageLimitExceeded",
+            UploadErrorType::StorageLimitExceeded,
+        ),
         ("AttachmentNotFound", UploadErrorType::AttachmentNotFound),
-        ("AttachmentUploadNotEnabled", UploadErrorType::AttachmentUploadNotEnabled),
-        ("AttachmentUploadNotAllowed", UploadErrorType::AttachmentUploadNotAllowed),
+        (
+            "AttachmentUploadNotEnabled",
+            UploadErrorType::AttachmentUploadNotEnabled,
+        ),
+        (
+            "AttachmentUploadNotAllowed",
+            UploadErrorType::AttachmentUploadNotAllowed,
+        ),
         ("InternalServerError", UploadErrorType::InternalServerError),
         ("VirusFound", UploadErrorType::Other("VirusFound".into())),
     ] {
@@ -278,7 +296,12 @@ fn upload_results_in_each_state() {
         );
         let result = AttachmentUploadResult::of(&att).unwrap();
         assert!(!result.is_completed());
-        assert_eq!(result, AttachmentUploadResult::Failed { error: error.clone() });
+        assert_eq!(
+            result,
+            AttachmentUploadResult::Failed {
+                error: error.clone()
+            }
+        );
         assert_eq!(error.as_str(), name);
     }
     // An attachment of an ordinary message has none (`attachmentUploadResult: null`).
@@ -293,15 +316,21 @@ fn choices_become_suggested_actions() {
     let a = normalized(
         "Message",
         serde_json::json!({"abstractMessage": {"messageType": "ChoicesMessage", "id": "m1",
-            "choices": {"formatType": "Buttons", "text": "Which order?",
-                "optionItems": [
-                    {"itemType": "TitleOptionItem", "optionIdentifier": "o1", "titleItem": {"itemType": "TitleItem", "title": "48213"}},
-                    {"itemType": "TitleOptionItem", "optionIdentifier": "o2", "titleItem": {"itemType": "TitleItem", "title": "48214"}}
-                ]}}}),
+        "choices": {"formatType": "Buttons", "text": "Which order?",
+            "optionItems": [
+                {"itemType": "TitleOptionItem", "optionIdentifier": "o1", "titleItem": {"itemType": "TitleItem", "title": "48213"}},
+                {"itemType": "TitleOptionItem", "optionIdentifier": "o2", "titleItem": {"itemType": "TitleItem", "title": "48214"}}
+            ]}}}),
     );
     assert_eq!(a.kind, ActivityType::Message);
     assert_eq!(a.text.as_deref(), Some("Which order?"));
-    let actions = a.suggested_actions.as_ref().unwrap().actions.as_ref().unwrap();
+    let actions = a
+        .suggested_actions
+        .as_ref()
+        .unwrap()
+        .actions
+        .as_ref()
+        .unwrap();
     assert_eq!(actions.len(), 2);
     assert_eq!(actions[1].title.as_deref(), Some("48214"));
     assert_eq!(actions[1].value_str().as_deref(), Some("48214"));

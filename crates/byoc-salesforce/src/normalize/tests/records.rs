@@ -13,7 +13,10 @@ fn a_record_in_avro_json_encoding_reads_as_the_decoded_record() {
     let decoded = activities(&fixture("pubsub-event-record.json"));
     let avro_json = activities(&fixture("pubsub-event-record-avro-json.json"));
     assert_eq!(avro_json, decoded);
-    assert_eq!(avro_json[0].text.as_deref(), Some("One moment while I check."));
+    assert_eq!(
+        avro_json[0].text.as_deref(),
+        Some("One moment while I check.")
+    );
     // The same through `normalize_record`, as a subscriber's map holds it.
     let map: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&fixture("pubsub-event-record-avro-json.json")).unwrap();
@@ -63,7 +66,10 @@ fn the_channel_definition_names_the_fields_first() {
     });
     let channel = ChannelDefinition::new("Def", "b__Ev__e", "b__Kind__c", "b__Body__c").unwrap();
     let ev = normalize_event(record.to_string().as_bytes(), Some(&channel)).unwrap();
-    assert_eq!(ev.activities[0].name.as_deref(), Some(EVENT_ROUTING_REQUESTED));
+    assert_eq!(
+        ev.activities[0].name.as_deref(),
+        Some(EVENT_ROUTING_REQUESTED)
+    );
     let ev = normalize_event(record.to_string().as_bytes(), None).unwrap();
     assert_eq!(ev.activities[0].kind, ActivityType::Message);
 }

@@ -306,7 +306,7 @@ pub fn normalize_record(
     let event_type = record
         .get(event_type_field)
         .and_then(|v| record::value_string(v, false));
-    normalize_payload(&payload, event_type.as_deref())
+    normalize_payload_text(&payload, event_type.as_deref())
 }
 
 /// Normalizes the bytes of one event in any form: its payload JSON (wrapped or flat), or a
@@ -322,15 +322,7 @@ pub(crate) fn normalize_event(
         field: "$".into(),
         reason: "not UTF-8".into(),
     })?;
-    // Fast path: a wrapped static message (the usual input) read in one pass, its entry
-    // and message typed; any other input, or an error to name, takes the general path.
-    if let Ok(env) =
-        serde_json::from_str::<Entry<'_, TypedEntry<'_>, TypedMessagePayload<'_>>>(text)
-        && let Some(event) = match &env.payload {
-            Some(entry) => static_message_event(&env, entry),
-            None => None,
-        }
-    {
+    if let Some(event) = static_message_fast(text) {
         return Ok(event);
     }
     if let Ok(env) = serde_json::from_str::<Entry<'_, Entry<'_>>>(text)
@@ -348,7 +340,29 @@ pub(crate) fn normalize_event(
     }
     let (payload, event_type): (Cow<'_, str>, _) =
         record::record_payload(&top.custom_fields, channel)?;
-    normalize_payload(&payload, event_type.as_deref())
+    normalize_payload_text(&payload, event_type.as_deref())
+}
+
+/// Fast path: a wrapped static message (the usual event) read in one pass, its entry and
+/// message typed. `None` for any other input, or an error to name: the general path takes
+/// those.
+fn static_message_fast(text: &str) -> Option<NormalizedEvent> {
+    let env =
+        serde_json::from_str::<Entry<'_, TypedEntry<'_>, TypedMessagePayload<'_>>>(text).ok()?;
+    static_message_event(&env, env.payload.as_ref()?)
+}
+
+/// As [`normalize_payload`], trying the fast path first.
+fn normalize_payload_text(
+    payload: &str,
+    event_type: Option<&str>,
+) -> Result<NormalizedEvent, NormalizeError> {
+    if payload.len() <= MAX_PAYLOAD_BYTES
+        && let Some(event) = static_message_fast(payload)
+    {
+        return Ok(event);
+    }
+    normalize_payload(payload, event_type)
 }
 
 /// The activities of one event's bytes (see [`normalize_event`]): the crate's pure

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use super::wire::{
     AbstractMessage, Choices, ConsentUpdated, Entry, EntryReference, EventParticipant,
     MessagePayload, MessageUpdated, ParticipantChanged, Progress, RoutingChannelData,
-    RoutingParameters, SessionStatus, StaticContent,
+    RoutingParameters, SessionStatus, StaticContent, TypedMessagePayload,
 };
 use super::{EVENT_ROUTING_REQUESTED, RoutingRequested};
 use crate::error::NormalizeError;
@@ -176,16 +176,44 @@ pub(crate) fn entry_activity<P>(
     let required = || payload.ok_or(NormalizeError::MissingField(PAYLOAD));
     let mut reason = None;
     let mut a = match entry_type {
-        "Message" | "Note" | "FlagRaise" => {
+        "Message" => {
+            let p = required()?;
+            // A static message read in one pass; anything else (another message type kept
+            // whole, an error to name) the general way.
+            if let Ok(TypedMessagePayload {
+                abstract_message: Some(msg),
+                message_reason,
+            }) = serde_json::from_str(p.get())
+                && msg.message_type.as_deref() == Some("StaticContentMessage")
+            {
+                let mut a = Activity::new(ActivityType::Message);
+                if let Some(sc) = &msg.static_content {
+                    set_static_content(&mut a, sc);
+                }
+                finish_entry(&mut a, entry);
+                return Ok((a, message_reason));
+            }
+            let m: MessagePayload<'_> = parse(PAYLOAD, p.get())?;
+            let am = m.abstract_message.ok_or(NormalizeError::MissingField(
+                "payload.entryPayload.abstractMessage",
+            ))?;
+            reason = m.message_reason;
+            message_activity(
+                ActivityType::Message,
+                am,
+                "payload.entryPayload.abstractMessage",
+            )?
+            .0
+        }
+        "Note" | "FlagRaise" => {
             let p = required()?;
             let m: MessagePayload<'_> = parse(PAYLOAD, p.get())?;
-            let kind = match entry_type {
-                "Message" => ActivityType::Message,
-                // A private note between reps: never shown to the end user.
-                "Note" => ActivityType::Trace,
-                _ => ActivityType::Event,
+            // A note is private between reps: a trace, never shown to the end user.
+            let kind = if entry_type == "Note" {
+                ActivityType::Trace
+            } else {
+                ActivityType::Event
             };
-            let is_message = kind == ActivityType::Message;
             let mut a = match m.abstract_message {
                 Some(am) => message_activity(kind, am, "payload.entryPayload.abstractMessage")?.0,
                 None if entry_type == "FlagRaise" => Activity::new(kind),
@@ -195,9 +223,7 @@ pub(crate) fn entry_activity<P>(
                     ));
                 }
             };
-            if !is_message {
-                a.name = Some(event_name(entry_type));
-            }
+            a.name = Some(event_name(entry_type));
             reason = m.message_reason;
             a
         }

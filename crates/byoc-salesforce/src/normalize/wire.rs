@@ -70,13 +70,24 @@ pub(crate) struct MessagePayload<'a> {
     pub(crate) message_reason: Option<String>,
 }
 
-/// A `Message` entry payload with its abstract message read in the same pass.
+/// A `Message` entry payload with its abstract message read in the same pass, as far as a
+/// static message needs (the fast path).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TypedMessagePayload<'a> {
     #[serde(borrow)]
-    pub(crate) abstract_message: Option<AbstractMessage<'a>>,
+    pub(crate) abstract_message: Option<StaticMessage<'a>>,
     pub(crate) message_reason: Option<String>,
+}
+
+/// The parts of an abstract message a static message has.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StaticMessage<'a> {
+    #[serde(borrow)]
+    pub(crate) message_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(crate) static_content: Option<StaticContent<'a>>,
 }
 
 /// A `MessageUpdated` entry payload.
@@ -87,7 +98,8 @@ pub(crate) struct MessageUpdated<'a> {
     pub(crate) updated_message: Option<&'a RawValue>,
 }
 
-/// An abstract message: its id, its type and the content this crate reads.
+/// An abstract message: its id, its type and the content this crate reads (the general
+/// path).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AbstractMessage<'a> {

@@ -1,4 +1,4 @@
-//! The Connector REST v3 service (B.1): the channel side bots reply to. Every call needs a
+//! The Connector REST v3 service (see `docs/protocols/bot-framework.md`, section 2): the channel side bots reply to. Every call needs a
 //! token from the authority; activities land in the shared conversations, so Direct Line
 //! clients see the bot's replies.
 

@@ -1,4 +1,4 @@
-//! The Direct Line 3.0 service (C.2): tokens, conversations, activities with watermarks,
+//! The Direct Line 3.0 service (`docs/protocols/bot-framework.md`, section 7): tokens, conversations, activities with watermarks,
 //! uploads; user activities go to the bot (the built-in echo bot, or a real messaging
 //! endpoint with a signed channel JWT, exactly as Azure Bot Service relays them).
 
@@ -187,7 +187,7 @@ fn accept_user_activity(
         o.remove("serviceUrl");
         o.insert("channelId".into(), Value::String("directline".into()));
         if let Caller::Token { user: Some(u), .. } = caller {
-            // A token minted for a user overrides any other `from.id` (C.4).
+            // A token minted for a user overrides any other `from.id` (`docs/protocols/bot-framework.md`, section 9).
             let name = o.get("from").and_then(|f| f.get("name")).cloned();
             let mut from = json!({ "id": u });
             if let Some(n) = name {

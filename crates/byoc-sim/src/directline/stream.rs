@@ -1,4 +1,4 @@
-//! The Direct Line WebSocket stream (C.5): preauthorized `streamUrl` valid for 60 seconds,
+//! The Direct Line WebSocket stream (`docs/protocols/bot-framework.md`, section 10): preauthorized `streamUrl` valid for 60 seconds,
 //! replay from the watermark, one ActivitySet per frame, empty frames as keep-alives, one
 //! socket per conversation (an older one closes with reason `collision`).
 

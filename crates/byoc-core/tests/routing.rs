@@ -994,7 +994,7 @@ fn automated_messages_fill_placeholders() {
     let values = MessageValues {
         agent_name: Some("Alice"),
         queue_position: Some(3),
-        queue_name: None,
+        ..MessageValues::default()
     };
     assert_eq!(
         ws.render_message(MessageKind::AgentJoined, &c, &values)

@@ -153,6 +153,8 @@ impl<'a> Simple<'a> {
                 [one] => return Self::of(one),
                 _ => return None,
             },
+            // Time-dependent: evaluated in order.
+            Condition::Open(_) => return None,
         };
         Some(Self {
             field,

@@ -102,24 +102,32 @@
 //! presence still receive work (Omnichannel pushes to Busy agents); Do-not-disturb, Away and
 //! Offline do not.
 
+mod assignment;
 mod attachments;
+mod capacity;
 mod condition;
 mod decide;
 mod duration;
 mod error;
 mod fxhash;
+mod hours;
 mod index;
 mod load;
 mod messages;
 mod model;
+mod overflow;
 mod prepared;
 mod router;
+mod skills;
 mod state;
 mod validate;
 
+pub use assignment::{AssignmentMethod, MAX_SORT_KEYS, OfferPolicy, PreferredAgent, SortKey};
 pub use attachments::{AttachmentPermission, AttachmentPolicy, AttachmentRejection};
+pub use capacity::{CapacityProfile, PerKind};
 pub use condition::{Comparison, Condition, Field, Membership};
 pub use error::{Format, RouteError, WorkstreamError};
+pub use hours::{Holiday, OperatingHours, TimeRange, TimeZone};
 pub use messages::{
     AutomatedMessages, MessageKind, MessageValues, PLACEHOLDERS, TemplateError, placeholders,
 };
@@ -127,9 +135,13 @@ pub use model::{
     AutoClose, ChannelBinding, ChannelKind, ContextVariable, Member, MemberKind, Queue,
     RoutingRule, Survey, VariableType, Workstream,
 };
+pub use overflow::{OverflowAction, OverflowCondition, OverflowRule};
 pub use prepared::{PreparedState, Router};
 pub use router::{
     Outcome, RoutingDecision, TraceStep, Unrouted, Verdict, escalate, route, transfer,
+};
+pub use skills::{
+    MAX_PROFICIENCY, MAX_REQUIRED_SKILLS, SkillMatching, SkillRequirement, parse_skill_list,
 };
 pub use state::{MemberState, Presence, QueueState, RoutingState};
 pub use validate::MAX_CONDITION_DEPTH;

@@ -1,18 +1,23 @@
-//! Making a decision with a [`Router`], and deriving its trace afterwards.
+//! Making a decision with a [`Router`]: rules, then the queue (operating hours, bots,
+//! preferred agent, skills and the assignment method, overflow before queueing, the wait).
 //!
 //! Deciding records only positions ([`Facts`]): the rule that matched, rules passed over,
-//! which bots had the conversation. The trace is re-derived from those, the workstream and
-//! the same state, so a decision costs no per-member work beyond choosing.
+//! which bots had the conversation, the skills required, overflow applied. The trace is
+//! re-derived from those, the workstream and the same state (`super::trace`), so a
+//! decision costs no per-member work beyond choosing.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::error::RouteError;
 use super::index::Segment;
-use super::model::{Queue, RoutingRule, Workstream};
+use super::overflow::{OverflowAction, OverflowCondition};
 use super::prepared::{PreparedState, Router};
-use super::router::{Outcome, RoutingDecision, TraceStep, Unrouted, Verdict};
+use super::router::{RoutingDecision, Unrouted};
+use super::skills::{self, Needs};
 use super::state::RoutingState;
-use crate::conversation::{ContextValue, Conversation, ConversationState};
+use crate::conversation::{ContextValue, Conversation, ConversationState, ParticipantRole};
 
 /// How the decision began.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +61,7 @@ impl BotSet {
         }
     }
 
-    fn contains(&self, k: usize) -> bool {
+    pub(crate) fn contains(&self, k: usize) -> bool {
         if k < 64 {
             self.first & (1 << k) != 0
         } else {
@@ -67,29 +72,88 @@ impl BotSet {
     }
 }
 
+/// What became of the conversation's preferred agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Preferred {
+    /// None was configured or found.
+    None,
+    /// The agent named is not a human of the queue.
+    NotInQueue,
+    /// Picked (position among the queue's humans).
+    Taken(u32),
+    /// Not free; the conversation waits for them until this time (milliseconds).
+    Holding(u32, i64),
+    /// Not free, and the conversation does not wait for them.
+    NotFree(u32),
+}
+
+impl Preferred {
+    pub(crate) fn member_j(self) -> Option<u32> {
+        match self {
+            Self::Taken(j) | Self::Holding(j, _) | Self::NotFree(j) => Some(j),
+            Self::None | Self::NotInQueue => None,
+        }
+    }
+}
+
 /// What a decision found, as positions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Facts {
-    start: Start,
-    rule: Option<u32>,
+    pub(crate) start: Start,
+    pub(crate) rule: Option<u32>,
     /// The queue routed to (or the default queue skipped by the loop guard).
-    queue: Option<u32>,
+    pub(crate) queue: Option<u32>,
     /// Rules that matched but were passed over, in order, with `true` when the loop guard
     /// skipped them (`false`: their queue does not exist, an unvalidated workstream).
-    passed: Vec<(u32, bool)>,
-    visited: BotSet,
+    pub(crate) passed: Vec<(u32, bool)>,
+    pub(crate) visited: BotSet,
+    pub(crate) needs: Needs,
+    /// Skills dropped by relaxation (a waiting conversation offered again).
+    pub(crate) dropped: u8,
+    pub(crate) priority: i32,
+    /// The decision's time, in milliseconds.
+    pub(crate) now: i64,
+    /// Overflow entries applied, in order: (queue, index in its `overflow`).
+    pub(crate) overflow: Vec<(u32, u32)>,
+    pub(crate) preferred: Preferred,
+    /// The final queue was outside its operating hours.
+    pub(crate) closed: bool,
+}
+
+impl Facts {
+    pub(crate) fn new(start: Start, now: i64) -> Self {
+        Self {
+            start,
+            rule: None,
+            queue: None,
+            passed: Vec::new(),
+            visited: BotSet::default(),
+            needs: Needs::default(),
+            dropped: 0,
+            priority: 0,
+            now,
+            overflow: Vec::new(),
+            preferred: Preferred::None,
+            closed: false,
+        }
+    }
 }
 
 /// Where the conversation ends up, as positions.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum RawOutcome {
-    /// Position in the queue's members.
+    /// Position in the final queue's members.
     Member(usize),
-    Queued(u32),
+    Queued {
+        position: u32,
+        wait_ms: Option<u64>,
+    },
     QueueFull {
         waiting: u32,
         limit: u32,
     },
+    /// Ended by the last overflow entry applied.
+    Ended,
     Unrouted(Unrouted),
 }
 
@@ -100,24 +164,50 @@ fn is_ended(conv: &Conversation) -> bool {
     )
 }
 
+/// Milliseconds since the epoch.
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
 impl<'w> Router<'w> {
-    /// Routes a conversation, as [`route`](super::route) does; the decision borrows the
-    /// state too, and derives its trace only when asked. Allocates nothing unless a rule
-    /// match is skipped by the escalation loop guard or a queue lists more than 64 bots.
+    /// Routes a conversation as [`route`](super::route) does, at the conversation's last
+    /// activity (the message that asked for routing): see [`Router::route_at`].
     #[must_use]
     pub fn route<'s>(
         &'s self,
         conv: &Conversation,
         state: &'s PreparedState,
     ) -> RoutingDecision<'s> {
+        self.route_at(conv, state, conv.last_activity_at)
+    }
+
+    /// Decides where a conversation arriving at `now` goes, without changing the state:
+    /// the first rule that holds (conditions on operating hours read at `now`) picks the
+    /// queue, priority and required skills; in the queue, while it is open, a free bot
+    /// takes it, else its preferred agent, else the human the queue's assignment method
+    /// ranks first among those with the skills; nobody free, the queue's overflow before
+    /// queueing applies, else it waits. The decision borrows the state and derives its
+    /// trace only when asked. Allocates nothing unless a rule match is skipped by the
+    /// escalation loop guard, an overflow applies, or a queue lists more than 64 bots.
+    ///
+    /// To act on the decision (offer, queue, start timers), call [`Router::submit`]
+    /// instead, which makes the same decision and records it.
+    #[must_use]
+    pub fn route_at<'s>(
+        &'s self,
+        conv: &Conversation,
+        state: &'s PreparedState,
+        now: DateTime<Utc>,
+    ) -> RoutingDecision<'s> {
         if !self.is_for(state) {
-            return self.route_detached(conv, &state.to_routing_state());
+            return self.route_detached(conv, &state.to_routing_state(), now);
         }
-        let (facts, raw) = self.decide(conv, state);
+        let (facts, raw) = self.decide(conv, state, millis(now));
         RoutingDecision::lazy(self.workstream(), state, facts, raw)
     }
 
-    /// Transfers a conversation to a named queue, as [`transfer`](super::transfer) does.
+    /// Transfers a conversation to a named queue, as [`transfer`](super::transfer) does,
+    /// at the conversation's last activity.
     ///
     /// # Errors
     /// [`RouteError::UnknownQueue`] when the workstream has no such queue.
@@ -127,10 +217,18 @@ impl<'w> Router<'w> {
         state: &'s PreparedState,
         queue: &str,
     ) -> Result<RoutingDecision<'s>, RouteError> {
+        let now = millis(conv.last_activity_at);
         if !self.is_for(state) {
-            return self.transfer_detached(conv, &state.to_routing_state(), queue);
+            let detached = self.prepare(&state.to_routing_state());
+            let (facts, raw) = self.decide_transfer(conv, &detached, queue, now)?;
+            return Ok(RoutingDecision::eager(
+                self.workstream(),
+                &detached,
+                &facts,
+                raw,
+            ));
         }
-        let (facts, raw) = self.decide_transfer(conv, state, queue)?;
+        let (facts, raw) = self.decide_transfer(conv, state, queue, now)?;
         Ok(RoutingDecision::lazy(self.workstream(), state, facts, raw))
     }
 
@@ -144,85 +242,74 @@ impl<'w> Router<'w> {
         at: DateTime<Utc>,
     ) -> RoutingDecision<'s> {
         conv.hand_off(context_updates, at);
-        self.route(conv, state)
+        self.route_at(conv, state, at)
     }
 
     pub(crate) fn route_detached(
         &self,
         conv: &Conversation,
         state: &RoutingState,
+        now: DateTime<Utc>,
     ) -> RoutingDecision<'w> {
         let state = self.prepare(state);
-        let (facts, raw) = self.decide(conv, &state);
+        let (facts, raw) = self.decide(conv, &state, millis(now));
         RoutingDecision::eager(self.workstream(), &state, &facts, raw)
     }
 
-    pub(crate) fn transfer_detached(
-        &self,
-        conv: &Conversation,
-        state: &RoutingState,
-        queue: &str,
-    ) -> Result<RoutingDecision<'w>, RouteError> {
-        let state = self.prepare(state);
-        let (facts, raw) = self.decide_transfer(conv, &state, queue)?;
-        Ok(RoutingDecision::eager(
-            self.workstream(),
-            &state,
-            &facts,
-            raw,
-        ))
-    }
-
-    fn decide_transfer(
+    pub(crate) fn decide_transfer(
         &self,
         conv: &Conversation,
         state: &PreparedState,
         queue: &str,
+        now: i64,
     ) -> Result<(Facts, RawOutcome), RouteError> {
         let q = self
             .layout
             .queue_position(queue)
             .ok_or_else(|| RouteError::UnknownQueue(queue.to_owned()))?;
-        let mut facts = Facts {
-            start: Start::Transfer,
-            rule: None,
-            queue: Some(q as u32),
-            passed: Vec::new(),
-            visited: BotSet::default(),
-        };
+        let mut facts = Facts::new(Start::Transfer, now);
+        facts.queue = Some(q as u32);
         if is_ended(conv) {
             facts.start = Start::TransferEnded(conv.state);
             return Ok((facts, RawOutcome::Unrouted(Unrouted::Ended(conv.state))));
         }
-        let raw = self.assign(q, conv, state, &mut facts.visited);
+        let raw = self.place_in(q, conv, state, &mut facts, None, false);
         Ok((facts, raw))
     }
 
     #[inline(always)]
-    fn decide(&self, conv: &Conversation, state: &PreparedState) -> (Facts, RawOutcome) {
-        let mut facts = Facts {
-            start: Start::Rules(Fallback::NoRule),
-            rule: None,
-            queue: None,
-            passed: Vec::new(),
-            visited: BotSet::default(),
-        };
+    pub(crate) fn decide(
+        &self,
+        conv: &Conversation,
+        state: &PreparedState,
+        now: i64,
+    ) -> (Facts, RawOutcome) {
+        let mut facts = Facts::new(Start::Rules(Fallback::NoRule), now);
         if is_ended(conv) {
             facts.start = Start::Ended(conv.state);
             return (facts, RawOutcome::Unrouted(Unrouted::Ended(conv.state)));
         }
         let rules = &self.workstream().routing_rules;
+        let secs = now.div_euclid(1000);
+        let open = |name: &str| {
+            self.layout
+                .hours_index
+                .get(name)
+                .is_some_and(|&h| state.hours_open(h as usize, secs))
+        };
         let holds = |i: usize| {
-            rules
-                .get(i)
-                .is_some_and(|r| r.condition.as_ref().is_none_or(|c| c.matches(conv)))
+            rules.get(i).is_some_and(|r| {
+                r.condition
+                    .as_ref()
+                    .is_none_or(|c| c.matches_with(conv, &open))
+            })
         };
         let mut matched = None;
         'rules: for segment in &self.layout.segments {
             match segment {
                 Segment::Scan(start, end) => {
                     for i in *start..*end {
-                        if holds(i) && self.accept(i, conv, &mut facts.passed) {
+                        if holds(i) && self.takes_rule(i, conv, &mut facts.passed) {
                             matched = Some(i);
                             break 'rules;
                         }
@@ -239,7 +326,7 @@ impl<'w> Router<'w> {
                         }
                         // The index is exact: its rules hold (checked in debug builds).
                         debug_assert!(holds(i), "index found rule {i}, which does not hold");
-                        if self.accept(i, conv, &mut facts.passed) {
+                        if self.takes_rule(i, conv, &mut facts.passed) {
                             matched = Some(i);
                             break 'rules;
                         }
@@ -258,8 +345,17 @@ impl<'w> Router<'w> {
                 .unwrap_or(0);
             facts.start = Start::Rules(Fallback::Matched);
             facts.rule = Some(i as u32);
-            facts.queue = Some(q as u32);
-            let raw = self.assign(q, conv, state, &mut facts.visited);
+            if let Some(info) = self.layout.rules.get(i) {
+                facts.priority = info.priority;
+                facts.needs = if info.dynamic {
+                    rules.get(i).map_or(Needs::default(), |r| {
+                        skills::resolve(&r.skills, conv, |n| self.layout.skill(n))
+                    })
+                } else {
+                    info.needs
+                };
+            }
+            let raw = self.place_in(q, conv, state, &mut facts, Some(i), true);
             return (facts, raw);
         }
         let unrouted = RawOutcome::Unrouted(Unrouted::NoRuleMatched);
@@ -271,8 +367,7 @@ impl<'w> Router<'w> {
             }
             Some(q) => {
                 facts.start = Start::Rules(Fallback::Default);
-                facts.queue = Some(q as u32);
-                let raw = self.assign(q, conv, state, &mut facts.visited);
+                let raw = self.place_in(q, conv, state, &mut facts, None, true);
                 (facts, raw)
             }
             None => (facts, unrouted),
@@ -281,7 +376,7 @@ impl<'w> Router<'w> {
 
     /// Whether the matched rule `i` takes the conversation; else records why not.
     #[inline(always)]
-    fn accept(&self, i: usize, conv: &Conversation, passed: &mut Vec<(u32, bool)>) -> bool {
+    fn takes_rule(&self, i: usize, conv: &Conversation, passed: &mut Vec<(u32, bool)>) -> bool {
         match self.layout.rule_queue.get(i).copied().flatten() {
             // Validation guarantees the queue exists; an unvalidated workstream skips the rule.
             None => {
@@ -314,209 +409,156 @@ impl<'w> Router<'w> {
             })
     }
 
-    /// Picks a member of the queue, or queues the conversation.
-    #[inline(always)]
-    fn assign(
+    /// The preferred agent's position among queue `q`'s humans, when the rule names one
+    /// and the queue has it.
+    fn preferred_in(&self, q: usize, conv: &Conversation, rule: Option<usize>) -> Preferred {
+        let Some(spec) = rule
+            .and_then(|i| self.workstream().routing_rules.get(i))
+            .and_then(|r| r.preferred_agent.as_ref())
+        else {
+            return Preferred::None;
+        };
+        let from_field = spec.from.as_ref().and_then(|f| match f.read(conv) {
+            Some(super::condition::Value::Str(s)) => Some(s),
+            _ => None,
+        });
+        let last = || {
+            conv.participants
+                .iter()
+                .rev()
+                .find(|p| p.role == ParticipantRole::Agent)
+                .map(|p| p.id())
+        };
+        let Some(id) = from_field.or_else(|| spec.last_agent.then(last).flatten()) else {
+            return Preferred::None;
+        };
+        let found = self
+            .layout
+            .member_index
+            .get(id)
+            .and_then(|&m| self.layout.members.get(m as usize))
+            .and_then(|info| info.humans.iter().find(|&&(qq, _)| qq as usize == q));
+        match found {
+            Some(&(_, j)) => Preferred::NotFree(j),
+            None => Preferred::NotInQueue,
+        }
+    }
+
+    /// Places the conversation in queue `q`: a bot, the preferred agent, the best human, or
+    /// overflow and the wait.
+    pub(crate) fn place_in(
         &self,
-        q: usize,
+        mut q: usize,
         conv: &Conversation,
         state: &PreparedState,
-        visited: &mut BotSet,
+        facts: &mut Facts,
+        rule: Option<usize>,
+        mut check_overflow: bool,
     ) -> RawOutcome {
-        let (Some(layout), Some(queue)) =
-            (self.layout.queues.get(q), self.workstream().queues.get(q))
-        else {
-            return RawOutcome::Unrouted(Unrouted::NoRuleMatched);
-        };
-        // Bots first, in the order listed.
-        for (k, slot) in layout.bots.iter().enumerate() {
-            let Some(bot) = queue.members.get(slot.pos as usize) else {
-                continue;
+        let now = facts.now;
+        loop {
+            facts.queue = Some(q as u32);
+            let (Some(layout), Some(queue)) =
+                (self.layout.queues.get(q), self.workstream().queues.get(q))
+            else {
+                return RawOutcome::Unrouted(Unrouted::NoRuleMatched);
             };
-            if conv.has_visited_bot(&bot.id) {
-                visited.insert(k);
-                continue;
-            }
-            let s = state.bot(slot);
-            if s.presence.accepts_work() && slot.capacity.is_none_or(|c| s.load < c) {
-                return RawOutcome::Member(slot.pos as usize);
-            }
-        }
-        // Humans: the largest key (most free capacity, then lowest id).
-        if let Some(slot) = layout.best(state).and_then(|(j, _)| layout.humans.get(j)) {
-            return RawOutcome::Member(slot.pos as usize);
-        }
-        let waiting = state.waiting(q);
-        match queue.max_waiting {
-            Some(limit) if waiting >= limit => RawOutcome::QueueFull { waiting, limit },
-            _ => RawOutcome::Queued(waiting.saturating_add(1)),
-        }
-    }
-}
-
-impl Facts {
-    /// The decision's rule, queue and outcome, as references into the workstream.
-    pub(crate) fn parts<'a>(
-        &self,
-        ws: &'a Workstream,
-        raw: RawOutcome,
-    ) -> (Option<&'a RoutingRule>, Option<&'a Queue>, Outcome<'a>) {
-        let rule = self.rule.and_then(|r| ws.routing_rules.get(r as usize));
-        let queue = match self.start {
-            Start::Ended(_) | Start::Rules(Fallback::DefaultSkippedLoop | Fallback::NoRule) => None,
-            _ => self.queue.and_then(|q| ws.queues.get(q as usize)),
-        };
-        let outcome = match raw {
-            RawOutcome::Member(pos) => match queue.and_then(|q| q.members.get(pos)) {
-                Some(m) => Outcome::Assigned(m),
-                None => Outcome::Unrouted(Unrouted::NoRuleMatched),
-            },
-            RawOutcome::Queued(position) => Outcome::Queued { position },
-            RawOutcome::QueueFull { waiting, limit } => Outcome::QueueFull { waiting, limit },
-            RawOutcome::Unrouted(u) => Outcome::Unrouted(u),
-        };
-        (rule, queue, outcome)
-    }
-
-    /// Re-derives the trace.
-    pub(crate) fn steps<'a>(
-        &self,
-        ws: &'a Workstream,
-        state: &PreparedState,
-        outcome: Outcome<'a>,
-    ) -> Vec<TraceStep<'a>> {
-        let queue = self.queue.and_then(|q| ws.queues.get(q as usize));
-        // Runs of unmatched rules and passed-over rules, the match, the members, the wait.
-        let steps = 2 * self.passed.len() + 3 + queue.map_or(0, |q| q.members.len());
-        let mut trace = Vec::with_capacity(steps);
-        let rules = ws.routing_rules.as_slice();
-        match self.start {
-            Start::Ended(s) => trace.push(TraceStep::Ended(s)),
-            Start::TransferEnded(s) => {
-                trace.extend(queue.map(TraceStep::Transfer));
-                trace.push(TraceStep::Ended(s));
-            }
-            Start::Transfer => {
-                trace.extend(queue.map(TraceStep::Transfer));
-                self.member_steps(ws, state, outcome, &mut trace);
-            }
-            Start::Rules(fallback) => {
-                let mut run = 0;
-                for &(i, looped) in &self.passed {
-                    let i = i as usize;
-                    if run < i {
-                        trace.push(TraceStep::RulesNotMatched(&rules[run..i]));
+            let open = state.is_open(q, now.div_euclid(1000));
+            facts.closed = !open;
+            facts.visited = BotSet::default();
+            facts.preferred = Preferred::None;
+            if open {
+                // Bots first, in the order listed.
+                for (k, slot) in layout.bots.iter().enumerate() {
+                    let Some(bot) = queue.members.get(slot.pos as usize) else {
+                        continue;
+                    };
+                    if conv.has_visited_bot(&bot.id) {
+                        facts.visited.insert(k);
+                        continue;
                     }
-                    if looped {
-                        trace.push(TraceStep::RuleSkippedLoop(&rules[i]));
+                    if state.bot(slot).presence.accepts_work() && state.room(slot.member).fits
+                    {
+                        return RawOutcome::Member(slot.pos as usize);
                     }
-                    run = i + 1;
                 }
-                let upto = match (fallback, self.rule) {
-                    (Fallback::Matched, Some(r)) => r as usize,
-                    _ => rules.len(),
+                let mut holding = false;
+                facts.preferred = self.preferred_in(q, conv, rule);
+                if let Preferred::NotFree(j) = facts.preferred {
+                    let free = state.key_of(q, j) != 0
+                        && layout.groups.get(
+                            layout.humans.get(j as usize).map_or(0, |s| s.group as usize),
+                        ).is_some_and(|g| {
+                            layout.matching == skills::SkillMatching::Closest
+                                || skills::meets_all(&g.levels, &facts.needs)
+                        });
+                    let wait = rule
+                        .and_then(|i| self.workstream().routing_rules.get(i))
+                        .and_then(|r| r.preferred_agent.as_ref())
+                        .map_or(Duration::ZERO, |p| p.wait);
+                    if free {
+                        facts.preferred = Preferred::Taken(j);
+                        if let Some(slot) = layout.humans.get(j as usize) {
+                            return RawOutcome::Member(slot.pos as usize);
+                        }
+                    } else if !wait.is_zero() {
+                        let until = now.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
+                        facts.preferred = Preferred::Holding(j, until);
+                        holding = true;
+                    }
+                }
+                if !holding
+                    && let Some(pick) = state.pick(q, &facts.needs, &[])
+                    && let Some(slot) = layout.humans.get(pick.j as usize)
+                {
+                    return RawOutcome::Member(slot.pos as usize);
+                }
+            }
+            // Nobody takes it now.
+            let waiting = state.waiting(q);
+            let position = waiting
+                .saturating_sub(state.work.len_of(q))
+                .saturating_add(state.work.ahead_of(q, facts.priority, now))
+                .saturating_add(1);
+            let wait_ms = state.estimated_wait_ms(q, position);
+            if check_overflow {
+                let holds = |c: OverflowCondition| match c {
+                    OverflowCondition::Closed => !open,
+                    OverflowCondition::WaitingOver(n) => waiting >= n,
+                    OverflowCondition::EstimatedWaitOver(d) => {
+                        wait_ms.is_some_and(|w| u128::from(w) > d.as_millis())
+                    }
+                    _ => false,
                 };
-                if run < upto {
-                    trace.push(TraceStep::RulesNotMatched(&rules[run..upto]));
-                }
-                match (
-                    fallback,
-                    self.rule.and_then(|r| rules.get(r as usize)),
-                    queue,
-                ) {
-                    (Fallback::Matched, Some(rule), _) => {
-                        trace.push(TraceStep::RuleMatched(rule));
-                        self.member_steps(ws, state, outcome, &mut trace);
+                let hit = layout.before.iter().find_map(|&i| {
+                    queue
+                        .overflow
+                        .get(i as usize)
+                        .filter(|r| holds(r.when))
+                        .map(|r| (i, r))
+                });
+                if let Some((i, rule_hit)) = hit {
+                    facts.overflow.push((q as u32, i));
+                    match &rule_hit.then {
+                        OverflowAction::Transfer(target) => {
+                            if let Some(t) = self.layout.queue_position(target)
+                                && t != q
+                            {
+                                // Enters the target without its own checks: no loops.
+                                q = t;
+                                check_overflow = false;
+                                continue;
+                            }
+                        }
+                        OverflowAction::End(_) => return RawOutcome::Ended,
+                        OverflowAction::Wait(_) => {}
                     }
-                    (Fallback::Default, _, Some(q)) => {
-                        trace.push(TraceStep::DefaultQueue(q));
-                        self.member_steps(ws, state, outcome, &mut trace);
-                    }
-                    (Fallback::DefaultSkippedLoop, _, Some(q)) => {
-                        trace.push(TraceStep::DefaultQueueSkippedLoop(q));
-                    }
-                    _ => trace.push(TraceStep::NoRuleMatched),
                 }
             }
-        }
-        trace
-    }
-
-    /// One step per member of the queue considered, then waiting or full.
-    fn member_steps<'a>(
-        &self,
-        ws: &'a Workstream,
-        state: &PreparedState,
-        outcome: Outcome<'a>,
-        trace: &mut Vec<TraceStep<'a>>,
-    ) {
-        let Some(q) = self.queue.map(|q| q as usize) else {
-            return;
-        };
-        let (Some(layout), Some(queue)) = (state.layout.queues.get(q), ws.queues.get(q)) else {
-            return;
-        };
-        let humans = layout
-            .humans
-            .iter()
-            .enumerate()
-            .filter_map(|(j, s)| Some((j, s, queue.members.get(s.pos as usize)?)));
-        for (k, slot) in layout.bots.iter().enumerate() {
-            let Some(bot) = queue.members.get(slot.pos as usize) else {
-                continue;
+            return match queue.max_waiting {
+                Some(limit) if waiting >= limit => RawOutcome::QueueFull { waiting, limit },
+                _ => RawOutcome::Queued { position, wait_ms },
             };
-            let verdict = if self.visited.contains(k) {
-                Verdict::AlreadyHadConversation
-            } else {
-                let s = state.bot(slot);
-                match slot.capacity {
-                    _ if !s.presence.accepts_work() => Verdict::Unavailable(s.presence),
-                    Some(capacity) if s.load >= capacity => Verdict::AtCapacity {
-                        load: s.load,
-                        capacity,
-                    },
-                    _ => Verdict::Picked,
-                }
-            };
-            trace.push(TraceStep::Member(bot, verdict));
-            if verdict == Verdict::Picked {
-                trace.extend(
-                    humans.map(|(_, _, m)| TraceStep::Member(m, Verdict::BotHadFirstClaim)),
-                );
-                return;
-            }
-        }
-        let picked = layout.best(state);
-        for (j, slot, member) in humans {
-            let s = state.human(slot);
-            let capacity = slot.capacity.unwrap_or(0);
-            let verdict = if !s.presence.accepts_work() {
-                Verdict::Unavailable(s.presence)
-            } else if s.load >= capacity {
-                Verdict::AtCapacity {
-                    load: s.load,
-                    capacity,
-                }
-            } else {
-                let free = capacity - s.load;
-                match picked {
-                    Some((p, _)) if p == j => Verdict::Picked,
-                    Some((_, picked_free)) if free == picked_free => {
-                        Verdict::TieBrokenById { free }
-                    }
-                    Some((_, picked_free)) => Verdict::LessFreeCapacity { free, picked_free },
-                    None => Verdict::LessFreeCapacity {
-                        free,
-                        picked_free: 0,
-                    },
-                }
-            };
-            trace.push(TraceStep::Member(member, verdict));
-        }
-        match outcome {
-            Outcome::Queued { position } => trace.push(TraceStep::Queued(queue, position)),
-            Outcome::QueueFull { waiting, .. } => trace.push(TraceStep::QueueFull(queue, waiting)),
-            _ => {}
         }
     }
 }

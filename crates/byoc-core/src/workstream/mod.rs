@@ -109,9 +109,11 @@ mod condition;
 mod decide;
 mod duration;
 mod error;
+mod events;
 mod fxhash;
 mod hours;
 mod index;
+mod layout;
 mod load;
 mod messages;
 mod model;
@@ -119,14 +121,19 @@ mod overflow;
 mod prepared;
 mod router;
 mod skills;
+mod snapshot;
 mod state;
+mod trace;
+mod tree;
 mod validate;
+mod work;
 
 pub use assignment::{AssignmentMethod, MAX_SORT_KEYS, OfferPolicy, PreferredAgent, SortKey};
 pub use attachments::{AttachmentPermission, AttachmentPolicy, AttachmentRejection};
 pub use capacity::{CapacityProfile, PerKind};
 pub use condition::{Comparison, Condition, Field, Membership};
 pub use error::{Format, RouteError, WorkstreamError};
+pub use events::{Action, Placement, Withdrawal};
 pub use hours::{Holiday, OperatingHours, TimeRange, TimeZone};
 pub use messages::{
     AutomatedMessages, MessageKind, MessageValues, PLACEHOLDERS, TemplateError, placeholders,
@@ -138,13 +145,15 @@ pub use model::{
 pub use overflow::{OverflowAction, OverflowCondition, OverflowRule};
 pub use prepared::{PreparedState, Router};
 pub use router::{
-    Outcome, RoutingDecision, TraceStep, Unrouted, Verdict, escalate, route, transfer,
+    Outcome, PreferredVerdict, RoutingDecision, SkillList, TraceStep, Unrouted, Verdict,
+    escalate, route, transfer,
 };
 pub use skills::{
     MAX_PROFICIENCY, MAX_REQUIRED_SKILLS, SkillMatching, SkillRequirement, parse_skill_list,
 };
 pub use state::{MemberState, Presence, QueueState, RoutingState};
 pub use validate::MAX_CONDITION_DEPTH;
+pub use work::{QueuePlace, WorkItem};
 
 impl Workstream {
     /// Whether the conversation has been idle longer than this workstream allows in its

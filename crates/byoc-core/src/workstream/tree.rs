@@ -1,0 +1,53 @@
+//! Tournament trees (max): node `i` of a tree of `width` leaves at `i`, its children at
+//! `2i` and `2i + 1`, the leaves from `width`; the root at 1 holds the largest key.
+
+/// Sets a leaf and updates its ancestors; returns the new root. A slice too short for the
+/// tree leaves it unchanged and returns 0.
+#[inline]
+pub(crate) fn set(tree: &mut [u128], width: usize, leaf: usize, key: u128) -> u128 {
+    let mut node = width + leaf;
+    if node >= tree.len() {
+        return 0;
+    }
+    tree[node] = key;
+    while node > 1 {
+        node /= 2;
+        let best = tree[2 * node].max(tree[2 * node + 1]);
+        if tree[node] == best && node != 1 {
+            // Unchanged from here up.
+            return tree.get(1).copied().unwrap_or(0);
+        }
+        tree[node] = best;
+    }
+    tree.get(1).copied().unwrap_or(0)
+}
+
+/// The largest key, 0 when none.
+#[inline]
+pub(crate) fn root(tree: &[u128]) -> u128 {
+    tree.get(1).copied().unwrap_or(0)
+}
+
+/// A leaf's key.
+#[inline]
+pub(crate) fn leaf(tree: &[u128], width: usize, leaf: usize) -> u128 {
+    tree.get(width + leaf).copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_follows_updates() {
+        let width = 4;
+        let mut tree = vec![0u128; 2 * width];
+        assert_eq!(set(&mut tree, width, 2, 7), 7);
+        assert_eq!(set(&mut tree, width, 0, 9), 9);
+        assert_eq!(set(&mut tree, width, 0, 1), 7);
+        assert_eq!(set(&mut tree, width, 2, 0), 1);
+        assert_eq!(set(&mut tree, width, 3, 0), 1);
+        assert_eq!(leaf(&tree, width, 0), 1);
+        assert_eq!(set(&mut tree[..3], width, 3, 5), 0);
+    }
+}

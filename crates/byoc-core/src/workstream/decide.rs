@@ -477,8 +477,7 @@ impl<'w> Router<'w> {
                         facts.visited.insert(k);
                         continue;
                     }
-                    if state.bot(slot).presence.accepts_work() && state.room(slot.member).fits
-                    {
+                    if state.bot(slot).presence.accepts_work() && state.room(slot.member).fits {
                         return RawOutcome::Member(slot.pos as usize);
                     }
                 }
@@ -486,12 +485,18 @@ impl<'w> Router<'w> {
                 facts.preferred = self.preferred_in(q, conv, rule);
                 if let Preferred::NotFree(j) = facts.preferred {
                     let free = state.key_of(q, j) != 0
-                        && layout.groups.get(
-                            layout.humans.get(j as usize).map_or(0, |s| s.group as usize),
-                        ).is_some_and(|g| {
-                            layout.matching == skills::SkillMatching::Closest
-                                || skills::meets_all(&g.levels, &facts.needs)
-                        });
+                        && layout
+                            .groups
+                            .get(
+                                layout
+                                    .humans
+                                    .get(j as usize)
+                                    .map_or(0, |s| s.group as usize),
+                            )
+                            .is_some_and(|g| {
+                                layout.matching == skills::SkillMatching::Closest
+                                    || skills::meets_all(&g.levels, &facts.needs)
+                            });
                     let wait = rule
                         .and_then(|i| self.workstream().routing_rules.get(i))
                         .and_then(|r| r.preferred_agent.as_ref())
@@ -502,7 +507,8 @@ impl<'w> Router<'w> {
                             return RawOutcome::Member(slot.pos as usize);
                         }
                     } else if !wait.is_zero() {
-                        let until = now.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
+                        let until =
+                            now.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
                         facts.preferred = Preferred::Holding(j, until);
                         holding = true;
                     }

@@ -76,7 +76,9 @@ pub(crate) fn deserialize_opt<'de, D: Deserializer<'de>>(
     }
 }
 
-pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Duration, D::Error> {
     let text = String::deserialize(deserializer)?;
     parse(&text).ok_or_else(|| serde::de::Error::custom(format!("expected {EXPECTED}")))
 }

@@ -111,7 +111,9 @@ pub enum WorkstreamError {
     },
     /// A member listed in several queues with a different kind, capacity, profile, limits
     /// or skills.
-    #[error("{path}: member `{id}` has a different kind, capacity, profile, limits or skills in queue `{other_queue}`")]
+    #[error(
+        "{path}: member `{id}` has a different kind, capacity, profile, limits or skills in queue `{other_queue}`"
+    )]
     InconsistentMember {
         /// The field.
         path: String,

@@ -336,7 +336,9 @@ impl Schedule {
 
     /// The zone's offset from UTC at `t`, in seconds.
     fn offset(&self, t: i64) -> i64 {
-        let naive = DateTime::from_timestamp(t, 0).unwrap_or_default().naive_utc();
+        let naive = DateTime::from_timestamp(t, 0)
+            .unwrap_or_default()
+            .naive_utc();
         i64::from(
             self.tz
                 .offset_from_utc_datetime(&naive)
@@ -386,9 +388,7 @@ impl Schedule {
                 next = t;
             }
         };
-        let today = self
-            .holiday(day)
-            .unwrap_or(&self.days[Self::weekday(day)]);
+        let today = self.holiday(day).unwrap_or(&self.days[Self::weekday(day)]);
         for &(a, b) in today {
             consider(midnight + a);
             consider(midnight + b);

@@ -77,7 +77,6 @@ pub(crate) struct QueueLayout {
 pub(crate) struct MemberInfo {
     /// `None`: unlimited (a bot without capacity).
     pub(crate) capacity: Option<Capacity>,
-    pub(crate) is_bot: bool,
     /// Its first listing: (queue, position in the queue's members).
     pub(crate) first: Option<(u32, u32)>,
     /// Where it is a human: (queue, position among the queue's humans).
@@ -181,7 +180,6 @@ impl Layout {
             .iter()
             .map(|m| MemberInfo {
                 capacity: capacity_of(ws, m),
-                is_bot: m.is_bot(),
                 first: None,
                 humans: Vec::new(),
             })
@@ -289,11 +287,7 @@ impl Layout {
         let mut by_priority: Vec<u32> = (0..queues.len() as u32).collect();
         by_priority.sort_by_key(|&q| std::cmp::Reverse(queues[q as usize].priority));
 
-        let lookup = |name: &str| {
-            skills
-                .get(name)
-                .map_or(SkillId::UNKNOWN, |&i| SkillId(i))
-        };
+        let lookup = |name: &str| skills.get(name).map_or(SkillId::UNKNOWN, |&i| SkillId(i));
         let rules = ws
             .routing_rules
             .iter()

@@ -145,8 +145,8 @@ pub use model::{
 pub use overflow::{OverflowAction, OverflowCondition, OverflowRule};
 pub use prepared::{PreparedState, Router};
 pub use router::{
-    Outcome, PreferredVerdict, RoutingDecision, SkillList, TraceStep, Unrouted, Verdict,
-    escalate, route, transfer,
+    Outcome, PreferredVerdict, RoutingDecision, SkillList, TraceStep, Unrouted, Verdict, escalate,
+    route, transfer,
 };
 pub use skills::{
     MAX_PROFICIENCY, MAX_REQUIRED_SKILLS, SkillMatching, SkillRequirement, parse_skill_list,

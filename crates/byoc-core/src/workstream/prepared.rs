@@ -11,18 +11,17 @@
 //! reading a root: the queue's, or, with required skills, the best root among the groups
 //! that have them.
 
+mod rank;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::assignment::SortKey;
 use super::capacity::PerKind;
 use super::hours::Window;
-use super::layout::{Layout, QueueLayout, Slot};
-use super::model::{ChannelKind, Workstream};
-use super::skills::{Needs, SkillMatching, closeness, meets_all};
+use super::layout::Layout;
+use super::model::Workstream;
 use super::state::{MemberState, Presence, RoutingState};
-use super::tree;
 use super::work::Work;
 
 /// A workstream prepared for routing: built once per workstream (and again after the
@@ -240,7 +239,11 @@ impl PreparedState {
         else {
             return false;
         };
-        let Some(flat) = layout.queues.get(q as usize).map(|l| l.flat_at + j as usize) else {
+        let Some(flat) = layout
+            .queues
+            .get(q as usize)
+            .map(|l| l.flat_at + j as usize)
+        else {
             return false;
         };
         if let Some(slot) = self.joined.get_mut(flat) {
@@ -345,297 +348,6 @@ impl PreparedState {
         true
     }
 
-    pub(crate) fn flat(&self, q: usize, j: u32) -> Option<usize> {
-        self.layout.queues.get(q).map(|l| l.flat_at + j as usize)
-    }
-
-    /// Recomputes a member's keys in every queue it is a human of, and marks for
-    /// re-evaluation the queues where it can take more than before.
-    pub(crate) fn update_keys(&mut self, member: usize) {
-        let layout = Arc::clone(&self.layout);
-        let Some(info) = layout.members.get(member) else {
-            return;
-        };
-        let free = self.room(member as u32).free;
-        let last_free = self
-            .last_free
-            .get_mut(member)
-            .map_or(0, |f| std::mem::replace(f, free));
-        for &(q, j) in &info.humans {
-            let Some(queue) = layout.queues.get(q as usize) else {
-                continue;
-            };
-            let Some(slot) = queue.humans.get(j as usize) else {
-                continue;
-            };
-            let key = self.human_key(q as usize, queue, j, slot);
-            let Some(group) = queue.groups.get(slot.group as usize) else {
-                continue;
-            };
-            let before = self.key_of(q as usize, j);
-            let Some(trees) = self.tree.get_mut(group.at..group.at + 2 * group.width) else {
-                continue;
-            };
-            let group_root = tree::set(trees, group.width, slot.leaf as usize, key);
-            if let Some(top) = self
-                .tree
-                .get_mut(queue.top_at..queue.top_at + 2 * queue.top_width)
-            {
-                tree::set(top, queue.top_width, slot.group as usize, group_root);
-            }
-            // It can take work it could not before, or has more room.
-            if key != 0 && (before == 0 || free > last_free) {
-                self.work.mark(q as usize);
-            }
-        }
-    }
-
-    /// A human's state (offline when not given).
-    pub(crate) fn human(&self, slot: &Slot) -> MemberState {
-        self.members
-            .get(slot.member as usize)
-            .copied()
-            .flatten()
-            .unwrap_or(OFFLINE)
-    }
-
-    /// A bot's state (available when not given).
-    pub(crate) fn bot(&self, slot: &Slot) -> MemberState {
-        self.members
-            .get(slot.member as usize)
-            .copied()
-            .flatten()
-            .unwrap_or_default()
-    }
-
-    pub(crate) fn is_joined(&self, q: usize, slot_j: u32) -> bool {
-        self.flat(q, slot_j)
-            .and_then(|f| self.joined.get(f))
-            .copied()
-            .unwrap_or(false)
-    }
-
-    pub(crate) fn turn_of(&self, q: usize, j: u32) -> u32 {
-        self.flat(q, j)
-            .and_then(|f| self.turns.get(f))
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// The member's room for one more conversation of the workstream's kind.
-    pub(crate) fn room(&self, member: u32) -> Room {
-        let kind = self.layout.kind;
-        let s = self
-            .members
-            .get(member as usize)
-            .copied()
-            .flatten()
-            .unwrap_or(OFFLINE);
-        let reserved = self
-            .reserved
-            .get(member as usize)
-            .copied()
-            .unwrap_or_default();
-        let capacity = self
-            .layout
-            .members
-            .get(member as usize)
-            .and_then(|m| m.capacity);
-        let Some(cap) = capacity else {
-            return Room {
-                used: 0,
-                units: u32::MAX,
-                free: u32::MAX,
-                count: 0,
-                max: u32::MAX,
-                fits: true,
-            };
-        };
-        let counts = PerKind {
-            chat: s.by_kind.chat + reserved.chat,
-            sms: s.by_kind.sms + reserved.sms,
-            messaging: s.by_kind.messaging + reserved.messaging,
-        };
-        let untyped = s.load.saturating_sub(s.by_kind.total());
-        let used = cap.used(&counts, untyped, kind);
-        let count = counts.get(kind).saturating_add(untyped);
-        let (free, fits) = cap.room(used, count, kind);
-        Room {
-            used,
-            units: cap.units,
-            free,
-            count,
-            max: cap.max.get(kind),
-            fits,
-        }
-    }
-
-    /// A human's ranking key in a queue: the method's sort keys, then id order; 0 when it
-    /// cannot take work there.
-    fn human_key(&self, q: usize, queue: &QueueLayout, j: u32, slot: &Slot) -> u128 {
-        let s = self.human(slot);
-        if !s.presence.accepts_work() || !self.is_joined(q, j) {
-            return 0;
-        }
-        let room = self.room(slot.member);
-        if !room.fits {
-            return 0;
-        }
-        let reserved = self
-            .reserved
-            .get(slot.member as usize)
-            .map_or(0, PerKind::total);
-        let mut key = 0u128;
-        for (i, k) in queue.keys.iter().take(3).enumerate() {
-            let field = match k {
-                SortKey::FreeCapacity => room.free,
-                SortKey::LeastLoad => u32::MAX - s.total_load().saturating_add(reserved),
-                SortKey::LongestIdle => u32::MAX - idle_code(s.idle_since),
-                SortKey::RoundRobin => u32::MAX - self.turn_of(q, j),
-            };
-            key |= u128::from(field) << (96 - 32 * i);
-        }
-        key | u128::from(u32::MAX - slot.rank)
-    }
-
-    /// Hands out the next turn of a queue to a human (round robin), keeping turns within
-    /// 32 bits by renumbering when they run out.
-    pub(crate) fn take_turn(&mut self, q: usize, j: u32) {
-        if self.turn == u32::MAX {
-            // Renumber every queue's turns in their order, then go on.
-            let mut order: Vec<usize> = (0..self.turns.len()).collect();
-            order.sort_by_key(|&f| self.turns[f]);
-            for (n, f) in order.into_iter().enumerate() {
-                if self.turns[f] != 0 {
-                    self.turns[f] = n as u32 + 1;
-                }
-            }
-            self.turn = self.turns.iter().copied().max().unwrap_or(0);
-        }
-        self.turn += 1;
-        let turn = self.turn;
-        if let Some(t) = self.flat(q, j).and_then(|f| self.turns.get_mut(f)) {
-            *t = turn;
-        }
-    }
-
-    /// The best root among a queue's trees: every group, or the groups with `needs`.
-    fn root_of(&self, queue: &QueueLayout, g: usize) -> u128 {
-        queue.groups.get(g).map_or(0, |group| {
-            self.tree
-                .get(group.at..group.at + 2 * group.width)
-                .map_or(0, tree::root)
-        })
-    }
-
-    /// The human a queue would pick for `needs`, leaving out `excluded` members.
-    pub(crate) fn pick(&self, q: usize, needs: &Needs, excluded: &[u32]) -> Option<Pick> {
-        let queue = self.layout.queues.get(q)?;
-        let closest = queue.matching == SkillMatching::Closest;
-        let to_pick = |key: u128, closeness: u32| {
-            let rank = u32::MAX - key as u32;
-            queue.by_rank.get(rank as usize).map(|&j| Pick {
-                j,
-                key,
-                closeness,
-            })
-        };
-        if needs.is_empty() && excluded.is_empty() {
-            let top = self
-                .tree
-                .get(queue.top_at..queue.top_at + 2 * queue.top_width)
-                .map_or(0, tree::root);
-            return (top != 0).then(|| to_pick(top, 0)).flatten();
-        }
-        let mut best: Option<(u32, u128)> = None;
-        for (g, group) in queue.groups.iter().enumerate() {
-            let fit = if closest {
-                closeness(&group.levels, needs)
-            } else if meets_all(&group.levels, needs) {
-                0
-            } else {
-                continue;
-            };
-            let key = if excluded.is_empty() {
-                self.root_of(queue, g)
-            } else {
-                // Some members are left out: the best of the others, one by one.
-                let trees = self
-                    .tree
-                    .get(group.at..group.at + 2 * group.width)
-                    .unwrap_or(&[]);
-                group
-                    .humans
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &j)| {
-                        queue
-                            .humans
-                            .get(j as usize)
-                            .is_some_and(|s| !excluded.contains(&s.member))
-                    })
-                    .map(|(leaf, _)| tree::leaf(trees, group.width, leaf))
-                    .max()
-                    .unwrap_or(0)
-            };
-            if key != 0 && best.is_none_or(|b| (fit, key) > b) {
-                best = Some((fit, key));
-            }
-        }
-        let (fit, key) = best?;
-        to_pick(key, fit)
-    }
-
-    /// A human's current key in a queue (0: cannot take work), by position among the
-    /// queue's humans.
-    pub(crate) fn key_of(&self, q: usize, j: u32) -> u128 {
-        let Some(queue) = self.layout.queues.get(q) else {
-            return 0;
-        };
-        let Some(slot) = queue.humans.get(j as usize) else {
-            return 0;
-        };
-        let Some(group) = queue.groups.get(slot.group as usize) else {
-            return 0;
-        };
-        self.tree
-            .get(group.at..group.at + 2 * group.width)
-            .map_or(0, |t| tree::leaf(t, group.width, slot.leaf as usize))
-    }
-
-    /// How many conversations wait in a queue: the count given plus those tracked.
-    pub(crate) fn waiting(&self, queue: usize) -> u32 {
-        self.waiting
-            .get(queue)
-            .copied()
-            .unwrap_or(0)
-            .saturating_add(self.work.len_of(queue))
-    }
-
-    /// The estimated wait of the conversation at `position` in queue `q`, in milliseconds:
-    /// `position` times the smoothed time between departures from the queue, or, before
-    /// any departure, `position` times the queue's `average_handle_time` divided by the
-    /// conversations its online agents can hold at once; `None` when neither is known.
-    pub(crate) fn estimated_wait_ms(&self, q: usize, position: u32) -> Option<u64> {
-        if let Some(interval) = self.work.departures.get(q).and_then(|d| d.interval_ms) {
-            return Some((interval * f64::from(position)) as u64);
-        }
-        let layout = self.layout.queues.get(q)?;
-        let handle = u64::try_from(layout.handle_time?.as_millis()).unwrap_or(u64::MAX);
-        let kind = self.layout.kind;
-        let slots: u64 = layout
-            .humans
-            .iter()
-            .enumerate()
-            .filter(|&(j, s)| {
-                self.human(s).presence.accepts_work() && self.is_joined(q, j as u32)
-            })
-            .filter_map(|(_, s)| self.layout.members.get(s.member as usize)?.capacity)
-            .map(|c| u64::from(c.units / c.cost.get(kind).max(1)))
-            .sum();
-        (slots > 0).then(|| handle.saturating_mul(u64::from(position)) / slots)
-    }
-
     /// When the router next needs [`Router::wake`]: the earliest offer timeout, end of a
     /// preferred agent's hold, skill relaxation, `waited_over` limit, or opening of a
     /// closed queue with conversations waiting. `None`: no timer needed.
@@ -662,51 +374,5 @@ impl PreparedState {
     #[must_use]
     pub fn is_tracked(&self, conversation: &str) -> bool {
         self.work.slot_of(conversation).is_some()
-    }
-
-    /// Whether a queue is open at `t` (seconds), from the worked-out window when it covers
-    /// `t`, else worked out now.
-    pub(crate) fn is_open(&self, q: usize, t: i64) -> bool {
-        let Some(h) = self.layout.queues.get(q).and_then(|l| l.hours) else {
-            return true;
-        };
-        self.hours_open(h as usize, t)
-    }
-
-    pub(crate) fn hours_open(&self, h: usize, t: i64) -> bool {
-        match self.windows.get(h) {
-            Some(w) if w.covers(t) => w.open,
-            _ => self
-                .layout
-                .schedules
-                .get(h)
-                .is_some_and(|s| s.window(t).open),
-        }
-    }
-
-    /// Adds or removes an outstanding offer to a member, updating its keys.
-    pub(crate) fn reserve(&mut self, member: u32, kind: ChannelKind, add: bool) {
-        if let Some(r) = self.reserved.get_mut(member as usize) {
-            let n = r.get_mut(kind);
-            *n = if add {
-                n.saturating_add(1)
-            } else {
-                n.saturating_sub(1)
-            };
-        }
-        self.update_keys(member as usize);
-    }
-
-    /// Counts one more conversation of `kind` on a member (an assignment), updating its
-    /// keys.
-    pub(crate) fn add_load(&mut self, member: u32, kind: ChannelKind) {
-        if let Some(slot) = self.members.get_mut(member as usize) {
-            let mut s = slot.unwrap_or_default();
-            s.load = s.load.saturating_add(1);
-            let n = s.by_kind.get_mut(kind);
-            *n = n.saturating_add(1);
-            *slot = Some(s);
-        }
-        self.update_keys(member as usize);
     }
 }

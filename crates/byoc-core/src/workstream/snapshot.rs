@@ -101,9 +101,7 @@ impl Router<'_> {
                 .map(|p| (p, at_millis(item.hold_until))),
             declined_by: item.declined.iter().filter_map(|&m| id(m)).collect(),
             failed_offers: item.failed,
-            offered_to: item
-                .offer
-                .and_then(|(m, t)| Some((id(m)?, at_millis(t)))),
+            offered_to: item.offer.and_then(|(m, t)| Some((id(m)?, at_millis(t)))),
             waited_overflow_applied: item.waited_done,
         })
     }
@@ -152,15 +150,8 @@ impl Router<'_> {
             order: state.work.next_order(),
             needs,
             preferred: item.preferred_agent.as_ref().and_then(|(m, _)| member(m)),
-            hold_until: item
-                .preferred_agent
-                .as_ref()
-                .map_or(0, |(_, t)| millis(*t)),
-            declined: item
-                .declined_by
-                .iter()
-                .filter_map(|m| member(m))
-                .collect(),
+            hold_until: item.preferred_agent.as_ref().map_or(0, |(_, t)| millis(*t)),
+            declined: item.declined_by.iter().filter_map(|m| member(m)).collect(),
             failed: item.failed_offers,
             offer,
             waited_done: item.waited_overflow_applied,

@@ -267,10 +267,14 @@ impl Facts {
             _ => None,
         };
         let picked = picked_pos.and_then(|p| layout.humans.iter().position(|s| s.pos == p));
-        let preferred = self
-            .preferred
-            .member_j()
-            .and_then(|j| Some((j, queue.members.get(layout.humans.get(j as usize)?.pos as usize)?)));
+        let preferred = self.preferred.member_j().and_then(|j| {
+            Some((
+                j,
+                queue
+                    .members
+                    .get(layout.humans.get(j as usize)?.pos as usize)?,
+            ))
+        });
         match (self.preferred, preferred) {
             (Preferred::Taken(_), Some((_, m))) => {
                 trace.push(TraceStep::PreferredAgent(m, PreferredVerdict::Picked));
@@ -462,7 +466,11 @@ impl fmt::Display for TraceStep<'_> {
                 q.operating_hours.as_deref().unwrap_or("none")
             ),
             Self::Overflow(q, rule) => {
-                write!(f, "queue {} overflows: {} → {}", q.name, rule.when, rule.then)
+                write!(
+                    f,
+                    "queue {} overflows: {} → {}",
+                    q.name, rule.when, rule.then
+                )
             }
             Self::PreferredAgent(m, verdict) => {
                 write!(f, "preferred agent {}: ", m.id)?;

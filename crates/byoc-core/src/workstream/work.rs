@@ -262,10 +262,6 @@ impl Work {
             .enumerate()
             .filter_map(|(s, i)| Some((s as u32, i.as_ref()?)))
     }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
-    }
 }
 
 /// What the host stores to restore a tracked conversation after a restart

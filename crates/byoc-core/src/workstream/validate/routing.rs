@@ -81,11 +81,7 @@ impl Workstream {
     }
 
     /// One member's capacity and skills (called from the queue checks).
-    pub(super) fn validate_member(
-        &self,
-        member: &crate::workstream::Member,
-        path: &str,
-    ) -> Result {
+    pub(super) fn validate_member(&self, member: &crate::workstream::Member, path: &str) -> Result {
         let is_bot = member.kind == MemberKind::Bot;
         if is_bot
             && (member.capacity_profile.is_some()
@@ -127,7 +123,10 @@ impl Workstream {
         for (skill, &level) in &member.skills {
             let at = format!("{path}.skills.{skill}");
             if !is_name(skill) {
-                return Err(invalid(at, "a skill name of letters, digits, `_`, `-` or `.`"));
+                return Err(invalid(
+                    at,
+                    "a skill name of letters, digits, `_`, `-` or `.`",
+                ));
             }
             if level > MAX_PROFICIENCY {
                 return Err(invalid(at, "a proficiency from 0 to 5"));
@@ -186,10 +185,7 @@ impl Workstream {
                     OverflowCondition::EstimatedWaitOver(d) | OverflowCondition::WaitedOver(d)
                         if d.is_zero() =>
                     {
-                        return Err(invalid(
-                            format!("{at}.when"),
-                            "a duration longer than zero",
-                        ));
+                        return Err(invalid(format!("{at}.when"), "a duration longer than zero"));
                     }
                     OverflowCondition::OffersFailed(0) => {
                         return Err(invalid(format!("{at}.when"), "at least 1 offer"));

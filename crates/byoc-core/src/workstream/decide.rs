@@ -202,7 +202,8 @@ impl<'w> Router<'w> {
         if !self.is_for(state) {
             return self.route_detached(conv, &state.to_routing_state(), now);
         }
-        let (facts, raw) = self.decide(conv, state, millis(now));
+        let mut facts = Facts::new(Start::Rules(Fallback::NoRule), millis(now));
+        let raw = self.decide_into(conv, state, &mut facts);
         RoutingDecision::lazy(self.workstream(), state, facts, raw)
     }
 
@@ -277,7 +278,6 @@ impl<'w> Router<'w> {
         Ok((facts, raw))
     }
 
-    #[inline(always)]
     pub(crate) fn decide(
         &self,
         conv: &Conversation,
@@ -285,9 +285,22 @@ impl<'w> Router<'w> {
         now: i64,
     ) -> (Facts, RawOutcome) {
         let mut facts = Facts::new(Start::Rules(Fallback::NoRule), now);
+        let raw = self.decide_into(conv, state, &mut facts);
+        (facts, raw)
+    }
+
+    /// Decides into `facts` (made with [`Facts::new`] at the decision's time).
+    #[inline(always)]
+    pub(crate) fn decide_into(
+        &self,
+        conv: &Conversation,
+        state: &PreparedState,
+        facts: &mut Facts,
+    ) -> RawOutcome {
+        let now = facts.now;
         if is_ended(conv) {
             facts.start = Start::Ended(conv.state);
-            return (facts, RawOutcome::Unrouted(Unrouted::Ended(conv.state)));
+            return RawOutcome::Unrouted(Unrouted::Ended(conv.state));
         }
         let rules = &self.workstream().routing_rules;
         let secs = now.div_euclid(1000);
@@ -355,22 +368,20 @@ impl<'w> Router<'w> {
                     info.needs
                 };
             }
-            let raw = self.place_in(q, conv, state, &mut facts, Some(i), true);
-            return (facts, raw);
+            return self.place_in(q, conv, state, facts, Some(i), true);
         }
         let unrouted = RawOutcome::Unrouted(Unrouted::NoRuleMatched);
         match self.layout.default_queue {
             Some(q) if !self.can_take(q, conv) => {
                 facts.start = Start::Rules(Fallback::DefaultSkippedLoop);
                 facts.queue = Some(q as u32);
-                (facts, unrouted)
+                unrouted
             }
             Some(q) => {
                 facts.start = Start::Rules(Fallback::Default);
-                let raw = self.place_in(q, conv, state, &mut facts, None, true);
-                (facts, raw)
+                self.place_in(q, conv, state, facts, None, true)
             }
-            None => (facts, unrouted),
+            None => unrouted,
         }
     }
 
@@ -456,6 +467,9 @@ impl<'w> Router<'w> {
         mut check_overflow: bool,
     ) -> RawOutcome {
         let now = facts.now;
+        // The rule whose named skills are the conversation's, for its prepared groups.
+        let static_rule =
+            rule.filter(|&r| self.layout.rules.get(r).is_some_and(|info| !info.dynamic));
         loop {
             facts.queue = Some(q as u32);
             let (Some(layout), Some(queue)) =
@@ -514,7 +528,7 @@ impl<'w> Router<'w> {
                     }
                 }
                 if !holding
-                    && let Some(pick) = state.pick(q, &facts.needs, &[])
+                    && let Some(pick) = state.pick_for(q, static_rule, 0, &facts.needs, &[])
                     && let Some(slot) = layout.humans.get(pick.j as usize)
                 {
                     return RawOutcome::Member(slot.pos as usize);

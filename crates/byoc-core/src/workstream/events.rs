@@ -317,6 +317,10 @@ impl<'w> Router<'w> {
             entered: now_ms,
             order: state.work.next_order(),
             needs: facts.needs,
+            static_needs: facts
+                .rule
+                .and_then(|r| state.layout.rules.get(r as usize))
+                .is_some_and(|info| !info.dynamic),
             preferred: match facts.preferred {
                 Preferred::Holding(j, _) => state
                     .layout

@@ -13,7 +13,7 @@ use super::hours::Schedule;
 use super::index::{Segment, segments};
 use super::model::{ChannelKind, Member, Workstream};
 use super::overflow::OverflowCondition;
-use super::skills::{Need, Needs, SkillId, SkillMatching};
+use super::skills::{Need, Needs, SkillId, SkillMatching, closeness, meets_all};
 
 pub(crate) type FxMap<K, V> = HashMap<K, V, FxBuildHasher>;
 
@@ -93,6 +93,9 @@ pub(crate) struct RuleInfo {
     /// Relaxation times in milliseconds after entering the queue.
     pub(crate) relax_ms: Vec<i64>,
     pub(crate) priority: i32,
+    /// When its skills are all named: per relaxation stage (skills dropped), the skill
+    /// groups of its queue that qualify, with how closely they match, closest first.
+    pub(crate) groups: Vec<Box<[(u32, u32)]>>,
 }
 
 /// What preparing a workstream produces; shared by a router and its states.
@@ -301,11 +304,20 @@ impl Layout {
                         });
                     }
                 }
+                let dynamic = r.skills.iter().any(|s| s.from.is_some());
+                let stages = r.relax_skills_after.len().min(needs.len()) + 1;
+                let groups = match find_queue(&r.queue).and_then(|q| queues.get(q)) {
+                    Some(queue) if !dynamic => (0..stages)
+                        .map(|k| qualifying(queue, &needs.keep(needs.len() - k)))
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 RuleInfo {
                     needs,
-                    dynamic: r.skills.iter().any(|s| s.from.is_some()),
+                    dynamic,
                     relax_ms: r.relax_skills_after.iter().map(|d| ms(*d)).collect(),
                     priority: r.priority,
+                    groups,
                 }
             })
             .collect();
@@ -334,6 +346,26 @@ impl Layout {
             kind: ws.channel.kind,
         }
     }
+}
+
+/// A queue's skill groups that qualify for `needs` (all of them, with closest matching),
+/// with how closely they match, closest first.
+fn qualifying(queue: &QueueLayout, needs: &Needs) -> Box<[(u32, u32)]> {
+    let closest = queue.matching == SkillMatching::Closest;
+    let mut groups: Vec<(u32, u32)> = queue
+        .groups
+        .iter()
+        .enumerate()
+        .filter_map(|(g, group)| {
+            if closest {
+                Some((g as u32, closeness(&group.levels, needs)))
+            } else {
+                meets_all(&group.levels, needs).then_some((g as u32, 0))
+            }
+        })
+        .collect();
+    groups.sort_by_key(|&(g, fit)| (std::cmp::Reverse(fit), g));
+    groups.into()
 }
 
 /// The skill names a workstream uses (agents' and rules'), sorted: a skill's id is its

@@ -173,6 +173,8 @@ pub(crate) struct Room {
     pub(crate) count: u32,
     pub(crate) max: u32,
     pub(crate) fits: bool,
+    /// Offers outstanding, of any kind.
+    pub(crate) reserved: u32,
 }
 
 /// A human chosen in a queue: position among its humans and ranking key.

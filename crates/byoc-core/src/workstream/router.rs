@@ -245,7 +245,14 @@ enum Why<'a> {
 }
 
 impl<'a> RoutingDecision<'a> {
-    fn new(ws: &'a Workstream, facts: &Facts, raw: RawOutcome, why: Why<'a>) -> Self {
+    /// A decision whose trace is derived on demand from `ws` and `state`.
+    #[inline]
+    pub(crate) fn lazy(
+        ws: &'a Workstream,
+        state: &'a PreparedState,
+        facts: Facts,
+        raw: RawOutcome,
+    ) -> Self {
         let parts = facts.parts(ws, raw);
         Self {
             rule: parts.rule,
@@ -255,21 +262,8 @@ impl<'a> RoutingDecision<'a> {
             estimated_wait: parts.estimated_wait,
             message: parts.message,
             overflowed_from: parts.overflowed_from,
-            why,
+            why: Why::Facts { ws, state, facts },
         }
-    }
-
-    /// A decision whose trace is derived on demand from `ws` and `state`.
-    #[inline]
-    pub(crate) fn lazy(
-        ws: &'a Workstream,
-        state: &'a PreparedState,
-        facts: Facts,
-        raw: RawOutcome,
-    ) -> Self {
-        let mut d = Self::new(ws, &facts, raw, Why::Steps(Vec::new()));
-        d.why = Why::Facts { ws, state, facts };
-        d
     }
 
     /// A decision whose trace is written out now, so it does not borrow `state`.
@@ -279,9 +273,17 @@ impl<'a> RoutingDecision<'a> {
         facts: &Facts,
         raw: RawOutcome,
     ) -> Self {
-        let mut d = Self::new(ws, facts, raw, Why::Steps(Vec::new()));
-        d.why = Why::Steps(facts.steps(ws, state, d.outcome));
-        d
+        let parts = facts.parts(ws, raw);
+        Self {
+            rule: parts.rule,
+            queue: parts.queue,
+            outcome: parts.outcome,
+            priority: facts.priority,
+            estimated_wait: parts.estimated_wait,
+            message: parts.message,
+            overflowed_from: parts.overflowed_from,
+            why: Why::Steps(facts.steps(ws, state, parts.outcome)),
+        }
     }
 
     /// Every step, in order: one per run of rules that did not match, one per rule matched

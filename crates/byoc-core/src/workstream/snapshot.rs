@@ -135,19 +135,24 @@ impl Router<'_> {
             .offered_to
             .as_ref()
             .and_then(|(m, t)| Some((member(m)?, millis(*t))));
+        let rule = item.rule.as_deref().and_then(|r| {
+            self.workstream()
+                .routing_rules
+                .iter()
+                .position(|x| x.name == r)
+        });
+        // The rule's prepared groups serve the item when its skills are the rule's.
+        let static_needs = rule
+            .and_then(|r| self.layout.rules.get(r))
+            .is_some_and(|info| !info.dynamic && info.needs == needs);
         let restored = Item {
             id: item.conversation_id.as_str().into(),
             queue: q as u32,
-            rule: item.rule.as_deref().and_then(|r| {
-                self.workstream()
-                    .routing_rules
-                    .iter()
-                    .position(|x| x.name == r)
-                    .map(|i| i as u32)
-            }),
+            rule: rule.map(|r| r as u32),
             priority: item.priority,
             entered: millis(item.entered_queue_at),
             order: state.work.next_order(),
+            static_needs,
             needs,
             preferred: item.preferred_agent.as_ref().and_then(|(m, _)| member(m)),
             hold_until: item.preferred_agent.as_ref().map_or(0, |(_, t)| millis(*t)),

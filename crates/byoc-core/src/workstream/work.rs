@@ -28,6 +28,8 @@ pub(crate) struct Item {
     pub(crate) order: u64,
     /// Its required skills before relaxation.
     pub(crate) needs: Needs,
+    /// They are its rule's named skills (so the rule's prepared groups serve it).
+    pub(crate) static_needs: bool,
     pub(crate) preferred: Option<u32>,
     /// Until when (milliseconds) it is held for its preferred agent.
     pub(crate) hold_until: i64,

@@ -352,7 +352,7 @@ impl<'w> Router<'w> {
             if item.offer.is_some() {
                 continue;
             }
-            let (needs, _) = self.needs_at(item, now);
+            let (needs, dropped) = self.needs_at(item, now);
             let chosen = if item.is_held(now) {
                 item.preferred.and_then(|m| {
                     let &(_, j) = layout
@@ -367,7 +367,10 @@ impl<'w> Router<'w> {
                     (state.key_of(q, j) != 0 && skilled).then_some(j)
                 })
             } else {
-                state.pick(q, &needs, &item.declined).map(|p| p.j)
+                let rule = item.rule.map(|r| r as usize).filter(|_| item.static_needs);
+                state
+                    .pick_for(q, rule, usize::from(dropped), &needs, &item.declined)
+                    .map(|p| p.j)
             };
             if let Some(j) = chosen {
                 self.give(state, slot, j, now, actions);

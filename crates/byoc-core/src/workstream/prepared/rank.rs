@@ -2,7 +2,6 @@
 //! tournament trees; picking the best for a conversation's skills; offers and loads that
 //! change the keys; queue hours and estimated waits.
 
-use std::sync::Arc;
 
 use super::{OFFLINE, Pick, PreparedState, Room, idle_code};
 use crate::workstream::assignment::SortKey;
@@ -21,30 +20,32 @@ impl PreparedState {
     /// Recomputes a member's keys in every queue it is a human of, and marks for
     /// re-evaluation the queues where it can take more than before.
     pub(crate) fn update_keys(&mut self, member: usize) {
-        let layout = Arc::clone(&self.layout);
-        let Some(info) = layout.members.get(member) else {
-            return;
-        };
-        let free = self.room(member as u32).free;
+        let room = self.room(member as u32);
         let last_free = self
             .last_free
             .get_mut(member)
-            .map_or(0, |f| std::mem::replace(f, free));
+            .map_or(0, |f| std::mem::replace(f, room.free));
+        let Some(info) = self.layout.members.get(member) else {
+            return;
+        };
         for &(q, j) in &info.humans {
-            let Some(queue) = layout.queues.get(q as usize) else {
+            let key = self.human_key(q as usize, j, &room);
+            let Some(queue) = self.layout.queues.get(q as usize) else {
                 continue;
             };
             let Some(slot) = queue.humans.get(j as usize) else {
                 continue;
             };
-            let key = self.human_key(q as usize, queue, j, slot);
             let Some(group) = queue.groups.get(slot.group as usize) else {
                 continue;
             };
-            let before = self.key_of(q as usize, j);
             let Some(trees) = self.tree.get_mut(group.at..group.at + 2 * group.width) else {
                 continue;
             };
+            let before = tree::leaf(trees, group.width, slot.leaf as usize);
+            if before == key {
+                continue;
+            }
             let group_root = tree::set(trees, group.width, slot.leaf as usize, key);
             if let Some(top) = self
                 .tree
@@ -53,7 +54,7 @@ impl PreparedState {
                 tree::set(top, queue.top_width, slot.group as usize, group_root);
             }
             // It can take work it could not before, or has more room.
-            if key != 0 && (before == 0 || free > last_free) {
+            if key != 0 && (before == 0 || room.free > last_free) {
                 self.work.mark(q as usize);
             }
         }
@@ -118,6 +119,7 @@ impl PreparedState {
                 count: 0,
                 max: u32::MAX,
                 fits: true,
+                reserved: reserved.total(),
             };
         };
         let counts = PerKind {
@@ -136,29 +138,28 @@ impl PreparedState {
             count,
             max: cap.max.get(kind),
             fits,
+            reserved: reserved.total(),
         }
     }
 
     /// A human's ranking key in a queue: the method's sort keys, then id order; 0 when it
     /// cannot take work there.
-    fn human_key(&self, q: usize, queue: &QueueLayout, j: u32, slot: &Slot) -> u128 {
+    fn human_key(&self, q: usize, j: u32, room: &Room) -> u128 {
+        let Some(queue) = self.layout.queues.get(q) else {
+            return 0;
+        };
+        let Some(slot) = queue.humans.get(j as usize) else {
+            return 0;
+        };
         let s = self.human(slot);
-        if !s.presence.accepts_work() || !self.is_joined(q, j) {
+        if !s.presence.accepts_work() || !room.fits || !self.is_joined(q, j) {
             return 0;
         }
-        let room = self.room(slot.member);
-        if !room.fits {
-            return 0;
-        }
-        let reserved = self
-            .reserved
-            .get(slot.member as usize)
-            .map_or(0, PerKind::total);
         let mut key = 0u128;
         for (i, k) in queue.keys.iter().take(3).enumerate() {
             let field = match k {
                 SortKey::FreeCapacity => room.free,
-                SortKey::LeastLoad => u32::MAX - s.total_load().saturating_add(reserved),
+                SortKey::LeastLoad => u32::MAX - s.total_load().saturating_add(room.reserved),
                 SortKey::LongestIdle => u32::MAX - idle_code(s.idle_since),
                 SortKey::RoundRobin => u32::MAX - self.turn_of(q, j),
             };
@@ -197,6 +198,77 @@ impl PreparedState {
         })
     }
 
+    /// The human a queue would pick for a conversation whose skills are `needs`, rule
+    /// `rule`'s named skills after `dropped` were relaxed: from the rule's qualifying
+    /// groups, worked out when prepared, when `q` is the rule's queue; else (and when
+    /// `rule` is `None`) as [`PreparedState::pick`].
+    #[inline]
+    pub(crate) fn pick_for(
+        &self,
+        q: usize,
+        rule: Option<usize>,
+        dropped: usize,
+        needs: &Needs,
+        excluded: &[u32],
+    ) -> Option<Pick> {
+        if needs.is_empty() && excluded.is_empty() {
+            return self.pick(q, needs, excluded);
+        }
+        // The rule's groups serve only its own named skills in its own queue (`rule` is
+        // given only when `needs` are the rule's named skills).
+        let groups = rule
+            .filter(|&r| self.layout.rule_queue.get(r).copied().flatten() == Some(q))
+            .and_then(|r| self.layout.rules.get(r))
+            .and_then(|info| info.groups.get(dropped));
+        let (Some(groups), Some(queue)) = (groups, self.layout.queues.get(q)) else {
+            return self.pick(q, needs, excluded);
+        };
+        let mut best: Option<(u32, u128)> = None;
+        for &(g, fit) in groups.iter() {
+            if best.is_some_and(|(f, _)| fit < f) {
+                break; // closest first: a lower tier cannot win
+            }
+            let key = self.best_in_group(queue, g as usize, excluded);
+            if key != 0 && best.is_none_or(|b| (fit, key) > b) {
+                best = Some((fit, key));
+            }
+        }
+        let (fit, key) = best?;
+        let rank = u32::MAX - key as u32;
+        queue.by_rank.get(rank as usize).map(|&j| Pick {
+            j,
+            key,
+            closeness: fit,
+        })
+    }
+
+    /// A group's best key, leaving out `excluded` members.
+    fn best_in_group(&self, queue: &QueueLayout, g: usize, excluded: &[u32]) -> u128 {
+        if excluded.is_empty() {
+            return self.root_of(queue, g);
+        }
+        let Some(group) = queue.groups.get(g) else {
+            return 0;
+        };
+        let trees = self
+            .tree
+            .get(group.at..group.at + 2 * group.width)
+            .unwrap_or(&[]);
+        group
+            .humans
+            .iter()
+            .enumerate()
+            .filter(|&(_, &j)| {
+                queue
+                    .humans
+                    .get(j as usize)
+                    .is_some_and(|s| !excluded.contains(&s.member))
+            })
+            .map(|(leaf, _)| tree::leaf(trees, group.width, leaf))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The human a queue would pick for `needs`, leaving out `excluded` members.
     pub(crate) fn pick(&self, q: usize, needs: &Needs, excluded: &[u32]) -> Option<Pick> {
         let queue = self.layout.queues.get(q)?;
@@ -224,28 +296,7 @@ impl PreparedState {
             } else {
                 continue;
             };
-            let key = if excluded.is_empty() {
-                self.root_of(queue, g)
-            } else {
-                // Some members are left out: the best of the others, one by one.
-                let trees = self
-                    .tree
-                    .get(group.at..group.at + 2 * group.width)
-                    .unwrap_or(&[]);
-                group
-                    .humans
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &j)| {
-                        queue
-                            .humans
-                            .get(j as usize)
-                            .is_some_and(|s| !excluded.contains(&s.member))
-                    })
-                    .map(|(leaf, _)| tree::leaf(trees, group.width, leaf))
-                    .max()
-                    .unwrap_or(0)
-            };
+            let key = self.best_in_group(queue, g, excluded);
             if key != 0 && best.is_none_or(|b| (fit, key) > b) {
                 best = Some((fit, key));
             }

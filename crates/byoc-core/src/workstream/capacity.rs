@@ -107,6 +107,8 @@ pub(crate) struct Capacity {
     pub(crate) units: u32,
     pub(crate) cost: PerKind<u32>,
     pub(crate) max: PerKind<u32>,
+    /// Every kind costs 1 and has no limit: units are conversations.
+    pub(crate) simple: bool,
 }
 
 impl Capacity {
@@ -124,6 +126,7 @@ impl Capacity {
                 sms: u32::MAX,
                 messaging: u32::MAX,
             },
+            simple: true,
         }
     }
 
@@ -134,7 +137,7 @@ impl Capacity {
         max: &PerKind<Option<u32>>,
     ) -> Self {
         let pick = |k: ChannelKind| max.get(k).or(profile.max.get(k)).unwrap_or(u32::MAX);
-        Self {
+        let mut capacity = Self {
             units: units.unwrap_or(profile.units),
             cost: PerKind {
                 chat: profile.cost.chat.unwrap_or(1),
@@ -146,7 +149,11 @@ impl Capacity {
                 sms: pick(ChannelKind::Sms),
                 messaging: pick(ChannelKind::Messaging),
             },
-        }
+            simple: false,
+        };
+        capacity.simple = capacity.cost.iter().all(|(_, c)| c == 1)
+            && capacity.max.iter().all(|(_, m)| m == u32::MAX);
+        capacity
     }
 
     /// Units in use by `counts` conversations per kind, plus `untyped` conversations of no

@@ -6,12 +6,13 @@
 //! re-derived from those, the workstream and the same state (`super::trace`), so a
 //! decision costs no per-member work beyond choosing.
 
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::error::RouteError;
 use super::index::Segment;
+use super::layout::Layout;
+use super::assignment::PreferredAgent;
 use super::overflow::{OverflowAction, OverflowCondition};
 use super::prepared::{PreparedState, Router};
 use super::router::{RoutingDecision, Unrouted};
@@ -107,6 +108,8 @@ pub(crate) struct Facts {
     /// skipped them (`false`: their queue does not exist, an unvalidated workstream).
     pub(crate) passed: Vec<(u32, bool)>,
     pub(crate) visited: BotSet,
+    /// The skills required, when they are not the rule's named skills (read them with
+    /// [`Facts::needs_in`]).
     pub(crate) needs: Needs,
     /// Skills dropped by relaxation (a waiting conversation offered again).
     pub(crate) dropped: u8,
@@ -121,6 +124,12 @@ pub(crate) struct Facts {
 }
 
 impl Facts {
+    /// The skills the decision required: the rule's named skills (kept by the layout, not
+    /// copied per decision), or those resolved for this conversation.
+    pub(crate) fn needs_in(&self, layout: &Layout) -> Needs {
+        *needs_of(layout, self.rule.map(|r| r as usize), &self.needs)
+    }
+
     pub(crate) fn new(start: Start, now: i64) -> Self {
         Self {
             start,
@@ -136,6 +145,16 @@ impl Facts {
             preferred: Preferred::None,
             closed: false,
         }
+    }
+}
+
+/// The skills a decision of `rule` requires: the rule's named skills when it has no
+/// skills from context variables, else `resolved`.
+#[inline(always)]
+pub(crate) fn needs_of<'n>(layout: &'n Layout, rule: Option<usize>, resolved: &'n Needs) -> &'n Needs {
+    match rule.and_then(|r| layout.rules.get(r)) {
+        Some(info) if !info.dynamic => &info.needs,
+        _ => resolved,
     }
 }
 
@@ -202,9 +221,10 @@ impl<'w> Router<'w> {
         if !self.is_for(state) {
             return self.route_detached(conv, &state.to_routing_state(), now);
         }
-        let mut facts = Facts::new(Start::Rules(Fallback::NoRule), millis(now));
-        let raw = self.decide_into(conv, state, &mut facts);
-        RoutingDecision::lazy(self.workstream(), state, facts, raw)
+        let facts = Facts::new(Start::Rules(Fallback::NoRule), state.millis(now));
+        RoutingDecision::decided(self.workstream(), state, facts, |facts| {
+            self.decide_into(conv, state, facts)
+        })
     }
 
     /// Transfers a conversation to a named queue, as [`transfer`](super::transfer) does,
@@ -303,51 +323,7 @@ impl<'w> Router<'w> {
             return RawOutcome::Unrouted(Unrouted::Ended(conv.state));
         }
         let rules = &self.workstream().routing_rules;
-        let secs = now.div_euclid(1000);
-        let open = |name: &str| {
-            self.layout
-                .hours_index
-                .get(name)
-                .is_some_and(|&h| state.hours_open(h as usize, secs))
-        };
-        let holds = |i: usize| {
-            rules.get(i).is_some_and(|r| {
-                r.condition
-                    .as_ref()
-                    .is_none_or(|c| c.matches_with(conv, &open))
-            })
-        };
-        let mut matched = None;
-        'rules: for segment in &self.layout.segments {
-            match segment {
-                Segment::Scan(start, end) => {
-                    for i in *start..*end {
-                        if holds(i) && self.takes_rule(i, conv, &mut facts.passed) {
-                            matched = Some(i);
-                            break 'rules;
-                        }
-                    }
-                }
-                Segment::Index { field, index } => {
-                    let value = field.read(conv);
-                    let mut from = 0;
-                    while let Some(i) = index.first_from(value, from, holds) {
-                        // The answer is at or after `from`, so this loop ends.
-                        debug_assert!(i >= from, "index went back from {from} to {i}");
-                        if i < from {
-                            break;
-                        }
-                        // The index is exact: its rules hold (checked in debug builds).
-                        debug_assert!(holds(i), "index found rule {i}, which does not hold");
-                        if self.takes_rule(i, conv, &mut facts.passed) {
-                            matched = Some(i);
-                            break 'rules;
-                        }
-                        from = i + 1;
-                    }
-                }
-            }
-        }
+        let matched = self.first_rule(conv, state, now, &mut facts.passed);
         if let Some(i) = matched {
             let q = self
                 .layout
@@ -360,13 +336,11 @@ impl<'w> Router<'w> {
             facts.rule = Some(i as u32);
             if let Some(info) = self.layout.rules.get(i) {
                 facts.priority = info.priority;
-                facts.needs = if info.dynamic {
-                    rules.get(i).map_or(Needs::default(), |r| {
+                if info.dynamic {
+                    facts.needs = rules.get(i).map_or(Needs::default(), |r| {
                         skills::resolve(&r.skills, conv, |n| self.layout.skill(n))
-                    })
-                } else {
-                    info.needs
-                };
+                    });
+                }
             }
             return self.place_in(q, conv, state, facts, Some(i), true);
         }
@@ -383,6 +357,62 @@ impl<'w> Router<'w> {
             }
             None => unrouted,
         }
+    }
+
+    /// The first rule that holds and whose queue can take the conversation; records the
+    /// rules passed over (escalation loop guard).
+    #[inline(always)]
+    fn first_rule(
+        &self,
+        conv: &Conversation,
+        state: &PreparedState,
+        now: i64,
+        passed: &mut Vec<(u32, bool)>,
+    ) -> Option<usize> {
+        let rules = &self.workstream().routing_rules;
+        let secs = now.div_euclid(1000);
+        let open = |name: &str| {
+            self.layout
+                .hours_index
+                .get(name)
+                .is_some_and(|&h| state.hours_open(h as usize, secs))
+        };
+        let holds = |i: usize| {
+            rules.get(i).is_some_and(|r| {
+                r.condition
+                    .as_ref()
+                    .is_none_or(|c| c.matches_with(conv, &open))
+            })
+        };
+        for segment in &self.layout.segments {
+            match segment {
+                Segment::Scan(start, end) => {
+                    for i in *start..*end {
+                        if holds(i) && self.takes_rule(i, conv, passed) {
+                            return Some(i);
+                        }
+                    }
+                }
+                Segment::Index { field, index } => {
+                    let value = field.read(conv);
+                    let mut from = 0;
+                    while let Some(i) = index.first_from(value, from, holds) {
+                        // The answer is at or after `from`, so this loop ends.
+                        debug_assert!(i >= from, "index went back from {from} to {i}");
+                        if i < from {
+                            break;
+                        }
+                        // The index is exact: its rules hold (checked in debug builds).
+                        debug_assert!(holds(i), "index found rule {i}, which does not hold");
+                        if self.takes_rule(i, conv, passed) {
+                            return Some(i);
+                        }
+                        from = i + 1;
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// Whether the matched rule `i` takes the conversation; else records why not.
@@ -420,15 +450,9 @@ impl<'w> Router<'w> {
             })
     }
 
-    /// The preferred agent's position among queue `q`'s humans, when the rule names one
-    /// and the queue has it.
-    fn preferred_in(&self, q: usize, conv: &Conversation, rule: Option<usize>) -> Preferred {
-        let Some(spec) = rule
-            .and_then(|i| self.workstream().routing_rules.get(i))
-            .and_then(|r| r.preferred_agent.as_ref())
-        else {
-            return Preferred::None;
-        };
+    /// The preferred agent's position among queue `q`'s humans, when the conversation names
+    /// one and the queue has it.
+    fn preferred_in(&self, q: usize, conv: &Conversation, spec: &PreferredAgent) -> Preferred {
         let from_field = spec.from.as_ref().and_then(|f| match f.read(conv) {
             Some(super::condition::Value::Str(s)) => Some(s),
             _ => None,
@@ -457,91 +481,137 @@ impl<'w> Router<'w> {
 
     /// Places the conversation in queue `q`: a bot, the preferred agent, the best human, or
     /// overflow and the wait.
+    #[inline(always)]
     pub(crate) fn place_in(
+        &self,
+        q: usize,
+        conv: &Conversation,
+        state: &PreparedState,
+        facts: &mut Facts,
+        rule: Option<usize>,
+        check_overflow: bool,
+    ) -> RawOutcome {
+        // The rule whose named skills are the conversation's, for its prepared groups.
+        let static_rule =
+            rule.filter(|&r| self.layout.rules.get(r).is_some_and(|i| !i.dynamic));
+        match self.serve_now(q, conv, state, facts, rule, static_rule) {
+            Some(raw) => raw,
+            None => self.wait_or_overflow(q, conv, state, facts, rule, static_rule, check_overflow),
+        }
+    }
+
+    /// Who in queue `q` takes the conversation now, if anyone: nobody while the queue is
+    /// closed; else a bot, the preferred agent, or the best human.
+    #[inline(always)]
+    fn serve_now(
+        &self,
+        q: usize,
+        conv: &Conversation,
+        state: &PreparedState,
+        facts: &mut Facts,
+        rule: Option<usize>,
+        static_rule: Option<usize>,
+    ) -> Option<RawOutcome> {
+        let layout = &*self.layout;
+        facts.queue = Some(q as u32);
+        let ql = layout.queues.get(q)?;
+        let open = ql.hours.is_none() || state.is_open(q, facts.now.div_euclid(1000));
+        facts.closed = !open;
+        if !open {
+            return None;
+        }
+        if !ql.bots.is_empty()
+            && let Some(pos) = self.free_bot(q, conv, state, &mut facts.visited)
+        {
+            return Some(RawOutcome::Member(pos));
+        }
+        let needs = needs_of(layout, static_rule, &facts.needs);
+        let preferred = rule
+            .and_then(|r| self.workstream().routing_rules.get(r))
+            .and_then(|r| r.preferred_agent.as_ref());
+        if let Some(spec) = preferred {
+            facts.preferred = self.preferred_in(q, conv, spec);
+            if let Preferred::NotFree(j) = facts.preferred {
+                let skilled = ql.matching == skills::SkillMatching::Closest
+                    || ql
+                        .humans
+                        .get(j as usize)
+                        .and_then(|s| ql.groups.get(s.group as usize))
+                        .is_some_and(|g| skills::meets_all(&g.levels, needs));
+                if skilled && state.key_of(q, j) != 0 {
+                    facts.preferred = Preferred::Taken(j);
+                    return ql
+                        .humans
+                        .get(j as usize)
+                        .map(|slot| RawOutcome::Member(slot.pos as usize));
+                }
+                if !spec.wait.is_zero() {
+                    let wait = i64::try_from(spec.wait.as_millis()).unwrap_or(i64::MAX);
+                    facts.preferred = Preferred::Holding(j, facts.now.saturating_add(wait));
+                    return None;
+                }
+            }
+        }
+        state
+            .pick_pos(q, static_rule, needs)
+            .map(|pos| RawOutcome::Member(pos as usize))
+    }
+
+    /// The first free bot of queue `q` that has not had the conversation, by position in
+    /// the queue's members; records the bots that had it.
+    fn free_bot(
+        &self,
+        q: usize,
+        conv: &Conversation,
+        state: &PreparedState,
+        visited: &mut BotSet,
+    ) -> Option<usize> {
+        let ql = self.layout.queues.get(q)?;
+        let queue = self.workstream().queues.get(q)?;
+        for (k, slot) in ql.bots.iter().enumerate() {
+            let Some(bot) = queue.members.get(slot.pos as usize) else {
+                continue;
+            };
+            if conv.has_visited_bot(&bot.id) {
+                visited.insert(k);
+                continue;
+            }
+            if state.bot(slot).presence.accepts_work() && state.room(slot.member).fits {
+                return Some(slot.pos as usize);
+            }
+        }
+        None
+    }
+
+    /// Nobody took it in queue `q`: the queue's overflow before queueing (a transfer places
+    /// it in the target queue, without that queue's own checks), else the wait.
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn wait_or_overflow(
         &self,
         mut q: usize,
         conv: &Conversation,
         state: &PreparedState,
         facts: &mut Facts,
         rule: Option<usize>,
+        static_rule: Option<usize>,
         mut check_overflow: bool,
     ) -> RawOutcome {
         let now = facts.now;
-        // The rule whose named skills are the conversation's, for its prepared groups.
-        let static_rule =
-            rule.filter(|&r| self.layout.rules.get(r).is_some_and(|info| !info.dynamic));
+        let ws = self.workstream();
         loop {
-            facts.queue = Some(q as u32);
-            let (Some(layout), Some(queue)) =
-                (self.layout.queues.get(q), self.workstream().queues.get(q))
-            else {
+            let (Some(ql), Some(queue)) = (self.layout.queues.get(q), ws.queues.get(q)) else {
                 return RawOutcome::Unrouted(Unrouted::NoRuleMatched);
             };
-            let open = state.is_open(q, now.div_euclid(1000));
-            facts.closed = !open;
-            facts.visited = BotSet::default();
-            facts.preferred = Preferred::None;
-            if open {
-                // Bots first, in the order listed.
-                for (k, slot) in layout.bots.iter().enumerate() {
-                    let Some(bot) = queue.members.get(slot.pos as usize) else {
-                        continue;
-                    };
-                    if conv.has_visited_bot(&bot.id) {
-                        facts.visited.insert(k);
-                        continue;
-                    }
-                    if state.bot(slot).presence.accepts_work() && state.room(slot.member).fits {
-                        return RawOutcome::Member(slot.pos as usize);
-                    }
-                }
-                let mut holding = false;
-                facts.preferred = self.preferred_in(q, conv, rule);
-                if let Preferred::NotFree(j) = facts.preferred {
-                    let free = state.key_of(q, j) != 0
-                        && layout
-                            .groups
-                            .get(
-                                layout
-                                    .humans
-                                    .get(j as usize)
-                                    .map_or(0, |s| s.group as usize),
-                            )
-                            .is_some_and(|g| {
-                                layout.matching == skills::SkillMatching::Closest
-                                    || skills::meets_all(&g.levels, &facts.needs)
-                            });
-                    let wait = rule
-                        .and_then(|i| self.workstream().routing_rules.get(i))
-                        .and_then(|r| r.preferred_agent.as_ref())
-                        .map_or(Duration::ZERO, |p| p.wait);
-                    if free {
-                        facts.preferred = Preferred::Taken(j);
-                        if let Some(slot) = layout.humans.get(j as usize) {
-                            return RawOutcome::Member(slot.pos as usize);
-                        }
-                    } else if !wait.is_zero() {
-                        let until =
-                            now.saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
-                        facts.preferred = Preferred::Holding(j, until);
-                        holding = true;
-                    }
-                }
-                if !holding
-                    && let Some(pick) = state.pick_for(q, static_rule, 0, &facts.needs, &[])
-                    && let Some(slot) = layout.humans.get(pick.j as usize)
-                {
-                    return RawOutcome::Member(slot.pos as usize);
-                }
-            }
-            // Nobody takes it now.
+            let open = !facts.closed;
             let waiting = state.waiting(q);
             let position = waiting
                 .saturating_sub(state.work.len_of(q))
                 .saturating_add(state.work.ahead_of(q, facts.priority, now))
                 .saturating_add(1);
             let wait_ms = state.estimated_wait_ms(q, position);
-            if check_overflow {
+            if check_overflow && !ql.before.is_empty() {
                 let holds = |c: OverflowCondition| match c {
                     OverflowCondition::Closed => !open,
                     OverflowCondition::WaitingOver(n) => waiting >= n,
@@ -550,7 +620,7 @@ impl<'w> Router<'w> {
                     }
                     _ => false,
                 };
-                let hit = layout.before.iter().find_map(|&i| {
+                let hit = ql.before.iter().find_map(|&i| {
                     queue
                         .overflow
                         .get(i as usize)
@@ -567,6 +637,13 @@ impl<'w> Router<'w> {
                                 // Enters the target without its own checks: no loops.
                                 q = t;
                                 check_overflow = false;
+                                facts.visited = BotSet::default();
+                                facts.preferred = Preferred::None;
+                                if let Some(raw) =
+                                    self.serve_now(q, conv, state, facts, rule, static_rule)
+                                {
+                                    return raw;
+                                }
                                 continue;
                             }
                         }

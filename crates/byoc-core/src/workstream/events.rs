@@ -316,7 +316,7 @@ impl<'w> Router<'w> {
             priority: facts.priority,
             entered: now_ms,
             order: state.work.next_order(),
-            needs: facts.needs,
+            needs: facts.needs_in(&state.layout),
             static_needs: facts
                 .rule
                 .and_then(|r| state.layout.rules.get(r as usize))
@@ -360,7 +360,7 @@ impl<'w> Router<'w> {
                 } else if let Some(j) = ql.humans.iter().position(|s| s.pos as usize == pos) {
                     let new = item(state);
                     let slot = state.work.insert(new);
-                    self.give(state, slot, j as u32, now_ms, &mut actions);
+                    self.give(state, slot, j as u32, now_ms, &mut None, &mut actions);
                 }
             }
             RawOutcome::Queued { position, wait_ms } => {

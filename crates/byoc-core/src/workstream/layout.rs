@@ -55,6 +55,8 @@ pub(crate) struct QueueLayout {
     pub(crate) top_width: usize,
     /// Position among the humans, by rank.
     pub(crate) by_rank: Vec<u32>,
+    /// Per rank among the humans, the position in the queue's `members`.
+    pub(crate) pos_by_rank: Vec<u32>,
     /// Where this queue's humans start in the state's per-(queue, human) arrays.
     pub(crate) flat_at: usize,
     pub(crate) keys: Vec<SortKey>,
@@ -96,6 +98,11 @@ pub(crate) struct RuleInfo {
     /// When its skills are all named: per relaxation stage (skills dropped), the skill
     /// groups of its queue that qualify, with how closely they match, closest first.
     pub(crate) groups: Vec<Box<[(u32, u32)]>>,
+    /// The same groups at stage 0, as the positions of their trees' roots in the state's
+    /// trees.
+    pub(crate) roots: Box<[(u32, usize)]>,
+    /// Its queue, when it exists.
+    pub(crate) queue: Option<u32>,
 }
 
 /// What preparing a workstream produces; shared by a router and its states.
@@ -199,6 +206,7 @@ impl Layout {
                 top_at: 0,
                 top_width: 1,
                 by_rank: Vec::new(),
+                pos_by_rank: Vec::new(),
                 flat_at: flat_len,
                 keys: queue.assignment.keys().to_vec(),
                 matching: queue.skill_matching.unwrap_or(ws.skill_matching),
@@ -261,6 +269,10 @@ impl Layout {
             for (rank, &j) in by_rank.iter().enumerate() {
                 layout.humans[j as usize].rank = rank as u32;
             }
+            layout.pos_by_rank = by_rank
+                .iter()
+                .map(|&j| layout.humans[j as usize].pos)
+                .collect();
             layout.by_rank = by_rank;
             for group in &mut layout.groups {
                 group.width = group.humans.len().next_power_of_two();
@@ -298,19 +310,24 @@ impl Layout {
                 let mut needs = Needs::default();
                 for s in &r.skills {
                     if let Some(name) = &s.name {
-                        needs.push(Need {
-                            skill: lookup(name),
-                            level: s.proficiency,
-                        });
+                        needs.push(Need::new(lookup(name), s.proficiency));
                     }
                 }
                 let dynamic = r.skills.iter().any(|s| s.from.is_some());
                 let stages = r.relax_skills_after.len().min(needs.len()) + 1;
-                let groups = match find_queue(&r.queue).and_then(|q| queues.get(q)) {
+                let queue = find_queue(&r.queue);
+                let groups: Vec<Box<[(u32, u32)]>> = match queue.and_then(|q| queues.get(q)) {
                     Some(queue) if !dynamic => (0..stages)
                         .map(|k| qualifying(queue, &needs.keep(needs.len() - k)))
                         .collect(),
                     _ => Vec::new(),
+                };
+                let roots = match (groups.first(), queue.and_then(|q| queues.get(q))) {
+                    (Some(first), Some(ql)) => first
+                        .iter()
+                        .filter_map(|&(g, fit)| Some((fit, ql.groups.get(g as usize)?.at + 1)))
+                        .collect(),
+                    _ => Box::default(),
                 };
                 RuleInfo {
                     needs,
@@ -318,6 +335,8 @@ impl Layout {
                     relax_ms: r.relax_skills_after.iter().map(|d| ms(*d)).collect(),
                     priority: r.priority,
                     groups,
+                    roots,
+                    queue: queue.map(|q| q as u32),
                 }
             })
             .collect();

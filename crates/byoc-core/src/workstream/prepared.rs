@@ -105,6 +105,7 @@ impl<'w> Router<'w> {
                 layout.schedules.len()
             ],
             turn: 0,
+            clock: (DateTime::<Utc>::UNIX_EPOCH, 0),
             last_free: vec![0; layout.members.len()],
             work: Work::new(layout.queues.len()),
         };
@@ -146,6 +147,8 @@ pub struct PreparedState {
     pub(crate) windows: Vec<Window>,
     /// The last turn handed out.
     turn: u32,
+    /// The last time given to [`PreparedState::set_time`], and it in milliseconds.
+    clock: (DateTime<Utc>, i64),
     /// Per member, its free units when its keys were last computed.
     last_free: Vec<u32>,
     pub(crate) work: Work,
@@ -310,12 +313,24 @@ impl PreparedState {
     /// open/closed state worked out (the router's event calls do this themselves; a
     /// decision at a time not worked out is still right, only slower).
     pub fn set_time(&mut self, now: DateTime<Utc>) {
+        self.clock = (now, now.timestamp_millis());
         let t = now.timestamp();
         let layout = Arc::clone(&self.layout);
         for (w, schedule) in self.windows.iter_mut().zip(&layout.schedules) {
             if !w.covers(t) {
                 *w = schedule.window(t);
             }
+        }
+    }
+
+    /// `now` in milliseconds since the epoch (the time last given to
+    /// [`PreparedState::set_time`] is converted already).
+    #[inline]
+    pub(crate) fn millis(&self, now: DateTime<Utc>) -> i64 {
+        if self.clock.0 == now {
+            self.clock.1
+        } else {
+            now.timestamp_millis()
         }
     }
 

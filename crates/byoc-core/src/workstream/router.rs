@@ -245,6 +245,30 @@ enum Why<'a> {
 }
 
 impl<'a> RoutingDecision<'a> {
+    /// Decides into a decision built in place (no copy of its facts), whose trace is
+    /// derived on demand from `ws` and `state`.
+    #[inline(always)]
+    pub(crate) fn decided(
+        ws: &'a Workstream,
+        state: &'a PreparedState,
+        facts: Facts,
+        decide: impl FnOnce(&mut Facts) -> RawOutcome,
+    ) -> Self {
+        let mut facts = facts;
+        let raw = decide(&mut facts);
+        let parts = facts.parts(ws, raw);
+        Self {
+            rule: parts.rule,
+            queue: parts.queue,
+            outcome: parts.outcome,
+            priority: facts.priority,
+            estimated_wait: parts.estimated_wait,
+            message: parts.message,
+            overflowed_from: parts.overflowed_from,
+            why: Why::Facts { ws, state, facts },
+        }
+    }
+
     /// A decision whose trace is derived on demand from `ws` and `state`.
     #[inline]
     pub(crate) fn lazy(

@@ -106,17 +106,29 @@ impl SkillId {
     pub(crate) const UNKNOWN: Self = Self(u16::MAX);
 }
 
-/// One required skill, resolved.
+/// One required skill, resolved. Four bytes without padding, so that copying a [`Needs`]
+/// is a plain copy of bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Need {
     pub(crate) skill: SkillId,
     pub(crate) level: u8,
+    pad: u8,
+}
+
+impl Need {
+    pub(crate) const fn new(skill: SkillId, level: u8) -> Self {
+        Self {
+            skill,
+            level,
+            pad: 0,
+        }
+    }
 }
 
 /// The skills a conversation requires, most important first, inline (no allocation).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Needs {
-    len: u8,
+    len: u16,
     items: [Need; MAX_REQUIRED_SKILLS],
 }
 
@@ -124,10 +136,7 @@ impl Default for Needs {
     fn default() -> Self {
         Self {
             len: 0,
-            items: [Need {
-                skill: SkillId::UNKNOWN,
-                level: 0,
-            }; MAX_REQUIRED_SKILLS],
+            items: [Need::new(SkillId(0), 0); MAX_REQUIRED_SKILLS],
         }
     }
 }
@@ -170,7 +179,7 @@ impl Needs {
     /// The first `n` needs: the requirement after dropping all but the most important `n`.
     pub(crate) fn keep(&self, n: usize) -> Self {
         let mut kept = *self;
-        kept.len = kept.len.min(u8::try_from(n).unwrap_or(u8::MAX));
+        kept.len = kept.len.min(u16::try_from(n).unwrap_or(u16::MAX));
         kept
     }
 }
@@ -218,19 +227,13 @@ pub(crate) fn resolve(
     let mut needs = Needs::default();
     for r in requirements {
         if let Some(name) = &r.name {
-            needs.push(Need {
-                skill: lookup(name),
-                level: r.proficiency,
-            });
+            needs.push(Need::new(lookup(name), r.proficiency));
         }
         if let Some(field) = &r.from
             && let Some(text) = read_text(field, conv)
         {
             for (name, level) in parse_skill_list(text, r.proficiency) {
-                if !needs.push(Need {
-                    skill: lookup(name),
-                    level,
-                }) {
+                if !needs.push(Need::new(lookup(name), level)) {
                     break;
                 }
             }
@@ -264,14 +267,8 @@ mod tests {
     fn exact_and_closest() {
         let needs = {
             let mut n = Needs::default();
-            n.push(Need {
-                skill: SkillId(0),
-                level: 3,
-            });
-            n.push(Need {
-                skill: SkillId(1),
-                level: 2,
-            });
+            n.push(Need::new(SkillId(0), 3));
+            n.push(Need::new(SkillId(1), 2));
             n
         };
         // Proficiency + 1 per skill id.

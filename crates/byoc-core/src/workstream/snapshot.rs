@@ -126,10 +126,7 @@ impl Router<'_> {
         let member = |id: &str| self.layout.member_index.get(id).copied();
         let mut needs = Needs::default();
         for (name, level) in &item.skills {
-            needs.push(Need {
-                skill: self.layout.skill(name),
-                level: *level,
-            });
+            needs.push(Need::new(self.layout.skill(name), *level));
         }
         let offer = item
             .offered_to

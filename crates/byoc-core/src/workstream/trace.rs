@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::assignment::{AssignmentMethod, SortKey};
 use super::decide::{Facts, Fallback, Preferred, RawOutcome, Start};
 use super::duration;
-use super::layout::skill_names;
+use super::layout::{Layout, skill_names};
 use super::model::{MemberKind, Queue, RoutingRule, Workstream};
 use super::overflow::OverflowAction;
 use super::prepared::PreparedState;
@@ -32,6 +32,7 @@ pub(crate) fn at_millis(ms: i64) -> DateTime<Utc> {
 }
 
 impl Facts {
+    #[inline(always)]
     pub(crate) fn parts<'a>(&self, ws: &'a Workstream, raw: RawOutcome) -> Parts<'a> {
         let rule = self.rule.and_then(|r| ws.routing_rules.get(r as usize));
         let queue = match self.start {
@@ -148,7 +149,12 @@ impl Facts {
         trace
     }
 
-    fn skill_list<'a>(&self, ws: &'a Workstream, matching: SkillMatching) -> SkillList<'a> {
+    fn skill_list<'a>(
+        &self,
+        ws: &'a Workstream,
+        layout: &Layout,
+        matching: SkillMatching,
+    ) -> SkillList<'a> {
         let names = skill_names(ws);
         let mut list = SkillList {
             names: [("", 0); super::MAX_REQUIRED_SKILLS],
@@ -156,7 +162,8 @@ impl Facts {
             dropped: self.dropped,
             matching,
         };
-        for (slot, need) in list.names.iter_mut().zip(self.needs.as_slice()) {
+        let needs = self.needs_in(layout);
+        for (slot, need) in list.names.iter_mut().zip(needs.as_slice()) {
             let name = names.get(usize::from(need.skill.0)).copied();
             *slot = (name.unwrap_or("(a skill no agent has)"), need.level);
             list.len += 1;
@@ -178,8 +185,12 @@ impl Facts {
         let (Some(layout), Some(queue)) = (state.layout.queues.get(q), ws.queues.get(q)) else {
             return;
         };
-        if !self.needs.is_empty() || self.dropped > 0 {
-            trace.push(TraceStep::Skills(self.skill_list(ws, layout.matching)));
+        if !self.needs_in(&state.layout).is_empty() || self.dropped > 0 {
+            trace.push(TraceStep::Skills(self.skill_list(
+                ws,
+                &state.layout,
+                layout.matching,
+            )));
         }
         // Transfers out of earlier queues, then the final queue's hours and members, then
         // its own overflow (end, or wait with a message).
@@ -291,14 +302,15 @@ impl Facts {
             _ => {}
         }
         let holding = matches!(self.preferred, Preferred::Holding(..));
-        let closest = layout.matching == SkillMatching::Closest && !self.needs.is_empty();
+        let needs = self.needs_in(&state.layout);
+        let closest = layout.matching == SkillMatching::Closest && !needs.is_empty();
         let picked_key = picked.map(|j| state.key_of(q, j as u32));
         let fit = |j: u32| {
             layout
                 .humans
                 .get(j as usize)
                 .and_then(|s| layout.groups.get(s.group as usize))
-                .map_or(0, |g| closeness(&g.levels, &self.needs))
+                .map_or(0, |g| closeness(&g.levels, &needs))
         };
         for (j, slot, member) in humans {
             let s = state.human(slot);
@@ -317,7 +329,7 @@ impl Facts {
                     load: u32::try_from(room.used).unwrap_or(u32::MAX),
                     capacity: room.units,
                 }
-            } else if !closest && !group.is_some_and(|g| meets_all(&g.levels, &self.needs)) {
+            } else if !closest && !group.is_some_and(|g| meets_all(&g.levels, &needs)) {
                 Verdict::LacksSkills
             } else if picked == Some(j as usize) {
                 if closest {

@@ -193,52 +193,72 @@ impl<'w> Router<'w> {
     }
 
     /// Offers (or assigns) item `slot` to human `j` of its queue.
+    ///
+    /// `expiry` caches the last offer expiry turned into a date (offers made together
+    /// share it).
     pub(super) fn give(
         &self,
         state: &mut PreparedState,
         slot: u32,
         j: u32,
         now: i64,
+        expiry: &mut Option<(i64, DateTime<Utc>)>,
         actions: &mut Vec<Action<'w>>,
     ) {
-        let layout = Arc::clone(&state.layout);
-        let kind = layout.kind;
-        let Some(item) = state.work.get(slot) else {
-            return;
-        };
-        let q = item.queue as usize;
-        let (Some(ql), Some(queue)) = (layout.queues.get(q), self.workstream().queues.get(q))
+        let kind = state.layout.kind;
+        let Some((q, id)) = state
+            .work
+            .get(slot)
+            .map(|item| (item.queue as usize, Arc::clone(&item.id)))
         else {
             return;
         };
-        let Some(hs) = ql.humans.get(j as usize) else {
+        let Some((offer_ms, m, pos)) = state
+            .layout
+            .queues
+            .get(q)
+            .and_then(|ql| Some((ql.offer_ms, ql.humans.get(j as usize)?)))
+            .map(|(offer, hs)| (offer, hs.member, hs.pos))
+        else {
             return;
         };
-        let Some(member) = queue.members.get(hs.pos as usize) else {
+        let Some((queue, member)) = self
+            .workstream()
+            .queues
+            .get(q)
+            .and_then(|queue| Some((queue, queue.members.get(pos as usize)?)))
+        else {
             return;
         };
-        let id = Arc::clone(&item.id);
         state.take_turn(q, j);
-        match ql.offer_ms {
+        match offer_ms {
             Some(timeout) => {
                 let expires = now.saturating_add(timeout);
                 if let Some(item) = state.work.get_mut(slot) {
-                    item.offer = Some((hs.member, expires));
+                    item.offer = Some((m, expires));
                 }
-                state.reserve(hs.member, kind, true);
+                state.reserve(m, kind, true);
                 self.refresh_deadline(state, slot, now);
+                let expires_at = match *expiry {
+                    Some((ms, at)) if ms == expires => at,
+                    _ => {
+                        let at = at_millis(expires);
+                        *expiry = Some((expires, at));
+                        at
+                    }
+                };
                 actions.push(Action::Offer {
                     conversation: id,
                     queue,
                     member,
-                    expires_at: at_millis(expires),
+                    expires_at,
                 });
             }
             None => {
                 if let Some(item) = state.work.remove(slot) {
                     state.work.depart(q, item.entered, now);
                 }
-                state.add_load(hs.member, kind);
+                state.add_load(m, kind);
                 actions.push(Action::Assign {
                     conversation: id,
                     queue,
@@ -342,8 +362,9 @@ impl<'w> Router<'w> {
         let Some(ql) = layout.queues.get(q) else {
             return;
         };
+        let mut expiry = None;
         for slot in slots {
-            if state.pick(q, &Needs::default(), &[]).is_none() {
+            if !state.anyone_free(q) {
                 break; // nobody in the queue can take anything
             }
             let Some(item) = state.work.get(slot) else {
@@ -373,7 +394,7 @@ impl<'w> Router<'w> {
                     .map(|p| p.j)
             };
             if let Some(j) = chosen {
-                self.give(state, slot, j, now, actions);
+                self.give(state, slot, j, now, &mut expiry, actions);
             }
         }
     }

@@ -122,6 +122,20 @@ impl PreparedState {
                 reserved: reserved.total(),
             };
         };
+        if cap.simple {
+            // Every kind costs one unit and has no limit of its own.
+            let used = u64::from(s.total_load()) + u64::from(reserved.total());
+            let free = u64::from(cap.units).saturating_sub(used);
+            return Room {
+                used,
+                units: cap.units,
+                free: u32::try_from(free).unwrap_or(u32::MAX),
+                count: 0,
+                max: u32::MAX,
+                fits: free >= 1,
+                reserved: reserved.total(),
+            };
+        }
         let counts = PerKind {
             chat: s.by_kind.chat + reserved.chat,
             sms: s.by_kind.sms + reserved.sms,
@@ -240,6 +254,54 @@ impl PreparedState {
             key,
             closeness: fit,
         })
+    }
+
+    /// The position (in the queue's `members`) of the human queue `q` would pick for
+    /// `needs`, rule `rule`'s named skills (`None`: not a rule's), nobody left out: the
+    /// decision's path, reading one tree root per qualifying group.
+    #[inline(always)]
+    pub(crate) fn pick_pos(&self, q: usize, rule: Option<usize>, needs: &Needs) -> Option<u32> {
+        let queue = self.layout.queues.get(q)?;
+        let key = if needs.is_empty() {
+            self.tree.get(queue.top_at + 1).copied().unwrap_or(0)
+        } else {
+            let info = rule
+                .and_then(|r| self.layout.rules.get(r))
+                .filter(|info| info.queue == Some(q as u32) && !info.groups.is_empty());
+            match info {
+                Some(info) => {
+                    let mut best: (u32, u128) = (0, 0);
+                    for &(fit, root) in info.roots.iter() {
+                        if best.1 != 0 && fit < best.0 {
+                            break; // closest first: a lower tier cannot win
+                        }
+                        let key = self.tree.get(root).copied().unwrap_or(0);
+                        if key > best.1 {
+                            best = (fit, key);
+                        }
+                    }
+                    best.1
+                }
+                None => self.pick(q, needs, &[]).map_or(0, |p| p.key),
+            }
+        };
+        if key == 0 {
+            return None;
+        }
+        queue
+            .pos_by_rank
+            .get((u32::MAX - key as u32) as usize)
+            .copied()
+    }
+
+    /// Whether any human of queue `q` can take work now (skills aside).
+    #[inline]
+    pub(crate) fn anyone_free(&self, q: usize) -> bool {
+        self.layout
+            .queues
+            .get(q)
+            .and_then(|queue| self.tree.get(queue.top_at + 1))
+            .is_some_and(|&root| root != 0)
     }
 
     /// A group's best key, leaving out `excluded` members.

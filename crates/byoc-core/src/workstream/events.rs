@@ -361,6 +361,7 @@ impl<'w> Router<'w> {
                     let new = item(state);
                     let slot = state.work.insert(new);
                     self.give(state, slot, j as u32, now_ms, &mut None, &mut actions);
+                    self.refresh_deadline(state, slot, now_ms);
                 }
             }
             RawOutcome::Queued { position, wait_ms } => {

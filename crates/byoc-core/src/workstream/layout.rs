@@ -27,17 +27,17 @@ pub(crate) struct Slot {
     /// For a human: its rank among the queue's humans by id (0 sorts first; the first
     /// listed on equal ids).
     pub(crate) rank: u32,
-    /// For a human: its skill group, and its leaf in the group's tree.
+    /// For a human: its skill group, and its leaf in the queue's tree.
     pub(crate) group: u32,
     pub(crate) leaf: u32,
 }
 
-/// The humans of one queue with the same skills, and where their tournament tree lies in
-/// the state's trees.
+/// The humans of one queue with the same skills. Their leaves form an aligned block of the
+/// queue's tournament tree, so the block's subtree root is the group's best key.
 #[derive(Clone, Debug)]
 pub(crate) struct Group {
-    pub(crate) at: usize,
-    pub(crate) width: usize,
+    /// The subtree root's index in the state's trees.
+    pub(crate) root: usize,
     /// Positions among the queue's humans, by leaf.
     pub(crate) humans: Vec<u32>,
     /// Proficiency + 1 per skill id (0: lacking).
@@ -50,9 +50,10 @@ pub(crate) struct QueueLayout {
     pub(crate) bots: Vec<Slot>,
     pub(crate) humans: Vec<Slot>,
     pub(crate) groups: Vec<Group>,
-    /// The tree over the groups' roots: at `top_at`, `top_width` leaves.
-    pub(crate) top_at: usize,
-    pub(crate) top_width: usize,
+    /// The queue's tournament tree: at `tree_at` in the state's trees, `width` leaves, the
+    /// groups' blocks side by side.
+    pub(crate) tree_at: usize,
+    pub(crate) width: usize,
     /// Position among the humans, by rank.
     pub(crate) by_rank: Vec<u32>,
     /// Per rank among the humans, the position in the queue's `members`.
@@ -203,8 +204,8 @@ impl Layout {
                 bots: Vec::new(),
                 humans: Vec::new(),
                 groups: Vec::new(),
-                top_at: 0,
-                top_width: 1,
+                tree_at: 0,
+                width: 1,
                 by_rank: Vec::new(),
                 pos_by_rank: Vec::new(),
                 flat_at: flat_len,
@@ -244,8 +245,7 @@ impl Layout {
                 let levels = levels_of(m);
                 let g = *group_of.entry(levels.clone()).or_insert_with(|| {
                     layout.groups.push(Group {
-                        at: 0,
-                        width: 1,
+                        root: 0,
                         humans: Vec::new(),
                         levels,
                     });
@@ -253,7 +253,6 @@ impl Layout {
                 });
                 if let Some(group) = layout.groups.get_mut(g as usize) {
                     slot.group = g;
-                    slot.leaf = group.humans.len() as u32;
                     group.humans.push(j);
                 }
                 if let Some(info) = members.get_mut(member as usize) {
@@ -274,14 +273,28 @@ impl Layout {
                 .map(|&j| layout.humans[j as usize].pos)
                 .collect();
             layout.by_rank = by_rank;
-            for group in &mut layout.groups {
-                group.width = group.humans.len().next_power_of_two();
-                group.at = tree_len;
-                tree_len += 2 * group.width;
+            // Blocks of power-of-two widths, widest first, so each is aligned to its width.
+            let mut order: Vec<usize> = (0..layout.groups.len()).collect();
+            order.sort_by_key(|&g| std::cmp::Reverse(layout.groups[g].humans.len()));
+            let mut base = 0;
+            let mut bases = vec![(0, 1); layout.groups.len()];
+            for g in order {
+                let w = layout.groups[g].humans.len().next_power_of_two();
+                bases[g] = (base, w);
+                base += w;
             }
-            layout.top_width = layout.groups.len().next_power_of_two();
-            layout.top_at = tree_len;
-            tree_len += 2 * layout.top_width;
+            layout.width = base.next_power_of_two().max(1);
+            layout.tree_at = tree_len;
+            tree_len += 2 * layout.width;
+            for (g, group) in layout.groups.iter_mut().enumerate() {
+                let (base, w) = bases[g];
+                group.root = layout.tree_at + (layout.width + base) / w;
+                for (k, &j) in group.humans.iter().enumerate() {
+                    if let Some(slot) = layout.humans.get_mut(j as usize) {
+                        slot.leaf = (base + k) as u32;
+                    }
+                }
+            }
             flat_len += layout.humans.len();
             for (i, rule) in queue.overflow.iter().enumerate() {
                 let i = i as u32;
@@ -325,7 +338,7 @@ impl Layout {
                 let roots = match (groups.first(), queue.and_then(|q| queues.get(q))) {
                     (Some(first), Some(ql)) => first
                         .iter()
-                        .filter_map(|&(g, fit)| Some((fit, ql.groups.get(g as usize)?.at + 1)))
+                        .filter_map(|&(g, fit)| Some((fit, ql.groups.get(g as usize)?.root)))
                         .collect(),
                     _ => Box::default(),
                 };

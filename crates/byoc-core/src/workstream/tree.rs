@@ -1,31 +1,32 @@
 //! Tournament trees (max): node `i` of a tree of `width` leaves at `i`, its children at
 //! `2i` and `2i + 1`, the leaves from `width`; the root at 1 holds the largest key.
 
-/// Sets a leaf and updates its ancestors; returns the new root. A slice too short for the
-/// tree leaves it unchanged and returns 0.
+/// Sets a leaf and updates its ancestors (each the larger of the value coming up and its
+/// sibling; stopping where nothing changes); returns the new root. A slice too short for
+/// the tree leaves it unchanged and returns 0.
 #[inline]
 pub(crate) fn set(tree: &mut [u128], width: usize, leaf: usize, key: u128) -> u128 {
     let mut node = width + leaf;
-    if node >= tree.len() {
+    let Some(slot) = tree.get_mut(node) else {
         return 0;
-    }
-    tree[node] = key;
+    };
+    *slot = key;
+    let mut up = key;
     while node > 1 {
+        let sibling = tree.get(node ^ 1).copied().unwrap_or(0);
         node /= 2;
-        let best = tree[2 * node].max(tree[2 * node + 1]);
-        if tree[node] == best && node != 1 {
+        let best = up.max(sibling);
+        let Some(slot) = tree.get_mut(node) else {
+            return 0;
+        };
+        if *slot == best {
             // Unchanged from here up.
             return tree.get(1).copied().unwrap_or(0);
         }
-        tree[node] = best;
+        *slot = best;
+        up = best;
     }
-    tree.get(1).copied().unwrap_or(0)
-}
-
-/// The largest key, 0 when none.
-#[inline]
-pub(crate) fn root(tree: &[u128]) -> u128 {
-    tree.get(1).copied().unwrap_or(0)
+    up
 }
 
 /// A leaf's key.

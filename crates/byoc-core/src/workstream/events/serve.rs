@@ -187,6 +187,9 @@ impl<'w> Router<'w> {
             .rule
             .and_then(|r| self.layout.rules.get(r as usize))
             .map_or(&[][..], |r| r.relax_ms.as_slice());
+        if relax.is_empty() {
+            return (item.needs, 0);
+        }
         let passed = relax.iter().filter(|&&d| now - item.entered >= d).count();
         let dropped = passed.min(item.needs.len());
         (item.needs.keep(item.needs.len() - dropped), dropped as u8)
@@ -238,7 +241,13 @@ impl<'w> Router<'w> {
                     item.offer = Some((m, expires));
                 }
                 state.reserve(m, kind, true);
-                self.refresh_deadline(state, slot, now);
+                // The offer's expiry joins the item's other timers.
+                let deadline = state
+                    .work
+                    .get(slot)
+                    .and_then(|item| item.deadline)
+                    .map_or(expires, |d| d.min(expires));
+                state.work.set_deadline(slot, Some(deadline));
                 let expires_at = match *expiry {
                     Some((ms, at)) if ms == expires => at,
                     _ => {
@@ -363,6 +372,7 @@ impl<'w> Router<'w> {
             return;
         };
         let mut expiry = None;
+        actions.reserve(slots.len());
         for slot in slots {
             if !state.anyone_free(q) {
                 break; // nobody in the queue can take anything

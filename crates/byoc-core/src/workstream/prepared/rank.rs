@@ -36,23 +36,17 @@ impl PreparedState {
             let Some(slot) = queue.humans.get(j as usize) else {
                 continue;
             };
-            let Some(group) = queue.groups.get(slot.group as usize) else {
+            let Some(trees) = self
+                .tree
+                .get_mut(queue.tree_at..queue.tree_at + 2 * queue.width)
+            else {
                 continue;
             };
-            let Some(trees) = self.tree.get_mut(group.at..group.at + 2 * group.width) else {
-                continue;
-            };
-            let before = tree::leaf(trees, group.width, slot.leaf as usize);
+            let before = tree::leaf(trees, queue.width, slot.leaf as usize);
             if before == key {
                 continue;
             }
-            let group_root = tree::set(trees, group.width, slot.leaf as usize, key);
-            if let Some(top) = self
-                .tree
-                .get_mut(queue.top_at..queue.top_at + 2 * queue.top_width)
-            {
-                tree::set(top, queue.top_width, slot.group as usize, group_root);
-            }
+            tree::set(trees, queue.width, slot.leaf as usize, key);
             // It can take work it could not before, or has more room.
             if key != 0 && (before == 0 || room.free > last_free) {
                 self.work.mark(q as usize);
@@ -95,12 +89,10 @@ impl PreparedState {
     /// The member's room for one more conversation of the workstream's kind.
     pub(crate) fn room(&self, member: u32) -> Room {
         let kind = self.layout.kind;
-        let s = self
-            .members
-            .get(member as usize)
-            .copied()
-            .flatten()
-            .unwrap_or(OFFLINE);
+        let s = match self.members.get(member as usize) {
+            Some(Some(s)) => s,
+            _ => &OFFLINE,
+        };
         let reserved = self
             .reserved
             .get(member as usize)
@@ -110,7 +102,7 @@ impl PreparedState {
             .layout
             .members
             .get(member as usize)
-            .and_then(|m| m.capacity);
+            .and_then(|m| m.capacity.as_ref());
         let Some(cap) = capacity else {
             return Room {
                 used: 0,
@@ -203,13 +195,14 @@ impl PreparedState {
         }
     }
 
-    /// The best root among a queue's trees: every group, or the groups with `needs`.
+    /// A skill group's best key: its subtree root.
     fn root_of(&self, queue: &QueueLayout, g: usize) -> u128 {
-        queue.groups.get(g).map_or(0, |group| {
-            self.tree
-                .get(group.at..group.at + 2 * group.width)
-                .map_or(0, tree::root)
-        })
+        queue
+            .groups
+            .get(g)
+            .and_then(|group| self.tree.get(group.root))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The human a queue would pick for a conversation whose skills are `needs`, rule
@@ -263,7 +256,7 @@ impl PreparedState {
     pub(crate) fn pick_pos(&self, q: usize, rule: Option<usize>, needs: &Needs) -> Option<u32> {
         let queue = self.layout.queues.get(q)?;
         let key = if needs.is_empty() {
-            self.tree.get(queue.top_at + 1).copied().unwrap_or(0)
+            self.tree.get(queue.tree_at + 1).copied().unwrap_or(0)
         } else {
             let info = rule
                 .and_then(|r| self.layout.rules.get(r))
@@ -300,7 +293,7 @@ impl PreparedState {
         self.layout
             .queues
             .get(q)
-            .and_then(|queue| self.tree.get(queue.top_at + 1))
+            .and_then(|queue| self.tree.get(queue.tree_at + 1))
             .is_some_and(|&root| root != 0)
     }
 
@@ -314,19 +307,14 @@ impl PreparedState {
         };
         let trees = self
             .tree
-            .get(group.at..group.at + 2 * group.width)
+            .get(queue.tree_at..queue.tree_at + 2 * queue.width)
             .unwrap_or(&[]);
         group
             .humans
             .iter()
-            .enumerate()
-            .filter(|&(_, &j)| {
-                queue
-                    .humans
-                    .get(j as usize)
-                    .is_some_and(|s| !excluded.contains(&s.member))
-            })
-            .map(|(leaf, _)| tree::leaf(trees, group.width, leaf))
+            .filter_map(|&j| queue.humans.get(j as usize))
+            .filter(|s| !excluded.contains(&s.member))
+            .map(|s| tree::leaf(trees, queue.width, s.leaf as usize))
             .max()
             .unwrap_or(0)
     }
@@ -343,10 +331,7 @@ impl PreparedState {
                 .map(|&j| Pick { j, key, closeness })
         };
         if needs.is_empty() && excluded.is_empty() {
-            let top = self
-                .tree
-                .get(queue.top_at..queue.top_at + 2 * queue.top_width)
-                .map_or(0, tree::root);
+            let top = self.tree.get(queue.tree_at + 1).copied().unwrap_or(0);
             return (top != 0).then(|| to_pick(top, 0)).flatten();
         }
         let mut best: Option<(u32, u128)> = None;
@@ -376,12 +361,10 @@ impl PreparedState {
         let Some(slot) = queue.humans.get(j as usize) else {
             return 0;
         };
-        let Some(group) = queue.groups.get(slot.group as usize) else {
-            return 0;
-        };
         self.tree
-            .get(group.at..group.at + 2 * group.width)
-            .map_or(0, |t| tree::leaf(t, group.width, slot.leaf as usize))
+            .get(queue.tree_at + queue.width + slot.leaf as usize)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// How many conversations wait in a queue: the count given plus those tracked.

@@ -99,9 +99,9 @@ pub(crate) struct RuleInfo {
     /// When its skills are all named: per relaxation stage (skills dropped), the skill
     /// groups of its queue that qualify, with how closely they match, closest first.
     pub(crate) groups: Vec<Box<[(u32, u32)]>>,
-    /// The same groups at stage 0, as the positions of their trees' roots in the state's
-    /// trees.
-    pub(crate) roots: Box<[(u32, usize)]>,
+    /// The same groups, per stage, as (how closely they match, the index of their subtree
+    /// root in the state's trees).
+    pub(crate) roots: Vec<Box<[(u32, usize)]>>,
     /// Its queue, when it exists.
     pub(crate) queue: Option<u32>,
 }
@@ -335,12 +335,19 @@ impl Layout {
                         .collect(),
                     _ => Vec::new(),
                 };
-                let roots = match (groups.first(), queue.and_then(|q| queues.get(q))) {
-                    (Some(first), Some(ql)) => first
+                let roots = match queue.and_then(|q| queues.get(q)) {
+                    Some(ql) => groups
                         .iter()
-                        .filter_map(|&(g, fit)| Some((fit, ql.groups.get(g as usize)?.root)))
+                        .map(|stage| {
+                            stage
+                                .iter()
+                                .filter_map(|&(g, fit)| {
+                                    Some((fit, ql.groups.get(g as usize)?.root))
+                                })
+                                .collect()
+                        })
                         .collect(),
-                    _ => Box::default(),
+                    None => Vec::new(),
                 };
                 RuleInfo {
                     needs,

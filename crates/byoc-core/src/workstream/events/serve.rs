@@ -366,14 +366,16 @@ impl<'w> Router<'w> {
         if !state.is_open(q, now.div_euclid(1000)) || state.work.len_of(q) == 0 {
             return;
         }
-        let slots: Vec<u32> = state.work.book(q).iter().map(|&(_, s)| s).collect();
         let layout = Arc::clone(&state.layout);
         let Some(ql) = layout.queues.get(q) else {
             return;
         };
         let mut expiry = None;
-        actions.reserve(slots.len());
-        for slot in slots {
+        actions.reserve(state.work.len_of(q) as usize);
+        // In waiting order; an assignment takes the item out of the order.
+        let mut at = 0;
+        while let Some(&(_, slot)) = state.work.book(q).get(at) {
+            at += 1;
             if !state.anyone_free(q) {
                 break; // nobody in the queue can take anything
             }
@@ -405,6 +407,9 @@ impl<'w> Router<'w> {
             };
             if let Some(j) = chosen {
                 self.give(state, slot, j, now, &mut expiry, actions);
+                if state.work.book(q).get(at - 1).is_none_or(|&(_, s)| s != slot) {
+                    at -= 1; // assigned: the next item moved up
+                }
             }
         }
     }

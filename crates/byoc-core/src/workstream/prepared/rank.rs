@@ -218,8 +218,15 @@ impl PreparedState {
         needs: &Needs,
         excluded: &[u32],
     ) -> Option<Pick> {
-        if needs.is_empty() && excluded.is_empty() {
-            return self.pick(q, needs, excluded);
+        if excluded.is_empty() {
+            let queue = self.layout.queues.get(q)?;
+            let key = self.best_key(q, rule, dropped, needs)?;
+            let j = *queue.by_rank.get((u32::MAX - key as u32) as usize)?;
+            return Some(Pick {
+                j,
+                key,
+                closeness: 0,
+            });
         }
         // The rule's groups serve only its own named skills in its own queue (`rule` is
         // given only when `needs` are the rule's named skills).
@@ -255,16 +262,29 @@ impl PreparedState {
     #[inline(always)]
     pub(crate) fn pick_pos(&self, q: usize, rule: Option<usize>, needs: &Needs) -> Option<u32> {
         let queue = self.layout.queues.get(q)?;
+        let key = self.best_key(q, rule, 0, needs)?;
+        queue
+            .pos_by_rank
+            .get((u32::MAX - key as u32) as usize)
+            .copied()
+    }
+
+    /// The best key in queue `q` for `needs`, rule `rule`'s named skills after `dropped`
+    /// were relaxed (`None`: not a rule's), nobody left out.
+    #[inline(always)]
+    fn best_key(&self, q: usize, rule: Option<usize>, dropped: usize, needs: &Needs) -> Option<u128> {
+        let queue = self.layout.queues.get(q)?;
         let key = if needs.is_empty() {
             self.tree.get(queue.tree_at + 1).copied().unwrap_or(0)
         } else {
-            let info = rule
+            let roots = rule
                 .and_then(|r| self.layout.rules.get(r))
-                .filter(|info| info.queue == Some(q as u32) && !info.groups.is_empty());
-            match info {
-                Some(info) => {
+                .filter(|info| info.queue == Some(q as u32))
+                .and_then(|info| info.roots.get(dropped));
+            match roots {
+                Some(roots) => {
                     let mut best: (u32, u128) = (0, 0);
-                    for &(fit, root) in info.roots.iter() {
+                    for &(fit, root) in roots.iter() {
                         if best.1 != 0 && fit < best.0 {
                             break; // closest first: a lower tier cannot win
                         }
@@ -278,13 +298,7 @@ impl PreparedState {
                 None => self.pick(q, needs, &[]).map_or(0, |p| p.key),
             }
         };
-        if key == 0 {
-            return None;
-        }
-        queue
-            .pos_by_rank
-            .get((u32::MAX - key as u32) as usize)
-            .copied()
+        (key != 0).then_some(key)
     }
 
     /// Whether any human of queue `q` can take work now (skills aside).

@@ -29,7 +29,8 @@ pub enum AssignmentMethod {
     /// online, whichever is later (an agent whose idle time is not known counts as idle
     /// longest); then round robin.
     LongestIdle,
-    /// Up to three sort keys over agent facts, applied in order.
+    /// Up to three sort keys over agent facts, applied in order (`longest_idle` counts as
+    /// two, so it combines with one other key at most).
     Custom(Vec<SortKey>),
 }
 
@@ -75,7 +76,8 @@ impl fmt::Display for AssignmentMethod {
     }
 }
 
-/// One sort key of a custom assignment method; each puts the better agent first.
+/// One sort key of a custom assignment method; each puts the better agent first. Counts
+/// saturate at 65 535 (more free units, or more conversations, rank as 65 535).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

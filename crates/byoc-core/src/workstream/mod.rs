@@ -218,6 +218,7 @@ mod events;
 mod fxhash;
 mod hours;
 mod index;
+mod keys;
 mod layout;
 mod load;
 mod messages;

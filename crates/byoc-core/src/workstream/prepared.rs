@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 
 use super::capacity::PerKind;
 use super::hours::Window;
+use super::keys::Key;
 use super::layout::Layout;
 use super::model::Workstream;
 use super::state::{MemberState, Presence, RoutingState};
@@ -104,7 +105,7 @@ impl<'w> Router<'w> {
                 };
                 layout.schedules.len()
             ],
-            turn: 0,
+            turn: vec![0; layout.queues.len()],
             clock: (DateTime::<Utc>::UNIX_EPOCH, 0),
             last_free: vec![0; layout.members.len()],
             work: Work::new(layout.queues.len()),
@@ -140,13 +141,13 @@ pub struct PreparedState {
     joined: Vec<bool>,
     /// Every queue's trees (see `super::tree`): per group, keys of its humans (0: cannot
     /// take work); per queue, the groups' roots.
-    tree: Vec<u128>,
+    tree: Vec<Key>,
     /// Per queue, waiting conversations the host counts (besides those in `work`).
     waiting: Vec<u32>,
     /// Per schedule, its open/closed window around the last time given.
     pub(crate) windows: Vec<Window>,
-    /// The last turn handed out.
-    turn: u32,
+    /// Per queue, the last turn handed out.
+    turn: Vec<u32>,
     /// The last time given to [`PreparedState::set_time`], and it in milliseconds.
     clock: (DateTime<Utc>, i64),
     /// Per member, its free units when its keys were last computed.
@@ -184,7 +185,7 @@ pub(crate) struct Room {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Pick {
     pub(crate) j: u32,
-    pub(crate) key: u128,
+    pub(crate) key: Key,
     /// How closely its skills match (closest matching only, else 0).
     pub(crate) closeness: u32,
 }

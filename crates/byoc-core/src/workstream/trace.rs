@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::assignment::{AssignmentMethod, SortKey};
 use super::decide::{Facts, Fallback, Preferred, RawOutcome, Start};
 use super::duration;
+use super::keys::{self, Key};
 use super::layout::{Layout, skill_names};
 use super::model::{MemberKind, Queue, RoutingRule, Workstream};
 use super::overflow::OverflowAction;
@@ -361,13 +362,12 @@ impl Facts {
 fn ranked_below(
     keys: &[SortKey],
     method: &AssignmentMethod,
-    key: u128,
-    picked: u128,
+    key: Key,
+    picked: Key,
     free: u32,
 ) -> Verdict {
-    let field = |k: u128, i: usize| (k >> (96 - 32 * i)) as u32;
-    for (i, &sort) in keys.iter().take(3).enumerate() {
-        let (mine, theirs) = (field(key, i), field(picked, i));
+    for (sort, shift, width) in keys::fields(keys) {
+        let (mine, theirs) = (keys::field(key, shift, width), keys::field(picked, shift, width));
         if mine != theirs {
             return match sort {
                 SortKey::FreeCapacity => Verdict::LessFreeCapacity {

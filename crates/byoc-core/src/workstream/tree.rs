@@ -5,7 +5,7 @@
 /// sibling; stopping where nothing changes); returns the new root. A slice too short for
 /// the tree leaves it unchanged and returns 0.
 #[inline]
-pub(crate) fn set(tree: &mut [u128], width: usize, leaf: usize, key: u128) -> u128 {
+pub(crate) fn set(tree: &mut [u64], width: usize, leaf: usize, key: u64) -> u64 {
     let mut node = width + leaf;
     let Some(slot) = tree.get_mut(node) else {
         return 0;
@@ -31,7 +31,7 @@ pub(crate) fn set(tree: &mut [u128], width: usize, leaf: usize, key: u128) -> u1
 
 /// A leaf's key.
 #[inline]
-pub(crate) fn leaf(tree: &[u128], width: usize, leaf: usize) -> u128 {
+pub(crate) fn leaf(tree: &[u64], width: usize, leaf: usize) -> u64 {
     tree.get(width + leaf).copied().unwrap_or(0)
 }
 
@@ -42,7 +42,7 @@ mod tests {
     #[test]
     fn root_follows_updates() {
         let width = 4;
-        let mut tree = vec![0u128; 2 * width];
+        let mut tree = vec![0u64; 2 * width];
         assert_eq!(set(&mut tree, width, 2, 7), 7);
         assert_eq!(set(&mut tree, width, 0, 9), 9);
         assert_eq!(set(&mut tree, width, 0, 1), 7);

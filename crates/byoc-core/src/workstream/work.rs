@@ -209,6 +209,29 @@ impl Work {
         }
     }
 
+    /// Records an offer of item `slot` to member `m` until `expires` (milliseconds), the
+    /// expiry joining the item's other timers.
+    #[inline]
+    pub(crate) fn offer(&mut self, slot: u32, m: u32, expires: i64) {
+        self.stamp += 1;
+        let stamp = self.stamp;
+        let Some(item) = self.items.get_mut(slot as usize).and_then(Option::as_mut) else {
+            return;
+        };
+        item.offer = Some((m, expires));
+        let at = item.deadline.map_or(expires, |d| d.min(expires));
+        if item.deadline != Some(at) {
+            item.deadline = Some(at);
+            item.stamp = stamp;
+            self.timers.push(Reverse((at, stamp, slot)));
+        }
+    }
+
+    /// Room for `n` more timers.
+    pub(crate) fn reserve_timers(&mut self, n: usize) {
+        self.timers.reserve(n);
+    }
+
     fn is_fresh(&self, stamp: u64, slot: u32) -> bool {
         self.get(slot).is_some_and(|i| i.stamp == stamp)
     }

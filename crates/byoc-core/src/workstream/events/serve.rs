@@ -183,16 +183,25 @@ impl<'w> Router<'w> {
     /// The skills a waiting conversation still requires at `now`, and how many relaxation
     /// dropped.
     pub(crate) fn needs_at(&self, item: &Item, now: i64) -> (Needs, u8) {
+        let dropped = self.dropped_at(item, now);
+        (
+            item.needs.keep(item.needs.len() - usize::from(dropped)),
+            dropped,
+        )
+    }
+
+    /// How many of a waiting conversation's skills relaxation dropped by `now`.
+    #[inline]
+    pub(crate) fn dropped_at(&self, item: &Item, now: i64) -> u8 {
         let relax = item
             .rule
             .and_then(|r| self.layout.rules.get(r as usize))
             .map_or(&[][..], |r| r.relax_ms.as_slice());
         if relax.is_empty() {
-            return (item.needs, 0);
+            return 0;
         }
         let passed = relax.iter().filter(|&&d| now - item.entered >= d).count();
-        let dropped = passed.min(item.needs.len());
-        (item.needs.keep(item.needs.len() - dropped), dropped as u8)
+        passed.min(item.needs.len()) as u8
     }
 
     /// Offers (or assigns) item `slot` to human `j` of its queue.
@@ -237,17 +246,8 @@ impl<'w> Router<'w> {
         match offer_ms {
             Some(timeout) => {
                 let expires = now.saturating_add(timeout);
-                if let Some(item) = state.work.get_mut(slot) {
-                    item.offer = Some((m, expires));
-                }
+                state.work.offer(slot, m, expires);
                 state.reserve(m, kind, true);
-                // The offer's expiry joins the item's other timers.
-                let deadline = state
-                    .work
-                    .get(slot)
-                    .and_then(|item| item.deadline)
-                    .map_or(expires, |d| d.min(expires));
-                state.work.set_deadline(slot, Some(deadline));
                 let expires_at = match *expiry {
                     Some((ms, at)) if ms == expires => at,
                     _ => {
@@ -372,6 +372,7 @@ impl<'w> Router<'w> {
         };
         let mut expiry = None;
         actions.reserve(state.work.len_of(q) as usize);
+        state.work.reserve_timers(state.work.len_of(q) as usize);
         // In waiting order; an assignment takes the item out of the order.
         let mut at = 0;
         while let Some(&(_, slot)) = state.work.book(q).get(at) {
@@ -385,7 +386,7 @@ impl<'w> Router<'w> {
             if item.offer.is_some() {
                 continue;
             }
-            let (needs, dropped) = self.needs_at(item, now);
+            let dropped = self.dropped_at(item, now);
             let chosen = if item.is_held(now) {
                 item.preferred.and_then(|m| {
                     let &(_, j) = layout
@@ -395,6 +396,7 @@ impl<'w> Router<'w> {
                         .iter()
                         .find(|&&(qq, _)| qq as usize == q)?;
                     let group = ql.groups.get(ql.humans.get(j as usize)?.group as usize)?;
+                    let needs = item.needs.keep(item.needs.len() - usize::from(dropped));
                     let skilled =
                         ql.matching == SkillMatching::Closest || meets_all(&group.levels, &needs);
                     (state.key_of(q, j) != 0 && skilled).then_some(j)
@@ -402,7 +404,7 @@ impl<'w> Router<'w> {
             } else {
                 let rule = item.rule.map(|r| r as usize).filter(|_| item.static_needs);
                 state
-                    .pick_for(q, rule, usize::from(dropped), &needs, &item.declined)
+                    .pick_for(q, rule, usize::from(dropped), &item.needs, &item.declined)
                     .map(|p| p.j)
             };
             if let Some(j) = chosen {

@@ -10,6 +10,7 @@ use crate::workstream::layout::{QueueLayout, Slot};
 use crate::workstream::model::ChannelKind;
 use crate::workstream::skills::{Needs, SkillMatching, closeness, meets_all};
 use crate::workstream::state::MemberState;
+use crate::workstream::keys::{self, Key};
 use crate::workstream::tree;
 
 impl PreparedState {
@@ -150,7 +151,7 @@ impl PreparedState {
 
     /// A human's ranking key in a queue: the method's sort keys, then id order; 0 when it
     /// cannot take work there.
-    fn human_key(&self, q: usize, j: u32, room: &Room) -> u128 {
+    fn human_key(&self, q: usize, j: u32, room: &Room) -> Key {
         let Some(queue) = self.layout.queues.get(q) else {
             return 0;
         };
@@ -161,42 +162,64 @@ impl PreparedState {
         if !s.presence.accepts_work() || !room.fits || !self.is_joined(q, j) {
             return 0;
         }
-        let mut key = 0u128;
-        for (i, k) in queue.keys.iter().take(3).enumerate() {
+        let short = |v: u32| Key::from(u16::try_from(v).unwrap_or(u16::MAX));
+        let mut key: Key = 0;
+        for (k, shift, _) in keys::fields(&queue.keys) {
             let field = match k {
-                SortKey::FreeCapacity => room.free,
-                SortKey::LeastLoad => u32::MAX - s.total_load().saturating_add(room.reserved),
-                SortKey::LongestIdle => u32::MAX - idle_code(s.idle_since),
-                SortKey::RoundRobin => u32::MAX - self.turn_of(q, j),
+                SortKey::FreeCapacity => short(room.free),
+                SortKey::LeastLoad => {
+                    Key::from(u16::MAX) - short(s.total_load().saturating_add(room.reserved))
+                }
+                SortKey::LongestIdle => Key::from(u32::MAX - idle_code(s.idle_since)),
+                SortKey::RoundRobin => Key::from(u16::MAX) - short(self.turn_of(q, j)),
             };
-            key |= u128::from(field) << (96 - 32 * i);
+            key |= field << shift;
         }
-        key | u128::from(u32::MAX - slot.rank)
+        key | keys::rank_bits(slot.rank)
     }
 
-    /// Hands out the next turn of a queue to a human (round robin), keeping turns within
-    /// 32 bits by renumbering when they run out.
+    /// Hands out the next turn of a queue to a human (round robin), renumbering the queue's
+    /// turns in their order when they would no longer fit a key.
     pub(crate) fn take_turn(&mut self, q: usize, j: u32) {
-        if self.turn == u32::MAX {
-            // Renumber every queue's turns in their order, then go on.
-            let mut order: Vec<usize> = (0..self.turns.len()).collect();
-            order.sort_by_key(|&f| self.turns[f]);
-            for (n, f) in order.into_iter().enumerate() {
-                if self.turns[f] != 0 {
-                    self.turns[f] = n as u32 + 1;
+        let Some(queue) = self.layout.queues.get(q) else {
+            return;
+        };
+        let (at, n) = (queue.flat_at, queue.humans.len());
+        let Some(turn) = self.turn.get_mut(q) else {
+            return;
+        };
+        if *turn >= keys::MAX_TURN {
+            if let Some(turns) = self.turns.get_mut(at..at + n) {
+                let mut order: Vec<usize> = (0..n).filter(|&k| turns[k] != 0).collect();
+                order.sort_by_key(|&k| turns[k]);
+                for (rank, &k) in order.iter().enumerate() {
+                    turns[k] = rank as u32 + 1;
                 }
+                *turn = order.len() as u32;
             }
-            self.turn = self.turns.iter().copied().max().unwrap_or(0);
+            // Every key of the queue changes with its turns.
+            let members: Vec<u32> = queue.humans.iter().map(|s| s.member).collect();
+            let turn_now = self.turn.get(q).copied().unwrap_or(0) + 1;
+            if let Some(t) = self.turn.get_mut(q) {
+                *t = turn_now;
+            }
+            if let Some(t) = self.flat(q, j).and_then(|f| self.turns.get_mut(f)) {
+                *t = turn_now;
+            }
+            for m in members {
+                self.update_keys(m as usize);
+            }
+            return;
         }
-        self.turn += 1;
-        let turn = self.turn;
+        *turn += 1;
+        let turn = *turn;
         if let Some(t) = self.flat(q, j).and_then(|f| self.turns.get_mut(f)) {
             *t = turn;
         }
     }
 
     /// A skill group's best key: its subtree root.
-    fn root_of(&self, queue: &QueueLayout, g: usize) -> u128 {
+    fn root_of(&self, queue: &QueueLayout, g: usize) -> Key {
         queue
             .groups
             .get(g)
@@ -205,10 +228,11 @@ impl PreparedState {
             .unwrap_or(0)
     }
 
-    /// The human a queue would pick for a conversation whose skills are `needs`, rule
-    /// `rule`'s named skills after `dropped` were relaxed: from the rule's qualifying
-    /// groups, worked out when prepared, when `q` is the rule's queue; else (and when
-    /// `rule` is `None`) as [`PreparedState::pick`].
+    /// The human a queue would pick for a conversation whose skills are `needs` (rule
+    /// `rule`'s named skills; `None`: not a rule's) after the least important `dropped`
+    /// were relaxed, leaving out `excluded` members: from the rule's qualifying groups,
+    /// worked out when prepared, when `q` is the rule's queue; else as
+    /// [`PreparedState::pick`].
     #[inline]
     pub(crate) fn pick_for(
         &self,
@@ -221,7 +245,7 @@ impl PreparedState {
         if excluded.is_empty() {
             let queue = self.layout.queues.get(q)?;
             let key = self.best_key(q, rule, dropped, needs)?;
-            let j = *queue.by_rank.get((u32::MAX - key as u32) as usize)?;
+            let j = *queue.by_rank.get(keys::rank(key))?;
             return Some(Pick {
                 j,
                 key,
@@ -235,9 +259,9 @@ impl PreparedState {
             .and_then(|r| self.layout.rules.get(r))
             .and_then(|info| info.groups.get(dropped));
         let (Some(groups), Some(queue)) = (groups, self.layout.queues.get(q)) else {
-            return self.pick(q, needs, excluded);
+            return self.pick(q, &needs.keep(needs.len() - dropped), excluded);
         };
-        let mut best: Option<(u32, u128)> = None;
+        let mut best: Option<(u32, Key)> = None;
         for &(g, fit) in groups.iter() {
             if best.is_some_and(|(f, _)| fit < f) {
                 break; // closest first: a lower tier cannot win
@@ -248,8 +272,7 @@ impl PreparedState {
             }
         }
         let (fit, key) = best?;
-        let rank = u32::MAX - key as u32;
-        queue.by_rank.get(rank as usize).map(|&j| Pick {
+        queue.by_rank.get(keys::rank(key)).map(|&j| Pick {
             j,
             key,
             closeness: fit,
@@ -265,16 +288,16 @@ impl PreparedState {
         let key = self.best_key(q, rule, 0, needs)?;
         queue
             .pos_by_rank
-            .get((u32::MAX - key as u32) as usize)
+            .get(keys::rank(key))
             .copied()
     }
 
-    /// The best key in queue `q` for `needs`, rule `rule`'s named skills after `dropped`
-    /// were relaxed (`None`: not a rule's), nobody left out.
+    /// The best key in queue `q` for `needs` (rule `rule`'s named skills, `None`: not a
+    /// rule's) after the least important `dropped` were relaxed, nobody left out.
     #[inline(always)]
-    fn best_key(&self, q: usize, rule: Option<usize>, dropped: usize, needs: &Needs) -> Option<u128> {
+    fn best_key(&self, q: usize, rule: Option<usize>, dropped: usize, needs: &Needs) -> Option<Key> {
         let queue = self.layout.queues.get(q)?;
-        let key = if needs.is_empty() {
+        let key = if needs.len() <= dropped {
             self.tree.get(queue.tree_at + 1).copied().unwrap_or(0)
         } else {
             let roots = rule
@@ -283,7 +306,7 @@ impl PreparedState {
                 .and_then(|info| info.roots.get(dropped));
             match roots {
                 Some(roots) => {
-                    let mut best: (u32, u128) = (0, 0);
+                    let mut best: (u32, Key) = (0, 0);
                     for &(fit, root) in roots.iter() {
                         if best.1 != 0 && fit < best.0 {
                             break; // closest first: a lower tier cannot win
@@ -295,7 +318,9 @@ impl PreparedState {
                     }
                     best.1
                 }
-                None => self.pick(q, needs, &[]).map_or(0, |p| p.key),
+                None => self
+                    .pick(q, &needs.keep(needs.len() - dropped), &[])
+                    .map_or(0, |p| p.key),
             }
         };
         (key != 0).then_some(key)
@@ -312,7 +337,7 @@ impl PreparedState {
     }
 
     /// A group's best key, leaving out `excluded` members.
-    fn best_in_group(&self, queue: &QueueLayout, g: usize, excluded: &[u32]) -> u128 {
+    fn best_in_group(&self, queue: &QueueLayout, g: usize, excluded: &[u32]) -> Key {
         if excluded.is_empty() {
             return self.root_of(queue, g);
         }
@@ -337,18 +362,17 @@ impl PreparedState {
     pub(crate) fn pick(&self, q: usize, needs: &Needs, excluded: &[u32]) -> Option<Pick> {
         let queue = self.layout.queues.get(q)?;
         let closest = queue.matching == SkillMatching::Closest;
-        let to_pick = |key: u128, closeness: u32| {
-            let rank = u32::MAX - key as u32;
+        let to_pick = |key: Key, closeness: u32| {
             queue
                 .by_rank
-                .get(rank as usize)
+                .get(keys::rank(key))
                 .map(|&j| Pick { j, key, closeness })
         };
         if needs.is_empty() && excluded.is_empty() {
             let top = self.tree.get(queue.tree_at + 1).copied().unwrap_or(0);
             return (top != 0).then(|| to_pick(top, 0)).flatten();
         }
-        let mut best: Option<(u32, u128)> = None;
+        let mut best: Option<(u32, Key)> = None;
         for (g, group) in queue.groups.iter().enumerate() {
             let fit = if closest {
                 closeness(&group.levels, needs)
@@ -368,7 +392,7 @@ impl PreparedState {
 
     /// A human's current key in a queue (0: cannot take work), by position among the
     /// queue's humans.
-    pub(crate) fn key_of(&self, q: usize, j: u32) -> u128 {
+    pub(crate) fn key_of(&self, q: usize, j: u32) -> Key {
         let Some(queue) = self.layout.queues.get(q) else {
             return 0;
         };

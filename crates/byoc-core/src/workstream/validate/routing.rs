@@ -8,6 +8,7 @@ use super::{Result, empty, invalid, is_name};
 use crate::workstream::assignment::{AssignmentMethod, MAX_SORT_KEYS};
 use crate::workstream::condition::Field;
 use crate::workstream::error::WorkstreamError;
+use crate::workstream::keys::{FIELD_BITS, MAX_HUMANS};
 use crate::workstream::model::{MemberKind, VariableType, Workstream};
 use crate::workstream::overflow::{OverflowAction, OverflowCondition};
 use crate::workstream::skills::{MAX_PROFICIENCY, MAX_REQUIRED_SKILLS};
@@ -151,8 +152,11 @@ impl Workstream {
                 if keys.is_empty() {
                     return Err(empty(at));
                 }
-                if keys.len() > MAX_SORT_KEYS {
-                    return Err(invalid(at, "at most 3 sort keys"));
+                if keys.len() > MAX_SORT_KEYS || crate::workstream::keys::bits(keys) > FIELD_BITS {
+                    return Err(invalid(
+                        at,
+                        "at most 3 sort keys, `longest_idle` counting as two",
+                    ));
                 }
                 let mut seen = HashSet::new();
                 for (k, key) in keys.iter().enumerate() {
@@ -160,6 +164,12 @@ impl Workstream {
                         return Err(duplicate(format!("{at}[{k}]"), key.as_str()));
                     }
                 }
+            }
+            if queue.members.iter().filter(|m| !m.is_bot()).count() > MAX_HUMANS {
+                return Err(invalid(
+                    format!("{path}.members"),
+                    "at most 65536 human members per queue",
+                ));
             }
             if queue.offer.is_some_and(|o| o.timeout.is_zero()) {
                 return Err(invalid(

@@ -22,6 +22,7 @@ pub(crate) const MAX_TURN: u32 = u16::MAX as u32;
 pub(crate) const MAX_HUMANS: usize = u16::MAX as usize + 1;
 
 /// How many bits a sort key takes.
+#[inline]
 pub(crate) fn width(key: SortKey) -> u32 {
     match key {
         SortKey::LongestIdle => 32,
@@ -30,11 +31,13 @@ pub(crate) fn width(key: SortKey) -> u32 {
 }
 
 /// The bits the sort keys take together.
+#[inline]
 pub(crate) fn bits(keys: &[SortKey]) -> u32 {
     keys.iter().map(|&k| width(k)).sum()
 }
 
 /// Each sort key with its field's shift (from bit 0) and width.
+#[inline]
 pub(crate) fn fields(keys: &[SortKey]) -> impl Iterator<Item = (SortKey, u32, u32)> + '_ {
     let mut top = 64;
     keys.iter().map(move |&k| {
@@ -45,16 +48,19 @@ pub(crate) fn fields(keys: &[SortKey]) -> impl Iterator<Item = (SortKey, u32, u3
 }
 
 /// A field's value in a key.
+#[inline]
 pub(crate) fn field(key: Key, shift: u32, width: u32) -> u32 {
     ((key >> shift) & ((1u64 << width) - 1)) as u32
 }
 
 /// The rank a key carries (its tie-break).
+#[inline]
 pub(crate) fn rank(key: Key) -> usize {
     usize::from(u16::MAX - key as u16)
 }
 
 /// The rank's bits for a human of rank `rank`.
+#[inline]
 pub(crate) fn rank_bits(rank: u32) -> Key {
     Key::from(u16::MAX - u16::try_from(rank).unwrap_or(u16::MAX))
 }

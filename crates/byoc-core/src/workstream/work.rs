@@ -100,6 +100,7 @@ impl Work {
         }
     }
 
+    #[inline]
     pub(crate) fn mark(&mut self, q: usize) {
         if let Some(d) = self.dirty.get_mut(q) {
             *d = true;
@@ -112,22 +113,27 @@ impl Work {
         std::mem::replace(&mut self.dirty, empty)
     }
 
+    #[inline]
     pub(crate) fn len_of(&self, q: usize) -> u32 {
         self.books.get(q).map_or(0, |b| b.len() as u32)
     }
 
+    #[inline]
     pub(crate) fn book(&self, q: usize) -> &[(BookKey, u32)] {
         self.books.get(q).map_or(&[], Vec::as_slice)
     }
 
+    #[inline]
     pub(crate) fn get(&self, slot: u32) -> Option<&Item> {
         self.items.get(slot as usize)?.as_ref()
     }
 
+    #[inline]
     pub(crate) fn get_mut(&mut self, slot: u32) -> Option<&mut Item> {
         self.items.get_mut(slot as usize)?.as_mut()
     }
 
+    #[inline]
     pub(crate) fn slot_of(&self, id: &str) -> Option<u32> {
         self.by_id.get(id).copied()
     }

@@ -14,12 +14,14 @@ use crate::workstream::keys::{self, Key};
 use crate::workstream::tree;
 
 impl PreparedState {
+    #[inline]
     pub(crate) fn flat(&self, q: usize, j: u32) -> Option<usize> {
         self.layout.queues.get(q).map(|l| l.flat_at + j as usize)
     }
 
     /// Recomputes a member's keys in every queue it is a human of, and marks for
     /// re-evaluation the queues where it can take more than before.
+    #[inline]
     pub(crate) fn update_keys(&mut self, member: usize) {
         let room = self.room(member as u32);
         let last_free = self
@@ -56,6 +58,7 @@ impl PreparedState {
     }
 
     /// A human's state (offline when not given).
+    #[inline]
     pub(crate) fn human(&self, slot: &Slot) -> MemberState {
         self.members
             .get(slot.member as usize)
@@ -65,6 +68,7 @@ impl PreparedState {
     }
 
     /// A bot's state (available when not given).
+    #[inline]
     pub(crate) fn bot(&self, slot: &Slot) -> MemberState {
         self.members
             .get(slot.member as usize)
@@ -73,6 +77,7 @@ impl PreparedState {
             .unwrap_or_default()
     }
 
+    #[inline]
     pub(crate) fn is_joined(&self, q: usize, slot_j: u32) -> bool {
         self.flat(q, slot_j)
             .and_then(|f| self.joined.get(f))
@@ -80,6 +85,7 @@ impl PreparedState {
             .unwrap_or(false)
     }
 
+    #[inline]
     pub(crate) fn turn_of(&self, q: usize, j: u32) -> u32 {
         self.flat(q, j)
             .and_then(|f| self.turns.get(f))
@@ -88,6 +94,7 @@ impl PreparedState {
     }
 
     /// The member's room for one more conversation of the workstream's kind.
+    #[inline]
     pub(crate) fn room(&self, member: u32) -> Room {
         let kind = self.layout.kind;
         let s = match self.members.get(member as usize) {
@@ -151,6 +158,7 @@ impl PreparedState {
 
     /// A human's ranking key in a queue: the method's sort keys, then id order; 0 when it
     /// cannot take work there.
+    #[inline]
     fn human_key(&self, q: usize, j: u32, room: &Room) -> Key {
         let Some(queue) = self.layout.queues.get(q) else {
             return 0;
@@ -180,6 +188,7 @@ impl PreparedState {
 
     /// Hands out the next turn of a queue to a human (round robin), renumbering the queue's
     /// turns in their order when they would no longer fit a key.
+    #[inline]
     pub(crate) fn take_turn(&mut self, q: usize, j: u32) {
         let Some(queue) = self.layout.queues.get(q) else {
             return;
@@ -392,6 +401,7 @@ impl PreparedState {
 
     /// A human's current key in a queue (0: cannot take work), by position among the
     /// queue's humans.
+    #[inline]
     pub(crate) fn key_of(&self, q: usize, j: u32) -> Key {
         let Some(queue) = self.layout.queues.get(q) else {
             return 0;
@@ -406,6 +416,7 @@ impl PreparedState {
     }
 
     /// How many conversations wait in a queue: the count given plus those tracked.
+    #[inline]
     pub(crate) fn waiting(&self, queue: usize) -> u32 {
         self.waiting
             .get(queue)
@@ -438,6 +449,7 @@ impl PreparedState {
 
     /// Whether a queue is open at `t` (seconds), from the worked-out window when it covers
     /// `t`, else worked out now.
+    #[inline]
     pub(crate) fn is_open(&self, q: usize, t: i64) -> bool {
         let Some(h) = self.layout.queues.get(q).and_then(|l| l.hours) else {
             return true;
@@ -445,6 +457,7 @@ impl PreparedState {
         self.hours_open(h as usize, t)
     }
 
+    #[inline]
     pub(crate) fn hours_open(&self, h: usize, t: i64) -> bool {
         match self.windows.get(h) {
             Some(w) if w.covers(t) => w.open,
@@ -457,6 +470,7 @@ impl PreparedState {
     }
 
     /// Adds or removes an outstanding offer to a member, updating its keys.
+    #[inline]
     pub(crate) fn reserve(&mut self, member: u32, kind: ChannelKind, add: bool) {
         if let Some(r) = self.reserved.get_mut(member as usize) {
             let n = r.get_mut(kind);
@@ -471,6 +485,7 @@ impl PreparedState {
 
     /// Counts one more conversation of `kind` on a member (an assignment), updating its
     /// keys.
+    #[inline]
     pub(crate) fn add_load(&mut self, member: u32, kind: ChannelKind) {
         if let Some(slot) = self.members.get_mut(member as usize) {
             let mut s = slot.unwrap_or_default();

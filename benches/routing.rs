@@ -269,9 +269,9 @@ fn bench(cr: &mut Criterion) {
             // The last rule's skill: agents k with k % 10 == (rules - 1) % 10, the first
             // of whom has the most free capacity (loads cycle 0..5).
             let skill = (rules - 1) % 10;
-            let expected = (0..agents).find(|k| k % 10 == skill && k % 5 == 0).or(
-                (0..agents).find(|k| k % 10 == skill),
-            );
+            let expected = (0..agents)
+                .find(|k| k % 10 == skill && k % 5 == 0)
+                .or((0..agents).find(|k| k % 10 == skill));
             match d.outcome {
                 Outcome::Assigned(m) => {
                     assert_eq!(Some(m.id.clone()), expected.map(|k| format!("a{k:04}")));

@@ -6,13 +6,12 @@
 //! re-derived from those, the workstream and the same state (`super::trace`), so a
 //! decision costs no per-member work beyond choosing.
 
-
 use chrono::{DateTime, Utc};
 
+use super::assignment::PreferredAgent;
 use super::error::RouteError;
 use super::index::Segment;
 use super::layout::Layout;
-use super::assignment::PreferredAgent;
 use super::overflow::{OverflowAction, OverflowCondition};
 use super::prepared::{PreparedState, Router};
 use super::router::{RoutingDecision, Unrouted};
@@ -151,7 +150,11 @@ impl Facts {
 /// The skills a decision of `rule` requires: the rule's named skills when it has no
 /// skills from context variables, else `resolved`.
 #[inline(always)]
-pub(crate) fn needs_of<'n>(layout: &'n Layout, rule: Option<usize>, resolved: &'n Needs) -> &'n Needs {
+pub(crate) fn needs_of<'n>(
+    layout: &'n Layout,
+    rule: Option<usize>,
+    resolved: &'n Needs,
+) -> &'n Needs {
     match rule.and_then(|r| layout.rules.get(r)) {
         Some(info) if !info.dynamic => &info.needs,
         _ => resolved,
@@ -492,8 +495,7 @@ impl<'w> Router<'w> {
         check_overflow: bool,
     ) -> RawOutcome {
         // The rule whose named skills are the conversation's, for its prepared groups.
-        let static_rule =
-            rule.filter(|&r| self.layout.rules.get(r).is_some_and(|i| !i.dynamic));
+        let static_rule = rule.filter(|&r| self.layout.rules.get(r).is_some_and(|i| !i.dynamic));
         match self.serve_now(q, conv, state, facts, rule, static_rule) {
             Some(raw) => raw,
             None => self.wait_or_overflow(q, conv, state, facts, rule, static_rule, check_overflow),

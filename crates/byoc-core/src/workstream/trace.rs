@@ -367,7 +367,10 @@ fn ranked_below(
     free: u32,
 ) -> Verdict {
     for (sort, shift, width) in keys::fields(keys) {
-        let (mine, theirs) = (keys::field(key, shift, width), keys::field(picked, shift, width));
+        let (mine, theirs) = (
+            keys::field(key, shift, width),
+            keys::field(picked, shift, width),
+        );
         if mine != theirs {
             return match sort {
                 SortKey::FreeCapacity => Verdict::LessFreeCapacity {

@@ -296,8 +296,8 @@ impl Work {
 }
 
 /// What the host stores to restore a tracked conversation after a restart
-/// ([`PreparedState::work_item`](super::PreparedState::work_item) /
-/// [`PreparedState::restore`](super::PreparedState::restore)); serializes with serde.
+/// ([`Router::work_item`](super::Router::work_item) /
+/// [`Router::restore`](super::Router::restore)); serializes with serde.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct WorkItem {

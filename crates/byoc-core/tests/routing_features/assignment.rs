@@ -1,16 +1,8 @@
 //! Assignment methods: highest capacity, round robin, longest idle, custom orders.
 
-#![allow(unused_imports)]
+use byoc_core::workstream::{MemberState, Outcome, Presence, Router, RoutingState, Workstream};
 
-use std::time::Duration;
-
-use byoc_core::workstream::{
-    Action, MemberState, Outcome, PerKind, PreparedState, Presence, Router, RoutingState,
-    TraceStep, Verdict, Withdrawal, Workstream,
-};
-use chrono::{DateTime, TimeZone, Utc};
-
-use crate::{at, conv, free, given_to, offers, secs, ws};
+use crate::{at, conv, free, given_to, ws};
 
 fn method_ws(method: &str) -> Workstream {
     ws(&format!(
@@ -35,7 +27,9 @@ members = [
 fn each_assignment_method_picks_its_agent() {
     let idle = |h: u32| MemberState::new(Presence::Available, 0).with_idle_since(at(h, 0));
     // (method, members' (id, load, idle since hour), expected first pick)
-    let cases: &[(&str, [(&str, u32, u32); 3], &str)] = &[
+    /// (method, members' (id, load, idle since hour), expected first pick)
+    type Case<'a> = (&'a str, [(&'a str, u32, u32); 3], &'a str);
+    let cases: &[Case<'_>] = &[
         (
             r#""highest_capacity""#,
             [("ann", 2, 8), ("bob", 0, 7), ("cat", 1, 6)],

@@ -1,16 +1,9 @@
 //! Operating hours across midnight, holidays, a DST change, and `open` conditions.
 
-#![allow(unused_imports)]
+use byoc_core::workstream::{Outcome, Router, TraceStep, Workstream};
+use chrono::{TimeZone, Utc};
 
-use std::time::Duration;
-
-use byoc_core::workstream::{
-    Action, MemberState, Outcome, PerKind, PreparedState, Presence, Router, RoutingState,
-    TraceStep, Verdict, Withdrawal, Workstream,
-};
-use chrono::{DateTime, TimeZone, Utc};
-
-use crate::{at, conv, free, given_to, offers, secs, ws};
+use crate::{at, conv, free, given_to, ws};
 
 fn hours_ws() -> Workstream {
     ws(r#"

@@ -1,16 +1,7 @@
 //! Offers: bots take at once, declines and timeouts go to the next agent, overflow after N failed offers.
 
-#![allow(unused_imports)]
-
-use std::time::Duration;
-
-use byoc_core::workstream::{
-    Action, MemberState, Outcome, PerKind, PreparedState, Presence, Router, RoutingState,
-    TraceStep, Verdict, Withdrawal, Workstream,
-};
-use chrono::{DateTime, TimeZone, Utc};
-
 use byoc_core::conversation::Conversation;
+use byoc_core::workstream::{Action, Outcome, Presence, Router, Withdrawal, Workstream};
 
 use crate::{at, conv, free, given_to, offers, secs, ws};
 

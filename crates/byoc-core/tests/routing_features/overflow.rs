@@ -1,16 +1,9 @@
 //! Overflow before queueing (closed, too many waiting, long estimated wait) and after (waited too long).
 
-#![allow(unused_imports)]
+use byoc_core::workstream::{Action, Outcome, Presence, Router, RoutingState, Workstream};
+use chrono::{DateTime, Utc};
 
-use std::time::Duration;
-
-use byoc_core::workstream::{
-    Action, MemberState, Outcome, PerKind, PreparedState, Presence, Router, RoutingState,
-    TraceStep, Verdict, Withdrawal, Workstream,
-};
-use chrono::{DateTime, TimeZone, Utc};
-
-use crate::{at, conv, free, given_to, offers, secs, ws};
+use crate::{at, conv, free, given_to, secs, ws};
 
 fn overflow_ws(overflow: &str) -> Workstream {
     ws(&format!(

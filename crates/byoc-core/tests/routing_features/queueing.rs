@@ -1,14 +1,11 @@
 //! Priorities, preferred agents, capacity profiles, positions and estimated waits, restoring after a restart.
 
-#![allow(unused_imports)]
-
 use std::time::Duration;
 
 use byoc_core::workstream::{
     Action, MemberState, Outcome, PerKind, PreparedState, Presence, Router, RoutingState,
-    TraceStep, Verdict, Withdrawal, Workstream,
+    TraceStep, Verdict, Workstream,
 };
-use chrono::{DateTime, TimeZone, Utc};
 
 use crate::offers::{escalated, offer_ws};
 use crate::{at, conv, free, given_to, offers, secs, ws};
@@ -121,7 +118,8 @@ members = [
 #[test]
 fn preferred_agent_first_then_the_queue() {
     // (wait, bob's presence and load, expected at once, expected after 2 minutes)
-    let cases: &[(&str, Presence, u32, Option<&str>, Option<&str>)] = &[
+    type Case<'a> = (&'a str, Presence, u32, Option<&'a str>, Option<&'a str>);
+    let cases: &[Case<'_>] = &[
         ("0s", Presence::Available, 0, Some("bob"), None),
         ("0s", Presence::Away, 0, Some("ann"), None),
         ("2m", Presence::Available, 1, None, Some("ann")),

@@ -1,16 +1,8 @@
 //! Skills: exact and closest matching, skills from context variables, relaxation over time.
 
-#![allow(unused_imports)]
+use byoc_core::workstream::{Outcome, Router, Workstream};
 
-use std::time::Duration;
-
-use byoc_core::workstream::{
-    Action, MemberState, Outcome, PerKind, PreparedState, Presence, Router, RoutingState,
-    TraceStep, Verdict, Withdrawal, Workstream,
-};
-use chrono::{DateTime, TimeZone, Utc};
-
-use crate::{at, conv, free, given_to, offers, secs, ws};
+use crate::{at, conv, free, given_to, secs, ws};
 
 fn skills_ws(matching: &str) -> Workstream {
     ws(&format!(

@@ -409,7 +409,12 @@ impl<'w> Router<'w> {
             };
             if let Some(j) = chosen {
                 self.give(state, slot, j, now, &mut expiry, actions);
-                if state.work.book(q).get(at - 1).is_none_or(|&(_, s)| s != slot) {
+                if state
+                    .work
+                    .book(q)
+                    .get(at - 1)
+                    .is_none_or(|&(_, s)| s != slot)
+                {
                     at -= 1; // assigned: the next item moved up
                 }
             }

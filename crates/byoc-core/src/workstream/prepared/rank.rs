@@ -2,15 +2,14 @@
 //! tournament trees; picking the best for a conversation's skills; offers and loads that
 //! change the keys; queue hours and estimated waits.
 
-
 use super::{OFFLINE, Pick, PreparedState, Room, idle_code};
 use crate::workstream::assignment::SortKey;
 use crate::workstream::capacity::PerKind;
+use crate::workstream::keys::{self, Key};
 use crate::workstream::layout::{QueueLayout, Slot};
 use crate::workstream::model::ChannelKind;
 use crate::workstream::skills::{Needs, SkillMatching, closeness, meets_all};
 use crate::workstream::state::MemberState;
-use crate::workstream::keys::{self, Key};
 use crate::workstream::tree;
 
 impl PreparedState {
@@ -295,16 +294,19 @@ impl PreparedState {
     pub(crate) fn pick_pos(&self, q: usize, rule: Option<usize>, needs: &Needs) -> Option<u32> {
         let queue = self.layout.queues.get(q)?;
         let key = self.best_key(q, rule, 0, needs)?;
-        queue
-            .pos_by_rank
-            .get(keys::rank(key))
-            .copied()
+        queue.pos_by_rank.get(keys::rank(key)).copied()
     }
 
     /// The best key in queue `q` for `needs` (rule `rule`'s named skills, `None`: not a
     /// rule's) after the least important `dropped` were relaxed, nobody left out.
     #[inline(always)]
-    fn best_key(&self, q: usize, rule: Option<usize>, dropped: usize, needs: &Needs) -> Option<Key> {
+    fn best_key(
+        &self,
+        q: usize,
+        rule: Option<usize>,
+        dropped: usize,
+        needs: &Needs,
+    ) -> Option<Key> {
         let queue = self.layout.queues.get(q)?;
         let key = if needs.len() <= dropped {
             self.tree.get(queue.tree_at + 1).copied().unwrap_or(0)

@@ -6,6 +6,7 @@
 //! implementation.
 
 mod assignment;
+mod format;
 mod hours;
 mod offers;
 mod overflow;

@@ -17,7 +17,7 @@ use super::model::{Member, Queue};
 use super::overflow::OverflowAction;
 use super::prepared::{PreparedState, Router};
 use super::router::{RoutingDecision, assign, release};
-use super::work::Item;
+use super::work::{Item, Roots};
 use crate::conversation::Conversation;
 
 /// Something the host does for the router: notify an agent, add a member to the
@@ -321,6 +321,16 @@ impl<'w> Router<'w> {
                 .rule
                 .and_then(|r| state.layout.rules.get(r as usize))
                 .is_some_and(|info| !info.dynamic),
+            relaxes: facts
+                .rule
+                .and_then(|r| state.layout.rules.get(r as usize))
+                .is_some_and(|info| !info.relax_ms.is_empty()),
+            roots: facts
+                .rule
+                .and_then(|r| state.layout.rules.get(r as usize))
+                .filter(|info| !info.dynamic && info.queue == Some(q as u32))
+                .and_then(|info| info.roots.first())
+                .map_or(Roots::default(), |roots| Roots::of(roots)),
             preferred: match facts.preferred {
                 Preferred::Holding(j, _) => state
                     .layout

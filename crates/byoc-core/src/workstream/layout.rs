@@ -84,6 +84,8 @@ pub(crate) struct MemberInfo {
     pub(crate) first: Option<(u32, u32)>,
     /// Where it is a human: (queue, position among the queue's humans).
     pub(crate) humans: Vec<(u32, u32)>,
+    /// The same, when it is a human of exactly one queue, kept inline.
+    pub(crate) only: Option<(u32, u32)>,
 }
 
 /// One rule, prepared.
@@ -193,6 +195,7 @@ impl Layout {
                 capacity: capacity_of(ws, m),
                 first: None,
                 humans: Vec::new(),
+                only: None,
             })
             .collect();
 
@@ -312,6 +315,11 @@ impl Layout {
             queues.push(layout);
         }
 
+        for info in &mut members {
+            if let [one] = info.humans.as_slice() {
+                info.only = Some(*one);
+            }
+        }
         let mut by_priority: Vec<u32> = (0..queues.len() as u32).collect();
         by_priority.sort_by_key(|&q| std::cmp::Reverse(queues[q as usize].priority));
 

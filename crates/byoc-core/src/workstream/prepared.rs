@@ -79,9 +79,9 @@ impl<'w> Router<'w> {
     #[must_use]
     pub fn prepare(&self, state: &RoutingState) -> PreparedState {
         let layout = &self.layout;
-        let mut members = vec![None; layout.members.len()];
+        let mut members = vec![Live::default(); layout.members.len()];
         for (id, &i) in &layout.member_index {
-            members[i as usize] = state.member_state(id);
+            members[i as usize].state = state.member_state(id);
         }
         let waiting = self
             .ws
@@ -92,7 +92,6 @@ impl<'w> Router<'w> {
         let mut prepared = PreparedState {
             layout: Arc::clone(layout),
             members,
-            reserved: vec![PerKind::default(); layout.members.len()],
             turns: vec![0; layout.flat_len],
             joined: vec![true; layout.flat_len],
             tree: vec![0; layout.tree_len],
@@ -107,7 +106,6 @@ impl<'w> Router<'w> {
             ],
             turn: vec![0; layout.queues.len()],
             clock: (DateTime::<Utc>::UNIX_EPOCH, 0),
-            last_free: vec![0; layout.members.len()],
             work: Work::new(layout.queues.len()),
         };
         for i in 0..prepared.members.len() {
@@ -131,10 +129,9 @@ impl<'w> Router<'w> {
 #[derive(Clone, Debug)]
 pub struct PreparedState {
     pub(crate) layout: Arc<Layout>,
-    /// Per member; `None` = not given (a bot is then available, a human offline).
-    members: Vec<Option<MemberState>>,
-    /// Per member, conversations offered and not yet answered, by kind.
-    pub(crate) reserved: Vec<PerKind<u32>>,
+    /// Per member: its state as given (`None`: a bot is then available, a human
+    /// offline), offers outstanding, free units when last ranked.
+    pub(crate) members: Vec<Live>,
     /// Per (queue, human): the turn it was last offered work in that queue (0: never).
     turns: Vec<u32>,
     /// Per (queue, human): signed in to the queue.
@@ -150,8 +147,6 @@ pub struct PreparedState {
     turn: Vec<u32>,
     /// The last time given to [`PreparedState::set_time`], and it in milliseconds.
     clock: (DateTime<Utc>, i64),
-    /// Per member, its free units when its keys were last computed.
-    last_free: Vec<u32>,
     pub(crate) work: Work,
 }
 
@@ -163,6 +158,17 @@ fn idle_code(at: Option<DateTime<Utc>>) -> u32 {
     at.map_or(0, |t| {
         u32::try_from((t.timestamp() - EPOCH_2020).clamp(0, i64::from(u32::MAX))).unwrap_or(0)
     })
+}
+
+/// One member's live facts, side by side so that ranking it reads one place.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Live {
+    /// Its state as given.
+    pub(crate) state: Option<MemberState>,
+    /// Conversations offered to it and not yet answered, by kind.
+    pub(crate) reserved: PerKind<u32>,
+    /// Its free units when its keys were last computed.
+    pub(crate) last_free: u32,
 }
 
 /// How much room a member has for one more conversation of the workstream's kind.
@@ -297,7 +303,7 @@ impl PreparedState {
     #[must_use]
     pub fn member_state(&self, id: &str) -> Option<MemberState> {
         let &i = self.layout.member_index.get(id)?;
-        self.members.get(i as usize).copied().flatten()
+        self.members.get(i as usize).and_then(|l| l.state)
     }
 
     /// How many conversations wait in a queue: the count given plus those the state
@@ -341,8 +347,8 @@ impl PreparedState {
     pub fn to_routing_state(&self) -> RoutingState {
         let mut state = RoutingState::new();
         for (id, &i) in &self.layout.member_index {
-            if let Some(Some(s)) = self.members.get(i as usize) {
-                state.set_member_state(&**id, *s);
+            if let Some(s) = self.members.get(i as usize).and_then(|l| l.state) {
+                state.set_member_state(&**id, s);
             }
         }
         for (name, &q) in &self.layout.queue_index {
@@ -360,7 +366,7 @@ impl PreparedState {
         };
         let i = i as usize;
         if let Some(slot) = self.members.get_mut(i) {
-            *slot = state;
+            slot.state = state;
         }
         self.update_keys(i);
         true

@@ -12,7 +12,7 @@ use super::layout::skill_names;
 use super::prepared::{PreparedState, Router};
 use super::skills::{Need, Needs};
 use super::trace::at_millis;
-use super::work::{Item, QueuePlace, WorkItem};
+use super::work::{Item, QueuePlace, Roots, WorkItem};
 
 impl Router<'_> {
     /// A tracked conversation's queue, position and estimated wait (for the automated
@@ -150,6 +150,14 @@ impl Router<'_> {
             entered: millis(item.entered_queue_at),
             order: state.work.next_order(),
             static_needs,
+            relaxes: rule
+                .and_then(|r| self.layout.rules.get(r))
+                .is_some_and(|info| !info.relax_ms.is_empty()),
+            roots: rule
+                .and_then(|r| self.layout.rules.get(r))
+                .filter(|info| static_needs && info.queue == Some(q as u32))
+                .and_then(|info| info.roots.first())
+                .map_or(Roots::default(), |roots| Roots::of(roots)),
             needs,
             preferred: item.preferred_agent.as_ref().and_then(|(m, _)| member(m)),
             hold_until: item.preferred_agent.as_ref().map_or(0, |(_, t)| millis(*t)),

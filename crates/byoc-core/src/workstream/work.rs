@@ -13,6 +13,35 @@ use serde::{Deserialize, Serialize};
 use super::layout::FxMap;
 use super::skills::Needs;
 
+/// Up to four (closeness, tree root index) pairs, inline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Roots {
+    len: u8,
+    items: [(u32, u32); 4],
+}
+
+impl Roots {
+    /// The roots, when there are at most four (else none: the caller looks them up).
+    pub(crate) fn of(roots: &[(u32, usize)]) -> Self {
+        let mut inline = Self::default();
+        if roots.len() > inline.items.len() {
+            return inline;
+        }
+        for (slot, &(fit, root)) in inline.items.iter_mut().zip(roots) {
+            let Ok(root) = u32::try_from(root) else {
+                return Self::default();
+            };
+            *slot = (fit, root);
+        }
+        inline.len = roots.len() as u8;
+        inline
+    }
+
+    pub(crate) fn as_slice(&self) -> &[(u32, u32)] {
+        &self.items[..usize::from(self.len)]
+    }
+}
+
 /// A waiting order key: higher priority first, then earlier entry, then arrival order.
 pub(crate) type BookKey = (Reverse<i32>, i64, u64);
 
@@ -30,6 +59,12 @@ pub(crate) struct Item {
     pub(crate) needs: Needs,
     /// They are its rule's named skills (so the rule's prepared groups serve it).
     pub(crate) static_needs: bool,
+    /// Its rule relaxes skills over time.
+    pub(crate) relaxes: bool,
+    /// Its rule's qualifying groups in its queue, as (closeness, tree root index), copied
+    /// here so that re-evaluation reads them next to the item; empty when they do not
+    /// apply (skills not all named, or another queue).
+    pub(crate) roots: Roots,
     pub(crate) preferred: Option<u32>,
     /// Until when (milliseconds) it is held for its preferred agent.
     pub(crate) hold_until: i64,

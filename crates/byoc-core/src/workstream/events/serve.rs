@@ -13,7 +13,7 @@ use crate::workstream::overflow::OverflowAction;
 use crate::workstream::prepared::{PreparedState, Router};
 use crate::workstream::skills::{Needs, SkillMatching, meets_all};
 use crate::workstream::trace::at_millis;
-use crate::workstream::work::Item;
+use crate::workstream::work::{Item, Roots};
 
 impl<'w> Router<'w> {
     pub(crate) fn member(&self, m: u32) -> Option<&'w Member> {
@@ -142,6 +142,7 @@ impl<'w> Router<'w> {
                     state.reserve(m, state.layout.kind, false);
                 }
                 item.queue = t as u32;
+                item.roots = Roots::default();
                 item.entered = now;
                 item.failed = 0;
                 item.failed_done = false;
@@ -193,6 +194,9 @@ impl<'w> Router<'w> {
     /// How many of a waiting conversation's skills relaxation dropped by `now`.
     #[inline]
     pub(crate) fn dropped_at(&self, item: &Item, now: i64) -> u8 {
+        if !item.relaxes {
+            return 0;
+        }
         let relax = item
             .rule
             .and_then(|r| self.layout.rules.get(r as usize))
@@ -402,10 +406,16 @@ impl<'w> Router<'w> {
                     (state.key_of(q, j) != 0 && skilled).then_some(j)
                 })
             } else {
-                let rule = item.rule.map(|r| r as usize).filter(|_| item.static_needs);
-                state
-                    .pick_for(q, rule, usize::from(dropped), &item.needs, &item.declined)
-                    .map(|p| p.j)
+                let inline = item.roots.as_slice();
+                if dropped == 0 && item.declined.is_empty() && !inline.is_empty() {
+                    // The rule's groups, copied into the item.
+                    state.best_of_roots(q, inline)
+                } else {
+                    let rule = item.rule.map(|r| r as usize).filter(|_| item.static_needs);
+                    state
+                        .pick_for(q, rule, usize::from(dropped), &item.needs, &item.declined)
+                        .map(|p| p.j)
+                }
             };
             if let Some(j) = chosen {
                 self.give(state, slot, j, now, &mut expiry, actions);

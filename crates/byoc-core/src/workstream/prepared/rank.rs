@@ -24,13 +24,18 @@ impl PreparedState {
     pub(crate) fn update_keys(&mut self, member: usize) {
         let room = self.room(member as u32);
         let last_free = self
-            .last_free
+            .members
             .get_mut(member)
-            .map_or(0, |f| std::mem::replace(f, room.free));
+            .map_or(0, |l| std::mem::replace(&mut l.last_free, room.free));
         let Some(info) = self.layout.members.get(member) else {
             return;
         };
-        for &(q, j) in &info.humans {
+        let only = info.only.map(|h| [h]);
+        let places = match &only {
+            Some(one) => one.as_slice(),
+            None => info.humans.as_slice(),
+        };
+        for &(q, j) in places {
             let key = self.human_key(q as usize, j, &room);
             let Some(queue) = self.layout.queues.get(q as usize) else {
                 continue;
@@ -61,8 +66,7 @@ impl PreparedState {
     pub(crate) fn human(&self, slot: &Slot) -> MemberState {
         self.members
             .get(slot.member as usize)
-            .copied()
-            .flatten()
+            .and_then(|l| l.state)
             .unwrap_or(OFFLINE)
     }
 
@@ -71,8 +75,7 @@ impl PreparedState {
     pub(crate) fn bot(&self, slot: &Slot) -> MemberState {
         self.members
             .get(slot.member as usize)
-            .copied()
-            .flatten()
+            .and_then(|l| l.state)
             .unwrap_or_default()
     }
 
@@ -96,15 +99,10 @@ impl PreparedState {
     #[inline]
     pub(crate) fn room(&self, member: u32) -> Room {
         let kind = self.layout.kind;
-        let s = match self.members.get(member as usize) {
-            Some(Some(s)) => s,
-            _ => &OFFLINE,
+        let (s, reserved) = match self.members.get(member as usize) {
+            Some(live) => (live.state.as_ref().unwrap_or(&OFFLINE), live.reserved),
+            None => (&OFFLINE, PerKind::default()),
         };
-        let reserved = self
-            .reserved
-            .get(member as usize)
-            .copied()
-            .unwrap_or_default();
         let capacity = self
             .layout
             .members
@@ -337,6 +335,27 @@ impl PreparedState {
         (key != 0).then_some(key)
     }
 
+    /// The human (position among queue `q`'s humans) ranked first among the groups whose
+    /// subtree roots are `roots` ((closeness, tree index) pairs, closest first).
+    #[inline]
+    pub(crate) fn best_of_roots(&self, q: usize, roots: &[(u32, u32)]) -> Option<u32> {
+        let mut best: (u32, Key) = (0, 0);
+        for &(fit, root) in roots {
+            if best.1 != 0 && fit < best.0 {
+                break; // closest first: a lower tier cannot win
+            }
+            let key = self.tree.get(root as usize).copied().unwrap_or(0);
+            if key > best.1 {
+                best = (fit, key);
+            }
+        }
+        if best.1 == 0 {
+            return None;
+        }
+        let queue = self.layout.queues.get(q)?;
+        queue.by_rank.get(keys::rank(best.1)).copied()
+    }
+
     /// Whether any human of queue `q` can take work now (skills aside).
     #[inline]
     pub(crate) fn anyone_free(&self, q: usize) -> bool {
@@ -474,7 +493,11 @@ impl PreparedState {
     /// Adds or removes an outstanding offer to a member, updating its keys.
     #[inline]
     pub(crate) fn reserve(&mut self, member: u32, kind: ChannelKind, add: bool) {
-        if let Some(r) = self.reserved.get_mut(member as usize) {
+        if let Some(r) = self
+            .members
+            .get_mut(member as usize)
+            .map(|l| &mut l.reserved)
+        {
             let n = r.get_mut(kind);
             *n = if add {
                 n.saturating_add(1)
@@ -489,7 +512,7 @@ impl PreparedState {
     /// keys.
     #[inline]
     pub(crate) fn add_load(&mut self, member: u32, kind: ChannelKind) {
-        if let Some(slot) = self.members.get_mut(member as usize) {
+        if let Some(slot) = self.members.get_mut(member as usize).map(|l| &mut l.state) {
             let mut s = slot.unwrap_or_default();
             s.load = s.load.saturating_add(1);
             let n = s.by_kind.get_mut(kind);

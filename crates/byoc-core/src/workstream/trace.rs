@@ -314,21 +314,25 @@ impl Facts {
                 .map_or(0, |g| closeness(&g.levels, &needs))
         };
         for (j, slot, member) in humans {
-            let s = state.human(slot);
-            let room = state.room(slot.member);
+            let key = state.key_of(q, j);
             let group = layout.groups.get(slot.group as usize);
             let verdict = if holding && preferred.is_some_and(|(p, _)| p != j) {
                 Verdict::HeldForPreferred
-            } else if !s.presence.accepts_work() {
-                Verdict::Unavailable(s.presence)
-            } else if !state.is_joined(q, j) {
-                Verdict::NotInQueue
-            } else if !room.fits && room.count >= room.max {
-                Verdict::AtKindLimit { max: room.max }
-            } else if !room.fits {
-                Verdict::AtCapacity {
-                    load: u32::try_from(room.used).unwrap_or(u32::MAX),
-                    capacity: room.units,
+            } else if key == 0 {
+                // It cannot take work: say why.
+                let s = state.human(slot);
+                let room = state.room(slot.member);
+                if !s.presence.accepts_work() {
+                    Verdict::Unavailable(s.presence)
+                } else if !state.is_joined(q, j) {
+                    Verdict::NotInQueue
+                } else if room.count >= room.max {
+                    Verdict::AtKindLimit { max: room.max }
+                } else {
+                    Verdict::AtCapacity {
+                        load: u32::try_from(room.used).unwrap_or(u32::MAX),
+                        capacity: room.units,
+                    }
                 }
             } else if !closest && !group.is_some_and(|g| meets_all(&g.levels, &needs)) {
                 Verdict::LacksSkills
@@ -347,9 +351,8 @@ impl Facts {
                 ranked_below(
                     &layout.keys,
                     &queue.assignment,
-                    state.key_of(q, j),
+                    key,
                     picked_key.unwrap_or(0),
-                    room.free,
                 )
             };
             trace.push(TraceStep::Member(member, verdict));
@@ -359,14 +362,12 @@ impl Facts {
 
 /// Why an agent who could take the conversation ranked below the one picked: the first
 /// sort key where it loses.
-fn ranked_below(
-    keys: &[SortKey],
-    method: &AssignmentMethod,
-    key: Key,
-    picked: Key,
-    free: u32,
-) -> Verdict {
+fn ranked_below(keys: &[SortKey], method: &AssignmentMethod, key: Key, picked: Key) -> Verdict {
+    let mut free = 0;
     for (sort, shift, width) in keys::fields(keys) {
+        if sort == SortKey::FreeCapacity {
+            free = keys::field(key, shift, width);
+        }
         let (mine, theirs) = (
             keys::field(key, shift, width),
             keys::field(picked, shift, width),

@@ -1,7 +1,8 @@
 //! Preparing a workstream for routing: member ids become positions, each rule's queue,
 //! skills and priority are resolved, skill names become indices, each queue's humans are
-//! grouped by identical skills (one tournament tree per group, and one over the groups),
-//! and operating hours become schedules.
+//! grouped by identical skills (each group an aligned block of leaves of the queue's
+//! tournament tree, so its subtree root is the group's best), and operating hours become
+//! schedules.
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -184,10 +184,12 @@
 //! map, `starts_with` by a prefix map probed once per prefix length, `contains` by one
 //! Aho-Corasick automaton, `exists` by a list, `ignore_case` over ASCII-lowered literals,
 //! negations checked in order; everything else in order), so the first rule that holds, in
-//! declaration order, wins. Each queue's humans are grouped by identical skills; each group
-//! keeps a tournament tree of ranking keys, and the queue a tree over the groups, which
-//! presence, load, offers and sign-ins update in `log2` steps; a rule's qualifying groups
-//! are worked out when preparing, so choosing the human reads one root per qualifying group.
+//! declaration order, wins. Each queue keeps a tournament tree of its humans' ranking keys
+//! (64-bit: the assignment method's sort keys, then the id's rank), which presence, load,
+//! offers and sign-ins update in `log2(humans)` steps; humans with identical skills form an
+//! aligned block of leaves, whose subtree root is their best, and a rule's qualifying
+//! groups are worked out when preparing, so choosing the human reads the queue's root, or
+//! one subtree root per qualifying group.
 //! A queue's operating hours are worked out once per window of constant openness
 //! ([`PreparedState::set_time`], done by every event call). A decision allocates nothing in
 //! the common case; the trace is derived only when asked for. Re-evaluation walks each

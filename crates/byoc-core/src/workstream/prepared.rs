@@ -4,12 +4,12 @@
 //! Preparing does once what a decision would otherwise redo every time (`super::layout`):
 //! member ids become positions, each rule's queue and skills are resolved, runs of rules
 //! testing the same field become an index (`super::index`). The prepared state keeps, per
-//! queue and per group of humans with the same skills, a tournament tree over the humans'
-//! ranking keys (the queue's assignment method: free capacity, round-robin turn, idle time,
-//! then id order), and a tree over the groups' best keys, both updated when a member's
-//! presence, load or queue membership changes (`log2` steps each), so choosing a human is
-//! reading a root: the queue's, or, with required skills, the best root among the groups
-//! that have them.
+//! queue, a tournament tree over the humans' ranking keys (`super::keys`: the queue's
+//! assignment method — free capacity, fewest conversations, round-robin turn, idle time —
+//! then id order), updated when a member's presence, load, offers or queue membership
+//! change (`log2(humans)` steps), with the humans of identical skills as aligned blocks of
+//! leaves, so choosing a human is reading a root: the queue's, or, with required skills,
+//! the best subtree root among the groups that have them.
 
 mod rank;
 

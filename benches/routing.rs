@@ -3,6 +3,9 @@
 //! signature). Issue #7: a decision grows at most linearly with rules and agents and takes
 //! under 1/10 of the baseline at 100 rules × 100 agents.
 //!
+//! Every prepared state knows the time of the decisions (`PreparedState::set_time`), as it
+//! does after any of the router's event calls.
+//!
 //! Ids (group `routing`):
 //!
 //! - `decision/r{R}_a{A}`: the worst case for rules. `R` rules `equals` on
@@ -22,6 +25,18 @@
 //! - `bot_first/r{R}_a{A}`: the typical first decision: the first rule (no condition) sends
 //!   the conversation to a bot queue, the bot takes it; `R - 1` topic rules and `A` agents
 //!   follow.
+//! - `decision_full/r{R}_a{A}`: the same worst case for rules, with what a contact center
+//!   configures: each rule has a priority and requires a skill (`s{i % 10}` at proficiency
+//!   2), the queue has operating hours (`Europe/Paris`, weekdays 08:00–20:00, the decision at
+//!   10:00 on a Monday) and assigns by highest capacity; agent `k` has skill `s{k % 10}` at 3
+//!   and `s{(k + 3) % 10}` at 1, so ten skill groups, and the last rule's skill is held at
+//!   proficiency 2 or more by a tenth of the agents. The state knows the time
+//!   (`PreparedState::set_time`), as it does after any of the router's event calls.
+//! - `reevaluate/w100_a100`: 100 conversations wait in that queue, which offers (ten per
+//!   skill, priorities 0–4), every agent at capacity (5 of 5); then all 100 agents free one
+//!   place, and
+//!   `Router::reevaluate` offers the 100 conversations, in priority order, each to the agent
+//!   its skills and the assignment method pick. Compare with 100 × `decision_full/r100_a100`.
 //! - `explain/r100_a100`: deriving the trace of `decision/r100_a100` (`decision.trace()`).
 //! - `oneoff/r100_a100`: `byoc::core::workstream::route`, which prepares the workstream
 //!   and the state for a single decision.
@@ -35,10 +50,10 @@ use std::hint::black_box;
 use byoc::core::ChannelAccount;
 use byoc::core::conversation::Conversation;
 use byoc::core::workstream::{
-    Outcome, PreparedState, Presence, Router, RoutingState, Workstream, route,
+    Action, Outcome, PreparedState, Presence, Router, RoutingState, Workstream, route,
 };
 use byoc::telesign::{ApiKey, CallbackVerifier};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue};
 
 const SIZES: [usize; 3] = [10, 100, 1000];
@@ -85,6 +100,43 @@ fn workstream(rules: usize, agents: usize, shape: Shape) -> Workstream {
     if shape == Shape::BotFirst {
         t.push_str("[[queues]]\nname = \"BotQ\"\nmembers = [{ id = \"bot\", kind = \"bot\" }]\n");
     }
+    Workstream::from_toml_str(&t).expect("bench workstream")
+}
+
+/// `decision_full`: priorities, a skill per rule, operating hours, skilled agents.
+fn full_workstream(rules: usize, agents: usize, offers: bool) -> Workstream {
+    let mut t = String::from(
+        "name = \"Bench\"\nlanguage = \"en-US\"\nchannel = { kind = \"chat\", id = \"x\" }\n\
+         context_variables = [{ name = \"Topic\", type = \"string\" }]\n\
+         [[operating_hours]]\nname = \"Office\"\ntime_zone = \"Europe/Paris\"\n",
+    );
+    for day in ["monday", "tuesday", "wednesday", "thursday", "friday"] {
+        let _ = writeln!(t, "{day} = [\"08:00-20:00\"]");
+    }
+    for i in 0..rules {
+        let _ = write!(
+            t,
+            "[[routing_rules]]\nname = \"R{i}\"\nqueue = \"Q\"\npriority = {}\n\
+             skills = [{{ name = \"s{}\", proficiency = 2 }}]\n\
+             condition = {{ equals = {{ field = \"context.Topic\", value = \"topic-{i};\" }} }}\n",
+            i % 5,
+            i % 10
+        );
+    }
+    t.push_str("[[queues]]\nname = \"Q\"\noperating_hours = \"Office\"\n");
+    if offers {
+        t.push_str("offer = { timeout = \"1h\" }\n");
+    }
+    t.push_str("members = [\n");
+    for k in 0..agents {
+        let _ = writeln!(
+            t,
+            "{{ id = \"a{k:04}\", kind = \"agent\", capacity = 5, skills = {{ s{} = 3, s{} = 1 }} }},",
+            k % 10,
+            (k + 3) % 10
+        );
+    }
+    t.push_str("]\n");
     Workstream::from_toml_str(&t).expect("bench workstream")
 }
 
@@ -164,7 +216,8 @@ fn bench(cr: &mut Criterion) {
             for agents in SIZES {
                 let c = case(rules, agents, shape);
                 let router = Router::new(&c.ws);
-                let prepared = router.prepare(&c.state);
+                let mut prepared = router.prepare(&c.state);
+                prepared.set_time(c.conv.last_activity_at);
                 check(&router, &prepared, &c, shape);
                 g.bench_function(format!("{prefix}/r{rules}_a{agents}"), |b| {
                     b.iter(|| {
@@ -181,7 +234,8 @@ fn bench(cr: &mut Criterion) {
         let agents = 100;
         let c = case(rules, agents, Shape::Contains);
         let router = Router::new(&c.ws);
-        let prepared = router.prepare(&c.state);
+        let mut prepared = router.prepare(&c.state);
+        prepared.set_time(c.conv.last_activity_at);
         check(&router, &prepared, &c, Shape::Contains);
         g.bench_function(format!("decision_contains/r{rules}_a{agents}"), |b| {
             b.iter(|| {
@@ -194,7 +248,8 @@ fn bench(cr: &mut Criterion) {
 
     let c = case(100, 100, Shape::BotFirst);
     let router = Router::new(&c.ws);
-    let prepared = router.prepare(&c.state);
+    let mut prepared = router.prepare(&c.state);
+    prepared.set_time(c.conv.last_activity_at);
     check(&router, &prepared, &c, Shape::BotFirst);
     g.bench_function("bot_first/r100_a100", |b| {
         b.iter(|| {
@@ -202,6 +257,73 @@ fn bench(cr: &mut Criterion) {
                 .route(black_box(&c.conv), black_box(&prepared))
                 .outcome
         })
+    });
+
+    // Monday 2025-03-03, 10:00 in Paris.
+    let now = "2025-03-03T09:00:00Z".parse().expect("time");
+    for rules in SIZES {
+        for agents in SIZES {
+            let ws = full_workstream(rules, agents, false);
+            let router = Router::new(&ws);
+            let mut prepared = router.prepare(&state(agents));
+            prepared.set_time(now);
+            let conv = conversation(rules, Shape::Equals);
+            let d = router.route_at(&conv, &prepared, now);
+            // The last rule's skill: agents k with k % 10 == (rules - 1) % 10, the first
+            // of whom has the most free capacity (loads cycle 0..5).
+            let skill = (rules - 1) % 10;
+            let expected = (0..agents)
+                .find(|k| k % 10 == skill && k % 5 == 0)
+                .or((0..agents).find(|k| k % 10 == skill));
+            match d.outcome {
+                Outcome::Assigned(m) => {
+                    assert_eq!(Some(m.id.clone()), expected.map(|k| format!("a{k:04}")));
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            assert_eq!(d.priority, ((rules - 1) % 5) as i32);
+            g.bench_function(format!("decision_full/r{rules}_a{agents}"), |b| {
+                b.iter(|| {
+                    router
+                        .route_at(black_box(&conv), black_box(&prepared), now)
+                        .outcome
+                })
+            });
+        }
+    }
+
+    // 100 conversations waiting, 100 agents at capacity; all of them free up.
+    let ws = full_workstream(100, 100, true);
+    let router = Router::new(&ws);
+    let busy = (0..100).fold(RoutingState::new(), |s, k| {
+        s.with_member(format!("a{k:04}"), Presence::Available, 5)
+    });
+    let mut waiting = router.prepare(&busy);
+    for i in 0..100 {
+        let mut c = Conversation::new(format!("c{i}"), "x", ChannelAccount::new("u"), now);
+        c.set_context("Topic", format!("topic-{i};"));
+        let p = router.submit(&mut waiting, &c, now);
+        assert!(matches!(p.decision.outcome, Outcome::Queued { .. }));
+    }
+    for k in 0..100 {
+        waiting.set_member(&format!("a{k:04}"), Presence::Available, 4);
+    }
+    let offers = router.reevaluate(&mut waiting.clone(), now);
+    assert_eq!(
+        offers
+            .iter()
+            .filter(|a| matches!(a, Action::Offer { .. }))
+            .count(),
+        100
+    );
+    // The state is cloned just before each timed call (so it is as warm in the caches as
+    // the state a host works on) and dropped after it, outside the timing.
+    g.bench_function("reevaluate/w100_a100", |b| {
+        b.iter_batched_ref(
+            || waiting.clone(),
+            |s| router.reevaluate(s, now),
+            BatchSize::PerIteration,
+        )
     });
 
     let c = case(100, 100, Shape::Equals);

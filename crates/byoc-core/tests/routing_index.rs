@@ -118,9 +118,8 @@ fn rules() -> impl Strategy<Value = Vec<RoutingRule>> {
             .into_iter()
             .enumerate()
             .map(|(i, (condition, q))| RoutingRule {
-                name: format!("R{i}"),
                 condition,
-                queue: QUEUES[q].into(),
+                ..RoutingRule::new(format!("R{i}"), QUEUES[q])
             })
             .collect()
     })
@@ -392,10 +391,8 @@ fn every_index_kind_at_its_edges() {
         ws.routing_rules = rules
             .iter()
             .enumerate()
-            .map(|(i, &(op, v, ic))| RoutingRule {
-                name: format!("R{i}"),
-                condition: Some(leaf(op, v, ic)),
-                queue: "CreditCardQueue".into(),
+            .map(|(i, &(op, v, ic))| {
+                RoutingRule::new(format!("R{i}"), "CreditCardQueue").with_condition(leaf(op, v, ic))
             })
             .collect();
         let router = Router::new(&ws);

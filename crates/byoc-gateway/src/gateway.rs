@@ -91,10 +91,10 @@ impl Shared {
         for (agent, delta) in deltas {
             let s = routing
                 .member_state(agent)
-                .unwrap_or(byoc_core::workstream::MemberState {
-                    presence: Presence::Offline,
-                    load: 0,
-                });
+                .unwrap_or(byoc_core::workstream::MemberState::new(
+                    Presence::Offline,
+                    0,
+                ));
             routing.set_member(
                 agent.clone(),
                 s.presence,

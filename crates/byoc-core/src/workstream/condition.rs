@@ -148,7 +148,8 @@ pub struct Membership {
 
 /// A routing condition. In TOML: `condition = { equals = { field = "context.Topic", value =
 /// "CreditCard" } }`, `{ in = { field = "customer.locale", values = ["en-US", "en-GB"] } }`,
-/// `{ exists = "context.Topic" }`, `{ all = [ ... ] }`, `{ any = [ ... ] }`, `{ not = { ... } }`.
+/// `{ exists = "context.Topic" }`, `{ open = "BusinessHours" }`, `{ all = [ ... ] }`,
+/// `{ any = [ ... ] }`, `{ not = { ... } }`.
 ///
 /// Semantics: an absent field (or an empty string) never equals, contains or starts with
 /// anything, so `not_equals` on an absent field is true. A number or boolean compared with a
@@ -176,6 +177,10 @@ pub enum Condition {
     Any(Vec<Condition>),
     /// The condition does not hold.
     Not(Box<Condition>),
+    /// The workstream's operating hours of this name are open at the time of routing
+    /// ([`Condition::matches_at`]; [`Condition::matches`], which has no time, takes it as
+    /// not holding).
+    Open(String),
 }
 
 impl Condition {
@@ -189,9 +194,29 @@ impl Condition {
         })
     }
 
-    /// Whether the condition holds for the conversation. Allocates nothing.
+    /// Whether the condition holds for the conversation, `open` conditions taken as not
+    /// holding (see [`Condition::matches_at`]). Allocates nothing.
     #[must_use]
     pub fn matches(&self, conv: &Conversation) -> bool {
+        self.matches_with(conv, &|_| false)
+    }
+
+    /// Whether the condition holds for the conversation at `now`, `open` conditions read
+    /// from the workstream's operating hours (an unknown name does not hold).
+    #[must_use]
+    pub fn matches_at(
+        &self,
+        conv: &Conversation,
+        workstream: &super::Workstream,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        self.matches_with(conv, &|name: &str| {
+            workstream.hours(name).is_some_and(|h| h.is_open_at(now))
+        })
+    }
+
+    /// Whether the condition holds, `open` answered by `open`.
+    pub(crate) fn matches_with(&self, conv: &Conversation, open: &dyn Fn(&str) -> bool) -> bool {
         match self {
             Self::Equals(c) => c
                 .field
@@ -214,9 +239,10 @@ impl Condition {
                 .read(conv)
                 .is_some_and(|v| m.values.iter().any(|x| v.equals(x, m.ignore_case))),
             Self::Exists(field) => field.read(conv).is_some(),
-            Self::All(list) => list.iter().all(|c| c.matches(conv)),
-            Self::Any(list) => list.iter().any(|c| c.matches(conv)),
-            Self::Not(inner) => !inner.matches(conv),
+            Self::All(list) => list.iter().all(|c| c.matches_with(conv, open)),
+            Self::Any(list) => list.iter().any(|c| c.matches_with(conv, open)),
+            Self::Not(inner) => !inner.matches_with(conv, open),
+            Self::Open(name) => open(name),
         }
     }
 
@@ -233,6 +259,7 @@ impl Condition {
             Self::All(_) => "all",
             Self::Any(_) => "any",
             Self::Not(_) => "not",
+            Self::Open(_) => "open",
         }
     }
 }

@@ -1,18 +1,23 @@
-//! Making a decision with a [`Router`], and deriving its trace afterwards.
+//! Making a decision with a [`Router`]: rules, then the queue (operating hours, bots,
+//! preferred agent, skills and the assignment method, overflow before queueing, the wait).
 //!
 //! Deciding records only positions ([`Facts`]): the rule that matched, rules passed over,
-//! which bots had the conversation. The trace is re-derived from those, the workstream and
-//! the same state, so a decision costs no per-member work beyond choosing.
+//! which bots had the conversation, the skills required, overflow applied. The trace is
+//! re-derived from those, the workstream and the same state (`super::trace`), so a
+//! decision costs no per-member work beyond choosing.
 
 use chrono::{DateTime, Utc};
 
+use super::assignment::PreferredAgent;
 use super::error::RouteError;
 use super::index::Segment;
-use super::model::{Queue, RoutingRule, Workstream};
+use super::layout::Layout;
+use super::overflow::{OverflowAction, OverflowCondition};
 use super::prepared::{PreparedState, Router};
-use super::router::{Outcome, RoutingDecision, TraceStep, Unrouted, Verdict};
+use super::router::{RoutingDecision, Unrouted};
+use super::skills::{self, Needs};
 use super::state::RoutingState;
-use crate::conversation::{ContextValue, Conversation, ConversationState};
+use crate::conversation::{ContextValue, Conversation, ConversationState, ParticipantRole};
 
 /// How the decision began.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +61,7 @@ impl BotSet {
         }
     }
 
-    fn contains(&self, k: usize) -> bool {
+    pub(crate) fn contains(&self, k: usize) -> bool {
         if k < 64 {
             self.first & (1 << k) != 0
         } else {
@@ -67,29 +72,110 @@ impl BotSet {
     }
 }
 
+/// What became of the conversation's preferred agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Preferred {
+    /// None was configured or found.
+    None,
+    /// The agent named is not a human of the queue.
+    NotInQueue,
+    /// Picked (position among the queue's humans).
+    Taken(u32),
+    /// Not free; the conversation waits for them until this time (milliseconds).
+    Holding(u32, i64),
+    /// Not free, and the conversation does not wait for them.
+    NotFree(u32),
+}
+
+impl Preferred {
+    pub(crate) fn member_j(self) -> Option<u32> {
+        match self {
+            Self::Taken(j) | Self::Holding(j, _) | Self::NotFree(j) => Some(j),
+            Self::None | Self::NotInQueue => None,
+        }
+    }
+}
+
 /// What a decision found, as positions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Facts {
-    start: Start,
-    rule: Option<u32>,
+    pub(crate) start: Start,
+    pub(crate) rule: Option<u32>,
     /// The queue routed to (or the default queue skipped by the loop guard).
-    queue: Option<u32>,
+    pub(crate) queue: Option<u32>,
     /// Rules that matched but were passed over, in order, with `true` when the loop guard
     /// skipped them (`false`: their queue does not exist, an unvalidated workstream).
-    passed: Vec<(u32, bool)>,
-    visited: BotSet,
+    pub(crate) passed: Vec<(u32, bool)>,
+    pub(crate) visited: BotSet,
+    /// The skills required, when they are not the rule's named skills (read them with
+    /// [`Facts::needs_in`]).
+    pub(crate) needs: Needs,
+    /// Skills dropped by relaxation (a waiting conversation offered again).
+    pub(crate) dropped: u8,
+    pub(crate) priority: i32,
+    /// The decision's time, in milliseconds.
+    pub(crate) now: i64,
+    /// Overflow entries applied, in order: (queue, index in its `overflow`).
+    pub(crate) overflow: Vec<(u32, u32)>,
+    pub(crate) preferred: Preferred,
+    /// The final queue was outside its operating hours.
+    pub(crate) closed: bool,
+}
+
+impl Facts {
+    /// The skills the decision required: the rule's named skills (kept by the layout, not
+    /// copied per decision), or those resolved for this conversation.
+    pub(crate) fn needs_in(&self, layout: &Layout) -> Needs {
+        *needs_of(layout, self.rule.map(|r| r as usize), &self.needs)
+    }
+
+    pub(crate) fn new(start: Start, now: i64) -> Self {
+        Self {
+            start,
+            rule: None,
+            queue: None,
+            passed: Vec::new(),
+            visited: BotSet::default(),
+            needs: Needs::default(),
+            dropped: 0,
+            priority: 0,
+            now,
+            overflow: Vec::new(),
+            preferred: Preferred::None,
+            closed: false,
+        }
+    }
+}
+
+/// The skills a decision of `rule` requires: the rule's named skills when it has no
+/// skills from context variables, else `resolved`.
+#[inline(always)]
+pub(crate) fn needs_of<'n>(
+    layout: &'n Layout,
+    rule: Option<usize>,
+    resolved: &'n Needs,
+) -> &'n Needs {
+    match rule.and_then(|r| layout.rules.get(r)) {
+        Some(info) if !info.dynamic => &info.needs,
+        _ => resolved,
+    }
 }
 
 /// Where the conversation ends up, as positions.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum RawOutcome {
-    /// Position in the queue's members.
+    /// Position in the final queue's members.
     Member(usize),
-    Queued(u32),
+    Queued {
+        position: u32,
+        wait_ms: Option<u64>,
+    },
     QueueFull {
         waiting: u32,
         limit: u32,
     },
+    /// Ended by the last overflow entry applied.
+    Ended,
     Unrouted(Unrouted),
 }
 
@@ -100,24 +186,52 @@ fn is_ended(conv: &Conversation) -> bool {
     )
 }
 
+/// Milliseconds since the epoch.
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
 impl<'w> Router<'w> {
-    /// Routes a conversation, as [`route`](super::route) does; the decision borrows the
-    /// state too, and derives its trace only when asked. Allocates nothing unless a rule
-    /// match is skipped by the escalation loop guard or a queue lists more than 64 bots.
+    /// Routes a conversation as [`route`](super::route) does, at the conversation's last
+    /// activity (the message that asked for routing): see [`Router::route_at`].
     #[must_use]
     pub fn route<'s>(
         &'s self,
         conv: &Conversation,
         state: &'s PreparedState,
     ) -> RoutingDecision<'s> {
-        if !self.is_for(state) {
-            return self.route_detached(conv, &state.to_routing_state());
-        }
-        let (facts, raw) = self.decide(conv, state);
-        RoutingDecision::lazy(self.workstream(), state, facts, raw)
+        self.route_at(conv, state, conv.last_activity_at)
     }
 
-    /// Transfers a conversation to a named queue, as [`transfer`](super::transfer) does.
+    /// Decides where a conversation arriving at `now` goes, without changing the state:
+    /// the first rule that holds (conditions on operating hours read at `now`) picks the
+    /// queue, priority and required skills; in the queue, while it is open, a free bot
+    /// takes it, else its preferred agent, else the human the queue's assignment method
+    /// ranks first among those with the skills; nobody free, the queue's overflow before
+    /// queueing applies, else it waits. The decision borrows the state and derives its
+    /// trace only when asked. Allocates nothing unless a rule match is skipped by the
+    /// escalation loop guard, an overflow applies, or a queue lists more than 64 bots.
+    ///
+    /// To act on the decision (offer, queue, start timers), call [`Router::submit`]
+    /// instead, which makes the same decision and records it.
+    #[must_use]
+    pub fn route_at<'s>(
+        &'s self,
+        conv: &Conversation,
+        state: &'s PreparedState,
+        now: DateTime<Utc>,
+    ) -> RoutingDecision<'s> {
+        if !self.is_for(state) {
+            return self.route_detached(conv, &state.to_routing_state(), now);
+        }
+        let facts = Facts::new(Start::Rules(Fallback::NoRule), state.millis(now));
+        RoutingDecision::decided(self.workstream(), state, facts, |facts| {
+            self.decide_into(conv, state, facts)
+        })
+    }
+
+    /// Transfers a conversation to a named queue, as [`transfer`](super::transfer) does,
+    /// at the conversation's last activity.
     ///
     /// # Errors
     /// [`RouteError::UnknownQueue`] when the workstream has no such queue.
@@ -127,10 +241,18 @@ impl<'w> Router<'w> {
         state: &'s PreparedState,
         queue: &str,
     ) -> Result<RoutingDecision<'s>, RouteError> {
+        let now = millis(conv.last_activity_at);
         if !self.is_for(state) {
-            return self.transfer_detached(conv, &state.to_routing_state(), queue);
+            let detached = self.prepare(&state.to_routing_state());
+            let (facts, raw) = self.decide_transfer(conv, &detached, queue, now)?;
+            return Ok(RoutingDecision::eager(
+                self.workstream(),
+                &detached,
+                &facts,
+                raw,
+            ));
         }
-        let (facts, raw) = self.decide_transfer(conv, state, queue)?;
+        let (facts, raw) = self.decide_transfer(conv, state, queue, now)?;
         Ok(RoutingDecision::lazy(self.workstream(), state, facts, raw))
     }
 
@@ -144,87 +266,133 @@ impl<'w> Router<'w> {
         at: DateTime<Utc>,
     ) -> RoutingDecision<'s> {
         conv.hand_off(context_updates, at);
-        self.route(conv, state)
+        self.route_at(conv, state, at)
     }
 
     pub(crate) fn route_detached(
         &self,
         conv: &Conversation,
         state: &RoutingState,
+        now: DateTime<Utc>,
     ) -> RoutingDecision<'w> {
         let state = self.prepare(state);
-        let (facts, raw) = self.decide(conv, &state);
+        let (facts, raw) = self.decide(conv, &state, millis(now));
         RoutingDecision::eager(self.workstream(), &state, &facts, raw)
     }
 
-    pub(crate) fn transfer_detached(
-        &self,
-        conv: &Conversation,
-        state: &RoutingState,
-        queue: &str,
-    ) -> Result<RoutingDecision<'w>, RouteError> {
-        let state = self.prepare(state);
-        let (facts, raw) = self.decide_transfer(conv, &state, queue)?;
-        Ok(RoutingDecision::eager(
-            self.workstream(),
-            &state,
-            &facts,
-            raw,
-        ))
-    }
-
-    fn decide_transfer(
+    pub(crate) fn decide_transfer(
         &self,
         conv: &Conversation,
         state: &PreparedState,
         queue: &str,
+        now: i64,
     ) -> Result<(Facts, RawOutcome), RouteError> {
         let q = self
             .layout
             .queue_position(queue)
             .ok_or_else(|| RouteError::UnknownQueue(queue.to_owned()))?;
-        let mut facts = Facts {
-            start: Start::Transfer,
-            rule: None,
-            queue: Some(q as u32),
-            passed: Vec::new(),
-            visited: BotSet::default(),
-        };
+        let mut facts = Facts::new(Start::Transfer, now);
+        facts.queue = Some(q as u32);
         if is_ended(conv) {
             facts.start = Start::TransferEnded(conv.state);
             return Ok((facts, RawOutcome::Unrouted(Unrouted::Ended(conv.state))));
         }
-        let raw = self.assign(q, conv, state, &mut facts.visited);
+        let raw = self.place_in(q, conv, state, &mut facts, None, false);
         Ok((facts, raw))
     }
 
+    pub(crate) fn decide(
+        &self,
+        conv: &Conversation,
+        state: &PreparedState,
+        now: i64,
+    ) -> (Facts, RawOutcome) {
+        let mut facts = Facts::new(Start::Rules(Fallback::NoRule), now);
+        let raw = self.decide_into(conv, state, &mut facts);
+        (facts, raw)
+    }
+
+    /// Decides into `facts` (made with [`Facts::new`] at the decision's time).
     #[inline(always)]
-    fn decide(&self, conv: &Conversation, state: &PreparedState) -> (Facts, RawOutcome) {
-        let mut facts = Facts {
-            start: Start::Rules(Fallback::NoRule),
-            rule: None,
-            queue: None,
-            passed: Vec::new(),
-            visited: BotSet::default(),
-        };
+    pub(crate) fn decide_into(
+        &self,
+        conv: &Conversation,
+        state: &PreparedState,
+        facts: &mut Facts,
+    ) -> RawOutcome {
+        let now = facts.now;
         if is_ended(conv) {
             facts.start = Start::Ended(conv.state);
-            return (facts, RawOutcome::Unrouted(Unrouted::Ended(conv.state)));
+            return RawOutcome::Unrouted(Unrouted::Ended(conv.state));
         }
         let rules = &self.workstream().routing_rules;
-        let holds = |i: usize| {
-            rules
+        let matched = self.first_rule(conv, state, now, &mut facts.passed);
+        if let Some(i) = matched {
+            let q = self
+                .layout
+                .rule_queue
                 .get(i)
-                .is_some_and(|r| r.condition.as_ref().is_none_or(|c| c.matches(conv)))
+                .copied()
+                .flatten()
+                .unwrap_or(0);
+            facts.start = Start::Rules(Fallback::Matched);
+            facts.rule = Some(i as u32);
+            if let Some(info) = self.layout.rules.get(i) {
+                facts.priority = info.priority;
+                if info.dynamic {
+                    facts.needs = rules.get(i).map_or(Needs::default(), |r| {
+                        skills::resolve(&r.skills, conv, |n| self.layout.skill(n))
+                    });
+                }
+            }
+            return self.place_in(q, conv, state, facts, Some(i), true);
+        }
+        let unrouted = RawOutcome::Unrouted(Unrouted::NoRuleMatched);
+        match self.layout.default_queue {
+            Some(q) if !self.can_take(q, conv) => {
+                facts.start = Start::Rules(Fallback::DefaultSkippedLoop);
+                facts.queue = Some(q as u32);
+                unrouted
+            }
+            Some(q) => {
+                facts.start = Start::Rules(Fallback::Default);
+                self.place_in(q, conv, state, facts, None, true)
+            }
+            None => unrouted,
+        }
+    }
+
+    /// The first rule that holds and whose queue can take the conversation; records the
+    /// rules passed over (escalation loop guard).
+    #[inline(always)]
+    fn first_rule(
+        &self,
+        conv: &Conversation,
+        state: &PreparedState,
+        now: i64,
+        passed: &mut Vec<(u32, bool)>,
+    ) -> Option<usize> {
+        let rules = &self.workstream().routing_rules;
+        let secs = now.div_euclid(1000);
+        let open = |name: &str| {
+            self.layout
+                .hours_index
+                .get(name)
+                .is_some_and(|&h| state.hours_open(h as usize, secs))
         };
-        let mut matched = None;
-        'rules: for segment in &self.layout.segments {
+        let holds = |i: usize| {
+            rules.get(i).is_some_and(|r| {
+                r.condition
+                    .as_ref()
+                    .is_none_or(|c| c.matches_with(conv, &open))
+            })
+        };
+        for segment in &self.layout.segments {
             match segment {
                 Segment::Scan(start, end) => {
                     for i in *start..*end {
-                        if holds(i) && self.accept(i, conv, &mut facts.passed) {
-                            matched = Some(i);
-                            break 'rules;
+                        if holds(i) && self.takes_rule(i, conv, passed) {
+                            return Some(i);
                         }
                     }
                 }
@@ -239,49 +407,20 @@ impl<'w> Router<'w> {
                         }
                         // The index is exact: its rules hold (checked in debug builds).
                         debug_assert!(holds(i), "index found rule {i}, which does not hold");
-                        if self.accept(i, conv, &mut facts.passed) {
-                            matched = Some(i);
-                            break 'rules;
+                        if self.takes_rule(i, conv, passed) {
+                            return Some(i);
                         }
                         from = i + 1;
                     }
                 }
             }
         }
-        if let Some(i) = matched {
-            let q = self
-                .layout
-                .rule_queue
-                .get(i)
-                .copied()
-                .flatten()
-                .unwrap_or(0);
-            facts.start = Start::Rules(Fallback::Matched);
-            facts.rule = Some(i as u32);
-            facts.queue = Some(q as u32);
-            let raw = self.assign(q, conv, state, &mut facts.visited);
-            return (facts, raw);
-        }
-        let unrouted = RawOutcome::Unrouted(Unrouted::NoRuleMatched);
-        match self.layout.default_queue {
-            Some(q) if !self.can_take(q, conv) => {
-                facts.start = Start::Rules(Fallback::DefaultSkippedLoop);
-                facts.queue = Some(q as u32);
-                (facts, unrouted)
-            }
-            Some(q) => {
-                facts.start = Start::Rules(Fallback::Default);
-                facts.queue = Some(q as u32);
-                let raw = self.assign(q, conv, state, &mut facts.visited);
-                (facts, raw)
-            }
-            None => (facts, unrouted),
-        }
+        None
     }
 
     /// Whether the matched rule `i` takes the conversation; else records why not.
     #[inline(always)]
-    fn accept(&self, i: usize, conv: &Conversation, passed: &mut Vec<(u32, bool)>) -> bool {
+    fn takes_rule(&self, i: usize, conv: &Conversation, passed: &mut Vec<(u32, bool)>) -> bool {
         match self.layout.rule_queue.get(i).copied().flatten() {
             // Validation guarantees the queue exists; an unvalidated workstream skips the rule.
             None => {
@@ -314,22 +453,124 @@ impl<'w> Router<'w> {
             })
     }
 
-    /// Picks a member of the queue, or queues the conversation.
+    /// The preferred agent's position among queue `q`'s humans, when the conversation names
+    /// one and the queue has it.
+    fn preferred_in(&self, q: usize, conv: &Conversation, spec: &PreferredAgent) -> Preferred {
+        let from_field = spec.from.as_ref().and_then(|f| match f.read(conv) {
+            Some(super::condition::Value::Str(s)) => Some(s),
+            _ => None,
+        });
+        let last = || {
+            conv.participants
+                .iter()
+                .rev()
+                .find(|p| p.role == ParticipantRole::Agent)
+                .map(|p| p.id())
+        };
+        let Some(id) = from_field.or_else(|| spec.last_agent.then(last).flatten()) else {
+            return Preferred::None;
+        };
+        let found = self
+            .layout
+            .member_index
+            .get(id)
+            .and_then(|&m| self.layout.members.get(m as usize))
+            .and_then(|info| info.humans.iter().find(|&&(qq, _)| qq as usize == q));
+        match found {
+            Some(&(_, j)) => Preferred::NotFree(j),
+            None => Preferred::NotInQueue,
+        }
+    }
+
+    /// Places the conversation in queue `q`: a bot, the preferred agent, the best human, or
+    /// overflow and the wait.
     #[inline(always)]
-    fn assign(
+    pub(crate) fn place_in(
+        &self,
+        q: usize,
+        conv: &Conversation,
+        state: &PreparedState,
+        facts: &mut Facts,
+        rule: Option<usize>,
+        check_overflow: bool,
+    ) -> RawOutcome {
+        // The rule whose named skills are the conversation's, for its prepared groups.
+        let static_rule = rule.filter(|&r| self.layout.rules.get(r).is_some_and(|i| !i.dynamic));
+        match self.serve_now(q, conv, state, facts, rule, static_rule) {
+            Some(raw) => raw,
+            None => self.wait_or_overflow(q, conv, state, facts, rule, static_rule, check_overflow),
+        }
+    }
+
+    /// Who in queue `q` takes the conversation now, if anyone: nobody while the queue is
+    /// closed; else a bot, the preferred agent, or the best human.
+    #[inline(always)]
+    fn serve_now(
+        &self,
+        q: usize,
+        conv: &Conversation,
+        state: &PreparedState,
+        facts: &mut Facts,
+        rule: Option<usize>,
+        static_rule: Option<usize>,
+    ) -> Option<RawOutcome> {
+        let layout = &*self.layout;
+        facts.queue = Some(q as u32);
+        let ql = layout.queues.get(q)?;
+        let open = ql.hours.is_none() || state.is_open(q, facts.now.div_euclid(1000));
+        facts.closed = !open;
+        if !open {
+            return None;
+        }
+        if !ql.bots.is_empty()
+            && let Some(pos) = self.free_bot(q, conv, state, &mut facts.visited)
+        {
+            return Some(RawOutcome::Member(pos));
+        }
+        let needs = needs_of(layout, static_rule, &facts.needs);
+        let preferred = rule
+            .and_then(|r| self.workstream().routing_rules.get(r))
+            .and_then(|r| r.preferred_agent.as_ref());
+        if let Some(spec) = preferred {
+            facts.preferred = self.preferred_in(q, conv, spec);
+            if let Preferred::NotFree(j) = facts.preferred {
+                let skilled = ql.matching == skills::SkillMatching::Closest
+                    || ql
+                        .humans
+                        .get(j as usize)
+                        .and_then(|s| ql.groups.get(s.group as usize))
+                        .is_some_and(|g| skills::meets_all(&g.levels, needs));
+                if skilled && state.key_of(q, j) != 0 {
+                    facts.preferred = Preferred::Taken(j);
+                    return ql
+                        .humans
+                        .get(j as usize)
+                        .map(|slot| RawOutcome::Member(slot.pos as usize));
+                }
+                if !spec.wait.is_zero() {
+                    let wait = i64::try_from(spec.wait.as_millis()).unwrap_or(i64::MAX);
+                    facts.preferred = Preferred::Holding(j, facts.now.saturating_add(wait));
+                    return None;
+                }
+            }
+        }
+        state
+            .pick_pos(q, static_rule, needs)
+            .map(|pos| RawOutcome::Member(pos as usize))
+    }
+
+    /// The first free bot of queue `q` that has not had the conversation, by position in
+    /// the queue's members; records the bots that had it.
+    fn free_bot(
         &self,
         q: usize,
         conv: &Conversation,
         state: &PreparedState,
         visited: &mut BotSet,
-    ) -> RawOutcome {
-        let (Some(layout), Some(queue)) =
-            (self.layout.queues.get(q), self.workstream().queues.get(q))
-        else {
-            return RawOutcome::Unrouted(Unrouted::NoRuleMatched);
-        };
-        // Bots first, in the order listed.
-        for (k, slot) in layout.bots.iter().enumerate() {
+    ) -> Option<usize> {
+        let ql = self.layout.queues.get(q)?;
+        let queue = self.workstream().queues.get(q)?;
+        for (k, slot) in ql.bots.iter().enumerate() {
             let Some(bot) = queue.members.get(slot.pos as usize) else {
                 continue;
             };
@@ -337,186 +578,86 @@ impl<'w> Router<'w> {
                 visited.insert(k);
                 continue;
             }
-            let s = state.bot(slot);
-            if s.presence.accepts_work() && slot.capacity.is_none_or(|c| s.load < c) {
-                return RawOutcome::Member(slot.pos as usize);
+            if state.bot(slot).presence.accepts_work() && state.room(slot.member).fits {
+                return Some(slot.pos as usize);
             }
         }
-        // Humans: the largest key (most free capacity, then lowest id).
-        if let Some(slot) = layout.best(state).and_then(|(j, _)| layout.humans.get(j)) {
-            return RawOutcome::Member(slot.pos as usize);
-        }
-        let waiting = state.waiting(q);
-        match queue.max_waiting {
-            Some(limit) if waiting >= limit => RawOutcome::QueueFull { waiting, limit },
-            _ => RawOutcome::Queued(waiting.saturating_add(1)),
-        }
-    }
-}
-
-impl Facts {
-    /// The decision's rule, queue and outcome, as references into the workstream.
-    pub(crate) fn parts<'a>(
-        &self,
-        ws: &'a Workstream,
-        raw: RawOutcome,
-    ) -> (Option<&'a RoutingRule>, Option<&'a Queue>, Outcome<'a>) {
-        let rule = self.rule.and_then(|r| ws.routing_rules.get(r as usize));
-        let queue = match self.start {
-            Start::Ended(_) | Start::Rules(Fallback::DefaultSkippedLoop | Fallback::NoRule) => None,
-            _ => self.queue.and_then(|q| ws.queues.get(q as usize)),
-        };
-        let outcome = match raw {
-            RawOutcome::Member(pos) => match queue.and_then(|q| q.members.get(pos)) {
-                Some(m) => Outcome::Assigned(m),
-                None => Outcome::Unrouted(Unrouted::NoRuleMatched),
-            },
-            RawOutcome::Queued(position) => Outcome::Queued { position },
-            RawOutcome::QueueFull { waiting, limit } => Outcome::QueueFull { waiting, limit },
-            RawOutcome::Unrouted(u) => Outcome::Unrouted(u),
-        };
-        (rule, queue, outcome)
+        None
     }
 
-    /// Re-derives the trace.
-    pub(crate) fn steps<'a>(
+    /// Nobody took it in queue `q`: the queue's overflow before queueing (a transfer places
+    /// it in the target queue, without that queue's own checks), else the wait.
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn wait_or_overflow(
         &self,
-        ws: &'a Workstream,
+        mut q: usize,
+        conv: &Conversation,
         state: &PreparedState,
-        outcome: Outcome<'a>,
-    ) -> Vec<TraceStep<'a>> {
-        let queue = self.queue.and_then(|q| ws.queues.get(q as usize));
-        // Runs of unmatched rules and passed-over rules, the match, the members, the wait.
-        let steps = 2 * self.passed.len() + 3 + queue.map_or(0, |q| q.members.len());
-        let mut trace = Vec::with_capacity(steps);
-        let rules = ws.routing_rules.as_slice();
-        match self.start {
-            Start::Ended(s) => trace.push(TraceStep::Ended(s)),
-            Start::TransferEnded(s) => {
-                trace.extend(queue.map(TraceStep::Transfer));
-                trace.push(TraceStep::Ended(s));
-            }
-            Start::Transfer => {
-                trace.extend(queue.map(TraceStep::Transfer));
-                self.member_steps(ws, state, outcome, &mut trace);
-            }
-            Start::Rules(fallback) => {
-                let mut run = 0;
-                for &(i, looped) in &self.passed {
-                    let i = i as usize;
-                    if run < i {
-                        trace.push(TraceStep::RulesNotMatched(&rules[run..i]));
+        facts: &mut Facts,
+        rule: Option<usize>,
+        static_rule: Option<usize>,
+        mut check_overflow: bool,
+    ) -> RawOutcome {
+        let now = facts.now;
+        let ws = self.workstream();
+        loop {
+            let (Some(ql), Some(queue)) = (self.layout.queues.get(q), ws.queues.get(q)) else {
+                return RawOutcome::Unrouted(Unrouted::NoRuleMatched);
+            };
+            let open = !facts.closed;
+            let waiting = state.waiting(q);
+            let position = waiting
+                .saturating_sub(state.work.len_of(q))
+                .saturating_add(state.work.ahead_of(q, facts.priority, now))
+                .saturating_add(1);
+            let wait_ms = state.estimated_wait_ms(q, position);
+            if check_overflow && !ql.before.is_empty() {
+                let holds = |c: OverflowCondition| match c {
+                    OverflowCondition::Closed => !open,
+                    OverflowCondition::WaitingOver(n) => waiting >= n,
+                    OverflowCondition::EstimatedWaitOver(d) => {
+                        wait_ms.is_some_and(|w| u128::from(w) > d.as_millis())
                     }
-                    if looped {
-                        trace.push(TraceStep::RuleSkippedLoop(&rules[i]));
-                    }
-                    run = i + 1;
-                }
-                let upto = match (fallback, self.rule) {
-                    (Fallback::Matched, Some(r)) => r as usize,
-                    _ => rules.len(),
+                    _ => false,
                 };
-                if run < upto {
-                    trace.push(TraceStep::RulesNotMatched(&rules[run..upto]));
-                }
-                match (
-                    fallback,
-                    self.rule.and_then(|r| rules.get(r as usize)),
-                    queue,
-                ) {
-                    (Fallback::Matched, Some(rule), _) => {
-                        trace.push(TraceStep::RuleMatched(rule));
-                        self.member_steps(ws, state, outcome, &mut trace);
+                let hit = ql.before.iter().find_map(|&i| {
+                    queue
+                        .overflow
+                        .get(i as usize)
+                        .filter(|r| holds(r.when))
+                        .map(|r| (i, r))
+                });
+                if let Some((i, rule_hit)) = hit {
+                    facts.overflow.push((q as u32, i));
+                    match &rule_hit.then {
+                        OverflowAction::Transfer(target) => {
+                            if let Some(t) = self.layout.queue_position(target)
+                                && t != q
+                            {
+                                // Enters the target without its own checks: no loops.
+                                q = t;
+                                check_overflow = false;
+                                facts.visited = BotSet::default();
+                                facts.preferred = Preferred::None;
+                                if let Some(raw) =
+                                    self.serve_now(q, conv, state, facts, rule, static_rule)
+                                {
+                                    return raw;
+                                }
+                                continue;
+                            }
+                        }
+                        OverflowAction::End(_) => return RawOutcome::Ended,
+                        OverflowAction::Wait(_) => {}
                     }
-                    (Fallback::Default, _, Some(q)) => {
-                        trace.push(TraceStep::DefaultQueue(q));
-                        self.member_steps(ws, state, outcome, &mut trace);
-                    }
-                    (Fallback::DefaultSkippedLoop, _, Some(q)) => {
-                        trace.push(TraceStep::DefaultQueueSkippedLoop(q));
-                    }
-                    _ => trace.push(TraceStep::NoRuleMatched),
                 }
             }
-        }
-        trace
-    }
-
-    /// One step per member of the queue considered, then waiting or full.
-    fn member_steps<'a>(
-        &self,
-        ws: &'a Workstream,
-        state: &PreparedState,
-        outcome: Outcome<'a>,
-        trace: &mut Vec<TraceStep<'a>>,
-    ) {
-        let Some(q) = self.queue.map(|q| q as usize) else {
-            return;
-        };
-        let (Some(layout), Some(queue)) = (state.layout.queues.get(q), ws.queues.get(q)) else {
-            return;
-        };
-        let humans = layout
-            .humans
-            .iter()
-            .enumerate()
-            .filter_map(|(j, s)| Some((j, s, queue.members.get(s.pos as usize)?)));
-        for (k, slot) in layout.bots.iter().enumerate() {
-            let Some(bot) = queue.members.get(slot.pos as usize) else {
-                continue;
+            return match queue.max_waiting {
+                Some(limit) if waiting >= limit => RawOutcome::QueueFull { waiting, limit },
+                _ => RawOutcome::Queued { position, wait_ms },
             };
-            let verdict = if self.visited.contains(k) {
-                Verdict::AlreadyHadConversation
-            } else {
-                let s = state.bot(slot);
-                match slot.capacity {
-                    _ if !s.presence.accepts_work() => Verdict::Unavailable(s.presence),
-                    Some(capacity) if s.load >= capacity => Verdict::AtCapacity {
-                        load: s.load,
-                        capacity,
-                    },
-                    _ => Verdict::Picked,
-                }
-            };
-            trace.push(TraceStep::Member(bot, verdict));
-            if verdict == Verdict::Picked {
-                trace.extend(
-                    humans.map(|(_, _, m)| TraceStep::Member(m, Verdict::BotHadFirstClaim)),
-                );
-                return;
-            }
-        }
-        let picked = layout.best(state);
-        for (j, slot, member) in humans {
-            let s = state.human(slot);
-            let capacity = slot.capacity.unwrap_or(0);
-            let verdict = if !s.presence.accepts_work() {
-                Verdict::Unavailable(s.presence)
-            } else if s.load >= capacity {
-                Verdict::AtCapacity {
-                    load: s.load,
-                    capacity,
-                }
-            } else {
-                let free = capacity - s.load;
-                match picked {
-                    Some((p, _)) if p == j => Verdict::Picked,
-                    Some((_, picked_free)) if free == picked_free => {
-                        Verdict::TieBrokenById { free }
-                    }
-                    Some((_, picked_free)) => Verdict::LessFreeCapacity { free, picked_free },
-                    None => Verdict::LessFreeCapacity {
-                        free,
-                        picked_free: 0,
-                    },
-                }
-            };
-            trace.push(TraceStep::Member(member, verdict));
-        }
-        match outcome {
-            Outcome::Queued { position } => trace.push(TraceStep::Queued(queue, position)),
-            Outcome::QueueFull { waiting, .. } => trace.push(TraceStep::QueueFull(queue, waiting)),
-            _ => {}
         }
     }
 }

@@ -76,6 +76,34 @@ pub(crate) fn deserialize_opt<'de, D: Deserializer<'de>>(
     }
 }
 
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse(&text).ok_or_else(|| serde::de::Error::custom(format!("expected {EXPECTED}")))
+}
+
+pub(crate) fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format(*value))
+}
+
+pub(crate) fn deserialize_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Duration>, D::Error> {
+    let texts = Vec::<String>::deserialize(deserializer)?;
+    texts
+        .iter()
+        .map(|t| parse(t).ok_or_else(|| serde::de::Error::custom(format!("expected {EXPECTED}"))))
+        .collect()
+}
+
+pub(crate) fn serialize_list<S: Serializer>(
+    value: &[Duration],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(value.iter().map(|d| format(*d)))
+}
+
 pub(crate) fn serialize_opt<S: Serializer>(
     value: &Option<Duration>,
     serializer: S,

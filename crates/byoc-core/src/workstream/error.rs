@@ -109,8 +109,11 @@ pub enum WorkstreamError {
         /// What is wrong.
         source: TemplateError,
     },
-    /// A member listed in several queues with a different kind or capacity.
-    #[error("{path}: member `{id}` has a different kind or capacity in queue `{other_queue}`")]
+    /// A member listed in several queues with a different kind, capacity, profile, limits
+    /// or skills.
+    #[error(
+        "{path}: member `{id}` has a different kind, capacity, profile, limits or skills in queue `{other_queue}`"
+    )]
     InconsistentMember {
         /// The field.
         path: String,
@@ -118,6 +121,22 @@ pub enum WorkstreamError {
         id: String,
         /// The queue listing it first.
         other_queue: String,
+    },
+    /// A queue or condition names operating hours the workstream does not have.
+    #[error("{path}: unknown operating hours `{name}`")]
+    UnknownOperatingHours {
+        /// The field.
+        path: String,
+        /// The name given.
+        name: String,
+    },
+    /// A member names a capacity profile the workstream does not have.
+    #[error("{path}: unknown capacity profile `{name}`")]
+    UnknownCapacityProfile {
+        /// The field.
+        path: String,
+        /// The name given.
+        name: String,
     },
     /// Conditions nested too deep.
     #[error("{path}: conditions nest deeper than {max} levels")]
@@ -152,6 +171,8 @@ impl WorkstreamError {
             | Self::UnknownPlaceholder { path, .. }
             | Self::Template { path, .. }
             | Self::InconsistentMember { path, .. }
+            | Self::UnknownOperatingHours { path, .. }
+            | Self::UnknownCapacityProfile { path, .. }
             | Self::TooDeep { path, .. }
             | Self::InvalidValue { path, .. } => path,
         }
@@ -171,10 +192,26 @@ pub enum RouteError {
     /// A transfer names a queue the workstream does not have.
     #[error("unknown queue `{0}`")]
     UnknownQueue(String),
+    /// No conversation with this id is waiting or offered in the routing state.
+    #[error("conversation `{0}` is not waiting or offered")]
+    UnknownConversation(String),
+    /// The conversation is not offered to this member (never, or the offer ended).
+    #[error("conversation `{conversation}` is not offered to `{member}`")]
+    NotOffered {
+        /// The conversation's id.
+        conversation: String,
+        /// The member's id.
+        member: String,
+    },
 }
 
 impl From<RouteError> for crate::AdapterError {
     fn from(err: RouteError) -> Self {
-        crate::AdapterError::bad_request("queue", err.to_string())
+        let field = match err {
+            RouteError::UnknownQueue(_) => "queue",
+            RouteError::UnknownConversation(_) => "conversation",
+            RouteError::NotOffered { .. } => "member",
+        };
+        crate::AdapterError::bad_request(field, err.to_string())
     }
 }

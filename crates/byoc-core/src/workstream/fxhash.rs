@@ -12,10 +12,16 @@ pub(crate) struct FxHasher {
     hash: u64,
 }
 
+/// One step of the Fx hash: folds `word` into `hash`. The rule index's text hash uses it too.
+#[inline]
+pub(crate) fn mix(hash: u64, word: u64) -> u64 {
+    (hash.rotate_left(5) ^ word).wrapping_mul(SEED)
+}
+
 impl FxHasher {
     #[inline]
     fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+        self.hash = mix(self.hash, word);
     }
 }
 

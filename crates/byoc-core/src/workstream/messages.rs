@@ -9,7 +9,8 @@ use crate::conversation::Conversation;
 
 /// The automated messages a workstream sends to the customer. Each is optional (absent =
 /// not sent) and may hold placeholders: `{CustomerName}`, `{AgentName}`, `{QueuePosition}`,
-/// `{QueueName}`, `{WorkstreamName}`, `{ConversationId}`, `{SurveyLink}` and the name of any
+/// `{QueueName}`, `{EstimatedWaitMinutes}`, `{WorkstreamName}`, `{ConversationId}`,
+/// `{SurveyLink}` and the name of any
 /// declared context variable (`{BotHandoffTopic}`). `{{` and `}}` write literal braces.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,11 +94,12 @@ impl AutomatedMessages {
 }
 
 /// The placeholders every message may use besides context variables.
-pub const PLACEHOLDERS: [&str; 7] = [
+pub const PLACEHOLDERS: [&str; 8] = [
     "CustomerName",
     "AgentName",
     "QueuePosition",
     "QueueName",
+    "EstimatedWaitMinutes",
     "WorkstreamName",
     "ConversationId",
     "SurveyLink",
@@ -112,6 +114,8 @@ pub struct MessageValues<'a> {
     pub queue_position: Option<u32>,
     /// `{QueueName}` (defaults to the conversation's queue).
     pub queue_name: Option<&'a str>,
+    /// `{EstimatedWaitMinutes}`: written in whole minutes, rounded up (at least 1).
+    pub estimated_wait: Option<std::time::Duration>,
 }
 
 /// A malformed template.
@@ -251,6 +255,18 @@ impl Workstream {
         }
     }
 
+    /// Any template written with the automated messages' placeholders (an overflow
+    /// message, say) filled in for a conversation.
+    #[must_use]
+    pub fn render_text(
+        &self,
+        template: &str,
+        conv: &Conversation,
+        values: &MessageValues<'_>,
+    ) -> String {
+        self.fill_template(template, conv, values, false)
+    }
+
     fn fill_template(
         &self,
         template: &str,
@@ -278,6 +294,11 @@ impl Workstream {
                     .queue_name
                     .or(conv.queue.as_deref())
                     .unwrap_or_default()),
+                "EstimatedWaitMinutes" => {
+                    if let Some(wait) = values.estimated_wait {
+                        put(&wait.as_secs().div_ceil(60).max(1).to_string());
+                    }
+                }
                 "WorkstreamName" => put(&self.name),
                 "ConversationId" => put(&conv.id),
                 "SurveyLink" if !url => {

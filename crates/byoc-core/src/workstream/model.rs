@@ -1,13 +1,19 @@
 //! The workstream's shape, as written in TOML or JSON.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::assignment::{AssignmentMethod, OfferPolicy, PreferredAgent};
 use super::attachments::AttachmentPolicy;
+use super::capacity::{CapacityProfile, PerKind};
 use super::condition::Condition;
 use super::duration;
+use super::hours::OperatingHours;
 use super::messages::AutomatedMessages;
+use super::overflow::OverflowRule;
+use super::skills::{SkillMatching, SkillRequirement};
 use crate::conversation::ConversationState;
 
 /// A workstream: which channel it serves, how it routes, who works it, and the
@@ -35,6 +41,16 @@ pub struct Workstream {
     pub default_queue: Option<String>,
     /// The queues.
     pub queues: Vec<Queue>,
+    /// Operating hours queues and `open` conditions refer to by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operating_hours: Vec<OperatingHours>,
+    /// Capacity profiles agents refer to by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_profiles: Vec<CapacityProfile>,
+    /// How required skills match agents' skills, unless a queue says otherwise. Default
+    /// `exact`.
+    #[serde(default, skip_serializing_if = "is_exact")]
+    pub skill_matching: SkillMatching,
     /// Auto-close after inactivity, per state.
     #[serde(default)]
     pub auto_close: AutoClose,
@@ -49,7 +65,27 @@ pub struct Workstream {
     pub survey: Option<Survey>,
 }
 
+fn is_exact(m: &SkillMatching) -> bool {
+    *m == SkillMatching::Exact
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
+}
+
 impl Workstream {
+    /// The operating hours with this name.
+    #[must_use]
+    pub fn hours(&self, name: &str) -> Option<&OperatingHours> {
+        self.operating_hours.iter().find(|h| h.name == name)
+    }
+
+    /// The capacity profile with this name.
+    #[must_use]
+    pub fn capacity_profile(&self, name: &str) -> Option<&CapacityProfile> {
+        self.capacity_profiles.iter().find(|p| p.name == name)
+    }
+
     /// The queue with this name.
     #[must_use]
     pub fn queue(&self, name: &str) -> Option<&Queue> {
@@ -103,6 +139,19 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
+    /// Every kind.
+    pub const ALL: [Self; 3] = [Self::Chat, Self::Sms, Self::Messaging];
+
+    /// `chat`, `sms` or `messaging`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Chat => "chat",
+            Self::Sms => "sms",
+            Self::Messaging => "messaging",
+        }
+    }
+
     /// Whether conversations are asynchronous (persist across customer sessions).
     #[must_use]
     pub fn is_async(self) -> bool {
@@ -150,7 +199,8 @@ pub struct ContextVariable {
     pub is_displayable: bool,
 }
 
-/// One routing rule: when `condition` holds, the conversation goes to `queue`.
+/// One routing rule: when `condition` holds, the conversation goes to `queue`, with the
+/// rule's priority, required skills and preferred agent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingRule {
@@ -161,6 +211,51 @@ pub struct RoutingRule {
     pub condition: Option<Condition>,
     /// The target queue's name.
     pub queue: String,
+    /// The conversation's priority in the queue: higher is served first, equal priorities
+    /// in the order they entered the queue. Default 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub priority: i32,
+    /// Skills an agent needs to take the conversation, most important first (at most
+    /// eight, counting those a context variable lists).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<SkillRequirement>,
+    /// Waits after which the least important remaining skill is dropped, one per entry,
+    /// counted from when the conversation entered the queue (`["2m", "5m"]`: the last
+    /// skill after 2 minutes, the one before it after 5). Skills beyond the entries are
+    /// never dropped.
+    #[serde(
+        default,
+        deserialize_with = "duration::deserialize_list",
+        serialize_with = "duration::serialize_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub relax_skills_after: Vec<Duration>,
+    /// The agent the conversation prefers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_agent: Option<PreferredAgent>,
+}
+
+impl RoutingRule {
+    /// A rule without condition, priority, skills or preferred agent.
+    #[must_use]
+    pub fn new(name: impl Into<String>, queue: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            condition: None,
+            queue: queue.into(),
+            priority: 0,
+            skills: Vec::new(),
+            relax_skills_after: Vec::new(),
+            preferred_agent: None,
+        }
+    }
+
+    /// With a condition.
+    #[must_use]
+    pub fn with_condition(mut self, condition: Condition) -> Self {
+        self.condition = Some(condition);
+        self
+    }
 }
 
 /// A queue and the members who work it.
@@ -169,12 +264,60 @@ pub struct RoutingRule {
 pub struct Queue {
     /// Its name.
     pub name: String,
-    /// Its members: bots first claim, then humans by free capacity.
+    /// Its members: bots first claim, then humans by the assignment method.
     pub members: Vec<Member>,
     /// How many conversations may wait in it; beyond that routing reports it full.
     /// Default: unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_waiting: Option<u32>,
+    /// Its priority across queues: an agent in several queues is offered work from the
+    /// higher one first. Default 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub priority: i32,
+    /// How it picks among the agents who can take a conversation. Default
+    /// `highest_capacity`.
+    #[serde(default, skip_serializing_if = "AssignmentMethod::is_default")]
+    pub assignment: AssignmentMethod,
+    /// The operating hours (by name) outside which it assigns nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operating_hours: Option<String>,
+    /// Offer conversations to agents, who accept or decline, instead of assigning them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<OfferPolicy>,
+    /// What to do when it cannot serve a conversation in time, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overflow: Vec<OverflowRule>,
+    /// How required skills match here, instead of the workstream's `skill_matching`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skill_matching: Option<SkillMatching>,
+    /// The expected time an agent spends on one conversation, for estimated waits before
+    /// the queue has seen conversations leave it.
+    #[serde(
+        default,
+        deserialize_with = "duration::deserialize_opt",
+        serialize_with = "duration::serialize_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub average_handle_time: Option<Duration>,
+}
+
+impl Queue {
+    /// A queue with these members and every setting at its default.
+    #[must_use]
+    pub fn new(name: impl Into<String>, members: Vec<Member>) -> Self {
+        Self {
+            name: name.into(),
+            members,
+            max_waiting: None,
+            priority: 0,
+            assignment: AssignmentMethod::default(),
+            operating_hours: None,
+            offer: None,
+            overflow: Vec::new(),
+            skill_matching: None,
+            average_handle_time: None,
+        }
+    }
 }
 
 /// A bot or a human agent in a queue.
@@ -188,14 +331,59 @@ pub struct Member {
     pub name: Option<String>,
     /// Bot or human.
     pub kind: MemberKind,
-    /// How many conversations it works at once. Required (≥ 1) for agents; a bot without
-    /// one is unlimited. Load is counted per member across queues, so a member listed in
-    /// several queues must have the same capacity in each.
+    /// How many conversations it works at once, of any kind. An agent needs this or a
+    /// `capacity_profile`; a bot without one is unlimited. Load is counted per member
+    /// across queues, so a member listed in several queues must be listed the same way in
+    /// each (kind, capacity, profile, limits and skills).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u32>,
+    /// A capacity profile (by name): units, cost and limit per channel kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_profile: Option<String>,
+    /// The agent's own units, instead of the profile's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<u32>,
+    /// The agent's own limits per channel kind, instead of the profile's.
+    #[serde(default, skip_serializing_if = "PerKind::is_empty")]
+    pub max: PerKind<Option<u32>>,
+    /// Skills with proficiency 0–5 (`{ billing = 4, spanish = 2 }`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skills: BTreeMap<String, u8>,
 }
 
 impl Member {
+    /// A human agent taking `capacity` conversations at once.
+    #[must_use]
+    pub fn agent(id: impl Into<String>, capacity: u32) -> Self {
+        Self {
+            id: id.into(),
+            name: None,
+            kind: MemberKind::Agent,
+            capacity: Some(capacity),
+            capacity_profile: None,
+            units: None,
+            max: PerKind::default(),
+            skills: BTreeMap::new(),
+        }
+    }
+
+    /// A bot without a capacity limit.
+    #[must_use]
+    pub fn bot(id: impl Into<String>) -> Self {
+        Self {
+            kind: MemberKind::Bot,
+            capacity: None,
+            ..Self::agent(id, 0)
+        }
+    }
+
+    /// With a skill at a proficiency.
+    #[must_use]
+    pub fn with_skill(mut self, skill: impl Into<String>, proficiency: u8) -> Self {
+        self.skills.insert(skill.into(), proficiency);
+        self
+    }
+
     /// The display name, or the id.
     #[must_use]
     pub fn display_name(&self) -> &str {

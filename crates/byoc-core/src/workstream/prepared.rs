@@ -1,175 +1,29 @@
 //! A workstream prepared for routing ([`Router`]) and the live state resolved against it
 //! ([`PreparedState`]).
 //!
-//! Preparing does once what a decision would otherwise redo every time: member ids become
-//! positions, each rule's queue is resolved, and runs of rules testing the same field become
-//! an index (`super::index`: equality and prefix hash tables, one substring automaton, case
-//! folding, negations; the module documents each kind and its cost). The prepared state
-//! keeps, per queue, a
-//! tournament tree over its humans' ranking keys (free capacity, then id order), updated
-//! when a member's presence or load changes (`log2(humans)` steps), so choosing a human is
-//! reading the root.
+//! Preparing does once what a decision would otherwise redo every time (`super::layout`):
+//! member ids become positions, each rule's queue and skills are resolved, runs of rules
+//! testing the same field become an index (`super::index`). The prepared state keeps, per
+//! queue, a tournament tree over the humans' ranking keys (`super::keys`: the queue's
+//! assignment method — free capacity, fewest conversations, round-robin turn, idle time —
+//! then id order), updated when a member's presence, load, offers or queue membership
+//! change (`log2(humans)` steps), with the humans of identical skills as aligned blocks of
+//! leaves, so choosing a human is reading a root: the queue's, or, with required skills,
+//! the best subtree root among the groups that have them.
 
-use std::collections::HashMap;
+mod rank;
+
 use std::sync::Arc;
 
-use super::fxhash::FxBuildHasher;
-use super::index::{Segment, segments};
+use chrono::{DateTime, Utc};
+
+use super::capacity::PerKind;
+use super::hours::Window;
+use super::keys::Key;
+use super::layout::Layout;
 use super::model::Workstream;
 use super::state::{MemberState, Presence, RoutingState};
-
-type FxMap<K, V> = HashMap<K, V, FxBuildHasher>;
-
-/// A member's place in one queue.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Slot {
-    /// Index into the layout's members.
-    pub(crate) member: u32,
-    /// Position in the queue's `members`.
-    pub(crate) pos: u32,
-    /// The capacity as listed in this queue.
-    pub(crate) capacity: Option<u32>,
-    /// For a human: its rank among the queue's humans by id (0 sorts first; the first
-    /// listed on equal ids).
-    rank: u32,
-}
-
-/// One queue: its bots and humans in listed order.
-#[derive(Clone, Debug)]
-pub(crate) struct QueueLayout {
-    pub(crate) bots: Vec<Slot>,
-    pub(crate) humans: Vec<Slot>,
-    /// Where this queue's tournament tree starts in [`PreparedState::tree`].
-    tree_at: usize,
-    /// Leaves of the tree: `humans.len()` rounded up to a power of two.
-    width: usize,
-    /// Position among the humans, by rank.
-    by_rank: Vec<u32>,
-}
-
-impl QueueLayout {
-    /// The human with the largest key (most free capacity, then lowest id; the first
-    /// listed on a tie), as its position among the humans, and its free capacity: the root
-    /// of the queue's tournament tree, whose key names the winner's rank.
-    #[inline]
-    pub(crate) fn best(&self, state: &PreparedState) -> Option<(usize, u32)> {
-        let top = *state.tree.get(self.tree_at + 1)?;
-        if top == 0 {
-            return None;
-        }
-        let rank = u32::MAX - top as u32;
-        let j = *self.by_rank.get(rank as usize)?;
-        Some((j as usize, (top >> 32) as u32))
-    }
-}
-
-/// What preparing a workstream produces; shared by a [`Router`] and its states.
-#[derive(Debug)]
-pub(crate) struct Layout {
-    /// Member id → index.
-    member_index: FxMap<Box<str>, u32>,
-    /// Per member, where it is a human: (queue, position among the queue's humans).
-    member_keys: Vec<Vec<(u32, u32)>>,
-    /// The length of all queues' trees.
-    tree_len: usize,
-    pub(crate) queues: Vec<QueueLayout>,
-    queue_index: FxMap<Box<str>, u32>,
-    /// Each rule's queue, when it exists.
-    pub(crate) rule_queue: Vec<Option<usize>>,
-    pub(crate) default_queue: Option<usize>,
-    pub(crate) segments: Vec<Segment>,
-}
-
-impl Layout {
-    pub(crate) fn queue_position(&self, name: &str) -> Option<usize> {
-        self.queue_index.get(name).map(|&q| q as usize)
-    }
-
-    fn new(ws: &Workstream) -> Self {
-        let queue_index: FxMap<Box<str>, u32> = ws
-            .queues
-            .iter()
-            .enumerate()
-            .rev() // the first queue of a name wins, as in `Workstream::queue`
-            .map(|(i, q)| (q.name.as_str().into(), i as u32))
-            .collect();
-        let find_queue = |name: &str| queue_index.get(name).map(|&i| i as usize);
-
-        let mut ids: Vec<&str> = ws
-            .queues
-            .iter()
-            .flat_map(|q| q.members.iter().map(|m| m.id.as_str()))
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let member_index: FxMap<Box<str>, u32> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| ((*id).into(), i as u32))
-            .collect();
-        let mut member_keys = vec![Vec::new(); ids.len()];
-        let mut tree_len = 0;
-        let mut queues = Vec::with_capacity(ws.queues.len());
-        for queue in &ws.queues {
-            let mut layout = QueueLayout {
-                bots: Vec::new(),
-                humans: Vec::new(),
-                tree_at: tree_len,
-                width: 1,
-                by_rank: Vec::new(),
-            };
-            for (pos, m) in queue.members.iter().enumerate() {
-                let member = member_index.get(m.id.as_str()).copied().unwrap_or(0);
-                let slot = Slot {
-                    member,
-                    pos: pos as u32,
-                    capacity: m.capacity,
-                    rank: 0,
-                };
-                if m.is_bot() {
-                    layout.bots.push(slot);
-                } else {
-                    if let Some(keys) = member_keys.get_mut(member as usize) {
-                        keys.push((queues.len() as u32, layout.humans.len() as u32));
-                    }
-                    layout.humans.push(slot);
-                }
-            }
-            let mut by_rank: Vec<u32> = (0..layout.humans.len() as u32).collect();
-            by_rank.sort_by_key(|&j| {
-                let pos = layout.humans[j as usize].pos;
-                (queue.members.get(pos as usize).map(|m| m.id.as_str()), pos)
-            });
-            for (rank, &j) in by_rank.iter().enumerate() {
-                layout.humans[j as usize].rank = rank as u32;
-            }
-            layout.by_rank = by_rank;
-            layout.width = layout.humans.len().next_power_of_two();
-            tree_len += 2 * layout.width;
-            queues.push(layout);
-        }
-
-        let rule_queue = ws
-            .routing_rules
-            .iter()
-            .map(|r| find_queue(&r.queue))
-            .collect();
-        let default_queue = ws.default_queue.as_deref().and_then(find_queue);
-
-        let segments = segments(&ws.routing_rules);
-
-        Self {
-            member_index,
-            member_keys,
-            tree_len,
-            queues,
-            queue_index,
-            rule_queue,
-            default_queue,
-            segments,
-        }
-    }
-}
+use super::work::Work;
 
 /// A workstream prepared for routing: built once per workstream (and again after the
 /// workstream changes), shared by every decision. Make the live state with
@@ -220,13 +74,14 @@ impl<'w> Router<'w> {
     }
 
     /// Resolves a [`RoutingState`] against this workstream's members and queues; members
-    /// and queues the workstream does not have are left out.
+    /// and queues the workstream does not have are left out. Nobody waits in the prepared
+    /// state's queues yet (the given waiting counts are kept as counts).
     #[must_use]
     pub fn prepare(&self, state: &RoutingState) -> PreparedState {
         let layout = &self.layout;
-        let mut members = vec![None; layout.member_keys.len()];
+        let mut members = vec![Live::default(); layout.members.len()];
         for (id, &i) in &layout.member_index {
-            members[i as usize] = state.member_state(id);
+            members[i as usize].state = state.member_state(id);
         }
         let waiting = self
             .ws
@@ -237,8 +92,21 @@ impl<'w> Router<'w> {
         let mut prepared = PreparedState {
             layout: Arc::clone(layout),
             members,
+            turns: vec![0; layout.flat_len],
+            joined: vec![true; layout.flat_len],
             tree: vec![0; layout.tree_len],
             waiting,
+            windows: vec![
+                Window {
+                    open: false,
+                    from: 0,
+                    until: 0,
+                };
+                layout.schedules.len()
+            ],
+            turn: vec![0; layout.queues.len()],
+            clock: (DateTime::<Utc>::UNIX_EPOCH, 0),
+            work: Work::new(layout.queues.len()),
         };
         for i in 0..prepared.members.len() {
             prepared.update_keys(i);
@@ -251,35 +119,112 @@ impl<'w> Router<'w> {
     }
 }
 
-/// The live state ([`RoutingState`]) resolved against one [`Router`]: presence and load per
-/// member by position, waiting count per queue, and each queue's ranking of its humans.
-/// Updating a member costs one id lookup plus `log2(humans)` steps per queue it is in.
+/// The live state resolved against one [`Router`]: presence, load and queue membership per
+/// member, offers outstanding, each queue's ranking of its humans, its waiting
+/// conversations and their timers. Updating a member costs one id lookup plus `log2(humans)`
+/// steps per queue it is in.
 ///
-/// Use it with the router that prepared it; given to another router, the decision is still
-/// right but pays for resolving the state again.
+/// Use it with the router that prepared it; given to another router, a decision is still
+/// right but pays for resolving the state again (and sees nobody waiting).
 #[derive(Clone, Debug)]
 pub struct PreparedState {
     pub(crate) layout: Arc<Layout>,
-    /// Per member; `None` = not given (a bot is then available, a human offline).
-    members: Vec<Option<MemberState>>,
-    /// Per queue, a tournament tree (max) over its humans' keys, `free << 32 | (u32::MAX -
-    /// rank)`, or 0 when the human cannot take work: node `i` at `tree_at + i`, its
-    /// children at `2i` and `2i + 1`, the leaves from `width`.
-    tree: Vec<u64>,
-    /// Per queue.
+    /// Per member: its state as given (`None`: a bot is then available, a human
+    /// offline), offers outstanding, free units when last ranked.
+    pub(crate) members: Vec<Live>,
+    /// Per (queue, human): the turn it was last offered work in that queue (0: never).
+    turns: Vec<u32>,
+    /// Per (queue, human): signed in to the queue.
+    joined: Vec<bool>,
+    /// Every queue's trees (see `super::tree`): per group, keys of its humans (0: cannot
+    /// take work); per queue, the groups' roots.
+    tree: Vec<Key>,
+    /// Per queue, waiting conversations the host counts (besides those in `work`).
     waiting: Vec<u32>,
+    /// Per schedule, its open/closed window around the last time given.
+    pub(crate) windows: Vec<Window>,
+    /// Per queue, the last turn handed out.
+    turn: Vec<u32>,
+    /// The last time given to [`PreparedState::set_time`], and it in milliseconds.
+    clock: (DateTime<Utc>, i64),
+    pub(crate) work: Work,
 }
 
-const OFFLINE: MemberState = MemberState {
-    presence: Presence::Offline,
-    load: 0,
-};
+const OFFLINE: MemberState = MemberState::new(Presence::Offline, 0);
+
+/// Seconds since 2020-01-01 (UTC) as 32 bits, for idle times in ranking keys.
+fn idle_code(at: Option<DateTime<Utc>>) -> u32 {
+    const EPOCH_2020: i64 = 1_577_836_800;
+    at.map_or(0, |t| {
+        u32::try_from((t.timestamp() - EPOCH_2020).clamp(0, i64::from(u32::MAX))).unwrap_or(0)
+    })
+}
+
+/// One member's live facts, side by side so that ranking it reads one place.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Live {
+    /// Its state as given.
+    pub(crate) state: Option<MemberState>,
+    /// Conversations offered to it and not yet answered, by kind.
+    pub(crate) reserved: PerKind<u32>,
+    /// Its free units when its keys were last computed.
+    pub(crate) last_free: u32,
+}
+
+/// How much room a member has for one more conversation of the workstream's kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Room {
+    /// Units in use (conversations held and offered).
+    pub(crate) used: u64,
+    /// Units it has.
+    pub(crate) units: u32,
+    pub(crate) free: u32,
+    /// Conversations of this kind held or offered, and the kind's limit.
+    pub(crate) count: u32,
+    pub(crate) max: u32,
+    pub(crate) fits: bool,
+    /// Offers outstanding, of any kind.
+    pub(crate) reserved: u32,
+}
+
+/// A human chosen in a queue: position among its humans and ranking key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pick {
+    pub(crate) j: u32,
+    pub(crate) key: Key,
+    /// How closely its skills match (closest matching only, else 0).
+    pub(crate) closeness: u32,
+}
 
 impl PreparedState {
-    /// Sets a member's presence and load; `false` (and no change) when the workstream has
-    /// no member with this id.
+    /// Sets a member's presence and load (conversations of any kind), keeping what else
+    /// is known about it; `false` (and no change) when the workstream has no member with
+    /// this id.
     pub fn set_member(&mut self, id: &str, presence: Presence, load: u32) -> bool {
-        self.replace_member(id, Some(MemberState { presence, load }))
+        let idle_since = self.member_state(id).and_then(|s| s.idle_since);
+        let mut state = MemberState::new(presence, load);
+        state.idle_since = idle_since;
+        self.replace_member(id, Some(state))
+    }
+
+    /// Sets a member's state as of `now`. When `state` gives no idle time, the member
+    /// counts as idle since `now` if its load dropped or it started taking work, else since
+    /// when it was before. `false` when the workstream has no member with this id.
+    pub fn update_member(&mut self, id: &str, mut state: MemberState, now: DateTime<Utc>) -> bool {
+        let before = self.member_state(id);
+        if state.idle_since.is_none() {
+            state.idle_since = match before {
+                Some(old)
+                    if old.total_load() > state.total_load()
+                        || (!old.presence.accepts_work() && state.presence.accepts_work()) =>
+                {
+                    Some(now)
+                }
+                Some(old) => old.idle_since,
+                None => Some(now),
+            };
+        }
+        self.replace_member(id, Some(state))
     }
 
     /// Forgets a member (a human then counts as offline, a bot as available); `false` when
@@ -288,7 +233,57 @@ impl PreparedState {
         self.replace_member(id, None)
     }
 
-    /// Sets how many conversations wait in a queue; `false` when there is no such queue.
+    /// Signs a human member in to (or out of) one of the queues that list it: signed out,
+    /// it is offered nothing from that queue. Members start signed in to every queue that
+    /// lists them. `false` when the queue does not list a human with this id.
+    pub fn set_queue_membership(&mut self, id: &str, queue: &str, joined: bool) -> bool {
+        let (Some(&m), Some(&q)) = (
+            self.layout.member_index.get(id),
+            self.layout.queue_index.get(queue),
+        ) else {
+            return false;
+        };
+        let layout = Arc::clone(&self.layout);
+        let Some(&(_, j)) = layout
+            .members
+            .get(m as usize)
+            .and_then(|info| info.humans.iter().find(|&&(qq, _)| qq == q))
+        else {
+            return false;
+        };
+        let Some(flat) = layout
+            .queues
+            .get(q as usize)
+            .map(|l| l.flat_at + j as usize)
+        else {
+            return false;
+        };
+        if let Some(slot) = self.joined.get_mut(flat) {
+            *slot = joined;
+        }
+        self.update_keys(m as usize);
+        true
+    }
+
+    /// Whether a human is signed in to a queue (`false` when the queue does not list it).
+    #[must_use]
+    pub fn is_in_queue(&self, id: &str, queue: &str) -> bool {
+        let (Some(&m), Some(&q)) = (
+            self.layout.member_index.get(id),
+            self.layout.queue_index.get(queue),
+        ) else {
+            return false;
+        };
+        self.layout
+            .members
+            .get(m as usize)
+            .and_then(|info| info.humans.iter().find(|&&(qq, _)| qq == q))
+            .and_then(|&(q, j)| self.flat(q as usize, j))
+            .is_some_and(|flat| self.joined.get(flat).copied().unwrap_or(false))
+    }
+
+    /// Sets how many conversations wait in a queue besides those the state tracks; `false`
+    /// when there is no such queue.
     pub fn set_waiting(&mut self, queue: &str, waiting: u32) -> bool {
         let slot = self
             .layout
@@ -308,32 +303,57 @@ impl PreparedState {
     #[must_use]
     pub fn member_state(&self, id: &str) -> Option<MemberState> {
         let &i = self.layout.member_index.get(id)?;
-        self.members.get(i as usize).copied().flatten()
+        self.members.get(i as usize).and_then(|l| l.state)
     }
 
-    /// How many conversations wait in a queue (0 when not given).
+    /// How many conversations wait in a queue: the count given plus those the state
+    /// tracks.
     #[must_use]
     pub fn queue_waiting(&self, queue: &str) -> u32 {
         self.layout
             .queue_index
             .get(queue)
-            .and_then(|&q| self.waiting.get(q as usize))
-            .copied()
-            .unwrap_or(0)
+            .map_or(0, |&q| self.waiting(q as usize))
+    }
+
+    /// Tells the state the time, so that decisions around `now` find each queue's
+    /// open/closed state worked out (the router's event calls do this themselves; a
+    /// decision at a time not worked out is still right, only slower).
+    pub fn set_time(&mut self, now: DateTime<Utc>) {
+        self.clock = (now, now.timestamp_millis());
+        let t = now.timestamp();
+        let layout = Arc::clone(&self.layout);
+        for (w, schedule) in self.windows.iter_mut().zip(&layout.schedules) {
+            if !w.covers(t) {
+                *w = schedule.window(t);
+            }
+        }
+    }
+
+    /// `now` in milliseconds since the epoch (the time last given to
+    /// [`PreparedState::set_time`] is converted already).
+    #[inline]
+    pub(crate) fn millis(&self, now: DateTime<Utc>) -> i64 {
+        if self.clock.0 == now {
+            self.clock.1
+        } else {
+            now.timestamp_millis()
+        }
     }
 
     /// Back to a [`RoutingState`]: the members given, by id, and the queues where someone
-    /// waits, by name.
+    /// waits, by name (the count given plus those tracked).
     #[must_use]
     pub fn to_routing_state(&self) -> RoutingState {
         let mut state = RoutingState::new();
         for (id, &i) in &self.layout.member_index {
-            if let Some(Some(s)) = self.members.get(i as usize) {
-                state.set_member(&**id, s.presence, s.load);
+            if let Some(s) = self.members.get(i as usize).and_then(|l| l.state) {
+                state.set_member_state(&**id, s);
             }
         }
         for (name, &q) in &self.layout.queue_index {
-            if let Some(&w) = self.waiting.get(q as usize).filter(|&&w| w > 0) {
+            let w = self.waiting(q as usize);
+            if w > 0 {
                 state.set_waiting(&**name, w);
             }
         }
@@ -346,75 +366,37 @@ impl PreparedState {
         };
         let i = i as usize;
         if let Some(slot) = self.members.get_mut(i) {
-            *slot = state;
+            slot.state = state;
         }
         self.update_keys(i);
         true
     }
 
-    fn update_keys(&mut self, member: usize) {
-        let state = self
-            .members
-            .get(member)
-            .copied()
+    /// When the router next needs [`Router::wake`]: the earliest offer timeout, end of a
+    /// preferred agent's hold, skill relaxation, `waited_over` limit, or opening of a
+    /// closed queue with conversations waiting. `None`: no timer needed.
+    #[must_use]
+    pub fn next_wake(&self) -> Option<DateTime<Utc>> {
+        let item = self
+            .work
+            .next_timer()
+            .and_then(DateTime::from_timestamp_millis);
+        let opens = self
+            .work
+            .opens_at
+            .iter()
             .flatten()
-            .unwrap_or(OFFLINE);
-        let layout = Arc::clone(&self.layout);
-        let Some(keys) = layout.member_keys.get(member) else {
-            return;
-        };
-        for &(q, j) in keys {
-            let Some(queue) = layout.queues.get(q as usize) else {
-                continue;
-            };
-            let Some(slot) = queue.humans.get(j as usize) else {
-                continue;
-            };
-            let key = human_key(state, slot.capacity.unwrap_or(0), slot.rank);
-            let Some(tree) = self
-                .tree
-                .get_mut(queue.tree_at..queue.tree_at + 2 * queue.width)
-            else {
-                continue;
-            };
-            let mut node = queue.width + j as usize;
-            tree[node] = key;
-            while node > 1 {
-                node /= 2;
-                tree[node] = tree[2 * node].max(tree[2 * node + 1]);
-            }
+            .min()
+            .and_then(|&s| DateTime::from_timestamp(s, 0));
+        match (item, opens) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
-    /// A bot's state (available when not given).
-    pub(crate) fn bot(&self, slot: &Slot) -> MemberState {
-        self.members
-            .get(slot.member as usize)
-            .copied()
-            .flatten()
-            .unwrap_or_default()
-    }
-
-    /// A human's state (offline when not given).
-    pub(crate) fn human(&self, slot: &Slot) -> MemberState {
-        self.members
-            .get(slot.member as usize)
-            .copied()
-            .flatten()
-            .unwrap_or(OFFLINE)
-    }
-
-    pub(crate) fn waiting(&self, queue: usize) -> u32 {
-        self.waiting.get(queue).copied().unwrap_or(0)
-    }
-}
-
-/// Larger is better: more free capacity first, then the id that sorts first; 0 = cannot
-/// take work.
-fn human_key(s: MemberState, capacity: u32, rank: u32) -> u64 {
-    if !s.presence.accepts_work() || s.load >= capacity {
-        0
-    } else {
-        (u64::from(capacity - s.load) << 32) | u64::from(u32::MAX - rank)
+    /// Whether the state tracks this conversation (waiting or offered).
+    #[must_use]
+    pub fn is_tracked(&self, conversation: &str) -> bool {
+        self.work.slot_of(conversation).is_some()
     }
 }

@@ -1,14 +1,16 @@
 //! The router's answer: decisions, outcomes, verdicts and trace steps; the one-off
 //! `route` / `transfer` / `escalate`.
 
-use std::fmt;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::decide::{Facts, RawOutcome};
 use super::error::RouteError;
-use super::model::{Member, MemberKind, Queue, RoutingRule, Workstream};
+use super::model::{Member, Queue, RoutingRule, Workstream};
+use super::overflow::OverflowRule;
 use super::prepared::{PreparedState, Router};
+use super::skills::SkillMatching;
 use super::state::{Presence, RoutingState};
 use crate::ChannelAccount;
 use crate::conversation::{ContextValue, Conversation, ConversationState, Owner, ParticipantRole};
@@ -17,8 +19,15 @@ use crate::conversation::{ContextValue, Conversation, ConversationState, Owner, 
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Outcome<'a> {
-    /// Pushed to this member.
+    /// Given to this member now: a bot, or an agent of a queue that assigns without offers.
     Assigned(&'a Member),
+    /// Offered to this agent, who accepts or declines until `expires_at`.
+    Offered {
+        /// The agent.
+        member: &'a Member,
+        /// When the offer times out.
+        expires_at: DateTime<Utc>,
+    },
     /// Nobody can take it now: it waits in the queue at this 1-based position.
     Queued {
         /// Its position.
@@ -30,6 +39,11 @@ pub enum Outcome<'a> {
         waiting: u32,
         /// The queue's `max_waiting`.
         limit: u32,
+    },
+    /// The queue's overflow ends it, after this message.
+    Ended {
+        /// The message to send first (a template; see `Workstream::render_text`).
+        message: Option<&'a str>,
     },
     /// No queue was found for it.
     Unrouted(Unrouted),
@@ -50,19 +64,39 @@ pub enum Unrouted {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Verdict {
-    /// Picked.
+    /// Picked: a bot (first claim), or the agent with the most free capacity.
     Picked,
+    /// Picked: ranked first by the queue's assignment method, whose first sort key this
+    /// is.
+    PickedBy(super::SortKey),
+    /// Picked: the conversation's preferred agent.
+    PickedPreferred,
+    /// Picked: the closest skill match.
+    PickedClosest,
     /// A bot that already had this conversation (escalation loop guard).
     AlreadyHadConversation,
     /// Its presence takes no work.
     Unavailable(Presence),
+    /// Signed out of this queue.
+    NotInQueue,
     /// No free capacity.
     AtCapacity {
-        /// Its load.
+        /// Its load (units in use, offers included).
         load: u32,
-        /// Its capacity.
+        /// Its capacity (units).
         capacity: u32,
     },
+    /// Already holds the most conversations of this channel kind its profile allows.
+    AtKindLimit {
+        /// The limit.
+        max: u32,
+    },
+    /// Lacks a required skill or its proficiency (exact matching).
+    LacksSkills,
+    /// Declined this conversation before, or let an offer of it time out.
+    Declined,
+    /// Not considered: the conversation waits for its preferred agent.
+    HeldForPreferred,
     /// A human not considered because a bot had first claim and took it.
     BotHadFirstClaim,
     /// Had less free capacity than the member picked.
@@ -77,6 +111,55 @@ pub enum Verdict {
         /// The shared free capacity.
         free: u32,
     },
+    /// Matched the required skills less closely than the member picked (closest
+    /// matching).
+    LessCloseSkills,
+    /// Ranked below the member picked on this sort key of the assignment method.
+    Outranked(super::SortKey),
+    /// Ranked the same as the member picked on every sort key; the tie goes to the lowest
+    /// id.
+    Tied,
+}
+
+/// The skills a decision required, by name, for the trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SkillList<'a> {
+    pub(crate) names: [(&'a str, u8); super::MAX_REQUIRED_SKILLS],
+    pub(crate) len: u8,
+    pub(crate) dropped: u8,
+    pub(crate) matching: SkillMatching,
+}
+
+impl<'a> SkillList<'a> {
+    /// The skills still required, most important first, with their least proficiency.
+    #[must_use]
+    pub fn skills(&self) -> &[(&'a str, u8)] {
+        &self.names[..usize::from(self.len)]
+    }
+
+    /// How many of the least important skills relaxation dropped.
+    #[must_use]
+    pub fn dropped(&self) -> usize {
+        usize::from(self.dropped)
+    }
+
+    /// How they were matched.
+    #[must_use]
+    pub fn matching(&self) -> SkillMatching {
+        self.matching
+    }
+}
+
+/// What became of a conversation's preferred agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PreferredVerdict {
+    /// Free: picked.
+    Picked,
+    /// Not free: the conversation waits for them until then.
+    WaitingUntil(DateTime<Utc>),
+    /// Not free, and the conversation does not wait: the queue's other agents may take it.
+    NotFree,
 }
 
 /// One step of a routing decision, in order. `Display` writes it as a sentence.
@@ -100,91 +183,26 @@ pub enum TraceStep<'a> {
     NoRuleMatched,
     /// An explicit transfer to this queue.
     Transfer(&'a Queue),
+    /// The skills required of the agent.
+    Skills(SkillList<'a>),
+    /// The queue is outside its operating hours: nobody is given work from it.
+    QueueClosed(&'a Queue),
+    /// An overflow entry of this queue applied.
+    Overflow(&'a Queue, &'a OverflowRule),
+    /// The conversation's preferred agent.
+    PreferredAgent(&'a Member, PreferredVerdict),
+    /// The agent the conversation prefers is not a member of this queue; ignored.
+    PreferredAgentNotInQueue(&'a Queue),
     /// A member and what the router made of it.
     Member(&'a Member, Verdict),
+    /// Offered to this agent until then.
+    Offered(&'a Member, DateTime<Utc>),
     /// It waits in the queue at this position.
     Queued(&'a Queue, u32),
+    /// The estimated wait.
+    EstimatedWait(Duration),
     /// The queue is full.
     QueueFull(&'a Queue, u32),
-}
-
-impl fmt::Display for TraceStep<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Ended(state) => write!(f, "conversation is {state}; not routed"),
-            Self::RulesNotMatched([r]) => write!(f, "rule {}: condition not met", r.name),
-            Self::RulesNotMatched(rules) => {
-                f.write_str("rules ")?;
-                for (i, r) in rules.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    f.write_str(&r.name)?;
-                }
-                f.write_str(": conditions not met")
-            }
-            Self::RuleMatched(r) => match &r.condition {
-                Some(_) => write!(f, "rule {}: condition met → queue {}", r.name, r.queue),
-                None => write!(
-                    f,
-                    "rule {}: no condition, matches all → queue {}",
-                    r.name, r.queue
-                ),
-            },
-            Self::RuleSkippedLoop(r) => write!(
-                f,
-                "rule {}: matched, but queue {} holds only bots that already had this conversation; skipped",
-                r.name, r.queue
-            ),
-            Self::DefaultQueue(q) => write!(f, "no rule matched → default queue {}", q.name),
-            Self::DefaultQueueSkippedLoop(q) => write!(
-                f,
-                "no rule matched; default queue {} holds only bots that already had this conversation",
-                q.name
-            ),
-            Self::NoRuleMatched => f.write_str("no rule matched and there is no default queue"),
-            Self::Transfer(q) => write!(f, "transfer → queue {}", q.name),
-            Self::Member(m, verdict) => {
-                let kind = match m.kind {
-                    MemberKind::Bot => "bot",
-                    MemberKind::Agent => "agent",
-                };
-                write!(f, "{kind} {}: ", m.id)?;
-                match verdict {
-                    Verdict::Picked if m.is_bot() => f.write_str("picked (bots have first claim)"),
-                    Verdict::Picked => f.write_str("picked (most free capacity)"),
-                    Verdict::AlreadyHadConversation => {
-                        f.write_str("not picked: already had this conversation")
-                    }
-                    Verdict::Unavailable(p) => write!(f, "not picked: presence {p:?}"),
-                    Verdict::AtCapacity { load, capacity } => {
-                        write!(f, "not picked: at capacity ({load}/{capacity})")
-                    }
-                    Verdict::BotHadFirstClaim => {
-                        f.write_str("not considered: a bot had first claim")
-                    }
-                    Verdict::LessFreeCapacity { free, picked_free } => write!(
-                        f,
-                        "not picked: {free} free, the picked agent had {picked_free}"
-                    ),
-                    Verdict::TieBrokenById { free } => write!(
-                        f,
-                        "not picked: tied at {free} free, the tie goes to the lowest id"
-                    ),
-                }
-            }
-            Self::Queued(q, pos) => write!(
-                f,
-                "nobody free in queue {}: waiting at position {pos}",
-                q.name
-            ),
-            Self::QueueFull(q, limit) => write!(
-                f,
-                "nobody free in queue {} and it is full ({limit} waiting)",
-                q.name
-            ),
-        }
-    }
 }
 
 /// What the router decided, and why.
@@ -197,10 +215,19 @@ impl fmt::Display for TraceStep<'_> {
 pub struct RoutingDecision<'a> {
     /// The rule that matched, if a rule did.
     pub rule: Option<&'a RoutingRule>,
-    /// The target queue, if one was found.
+    /// The target queue, if one was found (after any overflow transfer).
     pub queue: Option<&'a Queue>,
     /// Where the conversation ends up.
     pub outcome: Outcome<'a>,
+    /// Its priority in the queue (the rule's).
+    pub priority: i32,
+    /// The estimated wait, when it waits and the queue can tell.
+    pub estimated_wait: Option<Duration>,
+    /// A message an overflow entry asks to send (a template; see
+    /// `Workstream::render_text`).
+    pub message: Option<&'a str>,
+    /// The queue the rules chose, when overflow moved the conversation on from it.
+    pub overflowed_from: Option<&'a Queue>,
     why: Why<'a>,
 }
 
@@ -218,6 +245,30 @@ enum Why<'a> {
 }
 
 impl<'a> RoutingDecision<'a> {
+    /// Decides into a decision built in place (no copy of its facts), whose trace is
+    /// derived on demand from `ws` and `state`.
+    #[inline(always)]
+    pub(crate) fn decided(
+        ws: &'a Workstream,
+        state: &'a PreparedState,
+        facts: Facts,
+        decide: impl FnOnce(&mut Facts) -> RawOutcome,
+    ) -> Self {
+        let mut facts = facts;
+        let raw = decide(&mut facts);
+        let parts = facts.parts(ws, raw);
+        Self {
+            rule: parts.rule,
+            queue: parts.queue,
+            outcome: parts.outcome,
+            priority: facts.priority,
+            estimated_wait: parts.estimated_wait,
+            message: parts.message,
+            overflowed_from: parts.overflowed_from,
+            why: Why::Facts { ws, state, facts },
+        }
+    }
+
     /// A decision whose trace is derived on demand from `ws` and `state`.
     #[inline]
     pub(crate) fn lazy(
@@ -226,11 +277,15 @@ impl<'a> RoutingDecision<'a> {
         facts: Facts,
         raw: RawOutcome,
     ) -> Self {
-        let (rule, queue, outcome) = facts.parts(ws, raw);
+        let parts = facts.parts(ws, raw);
         Self {
-            rule,
-            queue,
-            outcome,
+            rule: parts.rule,
+            queue: parts.queue,
+            outcome: parts.outcome,
+            priority: facts.priority,
+            estimated_wait: parts.estimated_wait,
+            message: parts.message,
+            overflowed_from: parts.overflowed_from,
             why: Why::Facts { ws, state, facts },
         }
     }
@@ -242,19 +297,24 @@ impl<'a> RoutingDecision<'a> {
         facts: &Facts,
         raw: RawOutcome,
     ) -> Self {
-        let (rule, queue, outcome) = facts.parts(ws, raw);
+        let parts = facts.parts(ws, raw);
         Self {
-            rule,
-            queue,
-            outcome,
-            why: Why::Steps(facts.steps(ws, state, outcome)),
+            rule: parts.rule,
+            queue: parts.queue,
+            outcome: parts.outcome,
+            priority: facts.priority,
+            estimated_wait: parts.estimated_wait,
+            message: parts.message,
+            overflowed_from: parts.overflowed_from,
+            why: Why::Steps(facts.steps(ws, state, parts.outcome)),
         }
     }
 
     /// Every step, in order: one per run of rules that did not match, one per rule matched
-    /// (or skipped by the loop guard), one for the default queue or the transfer, one per
-    /// member of the queue with its [`Verdict`] (bots first, up to the one picked), and one
-    /// when the conversation waits or the queue is full.
+    /// (or skipped by the loop guard), one for the default queue or the transfer, the
+    /// skills required, the queue's hours, overflow and preferred agent when they play a
+    /// part, one per member of the queue with its [`Verdict`] (bots first, up to the one
+    /// picked), and the offer or the wait.
     #[must_use]
     pub fn trace(&self) -> Vec<TraceStep<'a>> {
         match &self.why {
@@ -269,7 +329,7 @@ impl<'a> RoutingDecision<'a> {
         self.trace().iter().map(ToString::to_string).collect()
     }
 
-    /// The member it was assigned to.
+    /// The member it was assigned to (not merely offered to).
     #[must_use]
     pub fn assignee(&self) -> Option<&Member> {
         match self.outcome {
@@ -278,13 +338,16 @@ impl<'a> RoutingDecision<'a> {
         }
     }
 
-    /// The owner to record on the conversation: the assignee, else the queue, else none.
+    /// The owner to record on the conversation: the assignee, else the queue (waiting or
+    /// offered), else none.
     #[must_use]
     pub fn owner(&self) -> Owner {
         match (self.outcome, self.queue) {
             (Outcome::Assigned(m), _) if m.is_bot() => Owner::Bot(m.id.clone()),
             (Outcome::Assigned(m), _) => Owner::Agent(m.id.clone()),
-            (Outcome::Queued { .. }, Some(q)) => Owner::Queue(q.name.clone()),
+            (Outcome::Queued { .. } | Outcome::Offered { .. }, Some(q)) => {
+                Owner::Queue(q.name.clone())
+            }
             _ => Owner::None,
         }
     }
@@ -293,8 +356,8 @@ impl<'a> RoutingDecision<'a> {
     ///
     /// - its queue and owner ([`Conversation::set_owner`]: a replaced bot or agent leaves);
     /// - assigned: the assignee joins as a participant, and Open or Waiting → Active;
-    /// - waiting in the queue: Active or Waiting → Open (released to the queue);
-    /// - full or unrouted: only the queue, if any, is recorded.
+    /// - offered or waiting in the queue: Active or Waiting → Open (released to the queue);
+    /// - full, ended by overflow or unrouted: only the queue, if any, is recorded.
     ///
     /// Every state change it makes is in the transition table.
     pub fn apply_to(&self, conv: &mut Conversation, at: DateTime<Utc>) {
@@ -302,33 +365,46 @@ impl<'a> RoutingDecision<'a> {
             conv.queue = Some(q.name.clone());
         }
         match self.outcome {
-            Outcome::Assigned(member) => {
+            Outcome::Assigned(member) => assign(conv, member, at),
+            Outcome::Queued { .. } | Outcome::Offered { .. } => {
                 conv.set_owner(self.owner(), at);
-                let role = if member.is_bot() {
-                    ParticipantRole::Bot
-                } else {
-                    ParticipantRole::Agent
-                };
-                let account = ChannelAccount::new(&member.id).with_name(member.display_name());
-                conv.join(account, role, at);
-                if matches!(
-                    conv.state,
-                    ConversationState::Open | ConversationState::Waiting
-                ) {
-                    let _ = conv.transition(ConversationState::Active, at);
-                }
+                release(conv, at);
             }
-            Outcome::Queued { .. } => {
-                conv.set_owner(self.owner(), at);
-                if matches!(
-                    conv.state,
-                    ConversationState::Active | ConversationState::Waiting
-                ) {
-                    let _ = conv.transition(ConversationState::Open, at);
-                }
-            }
-            Outcome::QueueFull { .. } | Outcome::Unrouted(_) => {}
+            Outcome::QueueFull { .. } | Outcome::Ended { .. } | Outcome::Unrouted(_) => {}
         }
+    }
+}
+
+/// The member takes the conversation: owner, participant, Active.
+pub(crate) fn assign(conv: &mut Conversation, member: &Member, at: DateTime<Utc>) {
+    let owner = if member.is_bot() {
+        Owner::Bot(member.id.clone())
+    } else {
+        Owner::Agent(member.id.clone())
+    };
+    conv.set_owner(owner, at);
+    let role = if member.is_bot() {
+        ParticipantRole::Bot
+    } else {
+        ParticipantRole::Agent
+    };
+    let account = ChannelAccount::new(&member.id).with_name(member.display_name());
+    conv.join(account, role, at);
+    if matches!(
+        conv.state,
+        ConversationState::Open | ConversationState::Waiting
+    ) {
+        let _ = conv.transition(ConversationState::Active, at);
+    }
+}
+
+/// Back to the queue: Active or Waiting → Open.
+pub(crate) fn release(conv: &mut Conversation, at: DateTime<Utc>) {
+    if matches!(
+        conv.state,
+        ConversationState::Active | ConversationState::Waiting
+    ) {
+        let _ = conv.transition(ConversationState::Open, at);
     }
 }
 
@@ -337,25 +413,34 @@ impl PartialEq for RoutingDecision<'_> {
         self.rule == other.rule
             && self.queue == other.queue
             && self.outcome == other.outcome
+            && self.priority == other.priority
+            && self.estimated_wait == other.estimated_wait
+            && self.message == other.message
+            && self.overflowed_from == other.overflowed_from
             && self.trace() == other.trace()
     }
 }
 
-impl fmt::Debug for RoutingDecision<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Debug for RoutingDecision<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RoutingDecision")
             .field("rule", &self.rule.map(|r| &r.name))
             .field("queue", &self.queue.map(|q| &q.name))
             .field("outcome", &self.outcome)
+            .field("priority", &self.priority)
+            .field("estimated_wait", &self.estimated_wait)
+            .field("message", &self.message)
             .field("trace", &self.trace())
             .finish()
     }
 }
 
-/// Routes a conversation: the first rule whose condition holds picks the queue (a match whose
-/// queue holds only bots that already had the conversation is skipped), else the default
-/// queue; then a bot of that queue gets first claim, else the human with the most free
-/// capacity (ties to the lowest id), else the conversation waits.
+/// Routes a conversation at its last activity: the first rule whose condition holds picks
+/// the queue (a match whose queue holds only bots that already had the conversation is
+/// skipped), else the default queue; then a bot of that queue gets first claim, else the
+/// preferred agent, else the human the queue's assignment method ranks first among those
+/// with the required skills (by default the most free capacity, ties to the lowest id),
+/// else overflow or the wait. See [`Router::route_at`].
 ///
 /// Pure: reads its arguments. The decision borrows only the workstream, so it can be
 /// applied to the conversation ([`RoutingDecision::apply_to`]). This prepares the workstream
@@ -368,7 +453,7 @@ pub fn route<'a>(
     workstream: &'a Workstream,
     state: &RoutingState,
 ) -> RoutingDecision<'a> {
-    Router::new(workstream).route_detached(conv, state)
+    Router::new(workstream).route_detached(conv, state, conv.last_activity_at)
 }
 
 /// Transfers a conversation to a named queue, skipping the rules; assignment within the queue
@@ -380,7 +465,15 @@ pub fn transfer<'a>(
     state: &RoutingState,
     queue: &str,
 ) -> Result<RoutingDecision<'a>, RouteError> {
-    Router::new(workstream).transfer_detached(conv, state, queue)
+    let router = Router::new(workstream);
+    let prepared = router.prepare(state);
+    let (facts, raw) = router.decide_transfer(
+        conv,
+        &prepared,
+        queue,
+        super::decide::millis(conv.last_activity_at),
+    )?;
+    Ok(RoutingDecision::eager(workstream, &prepared, &facts, raw))
 }
 
 /// A bot hands the conversation off: its context variables are applied
@@ -395,5 +488,5 @@ pub fn escalate<'a>(
     at: DateTime<Utc>,
 ) -> RoutingDecision<'a> {
     conv.hand_off(context_updates, at);
-    route(conv, workstream, state)
+    Router::new(workstream).route_detached(conv, state, at)
 }

@@ -2,8 +2,10 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::capacity::PerKind;
 use super::fxhash::FxBuildHasher;
 
 /// A member's presence, as the agent console reports it.
@@ -32,12 +34,66 @@ impl Presence {
 }
 
 /// One member's live state.
+///
+/// `load` counts the conversations it works now across all queues and workstreams;
+/// `by_kind` says how many of them are of each channel kind, for capacity profiles (those
+/// not attributed to a kind cost what one of the routed workstream's kind costs).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MemberState {
     /// Presence.
     pub presence: Presence,
     /// Conversations it works now (across all queues).
     pub load: u32,
+    /// Of those, how many per channel kind.
+    #[serde(default, skip_serializing_if = "is_zero_loads")]
+    pub by_kind: PerKind<u32>,
+    /// Since when it has been idle: its last conversation ended or it came online, whichever
+    /// is later (for the longest-idle assignment method).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_since: Option<DateTime<Utc>>,
+}
+
+fn is_zero_loads(k: &PerKind<u32>) -> bool {
+    k.total() == 0
+}
+
+impl MemberState {
+    /// A presence and a load of conversations of any kind.
+    #[must_use]
+    pub const fn new(presence: Presence, load: u32) -> Self {
+        Self {
+            presence,
+            load,
+            by_kind: PerKind {
+                chat: 0,
+                sms: 0,
+                messaging: 0,
+            },
+            idle_since: None,
+        }
+    }
+
+    /// With the conversations it works per kind (`load` becomes at least their sum).
+    #[must_use]
+    pub fn with_kinds(mut self, by_kind: PerKind<u32>) -> Self {
+        self.by_kind = by_kind;
+        self.load = self.load.max(by_kind.total());
+        self
+    }
+
+    /// With the time it became idle.
+    #[must_use]
+    pub fn with_idle_since(mut self, at: DateTime<Utc>) -> Self {
+        self.idle_since = Some(at);
+        self
+    }
+
+    /// The conversations it works: `load`, at least the sum per kind.
+    #[must_use]
+    pub fn total_load(&self) -> u32 {
+        self.load.max(self.by_kind.total())
+    }
 }
 
 /// One queue's live state.
@@ -86,7 +142,19 @@ impl RoutingState {
     /// Sets a member's presence and load.
     pub fn set_member(&mut self, id: impl Into<String>, presence: Presence, load: u32) {
         self.members
-            .insert(id.into(), MemberState { presence, load });
+            .insert(id.into(), MemberState::new(presence, load));
+    }
+
+    /// Sets a member's whole state.
+    pub fn set_member_state(&mut self, id: impl Into<String>, state: MemberState) {
+        self.members.insert(id.into(), state);
+    }
+
+    /// With a member's whole state.
+    #[must_use]
+    pub fn with_member_state(mut self, id: impl Into<String>, state: MemberState) -> Self {
+        self.set_member_state(id, state);
+        self
     }
 
     /// Forgets a member (a human then counts as offline).

@@ -1,4 +1,8 @@
-//! Validation: every reference resolves, every value fits, errors name the field.
+//! Validation: every reference resolves, every value fits, errors name the field. The
+//! routing features around queues (hours, capacity, skills, offers, overflow, preferred
+//! agents) are checked in `validate/routing.rs`.
+
+mod routing;
 
 use std::collections::HashMap;
 use std::collections::HashSet;
@@ -7,7 +11,7 @@ use super::attachments::{AttachmentPermission, is_valid_mime_pattern};
 use super::condition::{Comparison, Condition, Field};
 use super::error::WorkstreamError;
 use super::messages::{MessageKind, PLACEHOLDERS, placeholders};
-use super::model::{AutoClose, ChannelKind, MemberKind, VariableType, Workstream};
+use super::model::{AutoClose, ChannelKind, Member, MemberKind, VariableType, Workstream};
 use crate::conversation::{ContextScalar, ConversationState};
 
 /// How deep `all` / `any` / `not` may nest.
@@ -15,18 +19,18 @@ pub const MAX_CONDITION_DEPTH: usize = 32;
 
 type Result<T = ()> = std::result::Result<T, WorkstreamError>;
 
-fn empty(path: impl Into<String>) -> WorkstreamError {
+pub(super) fn empty(path: impl Into<String>) -> WorkstreamError {
     WorkstreamError::Empty { path: path.into() }
 }
 
-fn invalid(path: impl Into<String>, reason: &'static str) -> WorkstreamError {
+pub(super) fn invalid(path: impl Into<String>, reason: &'static str) -> WorkstreamError {
     WorkstreamError::InvalidValue {
         path: path.into(),
         reason,
     }
 }
 
-fn is_name(text: &str) -> bool {
+pub(super) fn is_name(text: &str) -> bool {
     !text.is_empty()
         && text
             .bytes()
@@ -60,8 +64,12 @@ impl Workstream {
             ));
         }
         self.validate_context_variables()?;
+        self.validate_hours()?;
+        self.validate_capacity_profiles()?;
         self.validate_queues()?;
+        self.validate_queue_routing()?;
         self.validate_rules()?;
+        self.validate_rule_routing()?;
         self.validate_auto_close()?;
         validate_permission(&self.attachments.customer, "attachments.customer")?;
         validate_permission(&self.attachments.agent, "attachments.agent")?;
@@ -91,8 +99,8 @@ impl Workstream {
             return Err(empty("queues"));
         }
         let mut names = HashSet::new();
-        // member id → (kind, capacity, first queue)
-        let mut members: HashMap<&str, (MemberKind, Option<u32>, &str)> = HashMap::new();
+        // member id → (the member as first listed, its queue)
+        let mut members: HashMap<&str, (&Member, &str)> = HashMap::new();
         for (q, queue) in self.queues.iter().enumerate() {
             if queue.name.trim().is_empty() {
                 return Err(empty(format!("queues[{q}].name")));
@@ -119,7 +127,13 @@ impl Workstream {
                     });
                 }
                 match (member.kind, member.capacity) {
-                    (MemberKind::Agent, None | Some(0)) => {
+                    (MemberKind::Agent, None) if member.capacity_profile.is_none() => {
+                        return Err(invalid(
+                            format!("{path}.capacity"),
+                            "a human agent needs a capacity of at least 1 or a capacity_profile",
+                        ));
+                    }
+                    (MemberKind::Agent, Some(0)) => {
                         return Err(invalid(
                             format!("{path}.capacity"),
                             "a human agent needs a capacity of at least 1",
@@ -133,9 +147,10 @@ impl Workstream {
                     }
                     _ => {}
                 }
+                self.validate_member(member, &path)?;
                 match members.get(member.id.as_str()) {
-                    Some(&(kind, capacity, first)) => {
-                        if kind != member.kind || capacity != member.capacity {
+                    Some(&(first_member, first)) => {
+                        if !same_member(first_member, member) {
                             return Err(WorkstreamError::InconsistentMember {
                                 path,
                                 id: member.id.clone(),
@@ -144,7 +159,7 @@ impl Workstream {
                         }
                     }
                     None => {
-                        members.insert(&member.id, (member.kind, member.capacity, &queue.name));
+                        members.insert(&member.id, (member, &queue.name));
                     }
                 }
             }
@@ -152,7 +167,7 @@ impl Workstream {
         Ok(())
     }
 
-    fn check_queue(&self, path: String, name: &str) -> Result {
+    pub(super) fn check_queue(&self, path: String, name: &str) -> Result {
         if self.queue(name).is_some() {
             Ok(())
         } else {
@@ -292,6 +307,15 @@ impl Workstream {
                 Ok(())
             }
             Condition::Not(inner) => self.validate_condition(inner, path, depth + 1),
+            Condition::Open(name) => {
+                if self.hours(name).is_none() {
+                    return Err(WorkstreamError::UnknownOperatingHours {
+                        path: path.clone(),
+                        name: name.clone(),
+                    });
+                }
+                Ok(())
+            }
         };
         path.truncate(len);
         result
@@ -326,7 +350,7 @@ impl Workstream {
         Ok(())
     }
 
-    fn validate_template(&self, template: &str, path: &str, in_url: bool) -> Result {
+    pub(super) fn validate_template(&self, template: &str, path: &str, in_url: bool) -> Result {
         let names = placeholders(template).map_err(|source| WorkstreamError::Template {
             path: path.to_owned(),
             source,
@@ -374,6 +398,16 @@ impl Workstream {
         }
         Ok(())
     }
+}
+
+/// Whether two listings of a member agree on everything routing uses (all but the name).
+fn same_member(a: &Member, b: &Member) -> bool {
+    a.kind == b.kind
+        && a.capacity == b.capacity
+        && a.capacity_profile == b.capacity_profile
+        && a.units == b.units
+        && a.max == b.max
+        && a.skills == b.skills
 }
 
 fn validate_permission(p: &AttachmentPermission, path: &str) -> Result {

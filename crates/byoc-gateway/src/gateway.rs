@@ -391,7 +391,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     let _ = crate::metrics::handle();
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&config.store.sqlite, config.store.group_commit_max).await?);
-    let channels = channels::build(&config.channels)?;
+    let channels = channels::build(&config.channels, config.server.max_body_bytes)?;
     let mut passwords = HashMap::new();
     for a in &config.agents {
         let hash = match &a.password {

@@ -32,7 +32,7 @@ mod tests;
 use byoc_core::activity::ActivityType;
 use byoc_core::capability::{AdaptPolicy, adapt};
 use byoc_core::conversation::{Conversation, ConversationState, Owner};
-use byoc_core::workstream::{MessageKind, MessageValues, RoutingState, Workstream};
+use byoc_core::workstream::{MessageKind, MessageValues, PreparedState, Router, Workstream};
 use byoc_core::{Activity, ChannelAccount, ChannelInfo};
 use chrono::{DateTime, Utc};
 
@@ -52,8 +52,10 @@ pub(crate) struct Context<'a> {
     pub(crate) workstream: &'a WorkstreamConfig,
     /// What the customer's channel can carry.
     pub(crate) channel: &'a ChannelInfo,
-    /// Members' presence and load, queues' waiting counts.
-    pub(crate) routing: &'a RoutingState,
+    /// The workstream's router, prepared once.
+    pub(crate) router: &'a Router<'a>,
+    /// Members' presence and load, queues' waiting counts, resolved against `router`.
+    pub(crate) routing: &'a PreparedState,
     /// The time of the step.
     pub(crate) now: DateTime<Utc>,
     /// The id to give a conversation this step creates.
@@ -375,7 +377,7 @@ impl Run<'_, '_> {
         let cx = self.cx;
         let routed = match route_step(
             &mut rec.conversation,
-            &cx.workstream.workstream,
+            cx.router,
             cx.routing,
             request,
             cx.now,

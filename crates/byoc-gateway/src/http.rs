@@ -39,16 +39,18 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         let route = Webhook::new(Arc::clone(&channel.adapter), sink)
             .body_limit(channel.body_limit)
             .into_route()
-            .route_layer(axum::middleware::from_fn(move |req: Request, next: Next| {
-                let channel = label.clone();
-                async move {
-                    let started = Instant::now();
-                    let response = next.run(req).await;
-                    metrics::histogram!(crate::metrics::WEBHOOK_SECONDS, "channel" => channel)
-                        .record(started.elapsed().as_secs_f64());
-                    response
-                }
-            }));
+            .route_layer(axum::middleware::from_fn(
+                move |req: Request, next: Next| {
+                    let channel = label.clone();
+                    async move {
+                        let started = Instant::now();
+                        let response = next.run(req).await;
+                        metrics::histogram!(crate::metrics::WEBHOOK_SECONDS, "channel" => channel)
+                            .record(started.elapsed().as_secs_f64());
+                        response
+                    }
+                },
+            ));
         app = app
             .route(&format!("/webhooks/{name}"), route.clone())
             .route(&format!("/webhooks/{name}/{{*rest}}"), route);

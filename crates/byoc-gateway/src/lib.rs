@@ -136,8 +136,9 @@ pub use model::{
 };
 pub use normalize::{Provider, normalize_payload, to_lines};
 pub use store::{
-    Accepted, BotSession, ClaimedOutbound, ConversationRow, DeadLetter, InboxItem, NewInbound,
-    NewOutbound, OutboundResult, SqliteStore, StepCommit, Store, StoreError, TimerChange,
+    Accepted, BotSession, ClaimedOutbound, ConversationRow, DeadLetter, Finished, InboxItem, Lease,
+    NewInbound, NewOutbound, OutboundResult, SqliteStore, StepCommit, Store, StoreError,
+    TimerChange,
 };
 
 #[cfg(test)]

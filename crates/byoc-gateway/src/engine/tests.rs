@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use byoc_core::activity::{CardAction, SuggestedActions};
 use byoc_core::conversation::{ConversationState, Owner};
-use byoc_core::workstream::{Presence, RoutingState, Workstream};
+use byoc_core::workstream::{Presence, Router, RoutingState, Workstream};
 use byoc_core::{Activity, Attachment, ChannelAccount, ChannelInfo};
 use byoc_directline::BotCommand;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -90,10 +90,13 @@ impl Bench {
     fn run(&mut self, event: InboxEvent) -> Step {
         self.ids += 1;
         let id = format!("conv-{}", self.ids);
+        let router = Router::new(&self.ws.workstream);
+        let routing = router.prepare(&self.routing);
         let cx = Context {
             workstream: &self.ws,
             channel: &self.channel,
-            routing: &self.routing,
+            router: &router,
+            routing: &routing,
             now: self.now,
             new_id: &id,
         };

@@ -190,11 +190,31 @@ async fn shutdown_signal() {
 }
 
 /// Starts the gateway: opens the store (running migrations), builds the adapters, resumes
-/// pending work (inbox events, outbox rows, timers, bot sessions) and serves HTTP.
+/// pending work (inbox events, outbox rows, timers, bot sessions) and serves HTTP on
+/// [`ServerSettings::listen`](crate::ServerSettings::listen).
 ///
 /// # Errors
 /// [`StartError`].
 pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.server.listen,
+            source,
+        })?;
+    start_on(config, listener).await
+}
+
+/// [`start`] on a listener the caller bound (`server.listen` is then not used): for a host
+/// that must know the address before the gateway starts, without releasing the port in
+/// between.
+///
+/// # Errors
+/// [`StartError`].
+pub async fn start_on(
+    config: Config,
+    listener: tokio::net::TcpListener,
+) -> Result<RunningGateway, StartError> {
     // Installed before anything is counted (a recorder sees only what follows it).
     let _ = crate::metrics::handle();
     let store: Arc<dyn Store> =
@@ -224,12 +244,6 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         }
     }
 
-    let listener = tokio::net::TcpListener::bind(config.server.listen)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.server.listen,
-            source,
-        })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind {
         addr: config.server.listen,
         source,

@@ -13,6 +13,12 @@
 //! | `byoc check --config byoc.toml` | validates without starting; exit 2 naming the file, the field and the reason |
 //! | `byoc normalize --channel <connector\|directline\|telesign\|messaging-api\|salesforce> [FILE]` | the canonical activities of one provider payload, one compact JSON per line; bad input exits 2 naming the field |
 //!
+//! ## Features
+//!
+//! - `demo` (default): `byoc demo` and `run_demo`, which start the simulators of
+//!   `byoc-sim` and a sample bot. A production build can leave it out
+//!   (`default-features = false`): the gateway then does not depend on the simulators.
+//!
 //! ## Embedding
 //!
 //! ```no_run
@@ -112,6 +118,7 @@ mod bots;
 mod channels;
 mod cli;
 mod config;
+#[cfg(feature = "demo")]
 mod demo;
 mod dispatch;
 mod engine;
@@ -128,9 +135,10 @@ pub use config::{
     AgentConfig, AgentPassword, BotConfig, ChannelConfig, ChannelKind, Config, ConfigError,
     ContactCenterKind, EnvLookup, OutboxSettings, ServerSettings, StoreSettings, WorkstreamConfig,
 };
+#[cfg(feature = "demo")]
 pub use demo::{DemoError, run as run_demo};
 pub use engine::{Hop, HopKind, Notice, NoticeKind};
-pub use gateway::{RunningGateway, SinkError, StartError, start};
+pub use gateway::{RunningGateway, SinkError, StartError, start, start_on};
 pub use model::{
     AgentAction, Author, ConversationRecord, InboxEvent, Target, TimerKind, TranscriptEntry,
 };

@@ -43,6 +43,9 @@ mod writer;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Prepared scripts the write connection keeps.
+const WRITE_STATEMENT_CACHE: usize = 1024;
+
 /// The SQLite store. Cheap to clone (shared).
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -74,7 +77,14 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let mut write = SqliteConnection::connect_with(&options).await?;
+        // The writer's scripts vary with what a step holds (how many transcript entries,
+        // outbound rows, timers): a cache large enough to keep each shape prepared.
+        let mut write = SqliteConnection::connect_with(
+            &options
+                .clone()
+                .statement_cache_capacity(WRITE_STATEMENT_CACHE),
+        )
+        .await?;
         MIGRATOR.run(&mut write).await?;
         // One gateway process owns an SQLite file, so the leases in it are those of this
         // file's previous process, which is gone: its work is taken back at once instead

@@ -2,10 +2,10 @@
 //! ordering key; timers turned into inbox events; old entries pruned.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 use chrono::{DateTime, Utc};
-use sqlx::Row as _;
+use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
+use sqlx::{QueryBuilder, Row as _};
 
 use super::SqliteStore;
 use super::rows::{from_json, from_millis, millis, to_json};
@@ -16,82 +16,127 @@ use crate::store::{Accepted, BotSession, InboxItem, NewInbound, StoreError};
 /// Timers moved into the inbox per call, at most.
 const TIMERS_PER_CALL: i64 = 256;
 
-/// Appends inbound events in one statement (dropping those already seen) and records a bot
-/// session's watermark with them; an urgent write (a provider waits for its answer).
+/// One inbound event as stored.
+pub(super) struct InboxRow {
+    channel: String,
+    dedupe_key: Option<String>,
+    conv_key: String,
+    event: String,
+    received_at: i64,
+}
+
+/// Rows per insert statement, at most (SQLite allows 32 766 bound values).
+const APPEND_CHUNK: usize = 1000;
+
+/// Persists inbound events, dropping those already seen, and records a bot session's
+/// watermark with them; an urgent write (a provider waits for its answer). Without a
+/// watermark the rows join every other webhook's of the same transaction in one statement.
 pub(super) async fn accept(
     store: &SqliteStore,
     events: Vec<NewInbound>,
     watermark: Option<BotSession>,
 ) -> Result<Vec<Accepted>, StoreError> {
     let now = millis(Utc::now());
-    let mut answers = vec![Accepted::Duplicate; events.len()];
-    // Which event each stored row is: by (channel, provider id), or in order for events
-    // without an id. A provider id repeated within one delivery is a duplicate of its first.
-    let mut keyed: HashMap<(String, String), usize> = HashMap::new();
-    let mut unkeyed: Vec<usize> = Vec::new();
-    let mut values = Vec::with_capacity(events.len());
-    for (i, e) in events.into_iter().enumerate() {
-        match &e.dedupe_key {
-            Some(k) => match keyed.entry((e.channel.clone(), k.clone())) {
-                Entry::Occupied(_) => continue,
-                Entry::Vacant(slot) => {
-                    slot.insert(i);
-                }
-            },
-            None => unkeyed.push(i),
-        }
-        let event = to_json(&e.event, "inbox.event")?;
-        values.push((e.channel, e.dedupe_key, e.conv_key, event));
+    let mut rows = Vec::with_capacity(events.len());
+    for e in events {
+        rows.push(InboxRow {
+            event: to_json(&e.event, "inbox.event")?,
+            channel: e.channel,
+            dedupe_key: e.dedupe_key,
+            conv_key: e.conv_key,
+            received_at: now,
+        });
     }
+    let Some(w) = watermark else {
+        return store.append(rows).await;
+    };
+    // With a watermark: the rows and the watermark in one script (one savepoint).
     let mut script = Script::new();
-    if !values.is_empty() {
-        let sql = script.sql();
+    let sql = script.sql();
+    if !rows.is_empty() {
         sql.push("INSERT INTO inbox (channel, dedupe_key, conv_key, event, received_at) ");
-        sql.push_values(values, |mut row, (channel, key, conv_key, event)| {
-            row.push_bind(channel)
-                .push_bind(key)
-                .push_bind(conv_key)
-                .push_bind(event)
-                .push_bind(now);
+        sql.push_values(&rows, |mut b, r| {
+            b.push_bind(r.channel.clone())
+                .push_bind(r.dedupe_key.clone())
+                .push_bind(r.conv_key.clone())
+                .push_bind(r.event.clone())
+                .push_bind(r.received_at);
         });
         sql.push(" ON CONFLICT DO NOTHING RETURNING seq, channel, dedupe_key; ");
     }
-    if let Some(w) = watermark {
-        script
-            .sql()
-            .push("UPDATE bot_sessions SET watermark = ")
-            .push_bind(w.watermark)
-            .push(" WHERE conversation_id = ")
-            .push_bind(w.conversation_id)
-            .push(" AND bot_id = ")
-            .push_bind(w.bot_id)
-            .push("; ");
-    }
+    sql.push("UPDATE bot_sessions SET watermark = ")
+        .push_bind(w.watermark)
+        .push(" WHERE conversation_id = ")
+        .push_bind(w.conversation_id)
+        .push(" AND bot_id = ")
+        .push_bind(w.bot_id)
+        .push("; ");
     store
-        .write(Priority::Urgent, script, move |rows| {
-            let mut plain = Vec::new();
-            for row in rows {
-                let seq: i64 = row.try_get("seq")?;
-                let key: Option<String> = row.try_get("dedupe_key")?;
-                match key {
-                    Some(k) => {
-                        let channel: String = row.try_get("channel")?;
-                        if let Some(&i) = keyed.get(&(channel, k)) {
-                            answers[i] = Accepted::New(seq);
-                        }
-                    }
-                    None => plain.push(seq),
-                }
-            }
-            // Rows without a provider id were inserted in order: their sequence numbers
-            // ascend with the events.
-            plain.sort_unstable();
-            for (i, seq) in unkeyed.into_iter().zip(plain) {
-                answers[i] = Accepted::New(seq);
-            }
-            Ok(answers)
+        .write(Priority::Urgent, script, move |returned| {
+            let refs: Vec<&InboxRow> = rows.iter().collect();
+            Ok(match_returned(&refs, &returned)?)
         })
         .await
+}
+
+/// Inserts inbox rows (of one or several webhooks) and answers per row, in order: the first
+/// row of a (channel, provider id) seen before, or earlier in `rows`, is a duplicate.
+pub(super) async fn append(
+    conn: &mut SqliteConnection,
+    rows: &[&InboxRow],
+) -> Result<Vec<Accepted>, StoreError> {
+    let mut answers = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(APPEND_CHUNK) {
+        let mut sql: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+            "INSERT INTO inbox (channel, dedupe_key, conv_key, event, received_at) ",
+        );
+        sql.push_values(chunk, |mut b, r| {
+            b.push_bind(r.channel.as_str())
+                .push_bind(r.dedupe_key.as_deref())
+                .push_bind(r.conv_key.as_str())
+                .push_bind(r.event.as_str())
+                .push_bind(r.received_at);
+        });
+        sql.push(" ON CONFLICT DO NOTHING RETURNING seq, channel, dedupe_key");
+        let returned = sql.build().fetch_all(&mut *conn).await?;
+        answers.extend(match_returned(chunk, &returned)?);
+    }
+    Ok(answers)
+}
+
+/// Which row each returned `seq` belongs to: keyed rows by (channel, provider id), the
+/// first occurrence winning; rows without an id in order (their sequence numbers ascend in
+/// the order of the values).
+fn match_returned(rows: &[&InboxRow], returned: &[SqliteRow]) -> Result<Vec<Accepted>, StoreError> {
+    let mut answers = vec![Accepted::Duplicate; rows.len()];
+    let mut keyed: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut keyless = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        match &r.dedupe_key {
+            Some(k) => {
+                keyed.entry((r.channel.as_str(), k.as_str())).or_insert(i);
+            }
+            None => keyless.push(i),
+        }
+    }
+    let mut plain = Vec::new();
+    for row in returned {
+        let seq: i64 = row.try_get("seq")?;
+        match row.try_get::<Option<String>, _>("dedupe_key")? {
+            Some(k) => {
+                let channel: String = row.try_get("channel")?;
+                if let Some(&i) = keyed.get(&(channel.as_str(), k.as_str())) {
+                    answers[i] = Accepted::New(seq);
+                }
+            }
+            None => plain.push(seq),
+        }
+    }
+    plain.sort_unstable();
+    for (i, seq) in keyless.into_iter().zip(plain) {
+        answers[i] = Accepted::New(seq);
+    }
+    Ok(answers)
 }
 
 /// Unprocessed inbox entries of one key, in arrival order.

@@ -24,14 +24,15 @@ use sqlx::{Executor as _, QueryBuilder};
 use tokio::sync::{mpsc, oneshot};
 
 use super::SqliteStore;
-use crate::store::StoreError;
+use super::inbox::{self, InboxRow};
+use crate::store::{Accepted, StoreError};
 
 /// Jobs waiting for the writer, at most, per queue.
 pub(super) const WRITE_QUEUE: usize = 4096;
 
 /// While urgent writes keep coming, background jobs may fill at most this share of a
 /// transaction (`max / BACKGROUND_SHARE`, at least one).
-pub(super) const BACKGROUND_SHARE: usize = 8;
+pub(super) const BACKGROUND_SHARE: usize = 32;
 
 /// Which queue a write waits in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,10 +46,20 @@ pub(super) enum Priority {
 /// What a job answers: the rows its script returned, once committed.
 type Answer = oneshot::Sender<Result<Vec<SqliteRow>, StoreError>>;
 
-/// A job: one script and where to send its rows.
-pub(super) struct Job {
-    script: QueryBuilder<'static, Sqlite>,
-    answer: Answer,
+/// A job: one script, or inbox rows to append, and where to send what it returned.
+pub(super) enum Job {
+    /// A script in its own savepoint.
+    Script {
+        script: QueryBuilder<'static, Sqlite>,
+        answer: Answer,
+    },
+    /// Inbox rows: the rows of every such job of a transaction are inserted by one
+    /// statement ([`super::inbox::append`]), which cannot fail for one job alone (a repeated
+    /// provider id is skipped, not an error).
+    Append {
+        rows: Vec<InboxRow>,
+        answer: oneshot::Sender<Result<Vec<Accepted>, StoreError>>,
+    },
 }
 
 /// The writer's two queues.
@@ -89,7 +100,7 @@ impl SqliteStore {
         decode: impl FnOnce(Vec<SqliteRow>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let (answer, rx) = oneshot::channel();
-        let job = Job {
+        let job = Job::Script {
             script: script.finish(),
             answer,
         };
@@ -100,14 +111,51 @@ impl SqliteStore {
         queue.send(job).await.map_err(|_| StoreError::Closed)?;
         decode(rx.await.map_err(|_| StoreError::Closed)??)
     }
+
+    /// Appends inbox rows in the writer's next transaction (an urgent write); answers after
+    /// the commit, per row.
+    pub(super) async fn append(&self, rows: Vec<InboxRow>) -> Result<Vec<Accepted>, StoreError> {
+        let (answer, rx) = oneshot::channel();
+        self.writer
+            .urgent
+            .send(Job::Append { rows, answer })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
 }
 
 /// Starts the writer task on `conn`; at most `max` jobs share a transaction.
 pub(super) fn spawn(conn: SqliteConnection, max: usize) -> Queues {
     let (urgent, urgent_rx) = mpsc::channel(WRITE_QUEUE);
     let (background, background_rx) = mpsc::channel(WRITE_QUEUE);
-    tokio::spawn(run(conn, urgent_rx, background_rx, max.max(1)));
+    let writer = run(conn, urgent_rx, background_rx, max.max(1));
+    // A thread of its own: the writer waits on the database after every job, and on the
+    // gateway's busy runtime each of those wake-ups would queue behind request handling.
+    let spawned = std::thread::Builder::new()
+        .name("byoc-store-writer".to_owned())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(writer),
+                Err(e) => tracing::error!(error = %e, "store writer runtime not started"),
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "store writer thread not started");
+    }
     Queues { urgent, background }
+}
+
+/// A job that ran, waiting for the end of its transaction.
+enum Ran {
+    Script(Answer, Result<Vec<SqliteRow>, sqlx::Error>),
+    Append(
+        oneshot::Sender<Result<Vec<Accepted>, StoreError>>,
+        Vec<InboxRow>,
+    ),
 }
 
 async fn run(
@@ -117,7 +165,7 @@ async fn run(
     max: usize,
 ) {
     let background_share = (max / BACKGROUND_SHARE).max(1);
-    let mut done: Vec<(Answer, Result<Vec<SqliteRow>, sqlx::Error>)> = Vec::with_capacity(max);
+    let mut ran: Vec<Ran> = Vec::with_capacity(max);
     loop {
         let first = tokio::select! {
             biased;
@@ -128,27 +176,38 @@ async fn run(
         let started = Instant::now();
         if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
             let msg = format!("transaction not started: {e}");
-            let _ = first.0.answer.send(Err(StoreError::Commit(msg)));
+            match first.0 {
+                Job::Script { answer, .. } => {
+                    let _ = answer.send(Err(StoreError::Commit(msg)));
+                }
+                Job::Append { answer, .. } => {
+                    let _ = answer.send(Err(StoreError::Commit(msg)));
+                }
+            }
             continue;
         }
         let (mut urgent_n, mut background_n) = (0usize, 0usize);
         let mut broken: Option<String> = None;
         let mut next = Some(first);
-        while let Some((mut job, priority)) = next.take() {
+        while let Some((job, priority)) = next.take() {
             match priority {
                 Priority::Urgent => urgent_n += 1,
                 Priority::Background => background_n += 1,
             }
-            let result = job.script.build().fetch_all(&mut conn).await;
-            let failed = result.is_err();
-            done.push((job.answer, result));
-            if failed {
-                // Undo the failed job alone; if its savepoint is gone, so is the transaction.
-                if let Err(e) = conn.execute("ROLLBACK TO job; RELEASE job").await {
-                    broken = Some(format!(
-                        "the transaction was lost after a failed write: {e}"
-                    ));
-                    break;
+            match job {
+                Job::Append { rows, answer } => ran.push(Ran::Append(answer, rows)),
+                Job::Script { mut script, answer } => {
+                    let result = script.build().fetch_all(&mut conn).await;
+                    let failed = result.is_err();
+                    ran.push(Ran::Script(answer, result));
+                    // Undo the failed job alone; if its savepoint is gone, so is the
+                    // transaction.
+                    if failed && let Err(e) = conn.execute("ROLLBACK TO job; RELEASE job").await {
+                        broken = Some(format!(
+                            "the transaction was lost after a failed write: {e}"
+                        ));
+                        break;
+                    }
                 }
             }
             if urgent_n + background_n >= max {
@@ -162,6 +221,21 @@ async fn run(
                     .ok()
                     .map(|job| (job, Priority::Background)),
             };
+        }
+        // Every inbox row of the transaction, in one statement.
+        let mut appended = None;
+        if broken.is_none() {
+            let rows: Vec<&InboxRow> = ran
+                .iter()
+                .filter_map(|r| match r {
+                    Ran::Append(_, rows) => Some(rows.iter()),
+                    Ran::Script(..) => None,
+                })
+                .flatten()
+                .collect();
+            if !rows.is_empty() {
+                appended = Some(inbox::append(&mut conn, &rows).await);
+            }
         }
         let error = match broken {
             Some(reason) => {
@@ -180,13 +254,30 @@ async fn run(
             .record((urgent_n + background_n) as f64);
         metrics::histogram!(crate::metrics::GROUP_COMMIT_SECONDS)
             .record(started.elapsed().as_secs_f64());
-        for (answer, result) in done.drain(..) {
-            let reply = match (result, &error) {
-                (Err(e), _) => Err(StoreError::Database(e)),
-                (Ok(_), Some(e)) => Err(StoreError::Commit(e.clone())),
-                (Ok(rows), None) => Ok(rows),
-            };
-            let _ = answer.send(reply);
+        let mut accepted = match appended {
+            Some(Ok(seqs)) => Ok(seqs.into_iter()),
+            Some(Err(e)) => Err(e.to_string()),
+            None => Ok(Vec::new().into_iter()),
+        };
+        for job in ran.drain(..) {
+            match job {
+                Ran::Script(answer, result) => {
+                    let reply = match (result, &error) {
+                        (Err(e), _) => Err(StoreError::Database(e)),
+                        (Ok(_), Some(e)) => Err(StoreError::Commit(e.clone())),
+                        (Ok(rows), None) => Ok(rows),
+                    };
+                    let _ = answer.send(reply);
+                }
+                Ran::Append(answer, rows) => {
+                    let reply = match (&mut accepted, &error) {
+                        (_, Some(e)) => Err(StoreError::Commit(e.clone())),
+                        (Err(e), None) => Err(StoreError::Commit(e.clone())),
+                        (Ok(seqs), None) => Ok(seqs.by_ref().take(rows.len()).collect()),
+                    };
+                    let _ = answer.send(reply);
+                }
+            }
         }
     }
 }

@@ -58,6 +58,37 @@ async fn a_repeated_id_within_one_delivery_is_a_duplicate_and_keyless_events_kee
     assert_eq!(texts, ["first", "a", "second"]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deliveries_of_one_id_store_it_once() {
+    let (_dir, store) = open().await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .accept_inbound(
+                    vec![
+                        customer("same", "again"),
+                        keyless("sms:c1", &format!("k{i}")),
+                    ],
+                    None,
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    let mut new = 0;
+    for t in tasks {
+        let answers = t.await.unwrap();
+        assert!(matches!(answers[1], Accepted::New(_)), "{answers:?}");
+        if matches!(answers[0], Accepted::New(_)) {
+            new += 1;
+        }
+    }
+    assert_eq!(new, 1);
+    assert_eq!(store.pending_inbox("sms:c1").await.unwrap().len(), 21);
+}
+
 #[tokio::test]
 async fn a_failing_write_fails_alone_and_leaves_nothing_behind() {
     let (_dir, store) = open().await;
@@ -239,4 +270,63 @@ async fn an_unchanged_record_is_not_rewritten() {
         .await
         .unwrap();
     assert_eq!(before, after);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "probe"]
+async fn probe_writer_costs() {
+    let (_dir, store) = open().await;
+    let n = 4000;
+    for (name, kind) in [("accept", 0), ("step", 1), ("accept", 0), ("step", 1)] {
+        let started = std::time::Instant::now();
+        let sem = Arc::new(tokio::sync::Semaphore::new(32));
+        let mut tasks = Vec::new();
+        for i in 0..n {
+            let store = store.clone();
+            let permit = sem.clone().acquire_owned().await.unwrap();
+            tasks.push(tokio::spawn(async move {
+                if kind == 0 {
+                    store
+                        .accept_inbound(
+                            vec![customer(
+                                &format!("{name}{}-{i}", started.elapsed().as_nanos()),
+                                "x",
+                            )],
+                            None,
+                        )
+                        .await
+                        .unwrap();
+                } else {
+                    let mut rec = record(&format!("conv-{}-{i}", started.elapsed().as_nanos()));
+                    rec.key = format!("sms:{}", rec.conversation.id);
+                    let mut s = step(rec, &["Thanks, we got your message."]);
+                    s.transcript = (0..3)
+                        .map(|pos| TranscriptEntry {
+                            pos,
+                            author: Author::Customer,
+                            activity: Some(Box::new(Activity::message("load message"))),
+                            note: Some("routing: rule All; queue Humans".into()),
+                            at: Utc::now(),
+                        })
+                        .collect();
+                    s.timers = vec![TimerChange::Set(
+                        TimerKind::AutoClose,
+                        Utc::now() + TimeDelta::hours(8),
+                    )];
+                    s.claim = Some(lease("w"));
+                    store.commit_step(s).await.unwrap();
+                }
+                drop(permit);
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let e = started.elapsed();
+        println!(
+            "{name}: {:.0}/s ({:.0} us each)",
+            n as f64 / e.as_secs_f64(),
+            e.as_micros() as f64 / n as f64
+        );
+    }
 }

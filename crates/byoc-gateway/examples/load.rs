@@ -109,6 +109,8 @@ struct Figures {
     p99: Duration,
     failed: usize,
     e2e: Option<(Duration, Duration, usize, Duration)>,
+    /// The server process's CPU time per accepted request while the requests were sent.
+    cpu_per_request: Option<Duration>,
     load: String,
 }
 
@@ -118,6 +120,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
+}
+
+/// CPU time (user + system) a process has used so far, from `/proc` (Linux).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may hold spaces) follow its `)`.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // The kernel's USER_HZ is 100 on Linux.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 fn load_average() -> String {
@@ -174,6 +186,7 @@ async fn fire(url: &str, calls: &[Callback], concurrency: usize) -> Fired {
             p99: percentile(&latencies, 0.99),
             failed: results.len() - ok,
             e2e: None,
+            cpu_per_request: None,
             load: load_average(),
         },
         sent_at: results.iter().map(|(c, _, t)| (c.clone(), *t)).collect(),
@@ -240,7 +253,15 @@ async fn bare_round(calls: &[Callback], concurrency: usize) -> Figures {
     let server = Server::start(&["bare"], &[]);
     let url = format!("{}/webhooks/sms", server.1);
     let _warm = fire(&url, &calls[..calls.len().min(200)], concurrency).await;
-    fire(&url, calls, concurrency).await.figures
+    let before = cpu_time(server.0.id());
+    let mut figures = fire(&url, calls, concurrency).await.figures;
+    figures.cpu_per_request = per_request(before, cpu_time(server.0.id()), calls.len());
+    figures
+}
+
+fn per_request(before: Option<Duration>, after: Option<Duration>, n: usize) -> Option<Duration> {
+    let used = after?.checked_sub(before?)?;
+    Some(used / u32::try_from(n.max(1)).unwrap_or(u32::MAX))
 }
 
 fn config(telesign: &TelesignSim, workers: Option<usize>) -> String {
@@ -295,7 +316,9 @@ async fn gateway_round(requests: usize, concurrency: usize, workers: Option<usiz
     );
     telesign.set_callback_url(format!("{}/webhooks/sms", server.1));
     let url = format!("{}/webhooks/sms", server.1);
+    let before = cpu_time(server.0.id());
     let fired = fire(&url, &calls, concurrency).await;
+    let cpu = per_request(before, cpu_time(server.0.id()), fired.ok);
     let waiting = Instant::now();
     let mut arrived: HashMap<String, Instant> = HashMap::new();
     loop {
@@ -339,6 +362,7 @@ async fn gateway_round(requests: usize, concurrency: usize, workers: Option<usiz
         .map(|last| last.saturating_duration_since(fired.started))
         .unwrap_or_default();
     let mut figures = fired.figures;
+    figures.cpu_per_request = cpu;
     figures.e2e = Some((
         percentile(&e2e, 0.5),
         percentile(&e2e, 0.99),
@@ -477,9 +501,9 @@ async fn run(args: Args) {
     let mut figures: Vec<Vec<Figures>> = vec![Vec::new(); NAMES.len()];
     println!();
     println!(
-        "| round | what | accepted/s | p50 | p99 | failed | end to end p50 / p99 (replies, all in) | load average |"
+        "| round | what | accepted/s | p50 | p99 | failed | server CPU per request | end to end p50 / p99 (replies, all in) | load average |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for round in 1..=args.rounds {
         let measured = [
             bare_round(&calls, args.concurrency).await,
@@ -497,8 +521,11 @@ async fn run(args: Args) {
             let e2e = f.e2e.map_or_else(String::new, |(p50, p99, n, all)| {
                 format!("{} / {} ({n}, {})", ms(p50), ms(p99), ms(all))
             });
+            let cpu = f
+                .cpu_per_request
+                .map_or_else(String::new, |d| format!("{} µs", d.as_micros()));
             println!(
-                "| {round} | {} | {:.0} | {} | {} | {} | {e2e} | {} |",
+                "| {round} | {} | {:.0} | {} | {} | {} | {cpu} | {e2e} | {} |",
                 NAMES[i], f.rate, latency.0, latency.1, latency.2, f.load
             );
             figures[i].push(f);

@@ -276,6 +276,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Unprocessed inbox entries of one ordering key, in arrival order (at most 64).
     async fn pending_inbox(&self, conv_key: &str) -> Result<Vec<InboxItem>, StoreError>;
 
+    /// The current conversation of an ordering key and its unprocessed inbox entries (as
+    /// [`Store::current_conversation`] and [`Store::pending_inbox`]), which a backend may
+    /// read in one query.
+    async fn pending_work(
+        &self,
+        conv_key: &str,
+    ) -> Result<(Option<ConversationRecord>, Vec<InboxItem>), StoreError> {
+        let current = self.current_conversation(conv_key).await?;
+        Ok((current, self.pending_inbox(conv_key).await?))
+    }
+
     /// Ordering keys with unprocessed inbox entries (to resume after a restart).
     async fn keys_with_pending_inbox(&self) -> Result<Vec<String>, StoreError>;
 

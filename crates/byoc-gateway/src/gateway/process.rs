@@ -45,12 +45,9 @@ impl Shared {
             return Err(());
         };
         let info = ch.adapter.info();
-        let mut current = self.store.current_conversation(&key).await.map_err(|e| {
-            tracing::error!(%key, error = %e, "conversation not loaded");
-        })?;
         // One pass: events that arrive meanwhile leave a wake-up that brings the worker back.
-        let items = self.store.pending_inbox(&key).await.map_err(|e| {
-            tracing::error!(%key, error = %e, "inbox not read");
+        let (mut current, items) = self.store.pending_work(&key).await.map_err(|e| {
+            tracing::error!(%key, error = %e, "conversation and inbox not read");
         })?;
         let full = items.len() >= crate::store::INBOX_BATCH;
         for item in items {

@@ -124,6 +124,13 @@ impl Store for SqliteStore {
         inbox::pending(self, conv_key).await
     }
 
+    async fn pending_work(
+        &self,
+        conv_key: &str,
+    ) -> Result<(Option<ConversationRecord>, Vec<InboxItem>), StoreError> {
+        inbox::pending_work(self, conv_key).await
+    }
+
     async fn keys_with_pending_inbox(&self) -> Result<Vec<String>, StoreError> {
         inbox::keys_with_pending(self).await
     }

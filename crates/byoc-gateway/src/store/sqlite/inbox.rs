@@ -10,7 +10,7 @@ use sqlx::{QueryBuilder, Row as _};
 use super::SqliteStore;
 use super::rows::{from_json, from_millis, millis, to_json};
 use super::writer::{Priority, Script};
-use crate::model::InboxEvent;
+use crate::model::{ConversationRecord, InboxEvent};
 use crate::store::{Accepted, BotSession, InboxItem, NewInbound, StoreError};
 
 /// Timers moved into the inbox per call, at most.
@@ -24,9 +24,6 @@ pub(super) struct InboxRow {
     event: String,
     received_at: i64,
 }
-
-/// Rows per insert statement, at most (SQLite allows 32 766 bound values).
-const APPEND_CHUNK: usize = 1000;
 
 /// Persists inbound events, dropping those already seen, and records a bot session's
 /// watermark with them; an urgent write (a provider waits for its answer). Without a
@@ -79,25 +76,32 @@ pub(super) async fn accept(
         .await
 }
 
-/// Inserts inbox rows (of one or several webhooks) and answers per row, in order: the first
-/// row of a (channel, provider id) seen before, or earlier in `rows`, is a duplicate.
+/// Rows per insert statement, at most (SQLite allows 32 766 bound values).
+pub(super) const APPEND_CHUNK: usize = 1000;
+
+/// Appends the statement inserting inbox rows (of one or several webhooks), returning
+/// `seq, channel, dedupe_key` for the rows stored; at most [`APPEND_CHUNK`] rows.
+pub(super) fn push_append<'a>(sql: &mut QueryBuilder<'a, Sqlite>, rows: &[&'a InboxRow]) {
+    sql.push("INSERT INTO inbox (channel, dedupe_key, conv_key, event, received_at) ");
+    sql.push_values(rows, |mut b, r| {
+        b.push_bind(r.channel.as_str())
+            .push_bind(r.dedupe_key.as_deref())
+            .push_bind(r.conv_key.as_str())
+            .push_bind(r.event.as_str())
+            .push_bind(r.received_at);
+    });
+    sql.push(" ON CONFLICT DO NOTHING RETURNING seq, channel, dedupe_key; ");
+}
+
+/// Inserts inbox rows, [`APPEND_CHUNK`] per statement, and answers per row, in order.
 pub(super) async fn append(
     conn: &mut SqliteConnection,
     rows: &[&InboxRow],
 ) -> Result<Vec<Accepted>, StoreError> {
     let mut answers = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(APPEND_CHUNK) {
-        let mut sql: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-            "INSERT INTO inbox (channel, dedupe_key, conv_key, event, received_at) ",
-        );
-        sql.push_values(chunk, |mut b, r| {
-            b.push_bind(r.channel.as_str())
-                .push_bind(r.dedupe_key.as_deref())
-                .push_bind(r.conv_key.as_str())
-                .push_bind(r.event.as_str())
-                .push_bind(r.received_at);
-        });
-        sql.push(" ON CONFLICT DO NOTHING RETURNING seq, channel, dedupe_key");
+        let mut sql = QueryBuilder::new("");
+        push_append(&mut sql, chunk);
         let returned = sql.build().fetch_all(&mut *conn).await?;
         answers.extend(match_returned(chunk, &returned)?);
     }
@@ -107,7 +111,10 @@ pub(super) async fn append(
 /// Which row each returned `seq` belongs to: keyed rows by (channel, provider id), the
 /// first occurrence winning; rows without an id in order (their sequence numbers ascend in
 /// the order of the values).
-fn match_returned(rows: &[&InboxRow], returned: &[SqliteRow]) -> Result<Vec<Accepted>, StoreError> {
+pub(super) fn match_returned(
+    rows: &[&InboxRow],
+    returned: &[SqliteRow],
+) -> Result<Vec<Accepted>, StoreError> {
     let mut answers = vec![Accepted::Duplicate; rows.len()];
     let mut keyed: HashMap<(&str, &str), usize> = HashMap::new();
     let mut keyless = Vec::new();
@@ -160,6 +167,38 @@ pub(super) async fn pending(
             })
         })
         .collect()
+}
+
+/// The key's conversation and unprocessed entries, in one read.
+pub(super) async fn pending_work(
+    store: &SqliteStore,
+    conv_key: &str,
+) -> Result<(Option<ConversationRecord>, Vec<InboxItem>), StoreError> {
+    let rows = sqlx::query(
+        "SELECT NULL AS seq, c.record AS body FROM conversation_keys k \
+         JOIN conversations c ON c.id = k.conversation_id WHERE k.conv_key = ? \
+         UNION ALL SELECT seq, event FROM (SELECT seq, event FROM inbox \
+         WHERE conv_key = ? AND processed_at IS NULL ORDER BY seq LIMIT ?)",
+    )
+    .bind(conv_key)
+    .bind(conv_key)
+    .bind(crate::store::INBOX_BATCH as i64)
+    .fetch_all(&store.reader)
+    .await?;
+    let mut current = None;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let body: String = r.try_get("body")?;
+        match r.try_get::<Option<i64>, _>("seq")? {
+            None => current = Some(from_json(&body, "conversations.record")?),
+            Some(seq) => items.push(InboxItem {
+                seq,
+                event: from_json::<InboxEvent>(&body, "inbox.event").ok(),
+            }),
+        }
+    }
+    items.sort_by_key(|i| i.seq);
+    Ok((current, items))
 }
 
 /// Keys with unprocessed entries, oldest first.

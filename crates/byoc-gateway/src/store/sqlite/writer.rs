@@ -19,8 +19,9 @@
 
 use std::time::Instant;
 
+use futures_util::StreamExt as _;
 use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
-use sqlx::{Executor as _, QueryBuilder};
+use sqlx::{Executor as _, QueryBuilder, Row as _};
 use tokio::sync::{mpsc, oneshot};
 
 use super::SqliteStore;
@@ -32,7 +33,7 @@ pub(super) const WRITE_QUEUE: usize = 4096;
 
 /// While urgent writes keep coming, background jobs may fill at most this share of a
 /// transaction (`max / BACKGROUND_SHARE`, at least one).
-pub(super) const BACKGROUND_SHARE: usize = 32;
+pub(super) const BACKGROUND_SHARE: usize = 64;
 
 /// Which queue a write waits in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,18 +175,9 @@ async fn run(
             else => return,
         };
         let started = Instant::now();
-        if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
-            let msg = format!("transaction not started: {e}");
-            match first.0 {
-                Job::Script { answer, .. } => {
-                    let _ = answer.send(Err(StoreError::Commit(msg)));
-                }
-                Job::Append { answer, .. } => {
-                    let _ = answer.send(Err(StoreError::Commit(msg)));
-                }
-            }
-            continue;
-        }
+        // The transaction begins with the first script, or with the closing statement
+        // when the batch is only inbox rows (one round trip for the whole batch).
+        let mut begun = false;
         let (mut urgent_n, mut background_n) = (0usize, 0usize);
         let mut broken: Option<String> = None;
         let mut next = Some(first);
@@ -197,6 +189,14 @@ async fn run(
             match job {
                 Job::Append { rows, answer } => ran.push(Ran::Append(answer, rows)),
                 Job::Script { mut script, answer } => {
+                    if !begun {
+                        if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+                            ran.push(Ran::Script(answer, Ok(Vec::new())));
+                            broken = Some(format!("transaction not started: {e}"));
+                            break;
+                        }
+                        begun = true;
+                    }
                     let result = script.build().fetch_all(&mut conn).await;
                     let failed = result.is_err();
                     ran.push(Ran::Script(answer, result));
@@ -222,43 +222,30 @@ async fn run(
                     .map(|job| (job, Priority::Background)),
             };
         }
-        // Every inbox row of the transaction, in one statement.
-        let mut appended = None;
-        if broken.is_none() {
-            let rows: Vec<&InboxRow> = ran
-                .iter()
-                .filter_map(|r| match r {
-                    Ran::Append(_, rows) => Some(rows.iter()),
-                    Ran::Script(..) => None,
-                })
-                .flatten()
-                .collect();
-            if !rows.is_empty() {
-                appended = Some(inbox::append(&mut conn, &rows).await);
-            }
-        }
-        let error = match broken {
+        let (appended, error) = match broken {
             Some(reason) => {
-                let _ = conn.execute("ROLLBACK").await;
-                Some(reason)
-            }
-            None => match conn.execute("COMMIT").await {
-                Ok(_) => None,
-                Err(e) => {
+                if begun {
                     let _ = conn.execute("ROLLBACK").await;
-                    Some(e.to_string())
                 }
-            },
+                (Err(reason.clone()), Some(reason))
+            }
+            None => {
+                let rows: Vec<&InboxRow> = ran
+                    .iter()
+                    .filter_map(|r| match r {
+                        Ran::Append(_, rows) => Some(rows.iter()),
+                        Ran::Script(..) => None,
+                    })
+                    .flatten()
+                    .collect();
+                close(&mut conn, &rows, begun).await
+            }
         };
         metrics::histogram!(crate::metrics::GROUP_COMMIT_SIZE)
             .record((urgent_n + background_n) as f64);
         metrics::histogram!(crate::metrics::GROUP_COMMIT_SECONDS)
             .record(started.elapsed().as_secs_f64());
-        let mut accepted = match appended {
-            Some(Ok(seqs)) => Ok(seqs.into_iter()),
-            Some(Err(e)) => Err(e.to_string()),
-            None => Ok(Vec::new().into_iter()),
-        };
+        let mut accepted = appended.map(Vec::into_iter);
         for job in ran.drain(..) {
             match job {
                 Ran::Script(answer, result) => {
@@ -278,6 +265,77 @@ async fn run(
                     let _ = answer.send(reply);
                 }
             }
+        }
+    }
+}
+
+/// Ends a batch: inserts its inbox rows and commits, in one round trip when the rows fit in
+/// one statement (beginning the transaction too when no script did). Returns the rows'
+/// answers and the transaction's error, if any.
+async fn close(
+    conn: &mut SqliteConnection,
+    rows: &[&InboxRow],
+    begun: bool,
+) -> (Result<Vec<Accepted>, String>, Option<String>) {
+    if rows.len() > inbox::APPEND_CHUNK {
+        if !begun && let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+            let reason = format!("transaction not started: {e}");
+            return (Err(reason.clone()), Some(reason));
+        }
+        let appended = inbox::append(conn, rows).await.map_err(|e| e.to_string());
+        return (appended, commit(conn).await);
+    }
+    // Markers tell how far the script went when it fails.
+    let mut sql: QueryBuilder<'_, Sqlite> = QueryBuilder::new("");
+    if !begun {
+        sql.push("BEGIN IMMEDIATE; SELECT 1 AS byoc_step; ");
+    }
+    if !rows.is_empty() {
+        inbox::push_append(&mut sql, rows);
+        sql.push("SELECT 2 AS byoc_step; ");
+    }
+    sql.push("COMMIT");
+    let mut returned = Vec::new();
+    let mut steps = Vec::new();
+    let mut failure = None;
+    {
+        let mut stream = sql.build().fetch(&mut *conn);
+        while let Some(row) = stream.next().await {
+            match row {
+                Ok(row) => match row.try_get::<i64, _>("byoc_step") {
+                    Ok(step) => steps.push(step),
+                    Err(_) => returned.push(row),
+                },
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+    }
+    let Some(failure) = failure else {
+        let appended = inbox::match_returned(rows, &returned).map_err(|e| e.to_string());
+        return (appended, None);
+    };
+    if !begun && !steps.contains(&1) {
+        let reason = format!("transaction not started: {failure}");
+        return (Err(reason.clone()), Some(reason));
+    }
+    if !rows.is_empty() && !steps.contains(&2) {
+        // The insert failed on its own: the rest of the transaction commits.
+        return (Err(failure), commit(conn).await);
+    }
+    let _ = conn.execute("ROLLBACK").await;
+    (Err(failure.clone()), Some(failure))
+}
+
+/// Commits; on failure rolls back and returns why.
+async fn commit(conn: &mut SqliteConnection) -> Option<String> {
+    match conn.execute("COMMIT").await {
+        Ok(_) => None,
+        Err(e) => {
+            let _ = conn.execute("ROLLBACK").await;
+            Some(e.to_string())
         }
     }
 }

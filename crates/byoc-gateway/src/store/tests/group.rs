@@ -330,3 +330,23 @@ async fn probe_writer_costs() {
         );
     }
 }
+
+#[tokio::test]
+async fn pending_work_reads_the_conversation_and_its_inbox_together() {
+    let (_dir, store) = open().await;
+    store
+        .accept_inbound(vec![customer("m1", "a"), customer("m2", "b")], None)
+        .await
+        .unwrap();
+    let (current, items) = store.pending_work("sms:c1").await.unwrap();
+    assert_eq!(current, None);
+    assert_eq!(items.len(), 2);
+    assert!(items[0].seq < items[1].seq);
+    let mut s = step(record("conv-1"), &[]);
+    s.processed = vec![items[0].seq];
+    store.commit_step(s).await.unwrap();
+    let (current, items) = store.pending_work("sms:c1").await.unwrap();
+    assert_eq!(current.as_ref().map(|r| r.key.as_str()), Some("sms:c1"));
+    assert_eq!(items.len(), 1);
+    assert_eq!(current, store.current_conversation("sms:c1").await.unwrap());
+}

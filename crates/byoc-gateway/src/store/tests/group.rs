@@ -272,65 +272,6 @@ async fn an_unchanged_record_is_not_rewritten() {
     assert_eq!(before, after);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "probe"]
-async fn probe_writer_costs() {
-    let (_dir, store) = open().await;
-    let n = 4000;
-    for (name, kind) in [("accept", 0), ("step", 1), ("accept", 0), ("step", 1)] {
-        let started = std::time::Instant::now();
-        let sem = Arc::new(tokio::sync::Semaphore::new(32));
-        let mut tasks = Vec::new();
-        for i in 0..n {
-            let store = store.clone();
-            let permit = sem.clone().acquire_owned().await.unwrap();
-            tasks.push(tokio::spawn(async move {
-                if kind == 0 {
-                    store
-                        .accept_inbound(
-                            vec![customer(
-                                &format!("{name}{}-{i}", started.elapsed().as_nanos()),
-                                "x",
-                            )],
-                            None,
-                        )
-                        .await
-                        .unwrap();
-                } else {
-                    let mut rec = record(&format!("conv-{}-{i}", started.elapsed().as_nanos()));
-                    rec.key = format!("sms:{}", rec.conversation.id);
-                    let mut s = step(rec, &["Thanks, we got your message."]);
-                    s.transcript = (0..3)
-                        .map(|pos| TranscriptEntry {
-                            pos,
-                            author: Author::Customer,
-                            activity: Some(Box::new(Activity::message("load message"))),
-                            note: Some("routing: rule All; queue Humans".into()),
-                            at: Utc::now(),
-                        })
-                        .collect();
-                    s.timers = vec![TimerChange::Set(
-                        TimerKind::AutoClose,
-                        Utc::now() + TimeDelta::hours(8),
-                    )];
-                    s.claim = Some(lease("w"));
-                    store.commit_step(s).await.unwrap();
-                }
-                drop(permit);
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        let e = started.elapsed();
-        println!(
-            "{name}: {:.0}/s ({:.0} us each)",
-            n as f64 / e.as_secs_f64(),
-            e.as_micros() as f64 / n as f64
-        );
-    }
-}
-
 #[tokio::test]
 async fn pending_work_reads_the_conversation_and_its_inbox_together() {
     let (_dir, store) = open().await;

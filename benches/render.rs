@@ -195,14 +195,21 @@ fn messaging_api(c: &mut Criterion) {
     }
 }
 
-/// Salesforce: `render/request` is render plus the `json` part serialized, as
-/// `client::prepare_interaction` does first. `prepare_interaction` itself cannot be called
-/// from outside byoc-salesforce: its `CallContext` is `#[non_exhaustive]` with no
-/// constructor.
+/// Salesforce: `render/request` is render plus `prepare_interaction`, the whole multipart
+/// `POST /interactions` with its headers (the bearer token minted beforehand, as the client
+/// caches it).
 fn salesforce(c: &mut Criterion) {
-    use byoc::salesforce::render::render_interaction;
+    use byoc::salesforce::{CallContext, prepare_interaction, render_interaction};
 
     let to = "b7e1c2d3-4f5a-4b6c-8d7e-9f0a1b2c3d4e";
+    let scrt = url::Url::parse("https://contoso.my.salesforce-scrt.example").expect("url");
+    let token = Secret::new("00D5g000004Zx1A!AQ4AQFake.Token.For.Benchmarks");
+    let ctx = CallContext::new(
+        &token,
+        "00D5g000004Zx1A",
+        "Partner_ChannelDefinition",
+        "6f1c0d4e-2c7e-4d0a-9a55-0f2b6e3d9c11",
+    );
     let mut png = Attachment::from_url("image/png", data_uri());
     png.name = Some("receipt.png".into());
     for (name, a) in [
@@ -233,7 +240,7 @@ fn salesforce(c: &mut Criterion) {
             |a| render_interaction(a, to, 0).expect("renders"),
             |a| {
                 let r = render_interaction(a, to, 0).expect("renders");
-                serde_json::to_vec(&r.request).expect("serialize")
+                prepare_interaction(&scrt, &r, &ctx, "byoc-2d1c7e0f4b5a4c6e").expect("request")
             },
         );
     }

@@ -1,56 +1,70 @@
 //! Carries one conversation in and out of Salesforce through the loopback simulator: the
 //! customer writes (REST `/interactions`), the Agentforce bot answers and escalates
 //! (Pub/Sub events), the transfer is routed to a rep (`/agentWork` + `/routingResult`), the
-//! rep joins and answers, and the session ends.
+//! rep joins and answers, and the session ends. Then an event relayed by another component
+//! (the upload result of a file the customer sent) is posted to the adapter's route, mounted
+//! in axum with `byoc_axum::webhook`.
 //!
 //! `cargo run --example salesforce_conversation`
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use byoc::core::{Activity, ChannelAccount, ChannelAdapter, Secret};
-use byoc::salesforce::normalize::RoutingRequested;
-use byoc::salesforce::pubsub::{ReplayStart, SubscriptionItem};
 use byoc::salesforce::{
-    ChannelDefinition, Config, Credentials, InteractionClient, SalesforceAdapter,
+    AttachmentUploadResult, ChannelDefinition, Credentials, EVENT_ROUTING_REQUESTED, ReplayStart,
+    RoutingRequested, SalesforceAdapter, SalesforceConfig, SubscriptionItem,
 };
 use byoc::sim::salesforce::{self as sim, SalesforceSim, SimConfig};
+use byoc_axum::{ActivitySink, Received, SinkError, webhook};
 use futures_util::StreamExt as _;
+use url::Url;
 
 const CUSTOMER: &str = "15555550123";
 const REP: &str = "0055g00000Jk7Qp";
 
+/// The adapter's configuration for the simulator `s`.
+fn config(s: &SalesforceSim) -> anyhow::Result<SalesforceConfig> {
+    let c = s.config();
+    let url = Url::parse(s.url())?;
+    let credentials = Credentials::new(
+        &c.consumer_key,
+        &c.username,
+        Secret::new(sim::TEST_PRIVATE_KEY_PEM),
+    )?
+    .with_login_url(&url)?;
+    let channel = ChannelDefinition::new(
+        &c.authorization_context,
+        &c.platform_event,
+        &c.event_type_field,
+        &c.payload_field,
+    )?;
+    Ok(
+        SalesforceConfig::new(credentials, &c.org_id, url, &c.channel_address, channel)?
+            .with_pubsub_url(Url::parse(s.pubsub_url())?)?,
+    )
+}
+
+/// The app: events relayed to `POST /salesforce/events`, handed to `sink` before the relay
+/// hears `200`.
+fn app(adapter: Arc<SalesforceAdapter>, sink: impl ActivitySink) -> axum::Router {
+    axum::Router::new().route("/salesforce/events", webhook(adapter, sink))
+}
+
 /// Runs the conversation; returns the transcript, one line per hop.
 async fn run() -> anyhow::Result<Vec<String>> {
     let s = SalesforceSim::start(SimConfig::default()).await?;
-    let c = s.config();
-    let config = Config::new(
-        Credentials::new(
-            &c.consumer_key,
-            &c.username,
-            Secret::new(sim::TEST_PRIVATE_KEY_PEM),
-        )
-        .with_login_host(s.url()),
-        &c.org_id,
-        s.url(),
-        &c.channel_address,
-        ChannelDefinition::new(
-            &c.authorization_context,
-            &c.platform_event,
-            &c.event_type_field,
-            &c.payload_field,
-        ),
-    )
-    .with_pubsub_url(s.pubsub_url());
-    let adapter = SalesforceAdapter::new(Arc::new(InteractionClient::with_reqwest(config)?));
+    let adapter = Arc::new(SalesforceAdapter::new(config(&s)?)?);
     let mut transcript = Vec::new();
 
     let mut hello = Activity::message("My router is broken, I want a human");
     hello.from = Some(ChannelAccount::new(CUSTOMER));
     let d = adapter.send(&hello).await?;
     transcript.push(format!(
-        "customer -> salesforce: {:?} (conversation {:?})",
-        hello.text, d.detail
+        "customer -> salesforce: {:?} (entry {:?}, conversation {:?})",
+        hello.text,
+        d.provider_id(),
+        d.conversation_id
     ));
 
     let mut events = adapter.subscribe(ReplayStart::Earliest);
@@ -90,7 +104,7 @@ async fn run() -> anyhow::Result<Vec<String>> {
                 "salesforce -> customer: {} {who} {:?}",
                 a.kind, a.text
             ));
-            if a.name.as_deref() == Some(byoc::salesforce::normalize::EVENT_ROUTING_REQUESTED) {
+            if a.name.as_deref() == Some(EVENT_ROUTING_REQUESTED) {
                 let req: RoutingRequested = a
                     .value
                     .as_ref()
@@ -105,7 +119,73 @@ async fn run() -> anyhow::Result<Vec<String>> {
         }
         // A real host persists e.replay_id here.
     }
+
+    // A relayed event: the upload result of a photo the customer sent.
+    let taken = Arc::new(Mutex::new(Vec::new()));
+    let sink = {
+        let taken = taken.clone();
+        move |received: Received| {
+            let taken = taken.clone();
+            async move {
+                taken
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend(received.activities);
+                Ok::<(), SinkError>(())
+            }
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/salesforce/events", listener.local_addr()?);
+    let server = tokio::spawn(axum::serve(listener, app(adapter.clone(), sink)).into_future());
+    let status = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(upload_result())
+        .send()
+        .await?
+        .status();
+    server.abort();
+    for a in taken.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for att in a.attachments.iter().flatten() {
+            transcript.push(format!(
+                "relayed ({status}): {} {:?} {:?}",
+                a.kind,
+                att.name,
+                AttachmentUploadResult::of(att)
+            ));
+        }
+    }
     Ok(transcript)
+}
+
+/// A `MessageUpdated` event as a relay posts it: the photo's upload failed.
+fn upload_result() -> String {
+    serde_json::json!({
+        "conversationIdentifier": "e3a5c7e9-0b2d-4f6a-8c1e-3a5c7e9b0d2f",
+        "channelAddressIdentifier": sim::TEST_CHANNEL_ADDRESS,
+        "recipient": {"appType": "custom", "subject": CUSTOMER, "role": "EndUser"},
+        "payload": {
+            "identifier": "5d7f9b1d-3f5b-4d7f-9b1d-3f5b7d9f1b3c",
+            "entryType": "MessageUpdated",
+            "entryPayload": {
+                "entryType": "MessageUpdated",
+                "id": "5d7f9b1d-3f5b-4d7f-9b1d-3f5b7d9f1b3c",
+                "updatedMessage": {
+                    "messageType": "StaticContentMessage",
+                    "id": "c2e4a6b8-d0f2-4a4c-8e6a-b8d0f2a4c6e8",
+                    "staticContent": {"formatType": "Attachments", "text": "the router label",
+                        "attachments": [{"id": "7b9d1f3b", "name": "label.png", "mimeType": "image/png",
+                            "url": "", "attachmentUploadResult": {
+                                "resultType": "ErrorAttachmentUploadResult",
+                                "errorType": "AttachmentTooLarge"}}]}
+                }
+            },
+            "sender": {"appType": "custom", "subject": CUSTOMER, "role": "EndUser"},
+            "transcriptedTimestamp": 1_714_668_205_117_i64
+        }
+    })
+    .to_string()
 }
 
 #[tokio::main]
@@ -124,5 +204,11 @@ mod tests {
         assert!(t.iter().any(|l| l.contains("Grace here")));
         assert!(t.iter().any(|l| l.starts_with("partner routing: Assigned")));
         assert!(t.iter().any(|l| l.contains("endOfConversation")));
+        assert!(
+            t.iter()
+                .any(|l| l.starts_with("relayed (200 OK): messageUpdate")
+                    && l.contains("AttachmentTooLarge")),
+            "{t:#?}"
+        );
     }
 }

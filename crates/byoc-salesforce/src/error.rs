@@ -1,130 +1,73 @@
-//! Errors of this crate, each converting into [`AdapterError`].
+//! The errors of this crate, one enum per concern, each converting into [`AdapterError`].
 //!
-//! No error here ever holds a request or response body, a token or a key: only codes, field
-//! names and short descriptions.
+//! No error ever holds a request or response body, a token or a key: only endpoints, codes,
+//! field names and our own descriptions of the service's error codes.
 
+use std::fmt;
 use std::time::Duration;
 
 use byoc_core::AdapterError;
+use byoc_http::{TokenError, TransportError};
 
-/// Error codes of the Interaction Service after which the same request may succeed later
-/// ("try again later", "please retry", downstream timeout), per `ERRORCODES.md`.
-pub const RETRYABLE_CODES: [i64; 5] = [10019, 10055, 10056, 10094, 20004];
+use crate::codes;
 
-/// Error codes meaning the access token is not (or no longer) acceptable: re-mint it.
-pub const TOKEN_CODES: [i64; 2] = [10004, 10003];
-
-/// A failed answer of the Interaction Service REST API (`{"code": 10004, "message": "..."}`).
+/// A configuration value that cannot work, found when the configuration is built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("interaction service answered HTTP {status}{}: {message}", code.map(|c| format!(" code {c}")).unwrap_or_default())]
 #[non_exhaustive]
-pub struct ApiError {
-    /// HTTP status.
-    pub status: u16,
-    /// The service's error code, when the body carried one.
-    pub code: Option<i64>,
-    /// The service's error message (a fixed text from its catalogue, never our data), or a
-    /// description of the status.
-    pub message: String,
-    /// `Retry-After`, when the answer carried one.
-    pub retry_after: Option<Duration>,
-}
-
-impl ApiError {
-    /// Whether the access token must be minted again before retrying.
-    #[must_use]
-    pub fn is_token_rejected(&self) -> bool {
-        self.status == 401 || self.code.is_some_and(|c| TOKEN_CODES.contains(&c))
-    }
-
-    /// Whether this answer is a rate limit.
-    #[must_use]
-    pub fn is_rate_limited(&self) -> bool {
-        self.status == 429 || self.message.to_ascii_lowercase().contains("rate limit")
-    }
-}
-
-impl From<ApiError> for AdapterError {
-    fn from(e: ApiError) -> Self {
-        let code = e
-            .code
-            .map_or_else(|| e.status.to_string(), |c| c.to_string());
-        let message = e.message.clone();
-        let err = if e.is_token_rejected() {
-            AdapterError::unauthorized(message)
-        } else if e.is_rate_limited() {
-            AdapterError::rate_limited(e.retry_after, message)
-        } else if e.code.is_some_and(|c| RETRYABLE_CODES.contains(&c))
-            || e.status >= 500
-            || e.code == Some(500)
-        {
-            AdapterError::transient(message).with_retry_after(e.retry_after)
-        } else if e.code.is_some_and(|c| (10000..11000).contains(&c)) || e.status == 400 {
-            // Validation of what we sent: retrying the same request fails the same way.
-            AdapterError::malformed(message)
-        } else {
-            AdapterError::permanent(Some(e.status), message)
-        };
-        err.with_code(code)
-    }
-}
-
-/// Failures of the OAuth 2.0 JWT bearer flow.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AuthError {
-    /// The private key is not an RSA key in PKCS#8 or PKCS#1 PEM.
-    #[error("the connected app private key is not an RSA PEM key")]
-    InvalidPrivateKey,
-    /// Signing the assertion failed.
-    #[error("signing the JWT assertion failed")]
-    Signing,
-    /// The token endpoint refused the assertion (`invalid_grant`, `invalid_client`, ...).
-    #[error("token endpoint refused the assertion: {error}")]
-    Refused {
-        /// HTTP status.
-        status: u16,
-        /// The OAuth `error` value.
-        error: String,
-    },
-    /// The token endpoint answered something that is not a token response.
-    #[error("token endpoint answer is not a token response (field `{field}`)")]
-    MalformedResponse {
-        /// The field at fault.
+pub enum ConfigError {
+    /// A required value is empty.
+    #[error("`{field}` is empty")]
+    Empty {
+        /// The setting at fault.
         field: &'static str,
     },
-    /// The token endpoint failed (5xx, 429).
-    #[error("token endpoint unavailable (HTTP {status})")]
-    Unavailable {
-        /// HTTP status.
-        status: u16,
+    /// A value is out of its range or has the wrong form.
+    #[error("`{field}` {reason}")]
+    Invalid {
+        /// The setting at fault.
+        field: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The connected app's private key is not an RSA key in PKCS#8 or PKCS#1 PEM, or it
+    /// cannot sign.
+    #[error("`private_key_pem` is not a usable RSA private key (PKCS#8 or PKCS#1 PEM)")]
+    PrivateKey,
+    /// The HTTP client could not be built (a root CA that is not a certificate, the TLS
+    /// backend).
+    #[error("cannot build the HTTP client: {reason}")]
+    HttpClient {
+        /// Why (names the CA, never holds a secret).
+        reason: String,
     },
 }
 
-impl From<AuthError> for AdapterError {
-    fn from(e: AuthError) -> Self {
-        let message = e.to_string();
-        match e {
-            AuthError::InvalidPrivateKey | AuthError::Signing => {
-                AdapterError::configuration(message)
-            }
-            AuthError::Refused { error, .. } => {
-                AdapterError::unauthorized(message).with_code(error)
-            }
-            AuthError::MalformedResponse { .. } => AdapterError::transient(message),
-            AuthError::Unavailable { status } => {
-                if status == 429 {
-                    AdapterError::rate_limited(None, message)
-                } else {
-                    AdapterError::transient(message)
-                }
-            }
-        }
+impl From<ConfigError> for AdapterError {
+    fn from(e: ConfigError) -> Self {
+        AdapterError::configuration(e.to_string())
+    }
+}
+
+/// Why a relayed event was refused ([`RelayVerifier`](crate::RelayVerifier)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The request carries no relay secret.
+    #[error("the relay request has no `Authorization: Bearer` secret")]
+    MissingSecret,
+    /// The relay secret is not the configured one.
+    #[error("the relay secret does not match")]
+    WrongSecret,
+}
+
+impl From<VerifyError> for AdapterError {
+    fn from(e: VerifyError) -> Self {
+        AdapterError::unauthorized(e.to_string())
     }
 }
 
 /// Failures turning a platform event into activities.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NormalizeError {
     /// The payload is not JSON, or a field has the wrong JSON type.
@@ -142,22 +85,33 @@ pub enum NormalizeError {
     #[error("the event record has no payload field `{0}`")]
     MissingPayloadField(String),
     /// An Avro payload could not be decoded with its writer schema.
-    #[error("avro decoding failed: {0}")]
-    Avro(String),
+    #[error("avro decoding failed: {reason}")]
+    Avro {
+        /// What is wrong.
+        reason: &'static str,
+    },
 }
 
 impl NormalizeError {
     pub(crate) fn json(field: &str, e: &serde_json::Error) -> Self {
-        // serde_json's messages name the type expectation and position, never the input.
-        let reason = match e.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                format!("syntax error at line {} column {}", e.line(), e.column())
-            }
-            _ => e.to_string(),
+        // serde_json's messages name the type expectation and position; an "invalid value"
+        // message may quote the input, so only the category and position are kept.
+        let kind = match e.classify() {
+            serde_json::error::Category::Syntax => "syntax error",
+            serde_json::error::Category::Eof => "unexpected end of input",
+            serde_json::error::Category::Data => "unexpected type",
+            serde_json::error::Category::Io => "I/O error",
         };
         Self::InvalidJson {
             field: field.to_owned(),
-            reason,
+            reason: format!("{kind} at line {} column {}", e.line(), e.column()),
+        }
+    }
+
+    pub(crate) fn too_large() -> Self {
+        Self::InvalidJson {
+            field: "$".into(),
+            reason: "payload larger than 1 MiB".into(),
         }
     }
 }
@@ -169,13 +123,13 @@ impl From<NormalizeError> for AdapterError {
             NormalizeError::InvalidJson { field, .. } => AdapterError::bad_request(field, message),
             NormalizeError::MissingField(f) => AdapterError::bad_request(f, message),
             NormalizeError::MissingPayloadField(f) => AdapterError::bad_request(f, message),
-            NormalizeError::Avro(_) => AdapterError::malformed(message),
+            NormalizeError::Avro { .. } => AdapterError::malformed(message),
         }
     }
 }
 
 /// Failures rendering an activity as an Interaction Service request.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RenderError {
     /// The activity lacks what the request needs.
@@ -209,6 +163,196 @@ impl From<RenderError> for AdapterError {
     }
 }
 
+/// A failed Interaction Service REST call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// No answer arrived (connection, timeout, an answer over the size limit).
+    #[error("{endpoint}: {source}")]
+    Transport {
+        /// The call, as `METHOD /path`.
+        endpoint: &'static str,
+        /// What the transport saw.
+        #[source]
+        source: TransportError,
+    },
+    /// The service answered with an error status.
+    #[error("{endpoint} answered HTTP {status}{}", describe_code(code.as_deref()))]
+    Status {
+        /// The call, as `METHOD /path`.
+        endpoint: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The service's error code (`10004`, ...), when the body carried one.
+        code: Option<String>,
+        /// `Retry-After`, when the answer carried one.
+        retry_after: Option<Duration>,
+    },
+    /// The service throttled the call: HTTP 429, or an answer saying the rate limit is
+    /// exceeded.
+    #[error("{endpoint} was rate limited (HTTP {status}){}", retry_after.map(|d| format!(", retry after {}s", d.as_secs_f32())).unwrap_or_default())]
+    RateLimited {
+        /// The call, as `METHOD /path`.
+        endpoint: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The service's error code, when the body carried one.
+        code: Option<String>,
+        /// `Retry-After`, when the answer carried one.
+        retry_after: Option<Duration>,
+    },
+    /// A success answer that is not the documented JSON.
+    #[error("{endpoint} answered a body that is not the documented JSON (field `{field}`)")]
+    Decode {
+        /// The call, as `METHOD /path`.
+        endpoint: &'static str,
+        /// The field at fault, or `$` for the document.
+        field: &'static str,
+    },
+    /// No access token could be had.
+    #[error("access token: {0}")]
+    Token(#[from] TokenError),
+    /// The request breaks a documented rule and was not sent.
+    #[error("`{field}`: {reason}")]
+    Invalid {
+        /// The field at fault.
+        field: &'static str,
+        /// The rule.
+        reason: &'static str,
+    },
+    /// The request could not be built (a header value or URL from the configuration).
+    #[error("cannot build the {endpoint} request: `{field}` is not valid in a request")]
+    Request {
+        /// The call, as `METHOD /path`.
+        endpoint: &'static str,
+        /// The value at fault.
+        field: &'static str,
+    },
+}
+
+fn describe_code(code: Option<&str>) -> String {
+    match code {
+        Some(c) => match c.parse().ok().and_then(codes::describe) {
+            Some(text) => format!(" with code {c} ({text})"),
+            None => format!(" with code {c}"),
+        },
+        None => String::new(),
+    }
+}
+
+impl ClientError {
+    /// The service's error code, when the answer carried one.
+    #[must_use]
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Status { code, .. } | Self::RateLimited { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, when the service answered.
+    #[must_use]
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } | Self::RateLimited { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether the answer says the access token is rejected (HTTP 401, codes 10004 and
+    /// 10003).
+    #[must_use]
+    pub fn is_token_rejected(&self) -> bool {
+        match self {
+            Self::Status { status, code, .. } => {
+                *status == 401 || numeric(code.as_deref()).is_some_and(is_token_code)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the same call may succeed later (what [`AdapterError::is_retryable`] says of
+    /// it).
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport { source, .. } => source.is_retryable(),
+            Self::Status { status, code, .. } => {
+                let number = numeric(code.as_deref());
+                !self.is_token_rejected()
+                    && (number.is_some_and(|c| codes::RETRYABLE.contains(&c))
+                        || *status >= 500
+                        || number == Some(500))
+            }
+            Self::RateLimited { .. } => true,
+            Self::Token(t) => match t {
+                TokenError::Transport(t) => t.is_retryable(),
+                TokenError::Refused { status, .. } => matches!(status, 408 | 429 | 500..=599),
+                TokenError::Decode { .. } => true,
+                _ => false,
+            },
+            Self::Decode { .. } | Self::Invalid { .. } | Self::Request { .. } => false,
+        }
+    }
+}
+
+fn numeric(code: Option<&str>) -> Option<i64> {
+    code.and_then(|c| c.parse().ok())
+}
+
+pub(crate) fn is_token_code(code: i64) -> bool {
+    codes::TOKEN_REJECTED.contains(&code)
+}
+
+impl From<ClientError> for AdapterError {
+    fn from(e: ClientError) -> Self {
+        let message = e.to_string();
+        let token_rejected = e.is_token_rejected();
+        match e {
+            ClientError::Transport { source, .. } => {
+                if source.is_retryable() {
+                    AdapterError::transport(message, source)
+                } else {
+                    AdapterError::permanent(None, message)
+                }
+            }
+            ClientError::Status {
+                status,
+                code,
+                retry_after,
+                ..
+            } => {
+                let number = numeric(code.as_deref());
+                let err = if token_rejected {
+                    AdapterError::unauthorized(message)
+                } else if number.is_some_and(|c| codes::RETRYABLE.contains(&c))
+                    || status >= 500
+                    || number == Some(500)
+                {
+                    AdapterError::transient(message).with_retry_after(retry_after)
+                } else if number.is_some_and(|c| (10000..11000).contains(&c)) || status == 400 {
+                    // Validation of what we sent: the same request fails the same way.
+                    AdapterError::malformed(message)
+                } else {
+                    AdapterError::permanent(Some(status), message)
+                };
+                err.with_code(code.unwrap_or_else(|| status.to_string()))
+            }
+            ClientError::RateLimited {
+                status,
+                code,
+                retry_after,
+                ..
+            } => AdapterError::rate_limited(retry_after, message)
+                .with_code(code.unwrap_or_else(|| status.to_string())),
+            ClientError::Decode { .. } => AdapterError::permanent(None, message),
+            ClientError::Token(t) => t.into(),
+            ClientError::Invalid { field, .. } => AdapterError::bad_request(field, message),
+            ClientError::Request { .. } => AdapterError::configuration(message),
+        }
+    }
+}
+
 /// How far a transfer got (see [`TransferError::DeadlineExceeded`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -223,8 +367,8 @@ pub enum TransferStage {
     RouteRequested,
 }
 
-impl std::fmt::Display for TransferStage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for TransferStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Started => "before the first call",
             Self::AgentWorkRequested => "POST /agentWork unanswered",
@@ -235,7 +379,7 @@ impl std::fmt::Display for TransferStage {
 }
 
 /// Failures of the RoutingRequested transfer sequence
-/// ([`InteractionClient::transfer`](crate::InteractionClient::transfer)).
+/// ([`SalesforceClient::transfer`](crate::SalesforceClient::transfer)).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransferError {
@@ -250,12 +394,12 @@ pub enum TransferError {
     /// A call of the sequence failed within the deadline. A failed `/agentWork` has been
     /// reported with `routingResult` `success: false` first.
     #[error("transfer failed: {0}")]
-    Call(#[source] AdapterError),
+    Call(#[source] ClientError),
     /// The 60-second deadline passed. Salesforce fails the transfer by itself then; what the
     /// partner side had done is named here so nothing is left unreported: `agent_work_id` is
     /// the AgentWork created (close it with `PATCH /agentWork` if unwanted) and `reported`
     /// whether Salesforce acknowledged a `routingResult` for the attempt (after the deadline,
-    /// one is sent within [`TRANSFER_REPORT_GRACE`](crate::client::TRANSFER_REPORT_GRACE)).
+    /// one is sent within [`TRANSFER_REPORT_GRACE`](crate::TRANSFER_REPORT_GRACE)).
     #[error("transfer did not complete within 60 seconds ({stage})")]
     DeadlineExceeded {
         /// How far the sequence got.
@@ -272,7 +416,7 @@ impl From<TransferError> for AdapterError {
         let message = e.to_string();
         match e {
             TransferError::MissingField { field, .. } => AdapterError::bad_request(field, message),
-            TransferError::Call(inner) => inner,
+            TransferError::Call(inner) => inner.into(),
             // Salesforce has failed the transfer; the rep requests it again (a new event).
             TransferError::DeadlineExceeded { .. } => {
                 AdapterError::permanent(None, message).with_code("transfer_deadline")
@@ -282,21 +426,22 @@ impl From<TransferError> for AdapterError {
 }
 
 /// Failures of the Pub/Sub subscription.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PubSubError {
-    /// Could not connect to the Pub/Sub endpoint.
-    #[error("pub/sub connection failed: {0}")]
-    Connect(String),
+    /// Could not connect to the Pub/Sub endpoint (refused, DNS, TLS handshake).
+    #[error("pub/sub connection failed: {reason}")]
+    Connect {
+        /// The transport's description (no URL query, no metadata).
+        reason: String,
+    },
     /// The service answered an RPC with a gRPC status.
-    #[error("pub/sub rpc `{rpc}` failed: {code:?}: {message}")]
+    #[error("pub/sub rpc `{rpc}` failed: {code:?}")]
     Status {
         /// The RPC.
         rpc: &'static str,
         /// The gRPC code.
         code: tonic::Code,
-        /// The status message.
-        message: String,
     },
     /// The topic does not allow subscribing with these credentials.
     #[error("topic `{0}` does not allow subscribing")]
@@ -305,7 +450,7 @@ pub enum PubSubError {
     #[error("schema `{0}` is not a valid Avro schema")]
     BadSchema(String),
     /// A configuration value cannot go into gRPC metadata or an endpoint.
-    #[error("invalid pub/sub configuration: {0}")]
+    #[error("invalid pub/sub configuration: `{0}`")]
     Config(&'static str),
 }
 
@@ -314,7 +459,6 @@ impl PubSubError {
         Self::Status {
             rpc,
             code: s.code(),
-            message: s.message().chars().take(200).collect(),
         }
     }
 
@@ -335,10 +479,11 @@ impl From<PubSubError> for AdapterError {
     fn from(e: PubSubError) -> Self {
         let message = e.to_string();
         match e {
-            PubSubError::Connect(_) => AdapterError::transient(message),
+            PubSubError::Connect { .. } => AdapterError::transient(message),
             PubSubError::Status { code, .. } => match code {
-                tonic::Code::Unauthenticated => AdapterError::unauthorized(message),
-                tonic::Code::PermissionDenied => AdapterError::unauthorized(message),
+                tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => {
+                    AdapterError::unauthorized(message)
+                }
                 tonic::Code::ResourceExhausted => AdapterError::rate_limited(None, message),
                 tonic::Code::InvalidArgument | tonic::Code::NotFound => {
                     AdapterError::malformed(message)
@@ -353,97 +498,4 @@ impl From<PubSubError> for AdapterError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn api(status: u16, code: Option<i64>, message: &str) -> AdapterError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            retry_after: Some(Duration::from_secs(2)),
-        }
-        .into()
-    }
-
-    #[test]
-    fn api_codes_map_to_kinds() {
-        let table: &[(u16, Option<i64>, bool, &str)] = &[
-            (401, Some(10004), false, "unauthorized"),
-            (403, Some(10003), false, "unauthorized"),
-            (429, None, true, "rate"),
-            (400, Some(10019), true, "transient"),
-            (409, Some(10055), true, "transient"),
-            (409, Some(10056), true, "transient"),
-            (504, Some(10094), true, "transient"),
-            (500, Some(20004), true, "transient"),
-            (503, None, true, "transient"),
-            (400, Some(10045), false, "bad"),
-            (400, Some(10017), false, "bad"),
-            (422, Some(15103), false, "permanent"),
-        ];
-        for (status, code, retry, kind) in table {
-            let e = api(*status, *code, "m");
-            assert_eq!(e.is_retryable(), *retry, "{status} {code:?}");
-            let ok = match *kind {
-                "unauthorized" => matches!(e, AdapterError::Unauthorized { .. }),
-                "rate" => matches!(e, AdapterError::RateLimited { .. }),
-                "transient" => matches!(e, AdapterError::Transient { .. }),
-                "bad" => matches!(e, AdapterError::BadRequest { .. }),
-                _ => matches!(e, AdapterError::Permanent { .. }),
-            };
-            assert!(ok, "{status} {code:?} -> {e:?}");
-            let expect = code.map_or_else(|| status.to_string(), |c| c.to_string());
-            assert_eq!(e.code(), Some(expect.as_str()));
-        }
-    }
-
-    #[test]
-    fn rate_limit_message_without_429_and_retry_after_kept() {
-        let e = api(400, None, "Interaction request rate limit exceeded");
-        assert!(matches!(e, AdapterError::RateLimited { .. }));
-        assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
-    }
-
-    #[test]
-    fn other_errors_convert() {
-        let e: AdapterError = AuthError::InvalidPrivateKey.into();
-        assert!(matches!(e, AdapterError::Configuration { .. }));
-        let e: AdapterError = AuthError::Refused {
-            status: 400,
-            error: "invalid_grant".into(),
-        }
-        .into();
-        assert!(e.is_unauthorized());
-        assert_eq!(e.code(), Some("invalid_grant"));
-        let e: AdapterError = AuthError::Unavailable { status: 503 }.into();
-        assert!(e.is_retryable());
-        let e: AdapterError = NormalizeError::MissingField("payload.identifier").into();
-        assert_eq!(e.field(), Some("payload.identifier"));
-        let e: AdapterError = RenderError::Unsupported("invoke".into()).into();
-        assert!(matches!(e, AdapterError::Unsupported { .. }));
-        let e: AdapterError = TransferError::DeadlineExceeded {
-            stage: TransferStage::AgentWorkRequested,
-            agent_work_id: None,
-            reported: true,
-        }
-        .into();
-        assert!(!e.is_retryable());
-        assert_eq!(e.code(), Some("transfer_deadline"));
-        assert!(e.to_string().contains("POST /agentWork unanswered"), "{e}");
-        let e: AdapterError = TransferError::MissingField {
-            field: "channelData.eventId",
-            reason: "missing",
-        }
-        .into();
-        assert_eq!(e.field(), Some("channelData.eventId"));
-        let e: AdapterError = TransferError::Call(AdapterError::transient("x")).into();
-        assert!(e.is_retryable());
-        let e: AdapterError =
-            PubSubError::status("Subscribe", &tonic::Status::unauthenticated("expired")).into();
-        assert!(e.is_unauthorized());
-        let e: AdapterError =
-            PubSubError::status("Subscribe", &tonic::Status::unavailable("gone")).into();
-        assert!(e.is_retryable());
-    }
-}
+mod tests;

@@ -4,34 +4,38 @@
 //! a customer's message goes in over REST (`POST /api/v1/interactions`), the Agentforce
 //! agent's or a rep's reply comes out as a platform event over the Pub/Sub API (gRPC, Avro),
 //! and escalation moves the session from the bot to a human queue (RoutingRequested →
-//! `/agentWork` + `/routingResult`, or `/route`).
+//! `/agentWork` + `/routingResult`, or `/route`). The wire facts and the decisions taken on
+//! uncertain ones are in the repository's `docs/protocols/salesforce.md`.
 //!
 //! ## Quick start
 //!
 //! ```no_run
-//! use std::sync::Arc;
 //! use byoc_core::{Activity, ChannelAccount, ChannelAdapter, Secret};
-//! use byoc_salesforce::pubsub::{ReplayStart, SubscriptionItem};
-//! use byoc_salesforce::{ChannelDefinition, Config, Credentials, InteractionClient, SalesforceAdapter};
+//! use byoc_salesforce::{
+//!     ChannelDefinition, Credentials, ReplayStart, SalesforceAdapter, SalesforceConfig,
+//!     SubscriptionItem,
+//! };
 //! use futures_util::StreamExt as _;
+//! use url::Url;
 //!
-//! # async fn run() -> Result<(), byoc_core::AdapterError> {
-//! let pem = Secret::new(std::env::var("SF_PRIVATE_KEY").unwrap_or_default());
-//! let config = Config::new(
-//!     Credentials::new("3MVG9...consumer-key", "integration@example.com", pem),
-//!     "00D5g000004Zx1A",                              // OrgId
-//!     "https://mydomain.my.salesforce-scrt.com",      // SCRT2 host
-//!     "b7e1c2d3-4f5a-4b6c-8d7e-9f0a1b2c3d4e",         // channel address identifier
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let key = Secret::new(std::env::var("SF_PRIVATE_KEY")?);
+//! let config = SalesforceConfig::new(
+//!     Credentials::new("3MVG9...consumer-key", "integration@example.com", key)?,
+//!     "00D5g000004Zx1A",                                          // OrgId
+//!     Url::parse("https://mydomain.my.salesforce-scrt.com")?,     // SCRT2 host
+//!     "b7e1c2d3-4f5a-4b6c-8d7e-9f0a1b2c3d4e",                     // channel address
 //!     ChannelDefinition::new("Partner_ChannelDefinition", "ns__ConvEvent__e",
-//!                            "ns__EventType__c", "ns__Payload__c"),
-//! )
-//! .with_instance_url("https://mydomain.my.salesforce.com");
-//! let adapter = SalesforceAdapter::new(Arc::new(InteractionClient::with_reqwest(config)?));
+//!                            "ns__EventType__c", "ns__Payload__c")?,
+//! )?
+//! .with_instance_url(Url::parse("https://mydomain.my.salesforce.com")?)?;
+//! let adapter = SalesforceAdapter::new(config)?;
 //!
 //! // In: a customer's message.
 //! let mut hello = Activity::message("Where is my order?");
 //! hello.from = Some(ChannelAccount::new("15555550123"));
-//! adapter.send(&hello).await?;
+//! let delivery = adapter.send(&hello).await?;
+//! println!("conversation {:?}", delivery.conversation_id);
 //!
 //! // Out: replies, joins, transfers, session end. Store each replay id to resume later.
 //! let mut events = adapter.subscribe(ReplayStart::Latest);
@@ -44,92 +48,98 @@
 //! # Ok(()) }
 //! ```
 //!
-//! ## Modules
+//! ## In an axum app
 //!
-//! | module | what |
-//! |---|---|
-//! | [`config`] | [`Config`], [`Credentials`], [`ChannelDefinition`] |
-//! | [`auth`] | the OAuth 2.0 JWT bearer flow in pure code (RS256 assertion, token request/answer) |
-//! | [`verify`] | which outbound events are ours (channel address, recipient); Salesforce signs nothing to verify |
-//! | [`normalize`](mod@normalize) | platform event payload / record → activities (every entry type) |
-//! | [`render`] | activity → `/interactions` request |
-//! | [`api`] | typed REST bodies |
-//! | [`client`] | [`InteractionClient`]: every REST call, the token cache, the transfer sequence |
-//! | [`pubsub`] | the Pub/Sub subscription: GetTopic, GetSchema, Subscribe, Avro, replay |
-//! | [`adapter`] | [`SalesforceAdapter`], the `ChannelAdapter` |
-//! | [`error`] | typed errors, each converting into `AdapterError` |
+//! Salesforce calls no webhook, but events relayed by another component (a Flow or Apex
+//! callout, a replay tool) can be posted to the adapter; mounting it takes one route, the
+//! sink awaited before the relay hears `200`:
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use byoc_axum::{Received, SinkError, webhook};
+//! # async fn store(_: Vec<byoc_core::Activity>) -> Result<(), SinkError> { Ok(()) }
+//! # fn app(adapter: byoc_salesforce::SalesforceAdapter) -> axum::Router {
+//! let relay = webhook(Arc::new(adapter), |received: Received| async move {
+//!     store(received.activities).await
+//! });
+//! axum::Router::new().route("/salesforce/events", relay)
+//! # }
+//! ```
 //!
 //! ## Features
 //!
 //! | feature | default | what |
 //! |---|---|---|
-//! | `reqwest` | yes | [`client::ReqwestTransport`], the default REST transport; implement [`client::HttpTransport`] to use another |
+//! | `reqwest` | yes | [`SalesforceAdapter::new`] and [`SalesforceClient::new`] over byoc-http's reqwest transport; without it, bring an [`HttpTransport`] to `with_transport` |
 //!
-//! The Pub/Sub client is tonic with rustls (`tls-ring`, webpki roots). The gRPC code lives in
-//! the `byoc-pubsub-proto` crate (shared with the simulator's server): generated once from
-//! its `proto/pubsub_api.proto` (our own subset of Salesforce's published proto: names and
-//! field numbers match) with `protox` + `tonic-prost-build` and checked in, so building needs
-//! neither `protoc` nor a build script.
+//! The Pub/Sub client is tonic with rustls (`tls-ring`, webpki roots plus the configured
+//! root CAs); its generated code lives in the `byoc-pubsub-proto` crate, shared with the
+//! simulator. JWTs are signed with `jsonwebtoken`, the one JWT stack of the workspace.
 //!
 //! ## Security
 //!
-//! - The private key, assertion and access token are [`byoc_core::Secret`]s; every struct
-//!   holding one writes `Debug` by hand (tested). The `Authorization` header is marked
-//!   sensitive; gRPC `accesstoken` metadata too.
-//! - Errors and logs carry codes, field names and Salesforce's catalogue messages, never a
-//!   request or response body.
-//! - reqwest follows no redirects; response bodies are capped at 1 MiB, payloads and Avro
-//!   events at 1 MiB, attachments at 25 MB.
-//! - There is no inbound signature: Salesforce calls no webhook. [`SalesforceAdapter`]'s
-//!   `receive` only accepts relayed payloads, filtered to this channel.
-//!
-//! ## Decisions on uncertain facts
-//!
-//! - JWT `exp` is in **seconds**, now + 180 s (the standard flow and both official samples;
-//!   the docs' "milliseconds" would be refused).
-//! - The access token is opaque. The JWT bearer flow returns no expiry, so it is re-minted
-//!   after [`Config::token_refresh_after`] (default 30 min) and at once on HTTP 401 or codes
-//!   10004 / 10003, the call retried once.
-//! - Retries are the host's: 10019, 10055, 10056, 10094, 20004, 5xx, 429 and any "rate
-//!   limit" message map to retryable kinds (rate limit status assumed 429, `Retry-After`
-//!   honoured); other 10xxx are `BadRequest`, 15xxx `Permanent`; the code is kept.
-//! - `MessageDeliveryFailed` uses the spec's `failedConversationEntryIdentifier`.
-//! - `acknowledgementTimestamp` is sent as a number (epoch ms), as the README and samples do.
-//! - Outbound payloads are parsed wrapped (`payload.entryPayload`) and tolerated flat; a flat
-//!   payload has no `conversationIdentifier`, so the end user's id keys the conversation.
-//! - `SessionStatusChanged` times are kept raw in `value` (seconds in the examples).
-//! - Entry ids are stable across retries: the activity id when it is a UUID, else a UUID v5
-//!   of it; without an id, a UUID v5 of the activity's content and timestamp
-//!   ([`render::entry_id`]).
-//! - A transfer that cannot finish within 60 s fails with
-//!   [`TransferError::DeadlineExceeded`], naming the stage reached and the AgentWork
-//!   created; an assignment attempt without an acknowledged `routingResult` is reported
-//!   after the deadline.
-//! - For a rep transfer, the rep is `routingParameters.userId` or the one the host passes.
-//! - Keep-alive replay ids are stored as the resume point (they only follow delivered events).
+//! - The private key, assertion, access token and relay secret are never in `Debug`
+//!   output, logs or errors (tested); the `Authorization` header and the gRPC `accesstoken`
+//!   metadata are marked sensitive.
+//! - Errors and logs carry endpoints, codes, field names and this crate's own description of
+//!   the service's codes, never a request or response body nor the service's messages.
+//! - Redirects are never followed; REST answers are capped at 1 MiB
+//!   ([`SalesforceConfig::with_max_response_bytes`]), payloads and Avro events at 1 MiB,
+//!   attachments at 25 MB.
+//! - There is no inbound signature: Salesforce calls no webhook. `receive` only accepts
+//!   relayed events for this channel; set [`SalesforceConfig::with_relay_secret`] so that it
+//!   also requires the relay's bearer secret (compared in constant time).
+//! - Extra CAs ([`SalesforceConfig::with_root_ca`]) are trusted by REST and gRPC alike.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
-pub mod adapter;
-pub mod api;
-pub mod auth;
-pub mod client;
-pub mod config;
-pub mod error;
-pub mod normalize;
-pub mod pubsub;
-pub mod render;
-pub mod verify;
+mod adapter;
+mod client;
+mod codes;
+mod config;
+mod error;
+mod normalize;
+mod pubsub;
+mod render;
+mod verify;
 
 pub use adapter::SalesforceAdapter;
-pub use client::InteractionClient;
-pub use config::{ChannelDefinition, Config, Credentials};
-pub use error::{
-    ApiError, AuthError, NormalizeError, PubSubError, RenderError, TransferError, TransferStage,
+pub use byoc_http::{HttpTransport, RootCa, TokenError, TransportError};
+pub use client::{
+    Acknowledgement, AcknowledgementType, AgentWorkRequest, AgentWorkResponse, AgentWorkUpdate,
+    CallContext, Endpoint, FlowRouting, InteractionResponse, JwtBearer, MAX_ACKNOWLEDGEMENTS,
+    Participant, RouteRequest, RouteResponse, RoutingContext, RoutingInfo, RoutingResultRequest,
+    RoutingType, SalesforceClient, SuccessResponse, TRANSFER_DEADLINE, TRANSFER_REPORT_GRACE,
+    TransferOutcome, parse_response, prepare_interaction, prepare_json,
 };
+pub use config::{
+    ChannelDefinition, Credentials, LOGIN_PRODUCTION, LOGIN_SANDBOX, PUBSUB_ENDPOINT,
+    SalesforceConfig,
+};
+pub use error::{
+    ClientError, ConfigError, NormalizeError, PubSubError, RenderError, TransferError,
+    TransferStage, VerifyError,
+};
+pub use normalize::{
+    AttachmentUploadResult, CHANNEL_ID, EVENT_DELIVERY_ACKNOWLEDGEMENT, EVENT_QUEUE_POSITION,
+    EVENT_READ_ACKNOWLEDGEMENT, EVENT_ROUTING_REQUESTED, EVENT_SESSION_STATUS_CHANGED, EventFilter,
+    FilterError, MAX_PAYLOAD_BYTES, NormalizedEvent, RoutingRequested, UPLOAD_RESULT_FIELD,
+    UploadErrorType, normalize_payload, normalize_record,
+};
+pub use pubsub::{
+    MAX_RECONNECT_DELAY, ReceivedEvent, ReplayId, ReplayStart, Skipped, Subscription,
+    SubscriptionItem,
+};
+pub use render::{
+    ALLOWED_MIME_TYPES, AbstractMessage, AttachmentFile, EVENT_DELIVERY_FAILED,
+    EVENT_TYPING_STOPPED, EntryPayload, Interaction, InteractionRequest, MAX_ATTACHMENT_BYTES,
+    RenderedInteraction, StaticContent, entry_id, render_interaction,
+};
+pub use verify::RelayVerifier;
 
-/// The crate's pure normalizer: a platform event's payload JSON (wrapped or flat) or a whole
-/// decoded event record (see [`normalize::normalize_bytes`]).
+/// The crate's pure normalizer: one event's payload JSON (wrapped or flat), or a whole event
+/// record, its fields as decoded or in Avro's JSON encoding (the payload field found by its
+/// name, `*Payload__c`, or its content).
 ///
 /// # Errors
 /// [`byoc_core::AdapterError::BadRequest`] naming the field at fault.
@@ -144,8 +154,10 @@ mod assert_impls {
     #[test]
     fn public_types_are_send_and_sync() {
         send_sync::<crate::SalesforceAdapter>();
-        send_sync::<crate::InteractionClient>();
-        send_sync::<crate::pubsub::Subscription>();
-        send_sync::<crate::Config>();
+        send_sync::<crate::SalesforceClient>();
+        send_sync::<crate::Subscription>();
+        send_sync::<crate::SalesforceConfig>();
+        send_sync::<crate::ClientError>();
+        send_sync::<crate::RelayVerifier>();
     }
 }

@@ -1,109 +1,126 @@
-//! Which outbound events are ours (pure).
+//! Verification of relayed events (pure).
 //!
-//! Salesforce never calls the partner, so there is no inbound signature to verify; the
-//! partner authenticates to Salesforce instead ([`crate::auth`]). What must be checked is
-//! that an event from the shared platform-event topic belongs to this channel: the
-//! subscription receives the events of **every** channel and end user on the topic.
-//! [`EventFilter`] keeps those whose `channelAddressIdentifier` is this channel and, when a
-//! recipient set is given, whose `recipient.subject` is one of them (as Salesforce's sample
-//! connector does). Comparisons are plain equality: these are routing keys, not secrets.
+//! Salesforce calls no webhook and signs nothing: the partner authenticates to Salesforce,
+//! and the outbound side is a Pub/Sub subscription over TLS. The only requests this crate
+//! receives are events relayed by another component (a Flow or Apex callout, a replay tool)
+//! to the adapter's `receive`. [`RelayVerifier`] checks that such a request carries
+//! `Authorization: Bearer <relay secret>`, compared in constant time; several secrets can be
+//! accepted at once while one is rotated. See `docs/protocols/salesforce.md#relay`.
 
-use std::collections::HashSet;
+use std::fmt;
 
-use crate::normalize::NormalizedEvent;
+use byoc_core::Secret;
+use http::HeaderMap;
+use subtle::ConstantTimeEq;
 
-/// Why an event was not for us.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum FilterError {
-    /// The event carries no `channelAddressIdentifier`.
-    #[error("event has no channelAddressIdentifier")]
-    MissingChannelAddress,
-    /// The event is for another channel.
-    #[error("event is for another channel")]
-    OtherChannel,
-    /// The event is for an end user this filter does not serve.
-    #[error("event is for another recipient")]
-    OtherRecipient,
+use crate::error::VerifyError;
+
+/// The scheme of the relay secret in `Authorization`.
+const BEARER: &str = "Bearer ";
+
+/// Accepts relayed events that carry one of the relay secrets.
+#[derive(Clone)]
+pub struct RelayVerifier {
+    secrets: Vec<Secret>,
 }
 
-/// Keeps the events of one channel (and optionally some end users).
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct EventFilter {
-    /// The channel address identifier.
-    pub channel_address: String,
-    /// The end users served; `None` for all.
-    pub recipients: Option<HashSet<String>>,
+impl fmt::Debug for RelayVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RelayVerifier")
+            .field("secrets", &self.secrets.len())
+            .finish()
+    }
 }
 
-impl EventFilter {
-    /// A filter on one channel, every recipient.
+impl RelayVerifier {
+    /// A verifier accepting `secret`.
     #[must_use]
-    pub fn new(channel_address: impl Into<String>) -> Self {
+    pub fn new(secret: Secret) -> Self {
         Self {
-            channel_address: channel_address.into(),
-            recipients: None,
+            secrets: vec![secret],
         }
     }
 
-    /// Restricts to these end users.
+    /// Accepts `secret` too (while the relay moves from one secret to the next).
     #[must_use]
-    pub fn with_recipients<I: IntoIterator<Item = S>, S: Into<String>>(mut self, r: I) -> Self {
-        self.recipients = Some(r.into_iter().map(Into::into).collect());
+    pub fn with_secret(mut self, secret: Secret) -> Self {
+        self.secrets.push(secret);
         self
     }
 
-    /// Checks one event.
+    /// Checks the request's `Authorization` header.
     ///
     /// # Errors
-    /// [`FilterError`] saying why the event is not ours.
-    pub fn check(&self, event: &NormalizedEvent) -> Result<(), FilterError> {
-        let addr = event
-            .channel_address
-            .as_deref()
-            .ok_or(FilterError::MissingChannelAddress)?;
-        if addr != self.channel_address {
-            return Err(FilterError::OtherChannel);
+    /// [`VerifyError::MissingSecret`] without a bearer value, [`VerifyError::WrongSecret`]
+    /// when it is none of the secrets.
+    pub fn verify(&self, headers: &HeaderMap) -> Result<(), VerifyError> {
+        let given = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.get(..BEARER.len())
+                    .filter(|s| s.eq_ignore_ascii_case(BEARER))
+                    .map(|_| v[BEARER.len()..].trim())
+            })
+            .filter(|v| !v.is_empty())
+            .ok_or(VerifyError::MissingSecret)?;
+        // Every secret is compared, so the time taken does not say which one matched.
+        let matched = self.secrets.iter().fold(0u8, |acc, s| {
+            acc | s.secret().as_bytes().ct_eq(given.as_bytes()).unwrap_u8()
+        });
+        if matched == 1 {
+            Ok(())
+        } else {
+            Err(VerifyError::WrongSecret)
         }
-        if let Some(set) = &self.recipients {
-            match event.recipient.as_deref() {
-                Some(r) if set.contains(r) => {}
-                _ => return Err(FilterError::OtherRecipient),
-            }
-        }
-        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::normalize::normalize_payload;
 
-    fn event(channel: &str, recipient: &str) -> NormalizedEvent {
-        let json = serde_json::json!({
-            "channelAddressIdentifier": channel,
-            "recipient": {"appType": "custom", "subject": recipient, "role": "EndUser"},
-            "payload": {"identifier": "e", "entryType": "TypingStartedIndicator",
-                        "entryPayload": {"timestamp": 1}}
-        });
-        normalize_payload(&json.to_string(), None).unwrap()
+    fn headers(value: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Some(v) = value {
+            h.insert(http::header::AUTHORIZATION, v.parse().unwrap());
+        }
+        h
     }
 
     #[test]
-    fn filters() {
-        let f = EventFilter::new("ch1");
-        assert_eq!(f.check(&event("ch1", "u1")), Ok(()));
-        assert_eq!(f.check(&event("ch2", "u1")), Err(FilterError::OtherChannel));
-        let f = f.with_recipients(["u1"]);
-        assert_eq!(f.check(&event("ch1", "u1")), Ok(()));
+    fn the_relay_secret_is_required_and_compared() {
+        let v = RelayVerifier::new(Secret::new("s3cret-relay"));
+        assert_eq!(v.verify(&headers(Some("Bearer s3cret-relay"))), Ok(()));
+        assert_eq!(v.verify(&headers(Some("bearer s3cret-relay"))), Ok(()));
         assert_eq!(
-            f.check(&event("ch1", "u2")),
-            Err(FilterError::OtherRecipient)
+            v.verify(&headers(Some("Bearer s3cret-relaY"))),
+            Err(VerifyError::WrongSecret)
         );
-        let mut e = event("ch1", "u1");
-        e.channel_address = None;
-        assert_eq!(f.check(&e), Err(FilterError::MissingChannelAddress));
+        assert_eq!(
+            v.verify(&headers(Some("Bearer s3cret"))),
+            Err(VerifyError::WrongSecret)
+        );
+        assert_eq!(
+            v.verify(&headers(Some("Basic czNjcmV0"))),
+            Err(VerifyError::MissingSecret)
+        );
+        assert_eq!(
+            v.verify(&headers(Some("Bearer "))),
+            Err(VerifyError::MissingSecret)
+        );
+        assert_eq!(v.verify(&headers(None)), Err(VerifyError::MissingSecret));
+        assert!(!format!("{v:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_second_secret_is_accepted_during_rotation() {
+        let v = RelayVerifier::new(Secret::new("old")).with_secret(Secret::new("new"));
+        assert_eq!(v.verify(&headers(Some("Bearer old"))), Ok(()));
+        assert_eq!(v.verify(&headers(Some("Bearer new"))), Ok(()));
+        assert_eq!(
+            v.verify(&headers(Some("Bearer other"))),
+            Err(VerifyError::WrongSecret)
+        );
     }
 }

@@ -1,10 +1,11 @@
-//! The RoutingRequested transfer sequence and its 60-second deadline.
+//! The RoutingRequested transfer sequence and its 60-second deadline (see
+//! `docs/protocols/salesforce.md#transfers`).
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::InteractionClient;
-use crate::api::{
+use super::SalesforceClient;
+use super::api::{
     AgentWorkRequest, AgentWorkResponse, FlowRouting, RouteRequest, RouteResponse, RoutingContext,
     RoutingInfo, RoutingResultRequest, RoutingType,
 };
@@ -12,7 +13,7 @@ use crate::error::{TransferError, TransferStage};
 use crate::normalize::RoutingRequested;
 
 /// The transfer deadline: routing must complete within 60 s of the RoutingRequested event
-/// (counted here from the call to [`InteractionClient::transfer`]).
+/// (counted here from the call to [`SalesforceClient::transfer`]).
 pub const TRANSFER_DEADLINE: Duration = Duration::from_secs(60);
 
 /// After the deadline, how long reporting the failed attempt (`routingResult`
@@ -48,7 +49,7 @@ fn set<T>(progress: &Mutex<Progress>, f: impl FnOnce(&mut Progress) -> T) -> T {
         .unwrap_or_else(std::sync::PoisonError::into_inner))
 }
 
-impl InteractionClient {
+impl SalesforceClient {
     /// Carries out the transfer a RoutingRequested event asks for, within
     /// [`TRANSFER_DEADLINE`]: to `user_id` (the event's, else the one given) with
     /// `POST /agentWork` then `POST /routingResult`; otherwise through the event's flow with

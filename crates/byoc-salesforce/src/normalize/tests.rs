@@ -1,3 +1,5 @@
+use byoc_core::activity::{EndOfConversationCode, RoleType};
+
 use super::*;
 
 const FIX: &str = concat!(
@@ -5,18 +7,18 @@ const FIX: &str = concat!(
     "/../../tests/fixtures/salesforce/"
 );
 
-fn fixture(name: &str) -> Vec<u8> {
+pub(super) fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{FIX}{name}")).unwrap()
 }
 
-fn one(name: &str) -> Activity {
+pub(super) fn one(name: &str) -> Activity {
     let mut v = normalize_bytes(&fixture(name)).unwrap();
     assert_eq!(v.len(), 1);
     v.remove(0)
 }
 
 #[test]
-fn wrapped_text_message() {
+fn wrapped_text_message_becomes_a_message_from_the_rep() {
     let a = one("pubsub-interaction-text-wrapped.json");
     assert_eq!(a.kind, ActivityType::Message);
     assert_eq!(
@@ -66,7 +68,7 @@ fn flat_text_message_is_tolerated() {
 }
 
 #[test]
-fn attachments() {
+fn attachments_keep_their_type_name_and_url() {
     let a = one("pubsub-interaction-attachments-wrapped.json");
     assert_eq!(a.text.as_deref(), Some("Here is your return label"));
     let att = &a.attachments.as_ref().unwrap()[0];
@@ -81,7 +83,7 @@ fn attachments() {
 }
 
 #[test]
-fn participant_joined() {
+fn a_rep_joining_becomes_a_conversation_update() {
     let a = one("pubsub-participant-changed.json");
     assert_eq!(a.kind, ActivityType::ConversationUpdate);
     let added = a.members_added.as_ref().unwrap();
@@ -92,7 +94,7 @@ fn participant_joined() {
 }
 
 #[test]
-fn session_ended() {
+fn an_ended_session_becomes_end_of_conversation() {
     let a = one("pubsub-session-status-changed.json");
     assert_eq!(a.kind, ActivityType::EndOfConversation);
     assert_eq!(a.code, Some(EndOfConversationCode::CompletedSuccessfully));
@@ -101,7 +103,7 @@ fn session_ended() {
 }
 
 #[test]
-fn routing_requested() {
+fn a_routing_request_carries_its_correlation_id() {
     let a = one("pubsub-routing-requested.json");
     assert_eq!(a.kind, ActivityType::Event);
     assert_eq!(a.name.as_deref(), Some(EVENT_ROUTING_REQUESTED));
@@ -120,7 +122,7 @@ fn routing_requested() {
 }
 
 #[test]
-fn whole_record() {
+fn a_whole_record_is_read_through_its_payload_field() {
     let a = one("pubsub-event-record.json");
     assert_eq!(a.text.as_deref(), Some("One moment while I check."));
     let map: serde_json::Map<String, serde_json::Value> =
@@ -137,7 +139,7 @@ fn whole_record() {
     ));
 }
 
-fn wrapped(entry_type: &str, entry_payload: serde_json::Value) -> String {
+pub(super) fn wrapped(entry_type: &str, entry_payload: serde_json::Value) -> String {
     serde_json::json!({
         "conversationIdentifier": "c1",
         "channelAddressIdentifier": "ch",
@@ -152,75 +154,7 @@ fn wrapped(entry_type: &str, entry_payload: serde_json::Value) -> String {
 }
 
 #[test]
-fn other_entry_types() {
-    let table: &[(&str, serde_json::Value, ActivityType, Option<&str>)] = &[
-        (
-            "TypingStartedIndicator",
-            serde_json::json!({"timestamp": 1}),
-            ActivityType::Typing,
-            None,
-        ),
-        (
-            "TypingStoppedIndicator",
-            serde_json::json!({"timestamp": 1}),
-            ActivityType::Event,
-            Some("salesforce.typingStopped"),
-        ),
-        (
-            "QueuePosition",
-            serde_json::json!({"position": 3, "workItemId": "0Mw"}),
-            ActivityType::Event,
-            Some("salesforce.queuePosition"),
-        ),
-        (
-            "ProgressIndicator",
-            serde_json::json!({"progressIndicator": {"progressIndicatorType": "ProgressUpdateIndicator",
-                "progressMessage": {"formatType": "Text", "text": "Looking it up"}}}),
-            ActivityType::Event,
-            Some("salesforce.progressIndicator"),
-        ),
-        (
-            "SessionStatusChanged",
-            serde_json::json!({"sessionStatus": "Waiting"}),
-            ActivityType::Event,
-            Some("salesforce.sessionStatusChanged"),
-        ),
-        (
-            "ReadAcknowledgement",
-            serde_json::json!({"acknowledgedConversationEntryIdentifier": "x"}),
-            ActivityType::Event,
-            Some("salesforce.readAcknowledgement"),
-        ),
-    ];
-    for (t, p, kind, name) in table {
-        let ev = normalize_payload(&wrapped(t, p.clone()), Some("Interaction")).unwrap();
-        let a = &ev.activities[0];
-        assert_eq!(&a.kind, kind, "{t}");
-        assert_eq!(a.name.as_deref(), *name, "{t}");
-        assert_eq!(a.from.as_ref().unwrap().role, Some(RoleType::Bot));
-        assert_eq!(a.id.as_deref(), Some("e1"));
-    }
-    let ev = normalize_payload(&wrapped("ProgressIndicator", table[3].1.clone()), None).unwrap();
-    assert_eq!(ev.activities[0].text.as_deref(), Some("Looking it up"));
-    let ev = normalize_payload(
-        &wrapped(
-            "ParticipantChanged",
-            serde_json::json!({"entries": [{"operation": "remove",
-                "participant": {"appType": "chatbot", "subject": "bot1", "role": "Chatbot"}}]}),
-        ),
-        None,
-    )
-    .unwrap();
-    assert_eq!(
-        ev.activities[0].members_removed.as_ref().unwrap()[0]
-            .id
-            .as_deref(),
-        Some("bot1")
-    );
-}
-
-#[test]
-fn one_error_per_fault() {
+fn each_fault_is_one_named_error() {
     assert!(matches!(
         normalize_bytes(b"{"),
         Err(NormalizeError::InvalidJson { ref field, .. }) if field == "$"
@@ -303,3 +237,6 @@ fn one_pass_message_path_equals_the_general_path() {
         assert_eq!(fast[0].to_json().unwrap(), general[0].to_json().unwrap());
     }
 }
+
+mod entry_types;
+mod records;

@@ -1,30 +1,37 @@
 //! Avro decoding of platform events: the binary datum (no container header) read with the
-//! writer schema, turned into a JSON object for [`crate::normalize::normalize_record`].
+//! writer schema, turned into a JSON object for [`crate::normalize_record`].
 
 use apache_avro::types::Value;
 
 use crate::error::NormalizeError;
 
 /// Largest event payload decoded, in bytes.
-pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
 /// Decodes one event payload into its record fields (nullable unions unwrapped).
 ///
 /// # Errors
 /// [`NormalizeError::Avro`] when the bytes do not match the schema or are not a record.
-pub fn decode_record(
+pub(crate) fn decode_record(
     schema: &apache_avro::Schema,
     payload: &[u8],
 ) -> Result<serde_json::Map<String, serde_json::Value>, NormalizeError> {
     if payload.len() > MAX_EVENT_BYTES {
-        return Err(NormalizeError::Avro("payload larger than 1 MiB".into()));
+        return Err(NormalizeError::Avro {
+            reason: "payload larger than 1 MiB",
+        });
     }
     let mut reader = payload;
-    let value = apache_avro::from_avro_datum(schema, &mut reader, None)
-        .map_err(|_| NormalizeError::Avro("the payload does not match its schema".into()))?;
+    let value = apache_avro::from_avro_datum(schema, &mut reader, None).map_err(|_| {
+        NormalizeError::Avro {
+            reason: "the payload does not match its schema",
+        }
+    })?;
     match to_json(value) {
         serde_json::Value::Object(map) => Ok(map),
-        _ => Err(NormalizeError::Avro("the event is not a record".into())),
+        _ => Err(NormalizeError::Avro {
+            reason: "the event is not a record",
+        }),
     }
 }
 

@@ -6,14 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use byoc_core::{AdapterError, Secret};
+use byoc_core::AdapterError;
+use byoc_http::{HttpTransport, TransportError};
 use bytes::Bytes;
 
 use super::*;
-use crate::client::HttpTransport;
-use crate::config::{ChannelDefinition, Config, Credentials};
 
-const TEST_KEY: &str = include_str!("../../../tests/keys/test-key.pem");
 const WORK_ITEM: &str = "0Mw5g000000Ab3C";
 
 /// Answers each path after a scripted delay (virtual time), recording the JSON bodies.
@@ -29,7 +27,7 @@ impl HttpTransport for Slow {
     async fn execute(
         &self,
         request: http::Request<Bytes>,
-    ) -> Result<http::Response<Bytes>, AdapterError> {
+    ) -> Result<http::Response<Bytes>, TransportError> {
         let path = request
             .uri()
             .path()
@@ -76,16 +74,8 @@ impl Slow {
     }
 }
 
-fn client(t: &Arc<Slow>) -> InteractionClient {
-    let config = Config::new(
-        Credentials::new("key", "user@example.com", Secret::new(TEST_KEY))
-            .with_login_host("https://login.example"),
-        "00D000000000001",
-        "https://scrt.example",
-        "chan",
-        ChannelDefinition::new("Def", "ns__Ev__e", "ns__EventType__c", "ns__Payload__c"),
-    );
-    InteractionClient::new(config, t.clone()).unwrap()
+fn client(t: &Arc<Slow>) -> SalesforceClient {
+    SalesforceClient::with_transport(crate::client::tests::config(), t.clone()).unwrap()
 }
 
 fn to_rep() -> RoutingRequested {

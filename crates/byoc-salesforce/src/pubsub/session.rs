@@ -1,177 +1,42 @@
-//! The outbound side: a Pub/Sub API subscription to the channel's platform event.
-//!
-//! [`Subscription::start`] spawns one task that connects (`GetTopic`, then the bidirectional
-//! `Subscribe` with `FetchRequest` flow control), decodes each event with its writer schema
-//! (`GetSchema`, cached by schema id), normalizes it, filters it by channel address and
-//! recipient, and yields a [`SubscriptionItem`] on a bounded channel. Every event, ours or
-//! not, is yielded with its replay id, so the host can store the last one and restart with
-//! [`ReplayStart::After`]: nothing is lost or repeated. The task reconnects by itself after
-//! a dropped stream (from the last replay id, with backoff) and mints a new token when the
-//! service answers `UNAUTHENTICATED`.
-
-pub mod avro;
-/// The generated Pub/Sub messages and client (the `byoc-pubsub-proto` crate).
-pub use byoc_pubsub_proto as proto;
+//! The subscription task: connect (TLS with the configured roots), `GetTopic`, `Subscribe`
+//! with `FetchRequest` flow control, decode, normalize, filter, reconnect.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use byoc_core::{Activity, AdapterError};
-use futures_util::Stream;
+use byoc_core::{AdapterError, Secret};
+use byoc_http::RootCa;
+use byoc_pubsub_proto::pub_sub_client::PubSubClient;
+use byoc_pubsub_proto::{ConsumerEvent, FetchRequest, ReplayPreset, SchemaRequest, TopicRequest};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::AsciiMetadataValue;
-use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use url::Url;
 
-use crate::client::InteractionClient;
+use super::{MAX_RECONNECT_DELAY, ReceivedEvent, ReplayId, ReplayStart, Skipped, SubscriptionItem};
+use crate::client::SalesforceClient;
 use crate::error::PubSubError;
-use crate::verify::{EventFilter, FilterError};
-use proto::pub_sub_client::PubSubClient;
-use proto::{FetchRequest, ReplayPreset, SchemaRequest, TopicRequest};
+use crate::normalize::{EventFilter, normalize_record, record_field_string};
 
-/// Longest reconnect delay.
-pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(30);
-
-/// An opaque replay id (bytes); store it to resume.
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct ReplayId(pub Vec<u8>);
-
-impl fmt::Debug for ReplayId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ReplayId(")?;
-        for b in &self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        write!(f, ")")
-    }
-}
-
-/// Where a subscription starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ReplayStart {
-    /// New events only.
-    Latest,
-    /// Every retained event.
-    Earliest,
-    /// The events after this replay id (a restart).
-    After(ReplayId),
-}
-
-/// Why an event produced no activities.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Skipped {
-    /// The event is for another channel or recipient.
-    NotOurs(FilterError),
-    /// The event could not be decoded or normalized.
-    Invalid(AdapterError),
-}
-
-/// One delivered event.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct ReceivedEvent {
-    /// Its replay id: store it once the activities are persisted.
-    pub replay_id: ReplayId,
-    /// The event id.
-    pub event_id: String,
-    /// The event-type field's value (`Interaction`, `RoutingRequested`).
-    pub event_type: Option<String>,
-    /// The entry `identifier` (for `/acknowledgement`).
-    pub entry_identifier: Option<String>,
-    /// The conversation.
-    pub conversation_id: Option<String>,
-    /// The end user.
-    pub recipient: Option<String>,
-    /// The activities (empty when skipped).
-    pub activities: Vec<Activity>,
-    /// Why there are none, if so.
-    pub skipped: Option<Skipped>,
-}
-
-/// What the subscription yields.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum SubscriptionItem {
-    /// An event.
-    Event(ReceivedEvent),
-    /// An empty batch (keep-alive) with the latest replay id.
-    KeepAlive {
-        /// The latest replay id.
-        latest_replay_id: ReplayId,
-    },
-    /// The stream failed; the subscription reconnects after a delay, from the last replay id.
-    Reconnecting {
-        /// What failed.
-        error: AdapterError,
-        /// The delay before the next attempt.
-        after: Duration,
-    },
-}
-
-/// A running subscription: a [`Stream`] of [`SubscriptionItem`]s. Dropping it stops the task.
-#[derive(Debug)]
-pub struct Subscription {
-    rx: ReceiverStream<Result<SubscriptionItem, AdapterError>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Stream for Subscription {
-    type Item = Result<SubscriptionItem, AdapterError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.rx).poll_next(cx)
-    }
-}
-
-impl Subscription {
-    /// Starts subscribing to the channel's topic from `start`, keeping the events `filter`
-    /// accepts. Must be called inside a tokio runtime.
-    #[must_use]
-    pub fn start(client: Arc<InteractionClient>, filter: EventFilter, start: ReplayStart) -> Self {
-        let cap = usize::try_from(client.config().fetch_batch.max(1)).unwrap_or(100);
-        let (tx, rx) = mpsc::channel(cap);
-        let task = tokio::spawn(run(client, filter, start, tx));
-        Self {
-            rx: ReceiverStream::new(rx),
-            task,
-        }
-    }
-
-    /// Only the activities of the events that are ours, in order.
-    pub fn activities(self) -> impl Stream<Item = Activity> + Send {
-        use futures_util::StreamExt as _;
-        self.filter_map(|item| async move {
-            match item {
-                Ok(SubscriptionItem::Event(e)) => Some(futures_util::stream::iter(e.activities)),
-                _ => None,
-            }
-        })
-        .flatten()
-    }
-}
-
-type Tx = mpsc::Sender<Result<SubscriptionItem, AdapterError>>;
+pub(super) type Tx = mpsc::Sender<Result<SubscriptionItem, AdapterError>>;
 
 struct State {
     last: Option<ReplayId>,
     start: ReplayStart,
     schemas: HashMap<String, Arc<apache_avro::Schema>>,
+    /// The token of the current connection, to forget if the service rejects it.
+    token: Option<Secret>,
 }
 
-async fn run(client: Arc<InteractionClient>, filter: EventFilter, start: ReplayStart, tx: Tx) {
-    let initial = client.config().reconnect_delay;
+pub(super) async fn run(
+    client: Arc<SalesforceClient>,
+    filter: EventFilter,
+    start: ReplayStart,
+    tx: Tx,
+) {
+    let initial = client.config().reconnect_delay();
     let mut delay = initial;
     let mut state = State {
         last: match &start {
@@ -180,6 +45,7 @@ async fn run(client: Arc<InteractionClient>, filter: EventFilter, start: ReplayS
         },
         start,
         schemas: HashMap::new(),
+        token: None,
     };
     loop {
         let mut delivered = false;
@@ -192,8 +58,10 @@ async fn run(client: Arc<InteractionClient>, filter: EventFilter, start: ReplayS
             let _ = tx.send(Err(error)).await;
             return;
         }
-        if error.is_unauthorized() {
-            client.invalidate_token().await;
+        if error.is_unauthorized()
+            && let Some(token) = state.token.take()
+        {
+            client.invalidate_token(&token).await;
         }
         if delivered {
             delay = initial;
@@ -218,25 +86,49 @@ fn meta(v: &str, what: &'static str) -> Result<AsciiMetadataValue, AdapterError>
     AsciiMetadataValue::try_from(v).map_err(|_| PubSubError::Config(what).into())
 }
 
-async fn connect(url: &str) -> Result<Channel, AdapterError> {
-    let mut ep = Endpoint::from_shared(url.to_owned())
+/// The TLS settings of an `https://` endpoint: the web PKI roots and `root_cas`.
+fn tls_config(url: &Url, root_cas: &[RootCa]) -> ClientTlsConfig {
+    let mut tls = ClientTlsConfig::new()
+        .with_webpki_roots()
+        .ca_certificates(root_cas.iter().map(|ca| Certificate::from_pem(ca.pem())));
+    if let Some(host) = url.host_str() {
+        tls = tls.domain_name(host.trim_start_matches('[').trim_end_matches(']'));
+    }
+    tls
+}
+
+/// The transport's description of a connection failure and its first cause (refused, DNS,
+/// TLS: `invalid peer certificate: UnknownIssuer`).
+fn connect_reason(e: &tonic::transport::Error) -> String {
+    use std::error::Error as _;
+    match e.source() {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
+}
+
+async fn connect(url: &Url, root_cas: &[RootCa]) -> Result<Channel, AdapterError> {
+    let mut ep = Endpoint::from_shared(url.as_str().trim_end_matches('/').to_owned())
         .map_err(|_| AdapterError::from(PubSubError::Config("pubsub_url")))?
         .connect_timeout(Duration::from_secs(10))
         .http2_keep_alive_interval(Duration::from_secs(60))
         .keep_alive_while_idle(true);
-    if url.starts_with("https://") {
+    if url.scheme() == "https" {
         ep = ep
-            .tls_config(ClientTlsConfig::new().with_webpki_roots())
-            .map_err(|_| AdapterError::from(PubSubError::Config("tls")))?;
+            .tls_config(tls_config(url, root_cas))
+            .map_err(|_| AdapterError::from(PubSubError::Config("root_ca")))?;
     }
-    ep.connect()
-        .await
-        .map_err(|e| PubSubError::Connect(e.to_string()).into())
+    ep.connect().await.map_err(|e| {
+        PubSubError::Connect {
+            reason: connect_reason(&e),
+        }
+        .into()
+    })
 }
 
 /// One connection: returns `Ok(())` only when the receiver is gone.
 async fn session(
-    client: &InteractionClient,
+    client: &SalesforceClient,
     filter: &EventFilter,
     state: &mut State,
     tx: &Tx,
@@ -244,16 +136,15 @@ async fn session(
 ) -> Result<(), AdapterError> {
     let config = client.config();
     let token = client.access_token().await?;
-    let instance = if config.instance_url.is_empty() {
-        token.instance_url.clone()
-    } else {
-        config.instance_url.clone()
-    };
-    let mut access = meta(token.token.secret(), "access token")?;
+    state.token = Some(token.clone());
+    let instance = client
+        .instance_url()
+        .ok_or(PubSubError::Config("instance_url"))?;
+    let mut access = meta(token.secret(), "access token")?;
     access.set_sensitive(true);
     let instance = meta(&instance, "instance_url")?;
-    let tenant = meta(&config.org_id, "org_id")?;
-    let channel = connect(&config.pubsub_url).await?;
+    let tenant = meta(config.org_id(), "org_id")?;
+    let channel = connect(config.pubsub_url(), config.root_cas()).await?;
     let mut grpc = PubSubClient::with_interceptor(channel, move |mut req: tonic::Request<()>| {
         let m = req.metadata_mut();
         m.insert("accesstoken", access.clone());
@@ -261,7 +152,7 @@ async fn session(
         m.insert("tenantid", tenant.clone());
         Ok(req)
     });
-    let topic = config.channel.topic();
+    let topic = config.channel().topic();
     let info = grpc
         .get_topic(TopicRequest {
             topic_name: topic.clone(),
@@ -272,7 +163,7 @@ async fn session(
     if !info.can_subscribe {
         return Err(PubSubError::NotSubscribable(topic).into());
     }
-    let batch = config.fetch_batch;
+    let batch = i32::from(config.fetch_batch());
     let (req_tx, req_rx) = mpsc::channel::<FetchRequest>(4);
     let first = match (&state.last, &state.start) {
         (Some(id), _) => FetchRequest {
@@ -326,7 +217,7 @@ async fn session(
         }
         for ev in resp.events {
             credit -= 1;
-            let item = decode_event(&mut grpc, state, filter, config, ev).await?;
+            let item = decode_event(&mut grpc, state, filter, client, ev).await?;
             state.last = Some(item.replay_id.clone());
             *delivered = true;
             if tx.send(Ok(SubscriptionItem::Event(item))).await.is_err() {
@@ -351,8 +242,8 @@ async fn decode_event<T>(
     grpc: &mut PubSubClient<T>,
     state: &mut State,
     filter: &EventFilter,
-    config: &crate::Config,
-    ev: proto::ConsumerEvent,
+    client: &SalesforceClient,
+    ev: ConsumerEvent,
 ) -> Result<ReceivedEvent, AdapterError>
 where
     T: tonic::client::GrpcService<tonic::body::Body>,
@@ -360,6 +251,7 @@ where
     T::ResponseBody: tonic::codegen::Body<Data = bytes::Bytes> + Send + 'static,
     <T::ResponseBody as tonic::codegen::Body>::Error: Into<tonic::codegen::StdError> + Send,
 {
+    let channel = client.config().channel();
     let replay_id = ReplayId(ev.replay_id);
     let event = ev.event.unwrap_or_default();
     let schema = match state.schemas.get(&event.schema_id) {
@@ -391,7 +283,7 @@ where
         activities: Vec::new(),
         skipped: None,
     };
-    let record = match avro::decode_record(&schema, &event.payload) {
+    let record = match super::avro::decode_record(&schema, &event.payload) {
         Ok(r) => r,
         Err(e) => {
             out.skipped = Some(Skipped::Invalid(e.into()));
@@ -399,14 +291,10 @@ where
         }
     };
     out.event_type = record
-        .get(&config.channel.event_type_field)
-        .and_then(serde_json::Value::as_str)
-        .map(str::to_owned);
-    match crate::normalize::normalize_record(
-        &record,
-        &config.channel.event_type_field,
-        &config.channel.payload_field,
-    ) {
+        .get(channel.event_type_field())
+        .and_then(|v| record_field_string(v, false))
+        .map(std::borrow::Cow::into_owned);
+    match normalize_record(&record, channel.event_type_field(), channel.payload_field()) {
         Ok(n) => {
             out.entry_identifier.clone_from(&n.entry_identifier);
             out.conversation_id.clone_from(&n.conversation_id);

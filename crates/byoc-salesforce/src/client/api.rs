@@ -1,6 +1,8 @@
-//! The Interaction Service REST bodies (`/api/v1/...`), as typed serde structs.
-//!
-//! Field names follow `inbound-interaction-api.yaml`; optional fields are skipped when `None`.
+//! The Interaction Service REST bodies other than the interaction itself
+//! (`/acknowledgement`, `/conversation`, `/messagingSession`, `/participant`, `/consent`,
+//! `/route`, `/agentWork`, `/routingResult`) and the answers, as typed serde structs. Field
+//! names are the service's; optional fields are skipped when `None`. See
+//! `docs/protocols/salesforce.md#rest-calls`.
 
 use std::collections::BTreeMap;
 
@@ -41,122 +43,6 @@ impl Participant {
     }
 }
 
-/// The `json` part of `POST /interactions`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InteractionRequest {
-    /// The channel address identifier.
-    pub to: String,
-    /// The end user client identifier.
-    pub from: String,
-    /// Exactly one interaction.
-    pub interactions: Vec<Interaction>,
-    /// Routing attributes (channel variables), when Salesforce routes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub routing_attributes: Option<BTreeMap<String, String>>,
-}
-
-/// One interaction.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "interactionType")]
-#[non_exhaustive]
-pub enum Interaction {
-    /// A conversation entry (message, typing, delivery failure).
-    #[serde(rename = "EntryInteraction")]
-    Entry {
-        /// Epoch milliseconds.
-        timestamp: i64,
-        /// The entry.
-        payload: EntryPayload,
-    },
-    /// A file, whose bytes travel in the `attachments` part.
-    #[serde(rename = "AttachmentInteraction", rename_all = "camelCase")]
-    Attachment {
-        /// Epoch milliseconds.
-        timestamp: i64,
-        /// A client-generated UUID.
-        id: String,
-        /// Index into the `attachments` parts (0).
-        attachment_index: u32,
-        /// The file's byte size.
-        content_length: u64,
-        /// Caption.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        text: Option<String>,
-    },
-}
-
-/// An inbound entry.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "entryType")]
-#[non_exhaustive]
-pub enum EntryPayload {
-    /// A message.
-    #[serde(rename = "Message", rename_all = "camelCase")]
-    Message {
-        /// Entry id (equal to the message id).
-        id: String,
-        /// The message.
-        abstract_message: AbstractMessage,
-    },
-    /// The end user started typing.
-    #[serde(rename = "TypingStartedIndicator")]
-    TypingStarted {
-        /// Entry id.
-        id: String,
-        /// Epoch milliseconds.
-        timestamp: i64,
-    },
-    /// The end user stopped typing.
-    #[serde(rename = "TypingStoppedIndicator")]
-    TypingStopped {
-        /// Entry id.
-        id: String,
-        /// Epoch milliseconds.
-        timestamp: i64,
-    },
-    /// The partner could not deliver an outbound entry.
-    #[serde(rename = "MessageDeliveryFailed", rename_all = "camelCase")]
-    MessageDeliveryFailed {
-        /// Entry id.
-        id: String,
-        /// The outbound entry's `identifier`.
-        failed_conversation_entry_identifier: String,
-        /// The end user.
-        recipient: Participant,
-        /// The partner's error code.
-        error_code: String,
-        /// Description.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        error_message: Option<String>,
-    },
-}
-
-/// A message (`StaticContentMessage` with text).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AbstractMessage {
-    /// `StaticContentMessage`.
-    pub message_type: String,
-    /// Message id (equal to the entry id).
-    pub id: String,
-    /// The content.
-    pub static_content: StaticContent,
-    /// The message this one answers.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub in_reply_to_message_id: Option<String>,
-}
-
-/// `staticContent` with `formatType: Text`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StaticContent {
-    /// `Text`.
-    pub format_type: String,
-    /// The text.
-    pub text: String,
-}
-
 /// The 202 answer of `POST /interactions`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -164,7 +50,7 @@ pub struct StaticContent {
 pub struct InteractionResponse {
     /// The conversation (minted when none existed for the `to`/`from` pair).
     pub conversation_identifier: Option<String>,
-    /// Undocumented id (the examples echo the entry id).
+    /// An id the service does not describe (it echoes the entry id).
     pub id: Option<String>,
     /// The MessagingSession ids (15 characters).
     #[serde(default)]
@@ -186,7 +72,7 @@ pub enum AcknowledgementType {
 /// One acknowledgement of `POST /acknowledgement`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Acknowledgement {
-    /// Epoch milliseconds (sent as a number, as the README and the samples do).
+    /// Epoch milliseconds, sent as a number (see `docs/protocols/salesforce.md#acknowledgements`).
     #[serde(rename = "acknowledgementTimestamp")]
     pub timestamp: i64,
     /// Read or delivered.
@@ -203,69 +89,69 @@ pub struct Acknowledgement {
 /// The body of `POST /acknowledgement` (at most 25 acknowledgements).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AcknowledgementRequest {
+pub(crate) struct AcknowledgementRequest {
     /// The end user.
-    pub sender: Participant,
+    pub(crate) sender: Participant,
     /// The conversation.
-    pub conversation_identifier: String,
+    pub(crate) conversation_identifier: String,
     /// The acknowledgements.
-    pub acknowledgements: Vec<Acknowledgement>,
+    pub(crate) acknowledgements: Vec<Acknowledgement>,
 }
 
 /// The body of `POST /messagingSession`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MessagingSessionRequest {
+pub(crate) struct MessagingSessionRequest {
     /// The channel address.
-    pub channel_address_identifier: String,
+    pub(crate) channel_address_identifier: String,
     /// The end user.
-    pub end_user_client_id: String,
+    pub(crate) end_user_client_id: String,
     /// The conversation.
-    pub conversation_identifier: String,
+    pub(crate) conversation_identifier: String,
     /// `End` or `Inactivate`.
-    pub operation: String,
+    pub(crate) operation: String,
     /// `EndUser` or `System`.
-    pub operation_by: String,
+    pub(crate) operation_by: String,
     /// The MessagingSession id (required for `Inactivate`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<String>,
+    pub(crate) session_id: Option<String>,
 }
 
 /// The body of `POST /participant` (remove one participant).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ParticipantRequest {
+pub(crate) struct ParticipantRequest {
     /// The conversation.
-    pub conversation_identifier: String,
+    pub(crate) conversation_identifier: String,
     /// `Remove`.
-    pub operation: String,
+    pub(crate) operation: String,
     /// Exactly one participant.
-    pub participants: Vec<Participant>,
+    pub(crate) participants: Vec<Participant>,
 }
 
 /// The body of `PATCH /consent`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ConsentRequest {
+pub(crate) struct ConsentRequest {
     /// The end user.
-    pub end_user_client_id: String,
+    pub(crate) end_user_client_id: String,
     /// The channel address.
-    pub channel_address_identifier: String,
+    pub(crate) channel_address_identifier: String,
     /// `OptedOut`, `ImplicitlyOptedIn`, `ExplicitlyOptedIn` or `DoublyOptedIn`.
-    pub consent_status: String,
+    pub(crate) consent_status: String,
 }
 
 /// The body of `POST /conversation`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ConversationRequest {
+pub(crate) struct ConversationRequest {
     /// The channel address.
-    pub channel_address_identifier: String,
+    pub(crate) channel_address_identifier: String,
     /// Exactly one participant: the end user.
-    pub participants: Vec<Participant>,
+    pub(crate) participants: Vec<Participant>,
     /// Routing attributes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub routing_attributes: Option<BTreeMap<String, String>>,
+    pub(crate) routing_attributes: Option<BTreeMap<String, String>>,
 }
 
 /// `Initial`, `Transfer` or `Conference`.
@@ -338,11 +224,11 @@ pub struct RouteResponse {
 /// The body of `DELETE /route`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CancelRouteRequest {
+pub(crate) struct CancelRouteRequest {
     /// The conversation.
-    pub conversation_identifier: String,
+    pub(crate) conversation_identifier: String,
     /// `Unknown`, `Unavailable`, `Decline` or `Cancel`.
-    pub cancel_reason: String,
+    pub(crate) cancel_reason: String,
 }
 
 /// `routingContext` of `POST /agentWork`.
@@ -429,12 +315,10 @@ pub struct SuccessResponse {
     pub error_reason: Option<String>,
 }
 
-/// An error body, `{"code": 10004, "message": "..."}`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[non_exhaustive]
-pub struct ErrorBody {
-    /// The code.
-    pub code: Option<i64>,
+/// The part of an error body (`{"code": 10004, "message": "..."}`) that is read besides the
+/// code: the message, only to tell a rate limit that is not a 429; it is never kept.
+#[derive(Deserialize)]
+pub(crate) struct ErrorBody {
     /// The message.
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
 }

@@ -85,6 +85,21 @@ pub(crate) struct Step {
     pub(crate) routed: Vec<Routed>,
 }
 
+impl Step {
+    /// Whether the step has no effect besides its record: nothing to write, send, time,
+    /// count, announce or release.
+    pub(crate) fn changes_nothing(&self) -> bool {
+        self.transcript.is_empty()
+            && self.outbox.is_empty()
+            && self.timers.is_empty()
+            && self.load.is_empty()
+            && self.bots_released.is_empty()
+            && self.hops.is_empty()
+            && self.notices.is_empty()
+            && self.routed.is_empty()
+    }
+}
+
 /// Runs one event against the conversation's current record.
 #[must_use]
 pub(crate) fn step(

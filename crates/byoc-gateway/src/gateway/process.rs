@@ -50,20 +50,13 @@ impl Shared {
             tracing::error!(%key, error = %e, "conversation and inbox not read");
         })?;
         let full = items.len() >= crate::store::INBOX_BATCH;
+        // Events that change nothing (a delivery report with no conversation, an unreadable
+        // row) are only marked processed, with the next step that does, or together at the end.
+        let mut idle: Vec<i64> = Vec::new();
         for item in items {
             let Some(event) = item.event else {
                 tracing::error!(%key, seq = item.seq, "unreadable inbox event skipped");
-                let skip = StepCommit {
-                    record: None,
-                    new_conversation: false,
-                    processed: vec![item.seq],
-                    transcript: Vec::new(),
-                    outbox: Vec::new(),
-                    timers: Vec::new(),
-                    record_unchanged: false,
-                    claim: None,
-                };
-                self.store.commit_step(skip).await.map_err(|_| ())?;
+                idle.push(item.seq);
                 continue;
             };
             let new_id = uuid::Uuid::new_v4().simple().to_string();
@@ -83,14 +76,22 @@ impl Shared {
                 };
                 engine::step(current.clone(), &event, &cx)
             };
-            self.apply_load(&step.load, 1);
             let new_conversation = step.record.as_ref().map(|r| &r.conversation.id)
                 != current.as_ref().map(|r| &r.conversation.id);
+            let record_unchanged =
+                !new_conversation && (step.record.is_none() || step.record == current);
+            if record_unchanged && step.changes_nothing() {
+                idle.push(item.seq);
+                continue;
+            }
+            self.apply_load(&step.load, 1);
+            let mut processed = std::mem::take(&mut idle);
+            processed.push(item.seq);
             let commit = StepCommit {
-                record_unchanged: !new_conversation && step.record == current,
+                record_unchanged,
                 record: step.record.clone(),
                 new_conversation,
-                processed: vec![item.seq],
+                processed,
                 transcript: step.transcript,
                 outbox: step.outbox,
                 timers: step.timers,
@@ -134,6 +135,21 @@ impl Shared {
             if timed {
                 self.timer_wake.notify_one();
             }
+        }
+        if !idle.is_empty() {
+            let done = StepCommit {
+                record: None,
+                new_conversation: false,
+                processed: idle,
+                transcript: Vec::new(),
+                outbox: Vec::new(),
+                timers: Vec::new(),
+                record_unchanged: true,
+                claim: None,
+            };
+            self.store.commit_step(done).await.map_err(|e| {
+                tracing::error!(%key, error = %e, "processed events not recorded; will retry");
+            })?;
         }
         if full {
             self.dispatcher.wake(&key);

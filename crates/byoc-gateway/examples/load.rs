@@ -1,22 +1,32 @@
 //! Load generator for BENCHMARKS.md: signed TeleSign inbound SMS over many conversations to
-//! `byoc serve` (SQLite store, the TeleSign simulator as the outbound target), with two
-//! ceilings measured in the same run: a bare axum handler answering 200 (HTTP) and raw
-//! SQLite inserts of the same rows (storage). Loopback only; bounded in count and time.
+//! `byoc serve` (SQLite store, the TeleSign simulator as the outbound target), with the
+//! ceilings measured by the same generator in the same run: a bare axum handler answering
+//! 200 (HTTP), and raw SQLite inserts of the same rows, one per transaction and in batches
+//! (storage). Loopback only; bounded in count and time. One command prints the whole table:
 //!
 //! ```sh
-//! cargo build --release -p byoc-gateway --bin byoc --example load
-//! target/release/examples/load --requests 4000 --concurrency 32
+//! cargo run --release -p byoc-gateway --example load
+//! cargo run --release -p byoc-gateway --example load -- --requests 4000 --concurrency 32 --rounds 3
 //! ```
 //!
-//! Every request is a distinct conversation (a new customer number), so each one also
-//! produces one reply (the workstream's greeting), whose arrival at the simulator gives
-//! the end-to-end time.
+//! Each round runs every configuration once, in turn (bare handler, gateway, raw inserts),
+//! so a machine whose load drifts affects them alike; the summary gives the medians over
+//! the rounds, and each ratio is the median of the ratios taken within a round. The load
+//! average is printed with every figure.
+//!
+//! The gateway and the bare handler each run in a process of their own, started from this
+//! binary: `load serve --config FILE` is `byoc serve` (the same library call as the `byoc`
+//! binary), `load bare` the bare handler. The gateway runs with its default settings
+//! (processing at its default concurrency) unless `--workers` is given.
+//!
+//! Every request is a distinct conversation (a new customer number), so each one also gets
+//! a reply (the workstream's greeting); the simulator stamps when the reply arrives, which
+//! gives the end-to-end time from the webhook's send. The simulator also posts a delivery
+//! report for every SMS back to the gateway, as TeleSign does.
 
 use std::collections::HashMap;
 use std::io::BufRead as _;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use byoc_gateway::{InboxEvent, Provider, normalize_payload};
@@ -30,14 +40,16 @@ const PHASE_LIMIT: Duration = Duration::from_secs(120);
 struct Args {
     requests: usize,
     concurrency: usize,
-    workers: usize,
+    rounds: usize,
+    workers: Option<usize>,
 }
 
 fn args() -> Args {
     let mut a = Args {
         requests: 4000,
         concurrency: 32,
-        workers: 256,
+        rounds: 3,
+        workers: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -45,10 +57,11 @@ fn args() -> Args {
         match (flag.as_str(), value) {
             ("--requests", Some(n)) => a.requests = n,
             ("--concurrency", Some(n)) => a.concurrency = n,
-            ("--workers", Some(n)) => a.workers = n,
+            ("--rounds", Some(n)) => a.rounds = n,
+            ("--workers", Some(n)) => a.workers = Some(n),
             _ => {
                 eprintln!(
-                    "usage: load [--requests N (max 100000)] [--concurrency C (max 256)] [--workers W (the gateway's max_conversation_workers)]"
+                    "usage: load [--requests N (max 100000)] [--concurrency C (max 256)] [--rounds R (max 9)] [--workers W (the gateway's max_conversation_workers; default: the gateway's default)]"
                 );
                 std::process::exit(2);
             }
@@ -56,7 +69,8 @@ fn args() -> Args {
     }
     a.requests = a.requests.clamp(1, 100_000);
     a.concurrency = a.concurrency.clamp(1, 256);
-    a.workers = a.workers.clamp(1, 4096);
+    a.rounds = a.rounds.clamp(1, 9);
+    a.workers = a.workers.map(|w| w.clamp(1, 4096));
     a
 }
 
@@ -70,7 +84,7 @@ struct Callback {
 fn callbacks(n: usize, customer_id: &str, api_key: &str) -> Vec<Callback> {
     (0..n)
         .map(|i| {
-            let customer = format!("1555{:07}", i);
+            let customer = format!("1555{i:07}");
             let now = chrono::Utc::now().to_rfc3339();
             let body = serde_json::json!({
                 "status": {"updated_on": now, "code": 1500, "description": "Delivered to customer"},
@@ -87,18 +101,17 @@ fn callbacks(n: usize, customer_id: &str, api_key: &str) -> Vec<Callback> {
         .collect()
 }
 
-struct Run {
-    ok: usize,
+/// What one configuration measured in one round.
+#[derive(Clone, Default)]
+struct Figures {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
     failed: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-    sent_at: HashMap<String, Instant>,
-}
-
-impl Run {
-    fn rate(&self) -> f64 {
-        self.ok as f64 / self.elapsed.as_secs_f64()
-    }
+    e2e: Option<(Duration, Duration, usize, Duration)>,
+    /// The server process's CPU time per accepted request while the requests were sent.
+    cpu_per_request: Option<Duration>,
+    load: String,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -109,7 +122,31 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-async fn fire(url: &str, calls: &[Callback], concurrency: usize) -> Run {
+/// CPU time (user + system) a process has used so far, from `/proc` (Linux).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may hold spaces) follow its `)`.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // The kernel's USER_HZ is 100 on Linux.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+struct Fired {
+    figures: Figures,
+    sent_at: HashMap<String, Instant>,
+    ok: usize,
+    started: Instant,
+}
+
+async fn fire(url: &str, calls: &[Callback], concurrency: usize) -> Fired {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()
@@ -141,114 +178,99 @@ async fn fire(url: &str, calls: &[Callback], concurrency: usize) -> Run {
     let elapsed = started.elapsed();
     let mut latencies: Vec<Duration> = results.iter().filter_map(|(_, l, _)| *l).collect();
     latencies.sort();
-    let sent_at = results.iter().map(|(c, _, t)| (c.clone(), *t)).collect();
-    Run {
-        ok: latencies.len(),
-        failed: results.len() - latencies.len(),
-        elapsed,
-        latencies,
-        sent_at,
+    let ok = latencies.len();
+    Fired {
+        figures: Figures {
+            rate: ok as f64 / elapsed.as_secs_f64(),
+            p50: percentile(&latencies, 0.5),
+            p99: percentile(&latencies, 0.99),
+            failed: results.len() - ok,
+            e2e: None,
+            cpu_per_request: None,
+            load: load_average(),
+        },
+        sent_at: results.iter().map(|(c, _, t)| (c.clone(), *t)).collect(),
+        ok,
+        started,
     }
 }
 
-fn bare_server() -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            let _ = tx.send(format!(
-                "http://{}/webhooks/sms",
-                listener.local_addr().expect("addr")
-            ));
-            let app = axum::Router::new().route(
-                "/webhooks/sms",
-                axum::routing::post(|| async { http::StatusCode::OK }),
-            );
-            let _ = axum::serve(listener, app).await;
-        });
+/// A child process of this binary (`serve` or `bare`), killed when dropped; its URL from
+/// the first line it prints (`listening on URL`).
+struct Server(Child, String);
+
+impl Server {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(std::env::current_exe().expect("current exe"));
+        command
+            .args(args)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("server process");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("first line");
+        let url = line.trim().trim_start_matches("listening on ").to_owned();
+        Self(child, url)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `load bare`: an axum handler answering 200, on a runtime like the gateway's.
+fn bare() -> ExitCode {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        println!(
+            "listening on http://{}",
+            listener.local_addr().expect("addr")
+        );
+        let app = axum::Router::new().route(
+            "/webhooks/sms",
+            axum::routing::post(|| async { http::StatusCode::OK }),
+        );
+        let _ = axum::serve(listener, app).await;
     });
-    rx.recv().expect("bare server address")
+    ExitCode::SUCCESS
 }
 
-async fn raw_sqlite(calls: &[Callback], per_tx: usize) -> (usize, Duration) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(dir.path().join("raw.db"))
-        .create_if_missing(true)
-        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-        .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
-    let mut conn = sqlx::SqliteConnection::connect_with(&options)
-        .await
-        .expect("sqlite");
-    sqlx::query(
-        "CREATE TABLE inbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, dedupe_key TEXT, \
-         conv_key TEXT NOT NULL, event TEXT NOT NULL, received_at INTEGER NOT NULL, processed_at INTEGER)",
-    )
-    .execute(&mut conn)
-    .await
-    .expect("table");
-    sqlx::query("CREATE UNIQUE INDEX inbox_dedupe ON inbox (channel, dedupe_key) WHERE dedupe_key IS NOT NULL")
-        .execute(&mut conn)
-        .await
-        .expect("index");
-    // The rows the gateway stores: the normalized activity as an inbox event.
-    let rows: Vec<(String, String, String)> = calls
-        .iter()
-        .map(|c| {
-            let a = normalize_payload(Provider::Telesign, c.body.as_bytes())
-                .expect("normalize")
-                .remove(0);
-            let key = format!("sms:{}", a.conversation_id().unwrap_or_default());
-            let id = a.id.clone().unwrap_or_default();
-            let event = serde_json::to_string(&InboxEvent::Customer {
-                activity: Box::new(a),
-            })
-            .expect("json");
-            (id, key, event)
-        })
-        .collect();
-    let started = Instant::now();
-    let mut done = 0;
-    for chunk in rows.chunks(per_tx) {
-        if started.elapsed() > PHASE_LIMIT {
-            break;
-        }
-        let mut tx = conn.begin().await.expect("begin");
-        for (id, key, event) in chunk {
-            sqlx::query("INSERT INTO inbox (channel, dedupe_key, conv_key, event, received_at) VALUES ('sms', ?, ?, ?, ?) ON CONFLICT DO NOTHING")
-                .bind(id)
-                .bind(key)
-                .bind(event)
-                .bind(chrono::Utc::now().timestamp_millis())
-                .execute(&mut *tx)
-                .await
-                .expect("insert");
-            done += 1;
-        }
-        tx.commit().await.expect("commit");
-    }
-    (done, started.elapsed())
+async fn bare_round(calls: &[Callback], concurrency: usize) -> Figures {
+    let server = Server::start(&["bare"], &[]);
+    let url = format!("{}/webhooks/sms", server.1);
+    let _warm = fire(&url, &calls[..calls.len().min(200)], concurrency).await;
+    let before = cpu_time(server.0.id());
+    let mut figures = fire(&url, calls, concurrency).await.figures;
+    figures.cpu_per_request = per_request(before, cpu_time(server.0.id()), calls.len());
+    figures
 }
 
-fn byoc_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
-    dir.join(if cfg!(windows) { "byoc.exe" } else { "byoc" })
+fn per_request(before: Option<Duration>, after: Option<Duration>, n: usize) -> Option<Duration> {
+    let used = after?.checked_sub(before?)?;
+    Some(used / u32::try_from(n.max(1)).unwrap_or(u32::MAX))
 }
 
-fn config(telesign: &TelesignSim, workers: usize) -> String {
+fn config(telesign: &TelesignSim, workers: Option<usize>) -> String {
+    let workers = workers.map_or_else(String::new, |w| format!("max_conversation_workers = {w}\n"));
     format!(
         r#"
 [server]
 listen = "127.0.0.1:0"
-max_conversation_workers = {workers}
+{workers}
 [store]
 sqlite = "byoc.db"
 [channels.sms]
@@ -279,125 +301,291 @@ password = "not-used-in-this-run"
     )
 }
 
-#[tokio::main]
-async fn main() {
-    let args = args();
-    let telesign = Arc::new(
-        TelesignSim::start(TelesignSimOptions::default().with_date_tolerance(None))
-            .await
-            .expect("telesign simulator"),
-    );
-    let calls = callbacks(args.requests, telesign.customer_id(), telesign.api_key());
-    println!(
-        "{} signed inbound SMS, {} concurrent, loopback",
-        calls.len(),
-        args.concurrency
-    );
-
-    // 1. The HTTP ceiling: a bare axum handler answering 200.
-    let bare_url = bare_server();
-    let _warm = fire(&bare_url, &calls[..calls.len().min(200)], args.concurrency).await;
-    let bare = fire(&bare_url, &calls, args.concurrency).await;
-
-    // 2. The gateway: `byoc serve`, SQLite, the TeleSign simulator as the outbound target.
+async fn gateway_round(requests: usize, concurrency: usize, workers: Option<usize>) -> Figures {
+    let telesign = TelesignSim::start(TelesignSimOptions::default().with_date_tolerance(None))
+        .await
+        .expect("telesign simulator");
+    let calls = callbacks(requests, telesign.customer_id(), telesign.api_key());
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("byoc.toml");
-    std::fs::write(&path, config(&telesign, args.workers)).expect("config");
-    let mut child = Command::new(byoc_binary())
-        .args(["serve", "--config"])
-        .arg(&path)
-        .env("LOAD_TELESIGN_KEY", telesign.api_key())
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("byoc serve (build it first: cargo build --release -p byoc-gateway --bin byoc)");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("first line");
-    let base = line.trim().trim_start_matches("listening on ").to_owned();
-    telesign.set_callback_url(format!("{base}/webhooks/sms"));
-    let arrived: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let watcher = {
-        let (telesign, arrived) = (Arc::clone(&telesign), Arc::clone(&arrived));
-        tokio::spawn(async move {
-            loop {
-                for m in telesign.messages() {
-                    arrived
-                        .lock()
-                        .expect("lock")
-                        .entry(m.phone_number.clone())
-                        .or_insert_with(Instant::now);
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-    };
-    let gateway = fire(&format!("{base}/webhooks/sms"), &calls, args.concurrency).await;
+    std::fs::write(&path, config(&telesign, workers)).expect("config");
+    let path = path.to_string_lossy().into_owned();
+    let server = Server::start(
+        &["serve", "--config", &path],
+        &[("LOAD_TELESIGN_KEY", telesign.api_key())],
+    );
+    telesign.set_callback_url(format!("{}/webhooks/sms", server.1));
+    let url = format!("{}/webhooks/sms", server.1);
+    let before = cpu_time(server.0.id());
+    let fired = fire(&url, &calls, concurrency).await;
+    let cpu = per_request(before, cpu_time(server.0.id()), fired.ok);
     let waiting = Instant::now();
-    while arrived.lock().expect("lock").len() < gateway.ok && waiting.elapsed() < PHASE_LIMIT {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut arrived: HashMap<String, Instant> = HashMap::new();
+    loop {
+        for m in telesign.messages() {
+            let at = arrived
+                .entry(m.phone_number.clone())
+                .or_insert(m.received_at);
+            *at = (*at).min(m.received_at);
+        }
+        if arrived.len() >= fired.ok || waiting.elapsed() > PHASE_LIMIT {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    watcher.abort();
-    let _ = child.kill();
-    let _ = child.wait();
+    if std::env::var_os("LOAD_METRICS").is_some() {
+        // Diagnostics: the gateway's own view of the run.
+        if let Ok(r) = reqwest::get(format!("{}/metrics", server.1)).await {
+            for line in r.text().await.unwrap_or_default().lines() {
+                if line.starts_with("byoc_store_group_commit")
+                    || line.starts_with("byoc_webhook_seconds")
+                {
+                    eprintln!("{line}");
+                }
+            }
+        }
+    }
+    drop(server);
     let mut e2e: Vec<Duration> = arrived
-        .lock()
-        .expect("lock")
         .iter()
         .filter_map(|(phone, at)| {
-            gateway
+            fired
                 .sent_at
                 .get(phone)
                 .map(|s| at.saturating_duration_since(*s))
         })
         .collect();
     e2e.sort();
-    let replies = e2e.len();
-    let drained = waiting.elapsed() + gateway.elapsed;
+    let drained = arrived
+        .values()
+        .max()
+        .map(|last| last.saturating_duration_since(fired.started))
+        .unwrap_or_default();
+    let mut figures = fired.figures;
+    figures.cpu_per_request = cpu;
+    figures.e2e = Some((
+        percentile(&e2e, 0.5),
+        percentile(&e2e, 0.99),
+        e2e.len(),
+        drained,
+    ));
+    figures
+}
 
-    // 3. The storage ceiling: the same rows inserted straight into SQLite (WAL, FULL).
-    let (raw_one, raw_one_t) = raw_sqlite(&calls, 1).await;
-    let (raw_batch, raw_batch_t) = raw_sqlite(&calls, 256).await;
-    let raw_one_rate = raw_one as f64 / raw_one_t.as_secs_f64();
-    let raw_batch_rate = raw_batch as f64 / raw_batch_t.as_secs_f64();
+/// The inbox rows the gateway writes for these callbacks: the normalized activity as JSON.
+fn rows(calls: &[Callback]) -> Vec<(String, String, String)> {
+    calls
+        .iter()
+        .map(|c| {
+            let a = normalize_payload(Provider::Telesign, c.body.as_bytes())
+                .expect("normalize")
+                .remove(0);
+            let key = format!("sms:{}", a.conversation_id().unwrap_or_default());
+            let id = a.id.clone().unwrap_or_default();
+            let event = serde_json::to_string(&InboxEvent::Customer {
+                activity: Box::new(a),
+            })
+            .expect("json");
+            (id, key, event)
+        })
+        .collect()
+}
 
-    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+/// The same rows inserted straight into SQLite (WAL, `synchronous = FULL`, as the
+/// gateway's store), `per_tx` rows per transaction.
+async fn raw_sqlite(rows: &[(String, String, String)], per_tx: usize) -> Figures {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("raw.db"))
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .expect("sqlite");
+    sqlx::query(
+        "CREATE TABLE inbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, dedupe_key TEXT, \
+         conv_key TEXT NOT NULL, event TEXT NOT NULL, received_at INTEGER NOT NULL, processed_at INTEGER)",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("table");
+    sqlx::query("CREATE UNIQUE INDEX inbox_dedupe ON inbox (channel, dedupe_key) WHERE dedupe_key IS NOT NULL")
+        .execute(&mut conn)
+        .await
+        .expect("index");
+    let started = Instant::now();
+    let mut done = 0;
+    for chunk in rows.chunks(per_tx) {
+        if started.elapsed() > PHASE_LIMIT {
+            break;
+        }
+        let mut tx = conn.begin().await.expect("begin");
+        for (id, key, event) in chunk {
+            sqlx::query("INSERT INTO inbox (channel, dedupe_key, conv_key, event, received_at) VALUES ('sms', ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(key)
+                .bind(event)
+                .bind(chrono::Utc::now().timestamp_millis())
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+            done += 1;
+        }
+        tx.commit().await.expect("commit");
+    }
+    Figures {
+        rate: done as f64 / started.elapsed().as_secs_f64(),
+        load: load_average(),
+        ..Figures::default()
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn median_duration(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else {
+        format!("{ms:.1} ms")
+    }
+}
+
+fn main() -> ExitCode {
+    match std::env::args().nth(1).as_deref() {
+        Some("serve") => return byoc_gateway::cli_main(),
+        Some("bare") => return bare(),
+        _ => {}
+    }
+    let args = args();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(run(args));
+    ExitCode::SUCCESS
+}
+
+const NAMES: [&str; 5] = [
+    "bare axum handler (200)",
+    "byoc serve, TeleSign webhook",
+    "raw SQLite insert, 1 row per transaction",
+    "raw SQLite insert, C rows per transaction",
+    "raw SQLite insert, 256 rows per transaction",
+];
+
+async fn run(args: Args) {
+    let workers = args
+        .workers
+        .map_or_else(|| "default".to_owned(), |w| w.to_string());
+    println!(
+        "{} signed inbound SMS, {} concurrent (C), {} rounds, gateway workers: {workers}; loopback",
+        args.requests, args.concurrency, args.rounds
+    );
+    println!("start: load average {}", load_average());
+    // Rows for the raw inserts, signed with the simulator's default credentials.
+    let probe = TelesignSim::start(TelesignSimOptions::default())
+        .await
+        .expect("telesign simulator");
+    let calls = callbacks(args.requests, probe.customer_id(), probe.api_key());
+    let raw_rows = rows(&calls);
+    let mut figures: Vec<Vec<Figures>> = vec![Vec::new(); NAMES.len()];
     println!();
-    println!("| what | accepted/s | p50 | p99 | failed |");
+    println!(
+        "| round | what | accepted/s | p50 | p99 | failed | server CPU per request | end to end p50 / p99 (replies, all in) | load average |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for round in 1..=args.rounds {
+        let measured = [
+            bare_round(&calls, args.concurrency).await,
+            gateway_round(args.requests, args.concurrency, args.workers).await,
+            raw_sqlite(&raw_rows, 1).await,
+            raw_sqlite(&raw_rows, args.concurrency).await,
+            raw_sqlite(&raw_rows, 256).await,
+        ];
+        for (i, f) in measured.into_iter().enumerate() {
+            let latency = if i < 2 {
+                (ms(f.p50), ms(f.p99), f.failed.to_string())
+            } else {
+                Default::default()
+            };
+            let e2e = f.e2e.map_or_else(String::new, |(p50, p99, n, all)| {
+                format!("{} / {} ({n}, {})", ms(p50), ms(p99), ms(all))
+            });
+            let cpu = f
+                .cpu_per_request
+                .map_or_else(String::new, |d| format!("{} µs", d.as_micros()));
+            println!(
+                "| {round} | {} | {:.0} | {} | {} | {} | {cpu} | {e2e} | {} |",
+                NAMES[i], f.rate, latency.0, latency.1, latency.2, f.load
+            );
+            figures[i].push(f);
+        }
+    }
+    summary(&figures, args.concurrency);
+}
+
+fn summary(figures: &[Vec<Figures>], concurrency: usize) {
+    let rates = |i: usize| -> Vec<f64> { figures[i].iter().map(|f| f.rate).collect() };
+    println!();
+    println!("Medians over the rounds:");
+    println!();
+    println!("| what | accepted/s | p50 | p99 | end to end p50 / p99 |");
     println!("|---|---|---|---|---|");
-    for (name, run) in [
-        ("bare axum handler (200)", &bare),
-        ("byoc serve, TeleSign webhook", &gateway),
-    ] {
+    for (i, name) in NAMES.iter().enumerate() {
+        let name = name.replace(" C ", &format!(" {concurrency} "));
+        let (p50, p99) = if i < 2 {
+            (
+                ms(median_duration(figures[i].iter().map(|f| f.p50).collect())),
+                ms(median_duration(figures[i].iter().map(|f| f.p99).collect())),
+            )
+        } else {
+            Default::default()
+        };
+        let e2e: Vec<_> = figures[i].iter().filter_map(|f| f.e2e).collect();
+        let e2e = if e2e.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "{} / {}",
+                ms(median_duration(e2e.iter().map(|e| e.0).collect())),
+                ms(median_duration(e2e.iter().map(|e| e.1).collect()))
+            )
+        };
         println!(
-            "| {name} | {:.0} | {} | {} | {} |",
-            run.rate(),
-            ms(percentile(&run.latencies, 0.5)),
-            ms(percentile(&run.latencies, 0.99)),
-            run.failed
+            "| {name} | {:.0} | {p50} | {p99} | {e2e} |",
+            median(rates(i))
         );
     }
-    println!("| raw SQLite insert, one transaction per row | {raw_one_rate:.0} | | | |");
-    println!("| raw SQLite insert, 256 rows per transaction | {raw_batch_rate:.0} | | | |");
     println!();
-    println!(
-        "gateway / bare handler: {:.0}%",
-        100.0 * gateway.rate() / bare.rate()
-    );
-    println!(
-        "gateway / raw SQLite (one row per transaction): {:.0}%",
-        100.0 * gateway.rate() / raw_one_rate
-    );
-    println!(
-        "gateway / raw SQLite (256 rows per transaction): {:.0}%",
-        100.0 * gateway.rate() / raw_batch_rate
-    );
-    println!(
-        "end to end (webhook sent -> reply at the simulator): {replies} of {} replies, p50 {}, p99 {}, all drained in {:.1} s",
-        gateway.ok,
-        ms(percentile(&e2e, 0.5)),
-        ms(percentile(&e2e, 0.99)),
-        drained.as_secs_f64()
-    );
+    println!("Ratios (median of the ratios within each round):");
+    println!();
+    let gateway = rates(1);
+    for (i, what, target) in [
+        (0, "the bare axum handler", "30%"),
+        (2, "raw SQLite, 1 row per transaction", "50%"),
+        (3, "raw SQLite, C rows per transaction", "50%"),
+        (4, "raw SQLite, 256 rows per transaction", "50%"),
+    ] {
+        let ratio = median(
+            gateway
+                .iter()
+                .zip(rates(i))
+                .map(|(g, b)| 100.0 * g / b)
+                .collect(),
+        );
+        let what = what.replace(" C ", &format!(" {concurrency} "));
+        println!("- gateway / {what}: {ratio:.0}% (target {target})");
+    }
+    println!();
+    println!("end: load average {}", load_average());
 }

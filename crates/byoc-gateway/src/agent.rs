@@ -222,7 +222,7 @@ async fn presence(
     {
         let mut routing = shared.routing();
         let load = routing.member_state(&agent).map_or(0, |s| s.load);
-        routing.set_member(agent.clone(), body.presence, load);
+        routing.set_member(&agent, body.presence, load);
     }
     tracing::info!(%agent, presence = ?body.presence, "presence changed");
     axum::Json(json!({ "presence": body.presence })).into_response()

@@ -14,6 +14,9 @@ use crate::config::{ChannelConfig, ChannelKind};
 #[derive(Clone)]
 pub(crate) struct Channel {
     pub(crate) adapter: Arc<dyn ChannelAdapter>,
+    /// The largest webhook body the adapter was configured to take: the bridge reads no
+    /// more (`413` past it).
+    pub(crate) body_limit: usize,
     provider: &'static str,
 }
 
@@ -21,6 +24,7 @@ impl std::fmt::Debug for Channel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Channel")
             .field("provider", &self.provider)
+            .field("body_limit", &self.body_limit)
             .finish_non_exhaustive()
     }
 }
@@ -38,14 +42,18 @@ impl Channel {
     }
 }
 
-/// Builds the adapters of every configured channel, by channel name.
+/// Builds the adapters of every configured channel, by channel name, each taking webhook
+/// bodies up to `body_limit` bytes.
 ///
 /// # Errors
 /// The adapter's configuration error, naming the channel.
-pub(crate) fn build(channels: &[ChannelConfig]) -> Result<HashMap<String, Channel>, AdapterError> {
+pub(crate) fn build(
+    channels: &[ChannelConfig],
+    body_limit: usize,
+) -> Result<HashMap<String, Channel>, AdapterError> {
     let mut out = HashMap::new();
     for c in channels {
-        let (adapter, provider): (Arc<dyn ChannelAdapter>, _) = match &c.kind {
+        let (adapter, provider, body_limit): (Arc<dyn ChannelAdapter>, _, _) = match &c.kind {
             ChannelKind::Telesign {
                 customer_id,
                 api_key,
@@ -56,8 +64,9 @@ pub(crate) fn build(channels: &[ChannelConfig]) -> Result<HashMap<String, Channe
                 let named = |e: byoc_telesign::ConfigError| {
                     AdapterError::configuration(format!("channel {}: {e}", c.name))
                 };
-                let mut config =
-                    TelesignConfig::new(customer_id.clone(), api_key.clone()).map_err(named)?;
+                let mut config = TelesignConfig::new(customer_id.clone(), api_key.clone())
+                    .map_err(named)?
+                    .with_body_limit(body_limit);
                 if let Some(url) = base_url {
                     config = config
                         .with_base_url(parse_url(&c.name, "base_url", url)?)
@@ -69,9 +78,11 @@ pub(crate) fn build(channels: &[ChannelConfig]) -> Result<HashMap<String, Channe
                 for k in previous_api_keys {
                     config = config.with_previous_key(k.clone()).map_err(named)?;
                 }
+                let limit = config.body_limit();
                 (
                     Arc::new(TelesignAdapter::new(config).map_err(named)?),
                     "telesign",
+                    limit,
                 )
             }
             ChannelKind::Connector {
@@ -84,8 +95,10 @@ pub(crate) fn build(channels: &[ChannelConfig]) -> Result<HashMap<String, Channe
                 let named = |e: byoc_directline::ConfigError| {
                     AdapterError::configuration(format!("channel {}: {e}", c.name))
                 };
-                let mut config =
-                    ConnectorConfig::new(app_id.clone(), app_password.clone()).map_err(named)?;
+                let mut config = ConnectorConfig::new(app_id.clone(), app_password.clone())
+                    .map_err(named)?
+                    .with_body_limit(body_limit)
+                    .map_err(named)?;
                 if let Some((login, openid, issuer)) = authority {
                     config = config
                         .with_authority(
@@ -101,13 +114,22 @@ pub(crate) fn build(channels: &[ChannelConfig]) -> Result<HashMap<String, Channe
                 for p in trusted_service_urls {
                     config = config.with_trusted_service_url(p.clone());
                 }
+                let limit = config.body_limit();
                 (
                     Arc::new(ConnectorAdapter::new(config).map_err(named)?),
                     "connector",
+                    limit,
                 )
             }
         };
-        out.insert(c.name.clone(), Channel { adapter, provider });
+        out.insert(
+            c.name.clone(),
+            Channel {
+                adapter,
+                body_limit,
+                provider,
+            },
+        );
     }
     Ok(out)
 }

@@ -27,6 +27,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The gateway, every simulator and a sample bot on loopback, with nothing configured.
+    #[cfg(feature = "demo")]
     Demo {
         /// Drive one scripted conversation through every hop and exit (0, or 1 naming the
         /// hop that failed).
@@ -121,6 +122,7 @@ pub fn main() -> ExitCode {
                 }
             })
         }
+        #[cfg(feature = "demo")]
         Command::Demo { once } => {
             init_tracing("warn");
             runtime(async move {

@@ -32,7 +32,7 @@ mod tests;
 use byoc_core::activity::ActivityType;
 use byoc_core::capability::{AdaptPolicy, adapt};
 use byoc_core::conversation::{Conversation, ConversationState, Owner};
-use byoc_core::workstream::{MessageKind, MessageValues, RoutingState, Workstream};
+use byoc_core::workstream::{MessageKind, MessageValues, PreparedState, Router, Workstream};
 use byoc_core::{Activity, ChannelAccount, ChannelInfo};
 use chrono::{DateTime, Utc};
 
@@ -52,8 +52,10 @@ pub(crate) struct Context<'a> {
     pub(crate) workstream: &'a WorkstreamConfig,
     /// What the customer's channel can carry.
     pub(crate) channel: &'a ChannelInfo,
-    /// Members' presence and load, queues' waiting counts.
-    pub(crate) routing: &'a RoutingState,
+    /// The workstream's router, prepared once.
+    pub(crate) router: &'a Router<'a>,
+    /// Members' presence and load, queues' waiting counts, resolved against `router`.
+    pub(crate) routing: &'a PreparedState,
     /// The time of the step.
     pub(crate) now: DateTime<Utc>,
     /// The id to give a conversation this step creates.
@@ -81,6 +83,21 @@ pub(crate) struct Step {
     pub(crate) notices: Vec<Notice>,
     /// Routing decisions made (their traces).
     pub(crate) routed: Vec<Routed>,
+}
+
+impl Step {
+    /// Whether the step has no effect besides its record: nothing to write, send, time,
+    /// count, announce or release.
+    pub(crate) fn changes_nothing(&self) -> bool {
+        self.transcript.is_empty()
+            && self.outbox.is_empty()
+            && self.timers.is_empty()
+            && self.load.is_empty()
+            && self.bots_released.is_empty()
+            && self.hops.is_empty()
+            && self.notices.is_empty()
+            && self.routed.is_empty()
+    }
 }
 
 /// Runs one event against the conversation's current record.
@@ -375,7 +392,7 @@ impl Run<'_, '_> {
         let cx = self.cx;
         let routed = match route_step(
             &mut rec.conversation,
-            &cx.workstream.workstream,
+            cx.router,
             cx.routing,
             request,
             cx.now,

@@ -5,23 +5,26 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use byoc_core::workstream::{Presence, RoutingState};
-use byoc_core::{Activity, AdapterError, Delivery};
-use chrono::Utc;
+use byoc_core::{Activity, AdapterError};
 use tokio::sync::{Notify, broadcast, watch};
 
 use crate::bots::Bots;
 use crate::channels::{self, Channel};
 use crate::config::{AgentPassword, Config};
 use crate::dispatch::{Dispatcher, ProcessFn};
-use crate::engine::{self, Context, Hop, Notice, RoutedTo};
-use crate::model::{InboxEvent, Target};
-use crate::outbox::{self, Deliver};
-use crate::store::{
-    Accepted, ClaimedOutbound, NewInbound, SqliteStore, StepCommit, Store, StoreError,
-};
+use crate::engine::{Hop, Notice};
+use crate::outbox::{self, Handoff};
+mod process;
+mod routers;
+mod tasks;
+
+use process::Deliverer;
+pub(crate) use routers::Routing;
+use tasks::{run_pruner, run_timers};
+
+use crate::store::{SqliteStore, Store, StoreError};
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -56,12 +59,15 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) channels: HashMap<String, Channel>,
-    pub(crate) routing: Mutex<RoutingState>,
+    /// Members' presence and load, and each workstream's prepared router.
+    pub(crate) routing: Mutex<Routing>,
     pub(crate) dispatcher: Dispatcher,
     pub(crate) bots: Arc<Bots>,
     pub(crate) hops: broadcast::Sender<Hop>,
     pub(crate) notices: broadcast::Sender<Notice>,
     pub(crate) outbox_wake: Arc<Notify>,
+    /// Where processing hands the outbound rows it claimed to the outbox worker.
+    pub(crate) outbox: Handoff,
     pub(crate) timer_wake: Arc<Notify>,
     /// Agent id → argon2 PHC hash.
     pub(crate) passwords: HashMap<String, String>,
@@ -69,7 +75,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn routing(&self) -> std::sync::MutexGuard<'_, RoutingState> {
+    pub(crate) fn routing(&self) -> std::sync::MutexGuard<'_, Routing> {
         self.routing
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -84,204 +90,6 @@ impl Shared {
             .filter(|q| q.members.iter().any(|m| m.id == agent && !m.is_bot()))
             .map(|q| q.name.clone())
             .collect()
-    }
-
-    fn apply_load(&self, deltas: &[(String, i32)], sign: i32) {
-        let mut routing = self.routing();
-        for (agent, delta) in deltas {
-            let s = routing
-                .member_state(agent)
-                .unwrap_or(byoc_core::workstream::MemberState::new(
-                    Presence::Offline,
-                    0,
-                ));
-            routing.set_member(
-                agent.clone(),
-                s.presence,
-                s.load.saturating_add_signed(delta * sign),
-            );
-        }
-    }
-
-    /// Processes every pending inbox event of one ordering key, in order.
-    async fn process_key(self: Arc<Self>, key: String) -> Result<(), ()> {
-        let channel = key
-            .split_once(':')
-            .map_or(key.as_str(), |(c, _)| c)
-            .to_owned();
-        let (Some(ws), Some(ch)) = (
-            self.config.workstream_for(&channel),
-            self.channels.get(&channel),
-        ) else {
-            tracing::error!(%key, "no workstream or channel for this key");
-            return Err(());
-        };
-        let info = ch.adapter.info().clone();
-        let mut current = self.store.current_conversation(&key).await.map_err(|e| {
-            tracing::error!(%key, error = %e, "conversation not loaded");
-        })?;
-        // One pass: events that arrive meanwhile leave a wake-up that brings the worker back.
-        {
-            let items = self.store.pending_inbox(&key).await.map_err(|e| {
-                tracing::error!(%key, error = %e, "inbox not read");
-            })?;
-            let full = items.len() >= crate::store::INBOX_BATCH;
-            for item in items {
-                let Some(event) = item.event else {
-                    tracing::error!(%key, seq = item.seq, "unreadable inbox event skipped");
-                    let skip = StepCommit {
-                        record: None,
-                        new_conversation: false,
-                        processed: vec![item.seq],
-                        transcript: Vec::new(),
-                        outbox: Vec::new(),
-                        timers: Vec::new(),
-                    };
-                    self.store.commit_step(skip).await.map_err(|_| ())?;
-                    continue;
-                };
-                let new_id = uuid::Uuid::new_v4().simple().to_string();
-                let step = {
-                    let routing = self.routing();
-                    let cx = Context {
-                        workstream: ws,
-                        channel: &info,
-                        routing: &routing,
-                        now: Utc::now(),
-                        new_id: &new_id,
-                    };
-                    engine::step(current.clone(), &event, &cx)
-                };
-                self.apply_load(&step.load, 1);
-                let new_conversation = step.record.as_ref().map(|r| &r.conversation.id)
-                    != current.as_ref().map(|r| &r.conversation.id);
-                let commit = StepCommit {
-                    record: step.record.clone(),
-                    new_conversation,
-                    processed: vec![item.seq],
-                    transcript: step.transcript,
-                    outbox: step.outbox,
-                    timers: step.timers,
-                };
-                let queued = commit.outbox.len();
-                let timed = !commit.timers.is_empty();
-                if let Err(e) = self.store.commit_step(commit).await {
-                    self.apply_load(&step.load, -1);
-                    tracing::error!(%key, error = %e, "step not committed; will retry");
-                    return Err(());
-                }
-                if step.record.is_some() {
-                    current = step.record;
-                }
-                for routed in &step.routed {
-                    let outcome = match &routed.to {
-                        RoutedTo::Bot(_) => "bot",
-                        RoutedTo::Agent { .. } => "agent",
-                        RoutedTo::Queued(_) => "queued",
-                        RoutedTo::Full => "full",
-                        RoutedTo::Unrouted => "unrouted",
-                    };
-                    metrics::counter!(crate::metrics::ROUTING_DECISIONS, "outcome" => outcome)
-                        .increment(1);
-                }
-                for hop in step.hops {
-                    tracing::info!(conversation = %hop.conversation, hop = ?hop.kind, "hop");
-                    let _ = self.hops.send(hop);
-                }
-                for notice in step.notices {
-                    let _ = self.notices.send(notice);
-                }
-                if let Some(rec) = &current {
-                    for bot in &step.bots_released {
-                        self.bots.release(&rec.conversation.id, bot).await;
-                    }
-                }
-                if queued > 0 {
-                    self.outbox_wake.notify_one();
-                }
-                if timed {
-                    self.timer_wake.notify_one();
-                }
-            }
-            if full {
-                self.dispatcher.wake(&key);
-            }
-        }
-        Ok(())
-    }
-
-    /// Persists one batch of inbound activities from a channel and wakes their workers.
-    pub(crate) async fn accept(
-        &self,
-        channel: &str,
-        activities: Vec<Activity>,
-    ) -> Result<(), SinkError> {
-        if activities.is_empty() {
-            return Ok(());
-        }
-        let events: Vec<NewInbound> = activities
-            .into_iter()
-            .map(|a| {
-                let key = engine::conv_key(channel, &a);
-                NewInbound::new(
-                    channel,
-                    a.id.clone(),
-                    key,
-                    InboxEvent::Customer {
-                        activity: Box::new(a),
-                    },
-                )
-            })
-            .collect();
-        let keys: Vec<String> = events.iter().map(|e| e.conv_key.clone()).collect();
-        let accepted = self.store.accept_inbound(events, None).await?;
-        for (key, a) in keys.iter().zip(&accepted) {
-            match a {
-                Accepted::New(_) => {
-                    metrics::counter!(crate::metrics::MESSAGES_IN, "channel" => channel.to_owned())
-                        .increment(1);
-                    self.dispatcher.wake(key);
-                }
-                Accepted::Duplicate => {
-                    metrics::counter!(crate::metrics::DUPLICATES, "channel" => channel.to_owned())
-                        .increment(1);
-                    tracing::info!(%channel, "duplicate delivery dropped");
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-struct Deliverer(Arc<Shared>);
-
-#[async_trait::async_trait]
-impl Deliver for Deliverer {
-    async fn deliver(&self, item: &ClaimedOutbound) -> Result<Delivery, AdapterError> {
-        match &item.target {
-            Target::Channel(name) => {
-                let channel =
-                    self.0.channels.get(name).ok_or_else(|| {
-                        AdapterError::configuration(format!("no channel `{name}`"))
-                    })?;
-                let mut activity = item.activity.clone();
-                channel.mark(&mut activity, item.id);
-                channel.adapter.send(&activity).await
-            }
-            Target::Bot(bot) => {
-                let key = match self.0.store.conversation(&item.conversation_id).await {
-                    Ok(Some(rec)) => rec.key,
-                    Ok(None) => {
-                        return Err(AdapterError::permanent(None, "conversation not found"));
-                    }
-                    Err(e) => return Err(AdapterError::transient(format!("store: {e}"))),
-                };
-                self.0
-                    .bots
-                    .send(bot, &item.conversation_id, &key, &item.activity)
-                    .await
-            }
-        }
     }
 }
 
@@ -382,16 +190,36 @@ async fn shutdown_signal() {
 }
 
 /// Starts the gateway: opens the store (running migrations), builds the adapters, resumes
-/// pending work (inbox events, outbox rows, timers, bot sessions) and serves HTTP.
+/// pending work (inbox events, outbox rows, timers, bot sessions) and serves HTTP on
+/// [`ServerSettings::listen`](crate::ServerSettings::listen).
 ///
 /// # Errors
 /// [`StartError`].
 pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.server.listen,
+            source,
+        })?;
+    start_on(config, listener).await
+}
+
+/// [`start`] on a listener the caller bound (`server.listen` is then not used): for a host
+/// that must know the address before the gateway starts, without releasing the port in
+/// between.
+///
+/// # Errors
+/// [`StartError`].
+pub async fn start_on(
+    config: Config,
+    listener: tokio::net::TcpListener,
+) -> Result<RunningGateway, StartError> {
     // Installed before anything is counted (a recorder sees only what follows it).
     let _ = crate::metrics::handle();
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&config.store.sqlite, config.store.group_commit_max).await?);
-    let channels = channels::build(&config.channels)?;
+    let channels = channels::build(&config.channels, config.server.max_body_bytes)?;
     let mut passwords = HashMap::new();
     for a in &config.agents {
         let hash = match &a.password {
@@ -416,12 +244,6 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         }
     }
 
-    let listener = tokio::net::TcpListener::bind(config.server.listen)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.server.listen,
-            source,
-        })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind {
         addr: config.server.listen,
         source,
@@ -431,6 +253,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         byoc_http::ReqwestTransport::new()
             .map_err(|e| AdapterError::configuration(format!("HTTP client: {e}")))?,
     );
+    let (handoff, handed) = Handoff::new(&config.outbox);
     let shared = Arc::new_cyclic(|weak: &std::sync::Weak<Shared>| {
         let w = weak.clone();
         let process: ProcessFn = Arc::new(move |key| {
@@ -454,12 +277,13 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             config: config.clone(),
             store: Arc::clone(&store),
             channels,
-            routing: Mutex::new(routing),
+            routing: Mutex::new(Routing::new(&config.workstreams, routing)),
             dispatcher,
             bots,
             hops: broadcast::channel(1024).0,
             notices: broadcast::channel(1024).0,
             outbox_wake: Arc::new(Notify::new()),
+            outbox: handoff,
             timer_wake: Arc::new(Notify::new()),
             passwords,
             ready: AtomicBool::new(false),
@@ -473,8 +297,9 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         config.outbox.clone(),
         Arc::new(Deliverer(Arc::clone(&shared))),
         Arc::clone(&shared.outbox_wake),
+        &shared.outbox,
     ));
-    tasks.push(tokio::spawn(worker.run(stop_rx.clone())));
+    tasks.push(tokio::spawn(worker.run(handed, stop_rx.clone())));
     tasks.push(tokio::spawn(run_timers(
         Arc::clone(&shared),
         stop_rx.clone(),
@@ -511,53 +336,4 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         tasks,
         server,
     })
-}
-
-async fn run_timers(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        match shared.store.fire_due_timers(Utc::now()).await {
-            Ok(keys) => {
-                for k in keys {
-                    shared.dispatcher.wake(&k);
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "timers not fired"),
-        }
-        let wait = match shared.store.next_timer_due().await {
-            Ok(Some(at)) => (at - Utc::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .min(Duration::from_secs(5)),
-            _ => Duration::from_secs(5),
-        };
-        tokio::select! {
-            () = shared.timer_wake.notified() => {}
-            () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
-            _ = stop.changed() => {}
-        }
-    }
-}
-
-async fn run_pruner(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let retention = chrono::Duration::from_std(shared.config.server.dedupe_retention)
-        .unwrap_or(chrono::Duration::MAX);
-    loop {
-        let now = Utc::now();
-        match shared
-            .store
-            .prune(now.checked_sub_signed(retention).unwrap_or_default(), now)
-            .await
-        {
-            Ok(n) if n > 0 => tracing::info!(pruned = n, "old inbox entries pruned"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "prune failed"),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
-            _ = stop.changed() => return,
-        }
-    }
 }

@@ -1,23 +1,25 @@
 //! The gateway's HTTP surface: `/webhooks/{channel}[/...]`, `/api/agent/...` (agent API),
 //! `/api/admin/...` (dead letters), `/healthz`, `/readyz`, `/metrics`.
 //!
-//! A webhook is handled in this order: body limit (`413`), the adapter's verification and
-//! parsing (`receive`; a refusal answers with the adapter's status and is never
-//! acknowledged), then the activities are persisted ([`crate::RunningGateway::accept`]:
-//! dedupe, inbox) and only then does the provider get the adapter's answer; a store
-//! failure answers `503` so the provider retries.
+//! Every channel's webhook is mounted through the shared bridge ([`byoc_axum::Webhook`]):
+//! the body is read up to the limit the channel's adapter was configured with (`413` past
+//! it), the adapter verifies and parses it (`receive`; a refusal answers with the adapter's
+//! status and is never acknowledged), then the gateway's durable accept takes the activities
+//! ([`crate::RunningGateway::accept`]: dedupe by the provider's id, inbox, committed) and only
+//! then does the provider get the adapter's answer; a store failure is
+//! [`byoc_axum::SinkError::unavailable`], answered `503` so the provider retries.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use byoc_core::AdapterError;
+use byoc_axum::{ActivitySink, Answer, Received, Webhook};
 use serde_json::json;
 use subtle::ConstantTimeEq as _;
 
@@ -27,10 +29,33 @@ pub(crate) type AppState = Arc<Shared>;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let limit = shared.config.server.max_body_bytes;
-    Router::new()
-        .route("/webhooks/{channel}", post(webhook))
-        .route("/webhooks/{channel}/{*rest}", post(webhook_nested))
-        .route("/healthz", get(|| async { "ok" }))
+    let mut app = Router::new();
+    for (name, channel) in &shared.channels {
+        let sink = InboxSink {
+            shared: Arc::clone(&shared),
+            channel: name.clone(),
+        };
+        let label = name.clone();
+        let route = Webhook::new(Arc::clone(&channel.adapter), sink)
+            .body_limit(channel.body_limit)
+            .into_route()
+            .route_layer(axum::middleware::from_fn(
+                move |req: Request, next: Next| {
+                    let channel = label.clone();
+                    async move {
+                        let started = Instant::now();
+                        let response = next.run(req).await;
+                        metrics::histogram!(crate::metrics::WEBHOOK_SECONDS, "channel" => channel)
+                            .record(started.elapsed().as_secs_f64());
+                        response
+                    }
+                },
+            ));
+        app = app
+            .route(&format!("/webhooks/{name}"), route.clone())
+            .route(&format!("/webhooks/{name}/{{*rest}}"), route);
+    }
+    app.route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/admin/dead-letters", get(dead_letters))
@@ -40,64 +65,31 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// The bridge's sink for one channel: the gateway's durable accept.
+struct InboxSink {
+    shared: Arc<Shared>,
+    channel: String,
+}
+
+#[async_trait::async_trait]
+impl ActivitySink for InboxSink {
+    async fn accept(&self, received: Received) -> Result<Answer, byoc_axum::SinkError> {
+        match self.shared.accept(&self.channel, received.activities).await {
+            Ok(()) => Ok(Answer::Adapter),
+            Err(e) => {
+                tracing::error!(channel = %self.channel, error = %e, "webhook not persisted; answering 503");
+                Err(byoc_axum::SinkError::unavailable(e.to_string()))
+            }
+        }
+    }
+}
+
 pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
     (
         status,
         axum::Json(json!({ "error": { "message": message } })),
     )
         .into_response()
-}
-
-fn adapter_response(r: http::Response<bytes::Bytes>) -> Response {
-    r.map(Body::from)
-}
-
-async fn webhook(
-    State(shared): State<AppState>,
-    Path(channel): Path<String>,
-    req: Request,
-) -> Response {
-    handle_webhook(shared, channel, req).await
-}
-
-async fn webhook_nested(
-    State(shared): State<AppState>,
-    Path((channel, _rest)): Path<(String, String)>,
-    req: Request,
-) -> Response {
-    handle_webhook(shared, channel, req).await
-}
-
-async fn handle_webhook(shared: AppState, channel: String, req: Request) -> Response {
-    let started = Instant::now();
-    let Some(ch) = shared.channels.get(&channel) else {
-        return json_error(StatusCode::NOT_FOUND, "no such channel");
-    };
-    let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, shared.config.server.max_body_bytes).await else {
-        return json_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
-    };
-    let inbound = match ch
-        .adapter
-        .receive(http::Request::from_parts(parts, bytes))
-        .await
-    {
-        Ok(inbound) => inbound,
-        Err(e) => {
-            tracing::info!(%channel, status = e.http_status().as_u16(), error = %e, "webhook refused");
-            return adapter_response(e.to_response());
-        }
-    };
-    let response = match shared.accept(&channel, inbound.activities).await {
-        Ok(()) => adapter_response(inbound.response),
-        Err(e) => {
-            tracing::error!(%channel, error = %e, "webhook not persisted; answering 503");
-            adapter_response(AdapterError::transient("try again later").to_response())
-        }
-    };
-    metrics::histogram!(crate::metrics::WEBHOOK_SECONDS, "channel" => channel)
-        .record(started.elapsed().as_secs_f64());
-    response
 }
 
 async fn readyz(State(shared): State<AppState>) -> Response {

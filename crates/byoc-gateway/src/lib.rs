@@ -13,6 +13,12 @@
 //! | `byoc check --config byoc.toml` | validates without starting; exit 2 naming the file, the field and the reason |
 //! | `byoc normalize --channel <connector\|directline\|telesign\|messaging-api\|salesforce> [FILE]` | the canonical activities of one provider payload, one compact JSON per line; bad input exits 2 naming the field |
 //!
+//! ## Features
+//!
+//! - `demo` (default): `byoc demo` and `run_demo`, which start the simulators of
+//!   `byoc-sim` and a sample bot. A production build can leave it out
+//!   (`default-features = false`): the gateway then does not depend on the simulators.
+//!
 //! ## Embedding
 //!
 //! ```no_run
@@ -26,9 +32,11 @@
 //!
 //! ## How a message travels
 //!
-//! 1. **Inbound** (`POST /webhooks/{channel}`): body limit, the adapter's verification and
-//!    normalization, then every activity is appended to the store's inbox — dropped if the
-//!    provider's message id was seen before (ids are kept for
+//! 1. **Inbound** (`POST /webhooks/{channel}`, mounted through `byoc-axum`'s webhook
+//!    bridge): the body limit the channel's adapter is configured with (`413` past it,
+//!    [`ServerSettings::max_body_bytes`]), the adapter's verification and normalization,
+//!    then every activity is appended to the store's inbox — dropped if the provider's
+//!    message id was seen before (ids are kept for
 //!    [`ServerSettings::dedupe_retention`], longer than any provider's retry window) — and
 //!    only once that is durable does the provider get its 2xx. A refused payload gets the
 //!    adapter's status and is never acknowledged; a store failure answers 503 so the
@@ -80,11 +88,38 @@
 //!
 //! [`Store`] is one trait shaped for a database that claims rows with `FOR UPDATE SKIP
 //! LOCKED`; [`SqliteStore`] is the embedded default through sqlx: one file in WAL mode,
-//! `synchronous = FULL`, migrations embedded in the binary and run at start, every write
-//! through one writer task that commits concurrent writes together. No job crate is used
-//! for the outbox: apalis (with apalis-sql) has leases but no ordering per key; sqlxmq's
-//! ordered channels and graphile_worker's serial queues run on PostgreSQL only. Retry
-//! delays come from the `backon` crate and the retry budget from tower's `TpsBudget`.
+//! `synchronous = FULL`, migrations embedded in the binary and run at start. No job crate
+//! is used for the outbox: apalis (with apalis-sql) has leases but no ordering per key;
+//! sqlxmq's ordered channels and graphile_worker's serial queues run on PostgreSQL only.
+//! Retry delays come from the `backon` crate and the retry budget from tower's `TpsBudget`.
+//!
+//! SQLite has one writer, so every write of every kind (inbound events, processing steps,
+//! outbox claims and results, timers, agents' sessions) goes through one writer thread
+//! that commits them together (group commit):
+//!
+//! - it drains whatever writes are queued into one transaction, up to
+//!   [`StoreSettings::group_commit_max`]; each write is one SQL script (one call into the
+//!   database thread) inside its own savepoint, so one failing write fails alone;
+//! - writes someone waits for (a webhook's acknowledgement, an agent's request) have their
+//!   own queue, always drained first; while they keep coming, background writes (processing,
+//!   outbox) take at most a 64th of a transaction, so a webhook never waits behind a run
+//!   of processing writes, and processing still advances;
+//! - the inbox rows of every webhook in a transaction are inserted by one statement, sent
+//!   with the commit in the same call;
+//! - a message costs few writes: the processing step that queues a reply claims it for the
+//!   outbox worker in the same transaction ([`StepCommit::claim`]), recording a delivery
+//!   claims the conversation's next reply ([`Store::finish_outbound`]), a conversation that
+//!   did not change is not rewritten, and a worker reads a conversation and its pending
+//!   events in one query ([`Store::pending_work`]).
+//!
+//! The scripts rely on sqlx's SQLite driver running several `;`-separated statements of one
+//! query with their bound values (which sqlx documents as deprecated for a future version;
+//! the store's tests fail if that ever stops working). A PostgreSQL store implements the same
+//! [`Store`] trait with its own statements.
+//!
+//! Routing is prepared once per workstream: its `Router` is built at start and its live
+//! state kept up to date on every presence and load change, so a decision does not prepare
+//! the workstream again.
 //!
 //! ## Operations
 //!
@@ -112,6 +147,7 @@ mod bots;
 mod channels;
 mod cli;
 mod config;
+#[cfg(feature = "demo")]
 mod demo;
 mod dispatch;
 mod engine;
@@ -128,16 +164,18 @@ pub use config::{
     AgentConfig, AgentPassword, BotConfig, ChannelConfig, ChannelKind, Config, ConfigError,
     ContactCenterKind, EnvLookup, OutboxSettings, ServerSettings, StoreSettings, WorkstreamConfig,
 };
+#[cfg(feature = "demo")]
 pub use demo::{DemoError, run as run_demo};
 pub use engine::{Hop, HopKind, Notice, NoticeKind};
-pub use gateway::{RunningGateway, SinkError, StartError, start};
+pub use gateway::{RunningGateway, SinkError, StartError, start, start_on};
 pub use model::{
     AgentAction, Author, ConversationRecord, InboxEvent, Target, TimerKind, TranscriptEntry,
 };
 pub use normalize::{Provider, normalize_payload, to_lines};
 pub use store::{
-    Accepted, BotSession, ClaimedOutbound, ConversationRow, DeadLetter, InboxItem, NewInbound,
-    NewOutbound, OutboundResult, SqliteStore, StepCommit, Store, StoreError, TimerChange,
+    Accepted, BotSession, ClaimedOutbound, ConversationRow, DeadLetter, Finished, InboxItem, Lease,
+    NewInbound, NewOutbound, OutboundResult, SqliteStore, StepCommit, Store, StoreError,
+    TimerChange,
 };
 
 #[cfg(test)]

@@ -25,6 +25,8 @@ pub(crate) const WEBHOOK_SECONDS: &str = "byoc_webhook_seconds";
 pub(crate) const DELIVERY_SECONDS: &str = "byoc_delivery_seconds";
 /// Writes committed per transaction by the store's group commit.
 pub(crate) const GROUP_COMMIT_SIZE: &str = "byoc_store_group_commit_size";
+/// Time from a group commit's first write to its commit (seconds).
+pub(crate) const GROUP_COMMIT_SECONDS: &str = "byoc_store_group_commit_seconds";
 
 /// The process's Prometheus recorder, installed on first use (one per process; several
 /// gateways in one process share it).

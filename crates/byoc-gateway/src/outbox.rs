@@ -3,10 +3,16 @@
 //! delivered or dead-lettered), delivers them through the target adapter, and records the
 //! outcome.
 //!
+//! Claims cost a write each, so most rows are never claimed by a pass of their own: the
+//! processing step that queues a row claims its lane's head in the same transaction and
+//! hands it over ([`Handoff`]), and recording an attempt claims the lane's next row in the
+//! same transaction, delivered by the same task. Claim passes remain for what neither
+//! covers: rows left at start, retries coming due, leases that ran out, replays.
+//!
 //! Failures: a permanent error ([`AdapterError::is_retryable`] false: 4xx refusals,
 //! unsupported content, bad configuration) is dead-lettered at once with its reason; a
-//! retryable one (429, 5xx, network) is retried with exponential backoff and jitter (each delay stretched by a random share of itself)
-//! (the `backon` crate's schedule), never sooner than the provider's `Retry-After`, under a
+//! retryable one (429, 5xx, network) is retried with exponential backoff and jitter (each
+//! delay stretched by a random share of itself; the `backon` crate's schedule), never sooner than the provider's `Retry-After`, under a
 //! retry budget (tower's `TpsBudget`: retries may add only a share of recent first
 //! attempts, so an outage does not turn into a retry storm; beyond it a retry waits the
 //! longest delay), and dead-lettered after the configured number of attempts.
@@ -17,16 +23,17 @@
 //! on SQLite and PostgreSQL, so the claim is a query of its own ([`crate::Store`]).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use backon::{BackoffBuilder as _, ExponentialBuilder};
 use byoc_core::{AdapterError, Delivery};
 use chrono::Utc;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tower::retry::budget::{Budget as _, TpsBudget};
 
 use crate::config::OutboxSettings;
-use crate::store::{ClaimedOutbound, OutboundResult, Store};
+use crate::store::{ClaimedOutbound, Lease, OutboundResult, Store};
 
 /// Delivers one claimed row (the gateway routes it to the channel adapter or the bot).
 #[async_trait::async_trait]
@@ -75,6 +82,40 @@ pub(crate) enum FailurePlan {
     DeadLetter(String),
 }
 
+/// Where rows claimed outside the worker's own claim pass (by the step that queued them)
+/// are handed to the worker, and the lease they must be claimed with.
+#[derive(Clone, Debug)]
+pub(crate) struct Handoff {
+    tx: mpsc::UnboundedSender<ClaimedOutbound>,
+    lease: Lease,
+}
+
+impl Handoff {
+    /// A hand-off for a new worker identity (its lease owner), and the worker's end.
+    pub(crate) fn new(
+        settings: &OutboxSettings,
+    ) -> (Self, mpsc::UnboundedReceiver<ClaimedOutbound>) {
+        let owner = format!("gw-{}", uuid::Uuid::new_v4().simple());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let lease = Lease::new(owner, settings.lease);
+        (Self { tx, lease }, rx)
+    }
+
+    /// The lease a step claims its rows with.
+    pub(crate) fn lease(&self) -> Lease {
+        self.lease.clone()
+    }
+
+    /// Hands claimed rows to the worker.
+    pub(crate) fn hand(&self, claimed: Vec<ClaimedOutbound>) {
+        for item in claimed {
+            // Closed only when the worker stopped: the lease then expires (or a restart
+            // takes it back) and the row is delivered later.
+            let _ = self.tx.send(item);
+        }
+    }
+}
+
 pub(crate) struct Worker {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) settings: OutboxSettings,
@@ -82,14 +123,19 @@ pub(crate) struct Worker {
     pub(crate) wake: Arc<Notify>,
     pub(crate) owner: String,
     pub(crate) budget: Arc<TpsBudget>,
+    /// Set when a claim pass found every permit busy: the next finished attempt wakes the
+    /// worker for another pass.
+    starved: AtomicBool,
 }
 
 impl Worker {
+    /// A worker claiming as the hand-off's lease owner.
     pub(crate) fn new(
         store: Arc<dyn Store>,
         settings: OutboxSettings,
         deliver: Arc<dyn Deliver>,
         wake: Arc<Notify>,
+        handoff: &Handoff,
     ) -> Self {
         let budget = Arc::new(TpsBudget::new(
             Duration::from_secs(10),
@@ -101,42 +147,74 @@ impl Worker {
             settings,
             deliver,
             wake,
-            owner: format!("gw-{}", uuid::Uuid::new_v4().simple()),
+            owner: handoff.lease.owner.clone(),
             budget,
+            starved: AtomicBool::new(false),
         }
     }
 
+    /// Whether a claimed row still has the lease left to cover a whole attempt (the attempt
+    /// times out at half the lease). A row handed too late is left to expire and be claimed
+    /// again, never attempted on a lease about to run out.
+    fn fresh(&self, item: &ClaimedOutbound) -> bool {
+        let left = (item.leased_until - Utc::now())
+            .to_std()
+            .unwrap_or_default();
+        left > self.settings.lease / 2 + Duration::from_millis(100)
+    }
+
+    /// Attempts a claimed row, then the next rows of its lane that recording each result
+    /// claimed, holding one permit.
+    async fn run_lane(self: Arc<Self>, mut item: ClaimedOutbound) {
+        loop {
+            match self.attempt(item).await {
+                Some(next) if self.fresh(&next) => item = next,
+                Some(_) => {
+                    // Not enough lease left: a claim pass takes it when the lease ends.
+                    self.wake.notify_one();
+                    break;
+                }
+                None => break,
+            }
+        }
+        if self.starved.swap(false, Ordering::SeqCst) {
+            self.wake.notify_one();
+        }
+    }
+
+    async fn spawn_lane(self: &Arc<Self>, permits: &Arc<Semaphore>, item: ClaimedOutbound) {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            this.run_lane(item).await;
+            drop(permit);
+        });
+    }
+
     /// Runs until `stop` turns true, then waits for deliveries in flight.
-    pub(crate) async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+    ///
+    /// Rows come from two places: rows handed over by the step that claimed them as it
+    /// queued them (the common case: no claim of their own), and claim passes, made at
+    /// start, when woken (a replay, a lane whose row could not be handed) and when the next
+    /// retry or lease expiry is due.
+    pub(crate) async fn run(
+        self: Arc<Self>,
+        mut handed: mpsc::UnboundedReceiver<ClaimedOutbound>,
+        mut stop: watch::Receiver<bool>,
+    ) {
         let permits = Arc::new(Semaphore::new(self.settings.concurrency));
         let mut gauge_at = tokio::time::Instant::now();
+        let mut claim_now = true;
+        let mut next_pass = tokio::time::Instant::now();
         loop {
             if *stop.borrow() {
                 break;
             }
-            let free = permits.available_permits();
-            let mut filled = free == 0;
-            if free > 0 {
-                match self
-                    .store
-                    .claim_outbound(&self.owner, Utc::now(), self.settings.lease, free)
-                    .await
-                {
-                    Ok(claimed) => {
-                        filled = claimed.len() == free;
-                        for item in claimed {
-                            let Ok(permit) = permits.clone().acquire_owned().await else {
-                                break;
-                            };
-                            let this = Arc::clone(&self);
-                            tokio::spawn(async move {
-                                this.attempt(item).await;
-                                drop(permit);
-                            });
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "outbox claim failed"),
-                }
+            if claim_now {
+                next_pass = tokio::time::Instant::now() + self.claim_pass(&permits).await;
+                claim_now = false;
             }
             if gauge_at.elapsed() >= Duration::from_secs(1) {
                 gauge_at = tokio::time::Instant::now();
@@ -144,23 +222,18 @@ impl Worker {
                     metrics::gauge!(crate::metrics::OUTBOX_DEPTH).set(depth as f64);
                 }
             }
-            // Every permit busy: the next finished delivery wakes us. Otherwise sleep until
-            // the next row is due (a retry, an expiring lease) or new rows are queued.
-            let wait = if filled {
-                Duration::from_secs(5)
-            } else {
-                match self.store.next_outbound_due().await {
-                    Ok(Some(at)) => (at - Utc::now())
-                        .to_std()
-                        .unwrap_or(Duration::ZERO)
-                        .min(Duration::from_secs(5)),
-                    _ => Duration::from_secs(5),
-                }
-            };
             tokio::select! {
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+                biased;
                 _ = stop.changed() => {}
+                Some(item) = handed.recv() => {
+                    if self.fresh(&item) {
+                        self.spawn_lane(&permits, item).await;
+                    } else {
+                        claim_now = true;
+                    }
+                }
+                () = self.wake.notified() => claim_now = true,
+                () = tokio::time::sleep_until(next_pass) => claim_now = true,
             }
         }
         let _ = tokio::time::timeout(
@@ -170,7 +243,41 @@ impl Worker {
         .await;
     }
 
-    async fn attempt(&self, item: ClaimedOutbound) {
+    /// Claims what the free permits can take and starts it; returns how long to wait before
+    /// the next pass (until the next row is due, at most 5 s, at least 10 ms).
+    async fn claim_pass(self: &Arc<Self>, permits: &Arc<Semaphore>) -> Duration {
+        let free = permits.available_permits();
+        if free == 0 {
+            self.starved.store(true, Ordering::SeqCst);
+            return Duration::from_secs(5);
+        }
+        match self
+            .store
+            .claim_outbound(&self.owner, Utc::now(), self.settings.lease, free)
+            .await
+        {
+            Ok(claimed) => {
+                if claimed.len() == free {
+                    self.starved.store(true, Ordering::SeqCst);
+                }
+                for item in claimed {
+                    self.spawn_lane(permits, item).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "outbox claim failed"),
+        }
+        let wait = match self.store.next_outbound_due().await {
+            Ok(Some(at)) => (at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(Duration::from_secs(5)),
+            _ => Duration::from_secs(5),
+        };
+        wait.max(Duration::from_millis(10))
+    }
+
+    /// One attempt; returns the lane's next row when recording the result claimed it.
+    async fn attempt(&self, item: ClaimedOutbound) -> Option<ClaimedOutbound> {
         let attempt = item.attempts + 1;
         let target = item.target.to_stored();
         if attempt == 1 {
@@ -217,21 +324,30 @@ impl Worker {
                 }
             }
         };
-        match self
+        let retrying = matches!(result, OutboundResult::Retry { .. });
+        let finished = self
             .store
-            .finish_outbound(item.id, &self.owner, result, now)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(
-                id = item.id,
-                "outbox lease lost before the attempt was recorded"
-            ),
+            .finish_outbound(item.id, &self.owner, result, now, Some(self.settings.lease))
+            .await;
+        if retrying {
+            // The worker sleeps until the next row it knows of is due: this one may be sooner.
+            self.wake.notify_one();
+        }
+        match finished {
+            Ok(finished) => {
+                if !finished.recorded {
+                    tracing::warn!(
+                        id = item.id,
+                        "outbox lease lost before the attempt was recorded"
+                    );
+                }
+                finished.next
+            }
             Err(e) => {
-                tracing::error!(id = item.id, error = %e, "outbox result not recorded; the lease will expire and the row be retried")
+                tracing::error!(id = item.id, error = %e, "outbox result not recorded; the lease will expire and the row be retried");
+                None
             }
         }
-        self.wake.notify_one();
     }
 }
 

@@ -6,7 +6,9 @@
 //! `FOR UPDATE SKIP LOCKED`: inbound events are appended to an inbox (deduplicated by the
 //! provider's message id), a processed step commits the conversation, its transcript
 //! entries, its outbound activities and its timers together, and outbound rows are claimed
-//! with a lease that expires, lowest id first per lane.
+//! with a lease that expires, lowest id first per lane. So that a message costs few writes,
+//! the step that queues outbound rows may claim them at once ([`StepCommit::claim`]), and
+//! recording a delivery may claim the next row of its lane ([`Store::finish_outbound`]).
 
 mod sqlite;
 #[cfg(test)]
@@ -154,6 +156,44 @@ pub struct StepCommit {
     pub outbox: Vec<NewOutbound>,
     /// Timer changes.
     pub timers: Vec<TimerChange>,
+    /// Whether `record` is the conversation exactly as stored (its row is not rewritten).
+    pub record_unchanged: bool,
+    /// Claims, for this lease, the head of every lane this step queued to (when due and not
+    /// leased): the step's own first row of a new lane is then delivered without a claim of
+    /// its own.
+    pub claim: Option<Lease>,
+}
+
+/// A lease on outbound rows: who holds them and for how long.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Lease {
+    /// The worker's id.
+    pub owner: String,
+    /// How long, from the claim.
+    pub duration: std::time::Duration,
+}
+
+impl Lease {
+    /// A lease for `owner`, `duration` long.
+    #[must_use]
+    pub fn new(owner: impl Into<String>, duration: std::time::Duration) -> Self {
+        Self {
+            owner: owner.into(),
+            duration,
+        }
+    }
+}
+
+/// What recording a delivery attempt did.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Finished {
+    /// `false` when the lease was lost (another worker took the row over): nothing was
+    /// recorded.
+    pub recorded: bool,
+    /// The lane's next row, claimed for the same owner, when asked for and deliverable.
+    pub next: Option<ClaimedOutbound>,
 }
 
 /// An outbound activity claimed by a worker.
@@ -172,6 +212,8 @@ pub struct ClaimedOutbound {
     pub attempts: u32,
     /// When it was queued.
     pub created_at: DateTime<Utc>,
+    /// When the claim's lease ends.
+    pub leased_until: DateTime<Utc>,
 }
 
 /// How a delivery attempt ended.
@@ -234,6 +276,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Unprocessed inbox entries of one ordering key, in arrival order (at most 64).
     async fn pending_inbox(&self, conv_key: &str) -> Result<Vec<InboxItem>, StoreError>;
 
+    /// The current conversation of an ordering key and its unprocessed inbox entries (as
+    /// [`Store::current_conversation`] and [`Store::pending_inbox`]), which a backend may
+    /// read in one query.
+    async fn pending_work(
+        &self,
+        conv_key: &str,
+    ) -> Result<(Option<ConversationRecord>, Vec<InboxItem>), StoreError> {
+        let current = self.current_conversation(conv_key).await?;
+        Ok((current, self.pending_inbox(conv_key).await?))
+    }
+
     /// Ordering keys with unprocessed inbox entries (to resume after a restart).
     async fn keys_with_pending_inbox(&self) -> Result<Vec<String>, StoreError>;
 
@@ -256,8 +309,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A conversation's transcript, in order.
     async fn transcript(&self, conversation_id: &str) -> Result<Vec<TranscriptEntry>, StoreError>;
 
-    /// Commits one processed step.
-    async fn commit_step(&self, step: StepCommit) -> Result<(), StoreError>;
+    /// Commits one processed step; returns the rows it claimed ([`StepCommit::claim`]).
+    async fn commit_step(&self, step: StepCommit) -> Result<Vec<ClaimedOutbound>, StoreError>;
 
     /// Claims up to `limit` deliverable outbound rows for `owner` until `now + lease`: per
     /// lane only the lowest pending row, when due and not leased to another live worker.
@@ -269,15 +322,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: usize,
     ) -> Result<Vec<ClaimedOutbound>, StoreError>;
 
-    /// Records the end of an attempt on a row this owner holds; `false` when the lease was
-    /// lost (another worker took the row over).
+    /// Records the end of an attempt on a row this owner holds (nothing when the lease was
+    /// lost) and, with `claim_next`, claims the next row of the same lane for that long, in
+    /// the same transaction, when it is due and not leased.
     async fn finish_outbound(
         &self,
         id: i64,
         owner: &str,
         result: OutboundResult,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+        claim_next: Option<std::time::Duration>,
+    ) -> Result<Finished, StoreError>;
 
     /// The earliest time a pending outbound row becomes due (for the worker's sleep).
     async fn next_outbound_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;

@@ -3,7 +3,7 @@
 //! without touching the rest of the engine.
 
 use byoc_core::conversation::Conversation;
-use byoc_core::workstream::{self, Outcome, RoutingState, Workstream};
+use byoc_core::workstream::{Outcome, PreparedState, Router};
 use chrono::{DateTime, Utc};
 
 /// What to route for.
@@ -46,22 +46,23 @@ pub(crate) struct Routed {
     pub(crate) trace: Vec<String>,
 }
 
-/// Routes `conv` and records the decision on it ([`workstream::RoutingDecision::apply_to`]).
+/// Routes `conv` with the workstream's prepared router and records the decision on it
+/// ([`byoc_core::workstream::RoutingDecision::apply_to`]).
 ///
 /// # Errors
 /// An unknown transfer queue, as the router's message.
 pub(crate) fn route_step(
     conv: &mut Conversation,
-    ws: &Workstream,
-    state: &RoutingState,
+    router: &Router<'_>,
+    state: &PreparedState,
     request: RouteRequest<'_>,
     now: DateTime<Utc>,
 ) -> Result<Routed, String> {
     let decision = match request {
-        RouteRequest::Rules => workstream::route(conv, ws, state),
-        RouteRequest::Transfer(queue) => {
-            workstream::transfer(conv, ws, state, queue).map_err(|e| e.to_string())?
-        }
+        RouteRequest::Rules => router.route(conv, state),
+        RouteRequest::Transfer(queue) => router
+            .transfer(conv, state, queue)
+            .map_err(|e| e.to_string())?,
     };
     let to = match decision.outcome {
         Outcome::Assigned(m) if m.is_bot() => RoutedTo::Bot(m.id.clone()),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use byoc_core::activity::{CardAction, SuggestedActions};
 use byoc_core::conversation::{ConversationState, Owner};
-use byoc_core::workstream::{Presence, RoutingState, Workstream};
+use byoc_core::workstream::{Presence, Router, RoutingState, Workstream};
 use byoc_core::{Activity, Attachment, ChannelAccount, ChannelInfo};
 use byoc_directline::BotCommand;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -90,10 +90,13 @@ impl Bench {
     fn run(&mut self, event: InboxEvent) -> Step {
         self.ids += 1;
         let id = format!("conv-{}", self.ids);
+        let router = Router::new(&self.ws.workstream);
+        let routing = router.prepare(&self.routing);
         let cx = Context {
             workstream: &self.ws,
             channel: &self.channel,
-            routing: &self.routing,
+            router: &router,
+            routing: &routing,
             now: self.now,
             new_id: &id,
         };
@@ -550,4 +553,18 @@ fn the_auto_close_timer_is_rewritten_only_when_it_moves() {
             .any(|t| matches!(t, TimerChange::Set(TimerKind::AutoClose, _))),
         "a timer that fired early is armed again"
     );
+}
+
+#[test]
+fn a_delivery_report_without_a_conversation_changes_nothing() {
+    let mut b = Bench::new();
+    let mut report = Activity::default();
+    report.kind = byoc_core::activity::ActivityType::Event;
+    report.id = Some("B60E4C92A18D0F3357E2A4C1D9F08E12:200".into());
+    let step = b.run(InboxEvent::Customer {
+        activity: Box::new(report),
+    });
+    assert!(step.record.is_none());
+    assert!(step.changes_nothing());
+    assert!(!b.customer("hello").changes_nothing());
 }

@@ -55,6 +55,8 @@ fn step(record: ConversationRecord, messages: &[&str]) -> StepCommit {
             })
             .collect(),
         timers: Vec::new(),
+        record_unchanged: false,
+        claim: None,
     }
 }
 
@@ -189,9 +191,11 @@ async fn only_the_head_of_a_lane_is_claimed_and_a_lease_keeps_others_away() {
                 error: "503".into(),
             },
             now,
+            None,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .recorded;
     assert!(ok);
     assert!(
         store
@@ -220,6 +224,7 @@ async fn only_the_head_of_a_lane_is_claimed_and_a_lease_keeps_others_away() {
             "w1",
             OutboundResult::Delivered(Some("ref-1".into())),
             retry_at,
+            None,
         )
         .await
         .unwrap();
@@ -254,15 +259,24 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish() {
             "dead-worker",
             OutboundResult::Delivered(None),
             later,
+            None,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .recorded;
     assert!(!stale);
     assert!(
         store
-            .finish_outbound(taken[0].id, "w2", OutboundResult::Delivered(None), later)
+            .finish_outbound(
+                taken[0].id,
+                "w2",
+                OutboundResult::Delivered(None),
+                later,
+                None
+            )
             .await
             .unwrap()
+            .recorded
     );
     assert_eq!(store.outbox_depth().await.unwrap(), 0);
 }
@@ -285,6 +299,7 @@ async fn a_dead_letter_unblocks_its_lane_and_can_be_replayed() {
             "w",
             OutboundResult::Dead("permanent failure (HTTP 400)".into()),
             now,
+            None,
         )
         .await
         .unwrap();
@@ -392,3 +407,5 @@ async fn reopening_the_file_takes_back_the_leases_of_the_previous_process() {
         .unwrap();
     assert_eq!(again.len(), 1, "not blocked until the old lease expires");
 }
+
+mod group;

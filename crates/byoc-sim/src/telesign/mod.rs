@@ -180,6 +180,9 @@ pub struct SimMessage {
     pub status_code: i64,
     /// Current status description.
     pub status_description: String,
+    /// When the simulator accepted it (to time a message end to end, in this process).
+    #[serde(skip)]
+    pub received_at: std::time::Instant,
 }
 
 /// One callback the simulator posted.

@@ -238,6 +238,7 @@ async fn send(
         external_id: field("external_id"),
         status_code: 290,
         status_description: "Message in progress".to_owned(),
+        received_at: std::time::Instant::now(),
     };
     let callback_url = {
         let mut inner = state.lock();

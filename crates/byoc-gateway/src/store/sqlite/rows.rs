@@ -61,6 +61,10 @@ pub(super) fn parse_presence(s: &str) -> Presence {
     }
 }
 
+/// The columns [`claimed_from_row`] reads, for a `RETURNING` or `SELECT` clause.
+pub(super) const CLAIMED_COLUMNS: &str =
+    "id, conversation_id, target, activity, attempts, created_at, lease_expires_at";
+
 pub(super) fn claimed_from_row(
     row: &sqlx::sqlite::SqliteRow,
 ) -> Result<ClaimedOutbound, StoreError> {
@@ -74,6 +78,10 @@ pub(super) fn claimed_from_row(
             .map_err(|_| StoreError::Corrupt("outbox.activity"))?,
         attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
         created_at: from_millis(row.try_get("created_at")?),
+        leased_until: from_millis(
+            row.try_get::<Option<i64>, _>("lease_expires_at")?
+                .unwrap_or_default(),
+        ),
     })
 }
 

@@ -1,0 +1,233 @@
+//! Processing: one ordering key's inbox events through the engine, each step committed
+//! with its effects; inbound activities persisted; outbound rows delivered.
+
+use std::sync::Arc;
+
+use byoc_core::workstream::Presence;
+use byoc_core::{Activity, AdapterError, Delivery};
+use chrono::Utc;
+
+use super::{Shared, SinkError};
+use crate::engine::{self, Context, RoutedTo};
+use crate::model::{InboxEvent, Target};
+use crate::outbox::Deliver;
+use crate::store::{Accepted, ClaimedOutbound, NewInbound, StepCommit};
+
+impl Shared {
+    fn apply_load(&self, deltas: &[(String, i32)], sign: i32) {
+        let mut routing = self.routing();
+        for (agent, delta) in deltas {
+            let s = routing
+                .member_state(agent)
+                .unwrap_or(byoc_core::workstream::MemberState::new(
+                    Presence::Offline,
+                    0,
+                ));
+            routing.set_member(
+                agent,
+                s.presence,
+                s.load.saturating_add_signed(delta * sign),
+            );
+        }
+    }
+
+    /// Processes every pending inbox event of one ordering key, in order.
+    pub(super) async fn process_key(self: Arc<Self>, key: String) -> Result<(), ()> {
+        let channel = key
+            .split_once(':')
+            .map_or(key.as_str(), |(c, _)| c)
+            .to_owned();
+        let (Some(ws), Some(ch)) = (
+            self.config.workstream_for(&channel),
+            self.channels.get(&channel),
+        ) else {
+            tracing::error!(%key, "no workstream or channel for this key");
+            return Err(());
+        };
+        let info = ch.adapter.info();
+        // One pass: events that arrive meanwhile leave a wake-up that brings the worker back.
+        let (mut current, items) = self.store.pending_work(&key).await.map_err(|e| {
+            tracing::error!(%key, error = %e, "conversation and inbox not read");
+        })?;
+        let full = items.len() >= crate::store::INBOX_BATCH;
+        // Events that change nothing (a delivery report with no conversation, an unreadable
+        // row) are only marked processed, with the next step that does, or together at the end.
+        let mut idle: Vec<i64> = Vec::new();
+        for item in items {
+            let Some(event) = item.event else {
+                tracing::error!(%key, seq = item.seq, "unreadable inbox event skipped");
+                idle.push(item.seq);
+                continue;
+            };
+            let new_id = uuid::Uuid::new_v4().simple().to_string();
+            let step = {
+                let routing = self.routing();
+                let Some((router, prepared)) = routing.prepared(&ws.workstream.name) else {
+                    tracing::error!(%key, workstream = %ws.workstream.name, "workstream not prepared");
+                    return Err(());
+                };
+                let cx = Context {
+                    workstream: ws,
+                    channel: info,
+                    router,
+                    routing: prepared,
+                    now: Utc::now(),
+                    new_id: &new_id,
+                };
+                engine::step(current.clone(), &event, &cx)
+            };
+            let new_conversation = step.record.as_ref().map(|r| &r.conversation.id)
+                != current.as_ref().map(|r| &r.conversation.id);
+            let record_unchanged =
+                !new_conversation && (step.record.is_none() || step.record == current);
+            if record_unchanged && step.changes_nothing() {
+                idle.push(item.seq);
+                continue;
+            }
+            self.apply_load(&step.load, 1);
+            let mut processed = std::mem::take(&mut idle);
+            processed.push(item.seq);
+            let commit = StepCommit {
+                record_unchanged,
+                record: step.record.clone(),
+                new_conversation,
+                processed,
+                transcript: step.transcript,
+                outbox: step.outbox,
+                timers: step.timers,
+                claim: Some(self.outbox.lease()),
+            };
+            let timed = !commit.timers.is_empty();
+            match self.store.commit_step(commit).await {
+                Ok(claimed) => self.outbox.hand(claimed),
+                Err(e) => {
+                    self.apply_load(&step.load, -1);
+                    tracing::error!(%key, error = %e, "step not committed; will retry");
+                    return Err(());
+                }
+            }
+            if step.record.is_some() {
+                current = step.record;
+            }
+            for routed in &step.routed {
+                let outcome = match &routed.to {
+                    RoutedTo::Bot(_) => "bot",
+                    RoutedTo::Agent { .. } => "agent",
+                    RoutedTo::Queued(_) => "queued",
+                    RoutedTo::Full => "full",
+                    RoutedTo::Unrouted => "unrouted",
+                };
+                metrics::counter!(crate::metrics::ROUTING_DECISIONS, "outcome" => outcome)
+                    .increment(1);
+            }
+            for hop in step.hops {
+                tracing::info!(conversation = %hop.conversation, hop = ?hop.kind, "hop");
+                let _ = self.hops.send(hop);
+            }
+            for notice in step.notices {
+                let _ = self.notices.send(notice);
+            }
+            if let Some(rec) = &current {
+                for bot in &step.bots_released {
+                    self.bots.release(&rec.conversation.id, bot).await;
+                }
+            }
+            if timed {
+                self.timer_wake.notify_one();
+            }
+        }
+        if !idle.is_empty() {
+            let done = StepCommit {
+                record: None,
+                new_conversation: false,
+                processed: idle,
+                transcript: Vec::new(),
+                outbox: Vec::new(),
+                timers: Vec::new(),
+                record_unchanged: true,
+                claim: None,
+            };
+            self.store.commit_step(done).await.map_err(|e| {
+                tracing::error!(%key, error = %e, "processed events not recorded; will retry");
+            })?;
+        }
+        if full {
+            self.dispatcher.wake(&key);
+        }
+        Ok(())
+    }
+
+    /// Persists one batch of inbound activities from a channel and wakes their workers.
+    pub(crate) async fn accept(
+        &self,
+        channel: &str,
+        activities: Vec<Activity>,
+    ) -> Result<(), SinkError> {
+        if activities.is_empty() {
+            return Ok(());
+        }
+        let events: Vec<NewInbound> = activities
+            .into_iter()
+            .map(|a| {
+                let key = engine::conv_key(channel, &a);
+                NewInbound::new(
+                    channel,
+                    a.id.clone(),
+                    key,
+                    InboxEvent::Customer {
+                        activity: Box::new(a),
+                    },
+                )
+            })
+            .collect();
+        let keys: Vec<String> = events.iter().map(|e| e.conv_key.clone()).collect();
+        let accepted = self.store.accept_inbound(events, None).await?;
+        for (key, a) in keys.iter().zip(&accepted) {
+            match a {
+                Accepted::New(_) => {
+                    metrics::counter!(crate::metrics::MESSAGES_IN, "channel" => channel.to_owned())
+                        .increment(1);
+                    self.dispatcher.wake(key);
+                }
+                Accepted::Duplicate => {
+                    metrics::counter!(crate::metrics::DUPLICATES, "channel" => channel.to_owned())
+                        .increment(1);
+                    tracing::info!(%channel, "duplicate delivery dropped");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) struct Deliverer(pub(super) Arc<Shared>);
+
+#[async_trait::async_trait]
+impl Deliver for Deliverer {
+    async fn deliver(&self, item: &ClaimedOutbound) -> Result<Delivery, AdapterError> {
+        match &item.target {
+            Target::Channel(name) => {
+                let channel =
+                    self.0.channels.get(name).ok_or_else(|| {
+                        AdapterError::configuration(format!("no channel `{name}`"))
+                    })?;
+                let mut activity = item.activity.clone();
+                channel.mark(&mut activity, item.id);
+                channel.adapter.send(&activity).await
+            }
+            Target::Bot(bot) => {
+                let key = match self.0.store.conversation(&item.conversation_id).await {
+                    Ok(Some(rec)) => rec.key,
+                    Ok(None) => {
+                        return Err(AdapterError::permanent(None, "conversation not found"));
+                    }
+                    Err(e) => return Err(AdapterError::transient(format!("store: {e}"))),
+                };
+                self.0
+                    .bots
+                    .send(bot, &item.conversation_id, &key, &item.activity)
+                    .await
+            }
+        }
+    }
+}

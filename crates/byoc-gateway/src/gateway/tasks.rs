@@ -1,0 +1,58 @@
+//! The gateway's background loops besides the dispatcher and the outbox: timers, pruning.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::watch;
+
+use super::Shared;
+
+pub(super) async fn run_timers(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        match shared.store.fire_due_timers(Utc::now()).await {
+            Ok(keys) => {
+                for k in keys {
+                    shared.dispatcher.wake(&k);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "timers not fired"),
+        }
+        let wait = match shared.store.next_timer_due().await {
+            Ok(Some(at)) => (at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(Duration::from_secs(5)),
+            _ => Duration::from_secs(5),
+        };
+        tokio::select! {
+            () = shared.timer_wake.notified() => {}
+            () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+pub(super) async fn run_pruner(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let retention = chrono::Duration::from_std(shared.config.server.dedupe_retention)
+        .unwrap_or(chrono::Duration::MAX);
+    loop {
+        let now = Utc::now();
+        match shared
+            .store
+            .prune(now.checked_sub_signed(retention).unwrap_or_default(), now)
+            .await
+        {
+            Ok(n) if n > 0 => tracing::info!(pruned = n, "old inbox entries pruned"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "prune failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

@@ -106,6 +106,8 @@ pub(crate) fn build(channels: &[ChannelConfig]) -> Result<HashMap<String, Channe
                     "connector",
                 )
             }
+            // Contact-center platforms are built by the relay, not as customer channels.
+            ChannelKind::MessagingApi(_) | ChannelKind::Salesforce(_) => continue,
         };
         out.insert(c.name.clone(), Channel { adapter, provider });
     }

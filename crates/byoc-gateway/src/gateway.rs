@@ -19,8 +19,9 @@ use crate::dispatch::{Dispatcher, ProcessFn};
 use crate::engine::{self, Context, Hop, Notice, RoutedTo};
 use crate::model::{InboxEvent, Target};
 use crate::outbox::{self, Deliver};
+use crate::relay::Relay;
 use crate::store::{
-    Accepted, ClaimedOutbound, NewInbound, SqliteStore, StepCommit, Store, StoreError,
+    Accepted, ClaimedOutbound, NewInbound, RelayStore, SqliteStore, StepCommit, Store, StoreError,
 };
 
 /// Why the gateway could not start.
@@ -59,6 +60,8 @@ pub(crate) struct Shared {
     pub(crate) routing: Mutex<RoutingState>,
     pub(crate) dispatcher: Dispatcher,
     pub(crate) bots: Arc<Bots>,
+    /// The contact-center platforms relayed workstreams go to.
+    pub(crate) relay: Arc<Relay>,
     pub(crate) hops: broadcast::Sender<Hop>,
     pub(crate) notices: broadcast::Sender<Notice>,
     pub(crate) outbox_wake: Arc<Notify>,
@@ -281,6 +284,7 @@ impl Deliver for Deliverer {
                     .send(bot, &item.conversation_id, &key, &item.activity)
                     .await
             }
+            Target::Platform(platform) => self.0.relay.deliver(platform, item).await,
         }
     }
 }
@@ -325,6 +329,12 @@ impl RunningGateway {
     #[must_use]
     pub fn store(&self) -> Arc<dyn Store> {
         Arc::clone(&self.shared.store)
+    }
+
+    /// The relay's part of the store: platform links and replay ids (for inspection).
+    #[must_use]
+    pub fn relay_store(&self) -> Arc<dyn RelayStore> {
+        Arc::clone(&self.shared.relay.links)
     }
 
     /// Persists activities from a channel as its webhook does (the sink an HTTP bridge
@@ -389,9 +399,12 @@ async fn shutdown_signal() {
 pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
     // Installed before anything is counted (a recorder sees only what follows it).
     let _ = crate::metrics::handle();
-    let store: Arc<dyn Store> =
+    let sqlite =
         Arc::new(SqliteStore::open(&config.store.sqlite, config.store.group_commit_max).await?);
+    let store: Arc<dyn Store> = sqlite.clone();
+    let links: Arc<dyn RelayStore> = sqlite;
     let channels = channels::build(&config.channels)?;
+    let platforms = Relay::platforms(&config)?;
     let mut passwords = HashMap::new();
     for a in &config.agents {
         let hash = match &a.password {
@@ -415,6 +428,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             routing.set_member(agent.clone(), Presence::Offline, *load);
         }
     }
+    crate::relay::platform_members(&config, &mut routing, &loads);
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
@@ -450,6 +464,14 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             Arc::clone(&store),
             Arc::new(move |key: &str| d.wake(key)),
         ));
+        let d = dispatcher.clone();
+        let relay = Arc::new(Relay::new(
+            &config,
+            platforms,
+            Arc::clone(&store),
+            links,
+            Arc::new(move |key: &str| d.wake(key)),
+        ));
         Shared {
             config: config.clone(),
             store: Arc::clone(&store),
@@ -457,6 +479,7 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
             routing: Mutex::new(routing),
             dispatcher,
             bots,
+            relay,
             hops: broadcast::channel(1024).0,
             notices: broadcast::channel(1024).0,
             outbox_wake: Arc::new(Notify::new()),
@@ -484,11 +507,13 @@ pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         stop_rx.clone(),
     )));
 
-    // Resume: inbox events not yet processed, then bot sessions still in use.
+    // Resume: inbox events not yet processed, then bot sessions still in use, then the
+    // platforms' event streams from their stored replay ids.
     for key in store.keys_with_pending_inbox().await? {
         shared.dispatcher.wake(&key);
     }
     shared.bots.resume_all().await;
+    tasks.extend(crate::relay::run_subscriptions(&shared.relay, &stop_rx));
 
     let app = crate::http::router(Arc::clone(&shared));
     let mut server_stop = stop_rx.clone();

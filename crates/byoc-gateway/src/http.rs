@@ -36,6 +36,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/admin/dead-letters", get(dead_letters))
         .route("/api/admin/dead-letters/{id}/replay", post(replay))
         .merge(crate::agent::router())
+        .merge(crate::admin::router())
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(shared)
 }
@@ -70,12 +71,24 @@ async fn webhook_nested(
 
 async fn handle_webhook(shared: AppState, channel: String, req: Request) -> Response {
     let started = Instant::now();
-    let Some(ch) = shared.channels.get(&channel) else {
+    let ch = shared.channels.get(&channel);
+    if ch.is_none() && shared.relay.messaging_api(&channel).is_none() {
         return json_error(StatusCode::NOT_FOUND, "no such channel");
-    };
+    }
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, shared.config.server.max_body_bytes).await else {
         return json_error(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    };
+    if shared.relay.messaging_api(&channel).is_some() {
+        // A contact-center platform's webhook (its agents' side), not a customer channel.
+        let request = http::Request::from_parts(parts, bytes);
+        let response = crate::relay::platform_webhook(&shared.relay, &channel, request).await;
+        metrics::histogram!(crate::metrics::WEBHOOK_SECONDS, "channel" => channel)
+            .record(started.elapsed().as_secs_f64());
+        return adapter_response(response);
+    }
+    let Some(ch) = ch else {
+        return json_error(StatusCode::NOT_FOUND, "no such channel");
     };
     let inbound = match ch
         .adapter
@@ -130,7 +143,7 @@ async fn metrics(State(shared): State<AppState>) -> Response {
 }
 
 /// Checks the admin bearer token in constant time.
-fn is_admin(shared: &Shared, headers: &http::HeaderMap) -> bool {
+pub(crate) fn is_admin(shared: &Shared, headers: &http::HeaderMap) -> bool {
     let Some(expected) = &shared.config.admin_token else {
         return false;
     };

@@ -107,6 +107,7 @@
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+mod admin;
 mod agent;
 mod bots;
 mod channels;
@@ -121,23 +122,27 @@ mod metrics;
 mod model;
 mod normalize;
 mod outbox;
+mod relay;
 mod store;
 
 pub use cli::main as cli_main;
 pub use config::{
     AgentConfig, AgentPassword, BotConfig, ChannelConfig, ChannelKind, Config, ConfigError,
-    ContactCenterKind, EnvLookup, OutboxSettings, ServerSettings, StoreSettings, WorkstreamConfig,
+    ContactCenterKind, EnvLookup, MessagingApiSettings, OutboxSettings, ReplayFrom,
+    SalesforceSettings, ServerSettings, StoreSettings, WorkstreamConfig,
 };
 pub use demo::{DemoError, run as run_demo};
 pub use engine::{Hop, HopKind, Notice, NoticeKind};
 pub use gateway::{RunningGateway, SinkError, StartError, start};
 pub use model::{
-    AgentAction, Author, ConversationRecord, InboxEvent, Target, TimerKind, TranscriptEntry,
+    Acknowledge, AgentAction, Author, ConversationRecord, InboxEvent, RelayLink, RoutingPlan,
+    RoutingReport, Target, TimerKind, TranscriptEntry,
 };
 pub use normalize::{Provider, normalize_payload, to_lines};
 pub use store::{
-    Accepted, BotSession, ClaimedOutbound, ConversationRow, DeadLetter, InboxItem, NewInbound,
-    NewOutbound, OutboundResult, SqliteStore, StepCommit, Store, StoreError, TimerChange,
+    Accepted, BotSession, ClaimedOutbound, ConversationKey, ConversationRow, DeadLetter, InboxItem,
+    NewInbound, NewOutbound, OutboundResult, PlatformLink, RelayStore, SqliteStore, StepCommit,
+    Store, StoreError, TimerChange,
 };
 
 #[cfg(test)]

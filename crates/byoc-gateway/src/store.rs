@@ -8,6 +8,7 @@
 //! entries, its outbound activities and its timers together, and outbound rows are claimed
 //! with a lease that expires, lowest id first per lane.
 
+mod relay;
 mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -19,6 +20,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{ConversationRecord, InboxEvent, Target, TimerKind, TranscriptEntry};
 
+pub use relay::{ConversationKey, PlatformLink, RelayStore};
 pub use sqlite::SqliteStore;
 
 /// Most inbox entries [`Store::pending_inbox`] returns at once.

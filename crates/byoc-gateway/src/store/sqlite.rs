@@ -30,6 +30,7 @@ use super::{
 };
 use crate::model::{ConversationRecord, InboxEvent, TimerKind, TranscriptEntry};
 
+mod relay;
 mod rows;
 mod step;
 mod writer;

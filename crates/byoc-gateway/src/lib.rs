@@ -131,7 +131,7 @@ pub use config::{
     ContactCenterKind, EnvLookup, MessagingApiSettings, OutboxSettings, ReplayFrom,
     SalesforceSettings, ServerSettings, StoreSettings, WorkstreamConfig,
 };
-pub use demo::{DemoError, run as run_demo};
+pub use demo::{DemoContactCenter, DemoError, run as run_demo, run_with as run_demo_with};
 pub use engine::{Hop, HopKind, Notice, NoticeKind};
 pub use gateway::{RunningGateway, SinkError, StartError, start};
 pub use model::{

@@ -410,3 +410,48 @@ impl Validator<'_> {
         Ok(())
     }
 }
+
+/// A workstream relayed to a platform that routes by itself (`omnichannel`,
+/// `omnichannel-bot`, `salesforce`) needs no queues of its own: when its definition has
+/// none, one queue named after the platform stands for it (its one member the platform),
+/// with no rules. `salesforce-ccaas` routes with byoc's queues, which stay required.
+pub(super) fn relayed_defaults(def: &mut toml::Value, cc: &super::ContactCenterKind) {
+    use super::ContactCenterKind as K;
+    let platform = match cc {
+        K::Omnichannel { channel } | K::Salesforce { channel } => channel,
+        K::OmnichannelBot { bot } => bot,
+        _ => return,
+    };
+    let Some(table) = def.as_table_mut() else {
+        return;
+    };
+    if table.contains_key("queues") {
+        return;
+    }
+    let mut member = toml::Table::new();
+    member.insert("id".into(), platform.clone().into());
+    member.insert("kind".into(), "bot".into());
+    let mut queue = toml::Table::new();
+    queue.insert("name".into(), platform.clone().into());
+    queue.insert("members".into(), vec![toml::Value::Table(member)].into());
+    table.insert("queues".into(), vec![toml::Value::Table(queue)].into());
+    table
+        .entry("routing_rules")
+        .or_insert_with(|| toml::Value::Array(Vec::new()));
+    table
+        .entry("default_queue")
+        .or_insert_with(|| platform.clone().into());
+}
+
+/// [`relayed_defaults`] for a workstream file's TOML text; `None` when nothing changes.
+pub(super) fn relayed_toml_defaults(text: &str, cc: &super::ContactCenterKind) -> Option<String> {
+    if !cc.is_relayed() {
+        return None;
+    }
+    let mut value: toml::Value = toml::from_str(text).ok()?;
+    if value.get("queues").is_some() {
+        return None;
+    }
+    relayed_defaults(&mut value, cc);
+    toml::to_string(&value).ok()
+}

@@ -351,6 +351,7 @@ impl Validator<'_> {
         raw: &raw::RawWorkstream,
     ) -> Result<WorkstreamConfig, ConfigError> {
         let field = format!("workstreams[{i}]");
+        let contact_center = self.contact_center(&field, raw)?;
         let workstream = match (&raw.file, &raw.definition) {
             (Some(file), None) => {
                 let path = self.base_dir().join(file);
@@ -363,16 +364,21 @@ impl Validator<'_> {
                 let parsed = if file.ends_with(".json") {
                     Workstream::from_json_slice(&text)
                 } else {
-                    std::str::from_utf8(&text)
-                        .map_err(|_| self.err(format!("{field}.file"), "not UTF-8"))
-                        .map(Workstream::from_toml_str)?
+                    let text = std::str::from_utf8(&text)
+                        .map_err(|_| self.err(format!("{field}.file"), "not UTF-8"))?;
+                    match super::platform::relayed_toml_defaults(text, &contact_center) {
+                        Some(filled) => Workstream::from_toml_str(&filled),
+                        None => Workstream::from_toml_str(text),
+                    }
                 };
                 parsed.map_err(|e| {
                     ConfigError::new(&path, workstream_field(&e), workstream_reason(&e))
                 })?
             }
             (None, Some(def)) => {
-                let text = toml::to_string(def)
+                let mut def = def.clone();
+                super::platform::relayed_defaults(&mut def, &contact_center);
+                let text = toml::to_string(&def)
                     .map_err(|e| self.err(format!("{field}.definition"), e.to_string()))?;
                 Workstream::from_toml_str(&text).map_err(|e| {
                     let inner = workstream_field(&e);
@@ -387,7 +393,6 @@ impl Validator<'_> {
             (None, None) => return Err(self.err(&field, "needs file or definition")),
             (Some(_), Some(_)) => return Err(self.err(&field, "give file or definition, not both")),
         };
-        let contact_center = self.contact_center(&field, raw)?;
         Ok(WorkstreamConfig {
             workstream,
             contact_center,

@@ -110,6 +110,19 @@ fn record_id(
     Guid::parse("channel_id", text).map_err(|e| RegisterError(e.to_string()))
 }
 
+/// Creates the channel record of the entry `channel`; its id.
+///
+/// # Errors
+/// [`RegisterError`] naming the setting at fault or Dataverse's answer.
+pub(crate) async fn create(config: &Config, channel: &str) -> Result<Guid, RegisterError> {
+    let s = settings(config, channel)?;
+    let record = channel_record(s, channel)?;
+    client(s, channel)?
+        .create(&record)
+        .await
+        .map_err(|e| RegisterError(format!("create failed: {e}")))
+}
+
 /// Carries out `action` for the channel entry `channel`; the lines to print.
 ///
 /// # Errors
@@ -128,10 +141,7 @@ pub(crate) async fn run(
     match action {
         Action::Create => {
             let record = channel_record(s, channel)?;
-            let id = dataverse
-                .create(&record)
-                .await
-                .map_err(|e| failed("create", e))?;
+            let id = create(config, channel).await?;
             Ok(vec![
                 format!(
                     "created channel record {id} ({}, webhook {})",

@@ -55,6 +55,8 @@ pub(crate) struct Relay {
     pub(crate) links: Arc<dyn RelayStore>,
     /// Customer channel name → provider (`telesign`, ...).
     pub(crate) channel_kinds: HashMap<String, &'static str>,
+    /// Customer channels whose workstream relays to Salesforce (which takes receipts).
+    pub(crate) acknowledging_channels: Vec<String>,
     pub(crate) wake: Wake,
 }
 
@@ -125,11 +127,24 @@ impl Relay {
             .iter()
             .map(|c| (c.name.clone(), c.kind.provider()))
             .collect();
+        let acknowledging_channels = config
+            .workstreams
+            .iter()
+            .filter(|w| {
+                matches!(
+                    w.contact_center,
+                    crate::config::ContactCenterKind::Salesforce { .. }
+                        | crate::config::ContactCenterKind::SalesforceCcaas { .. }
+                )
+            })
+            .map(|w| w.workstream.channel.id.clone())
+            .collect();
         Self {
             platforms,
             store,
             links,
             channel_kinds,
+            acknowledging_channels,
             wake,
         }
     }
@@ -289,5 +304,31 @@ pub(crate) fn platform_members(
                 );
             }
         }
+    }
+}
+
+impl Relay {
+    /// The conversation key of a customer channel's delivery receipt when a platform wants
+    /// it (Salesforce acknowledgements): the conversation of the outbox row it reports on
+    /// (`external_id` `byoc-{row}`). `None` for anything else, which keys as usual.
+    pub(crate) async fn receipt_key(
+        &self,
+        channel: &str,
+        activity: &byoc_core::Activity,
+    ) -> Option<String> {
+        if !self.acknowledging_channels.iter().any(|c| c == channel)
+            || activity.name.as_deref() != Some(byoc_telesign::EVENT_DELIVERY_REPORT)
+        {
+            return None;
+        }
+        let report: byoc_telesign::DeliveryReport = activity.value_as().ok()?;
+        let row = report
+            .external_id?
+            .strip_prefix("byoc-")?
+            .parse::<i64>()
+            .ok()?;
+        let (conversation, _) = self.links.outbound_activity(row).await.ok()??;
+        let rec = self.store.conversation(&conversation).await.ok()??;
+        Some(rec.key)
     }
 }

@@ -14,6 +14,9 @@ use byoc_messaging_api::{DataverseConfig, EntraApp, MessagingApiConfig};
 use byoc_salesforce::{ChannelDefinition, Credentials, SalesforceConfig};
 use url::Url;
 
+#[cfg(test)]
+mod tests;
+
 use super::raw::{RawMessagingApi, RawSalesforce};
 use super::validate::Validator;
 use super::{ChannelKind, ConfigError};

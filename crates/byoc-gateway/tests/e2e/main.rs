@@ -1,6 +1,7 @@
 //! End-to-end tests over loopback: the gateway (in-process, or the `byoc` binary) against
 //! the TeleSign and Bot Framework simulators, with real signatures and JWTs.
 
+mod relay;
 mod support;
 
 use std::io::BufRead as _;

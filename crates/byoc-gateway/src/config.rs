@@ -26,6 +26,34 @@
 //! contact_center = "byoc"                # [workstreams.definition] ...
 //! bot_timeout = "30s"
 //!
+//! [channels.d365]                        # Dynamics 365 Omnichannel, Messaging API
+//! kind = "messaging-api"                 # webhook: /webhooks/d365/v3/conversations/{id}/activities
+//! tenant_id = "7d1f3a5c-..."             # the Entra app Omnichannel authenticates as
+//! client_id = "3f2504e0-..."
+//! client_secret = { env = "D365_CLIENT_SECRET" }
+//! org_id = "1a2b3c4d-..."
+//! geo = "eu"                             # m-{org}.{geo}.omnichannelengagementhub.com
+//! zone = "crm4"                          # https://{org}-c.{zone}.dynamics.com/.default
+//! channel_id = "5c3e1a9f-..."            # printed by `byoc channel register`
+//! dataverse_url = "https://contoso.crm4.dynamics.com"   # for `byoc channel register`
+//! webhook_url = "https://byoc.contoso.com/webhooks/d365"
+//!
+//! [channels.sf]                          # Salesforce Interaction Service (BYOC)
+//! kind = "salesforce"
+//! consumer_key = "3MVG9..."              # the connected app, JWT bearer flow
+//! username = "integration@contoso.com"
+//! private_key = { env = "SF_PRIVATE_KEY" }
+//! org_id = "00D5g000004Zx1A"
+//! scrt_url = "https://contoso.my.salesforce-scrt.com"
+//! instance_url = "https://contoso.my.salesforce.com"
+//! channel_address = "b7e1c2d3-..."       # MessagingChannel ChannelAddressIdentifier
+//! channel_definition = "Partner_ChannelDefinition"
+//! platform_event = "ns__ConvEvent__e"
+//! event_type_field = "ns__EventType__c"
+//! payload_field = "ns__Payload__c"
+//! routing_deadline = "60s"               # salesforce-ccaas: byoc answers routing within it
+//! queues = { Support = "00G5g000000SuPpA" }   # byoc queue -> Salesforce queue id
+//!
 //! # A relayed workstream names its platform entry:
 //! # contact_center = "omnichannel"        platform = "d365"   ([channels.d365] kind = "messaging-api")
 //! # contact_center = "omnichannel-bot"    platform = "ocbot"  ([bots.ocbot])

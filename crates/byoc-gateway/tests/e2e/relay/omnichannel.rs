@@ -308,3 +308,71 @@ async fn omnichannel_bot_relays_through_direct_line_and_resumes_after_a_restart(
         assert_eq!(count(&sms, t), 1, "{t} in {sms:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scripted_relay_demos_pass_every_hop() {
+    use byoc_gateway::DemoContactCenter;
+    byoc_gateway::run_demo_with(true, DemoContactCenter::Omnichannel)
+        .await
+        .unwrap();
+    byoc_gateway::run_demo_with(true, DemoContactCenter::Salesforce)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_register_creates_updates_lists_and_deletes_the_record() {
+    let sim = messaging_api_sim().await;
+    let telesign = crate::support::telesign().await;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |channel_id: Option<&str>, webhook: &str| {
+        crate::support::write_config(
+            dir.path(),
+            &crate::support::config_text(
+                &telesign,
+                "127.0.0.1:0",
+                &omnichannel_entry(&sim, channel_id, webhook),
+                "contact_center = \"byoc\"\n[workstreams.definition]\nname = \"S\"\nlanguage = \"en-US\"\nchannel = { kind = \"sms\", id = \"sms\" }\ndefault_queue = \"Q\"\nrouting_rules = []\n[[workstreams.definition.queues]]\nname = \"Q\"\nmembers = [{ id = \"alice\", kind = \"agent\", capacity = 1 }]\n",
+            ),
+        )
+    };
+    let register = |path: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_byoc"))
+            .args(["channel", "register"])
+            .args(args)
+            .arg("--config")
+            .arg(path)
+            .args(["--channel", "d365"])
+            .env("BYOC_TEST_TELESIGN_KEY", telesign.api_key())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let path = write(None, "http://127.0.0.1:9/webhooks/d365");
+    let created = register(&path, &["create"]);
+    let id = created.split_whitespace().nth(3).unwrap().to_owned();
+    assert_eq!(sim.channels()[0].id, id);
+    assert!(
+        created.contains(&format!("channel_id = \"{id}\"")),
+        "{created}"
+    );
+    let path = write(Some(&id), "http://127.0.0.1:8/webhooks/d365");
+    register(&path, &["update"]);
+    assert_eq!(
+        sim.channels()[0].webhook_url,
+        "http://127.0.0.1:8/webhooks/d365"
+    );
+    let listed = register(&path, &["list"]);
+    assert!(
+        listed.contains(&id) && listed.contains("http://127.0.0.1:8/webhooks/d365"),
+        "{listed}"
+    );
+    register(&path, &["delete"]);
+    assert!(sim.channels().is_empty());
+}

@@ -4,7 +4,9 @@
 -- it, so it never collides with migrations added meanwhile on other lines of work.
 
 -- A byoc conversation's conversation on a platform (the Messaging API conversation id, the
--- Salesforce conversation identifier), recorded when the platform first answers.
+-- Salesforce conversation identifier), recorded when the platform answers. One platform
+-- conversation may serve several byoc conversations in turn (Salesforce keeps one
+-- conversation per end user across sessions): its events go to the newest.
 CREATE TABLE platform_links (
     platform                 TEXT    NOT NULL,
     platform_conversation_id TEXT    NOT NULL,
@@ -13,7 +15,7 @@ CREATE TABLE platform_links (
     end_user                 TEXT,
     work_item_id             TEXT,
     created_at               INTEGER NOT NULL,
-    PRIMARY KEY (platform, platform_conversation_id)
+    PRIMARY KEY (platform, platform_conversation_id, conversation_id)
 );
 CREATE INDEX platform_links_conversation ON platform_links (conversation_id, platform);
 CREATE INDEX platform_links_end_user ON platform_links (platform, end_user, created_at);

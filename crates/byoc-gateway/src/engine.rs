@@ -124,19 +124,8 @@ pub(crate) fn step(
             (Some(rec), _) => run.bot(rec, bot, activity),
             (None, _) => {}
         },
-        InboxEvent::Platform { platform, activity } => {
-            if let (Some(rec), Some(r)) = (current, &relayed) {
-                run.platform(r, rec, platform, activity);
-            }
-        }
-        InboxEvent::PlatformRouting {
-            conversation,
-            platform,
-            report,
-        } => {
-            if let Some(rec) = current.filter(|r| &r.conversation.id == conversation) {
-                run.platform_routing(rec, platform, report);
-            }
+        InboxEvent::Platform { .. } | InboxEvent::PlatformRouting { .. } => {
+            run.platform_event_of(relayed.as_ref(), current, event);
         }
         InboxEvent::Agent {
             conversation,

@@ -55,6 +55,9 @@ pub enum InboxEvent {
     Platform {
         /// The platform entry (`[channels.{name}]`).
         platform: String,
+        /// The byoc conversation the platform's conversation is linked to (an event for an
+        /// earlier conversation of the same customer is not applied to a later one).
+        conversation: String,
         /// The normalized activity.
         activity: Box<Activity>,
     },

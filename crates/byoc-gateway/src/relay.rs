@@ -29,7 +29,9 @@ use byoc_salesforce::SalesforceAdapter;
 
 use crate::config::{ChannelKind, Config, SalesforceSettings};
 use crate::model::{ConversationRecord, InboxEvent};
-use crate::store::{Accepted, ClaimedOutbound, NewInbound, RelayStore, Store, StoreError};
+use crate::store::{
+    Accepted, ClaimedOutbound, ConversationKey, NewInbound, RelayStore, Store, StoreError,
+};
 
 pub(crate) use omnichannel::webhook as platform_webhook;
 pub(crate) use pubsub::run_subscriptions;
@@ -198,12 +200,50 @@ impl Relay {
     pub(crate) async fn accept(
         &self,
         platform: &str,
-        conv_key: &str,
+        to: &ConversationKey,
         activities: Vec<byoc_core::Activity>,
     ) -> Result<usize, StoreError> {
-        let events = platform_events(platform, conv_key, activities);
+        let events = platform_events(platform, to, activities);
         let accepted = self.store.accept_inbound(events, None).await?;
-        Ok(self.count_and_wake(platform, conv_key, &accepted))
+        Ok(self.count_and_wake(platform, &to.conv_key, &accepted))
+    }
+
+    /// The byoc conversation a platform conversation's events go to: the linked one while it
+    /// is open; else the end user's open relayed conversation (a new session before its link
+    /// was recorded); else the linked one, closed (the engine drops what comes too late).
+    pub(crate) async fn conversation_for(
+        &self,
+        platform: &str,
+        platform_conversation: Option<&str>,
+        end_user: Option<&str>,
+    ) -> Result<Option<ConversationKey>, StoreError> {
+        let mut linked = None;
+        if let Some(pc) = platform_conversation
+            && let Some(link) = self
+                .links
+                .link_of_platform_conversation(platform, pc)
+                .await?
+        {
+            let key = ConversationKey {
+                conversation_id: link.conversation_id,
+                conv_key: link.conv_key,
+            };
+            let open = self
+                .store
+                .conversation(&key.conversation_id)
+                .await?
+                .is_some_and(|r| !r.conversation.state.is_terminal());
+            if open {
+                return Ok(Some(key));
+            }
+            linked = Some(key);
+        }
+        if let Some(user) = end_user
+            && let Some(found) = self.links.open_relayed_conversation(platform, user).await?
+        {
+            return Ok(Some(found));
+        }
+        Ok(linked)
     }
 
     pub(crate) fn count_and_wake(
@@ -258,10 +298,10 @@ impl Relay {
     }
 }
 
-/// The inbox events of platform activities for one conversation key.
+/// The inbox events of platform activities for one conversation.
 pub(crate) fn platform_events(
     platform: &str,
-    conv_key: &str,
+    to: &ConversationKey,
     activities: Vec<byoc_core::Activity>,
 ) -> Vec<NewInbound> {
     activities
@@ -270,9 +310,10 @@ pub(crate) fn platform_events(
             NewInbound::new(
                 format!("platform:{platform}"),
                 a.id.clone(),
-                conv_key,
+                &to.conv_key,
                 InboxEvent::Platform {
                     platform: platform.to_owned(),
+                    conversation: to.conversation_id.clone(),
                     activity: Box::new(a),
                 },
             )

@@ -31,7 +31,8 @@ use super::{HopKind, Run};
 use crate::config::ContactCenterKind;
 use crate::model::event_with;
 use crate::model::{
-    Acknowledge, Author, ConversationRecord, EVENT_ACKNOWLEDGE, RelayLink, Target, TimerKind,
+    Acknowledge, Author, ConversationRecord, EVENT_ACKNOWLEDGE, InboxEvent, RelayLink, Target,
+    TimerKind,
 };
 use crate::store::NewOutbound;
 
@@ -94,6 +95,40 @@ impl Relayed {
 impl Run<'_, '_> {
     pub(super) fn relayed(&self) -> Option<Relayed> {
         Relayed::of(&self.cx.workstream.contact_center)
+    }
+
+    /// A platform's event ([`InboxEvent::Platform`], [`InboxEvent::PlatformRouting`]).
+    pub(super) fn platform_event_of(
+        &mut self,
+        relayed: Option<&Relayed>,
+        current: Option<ConversationRecord>,
+        event: &InboxEvent,
+    ) {
+        match (event, current, relayed) {
+            (
+                InboxEvent::Platform {
+                    platform,
+                    conversation,
+                    activity,
+                },
+                Some(rec),
+                Some(r),
+            ) if &rec.conversation.id == conversation => {
+                self.platform(r, rec, platform, activity);
+            }
+            (
+                InboxEvent::PlatformRouting {
+                    conversation,
+                    platform,
+                    report,
+                },
+                Some(rec),
+                _,
+            ) if &rec.conversation.id == conversation => {
+                self.platform_routing(rec, platform, report);
+            }
+            _ => {}
+        }
     }
 
     /// A customer activity in a relayed workstream.

@@ -25,7 +25,7 @@ use bytes::Bytes;
 
 use super::{Relay, store_error};
 use crate::model::ConversationRecord;
-use crate::store::{ClaimedOutbound, PlatformLink};
+use crate::store::{ClaimedOutbound, ConversationKey, PlatformLink};
 
 /// How long a webhook call waits for the link of a conversation just created.
 const LINK_WAIT: Duration = Duration::from_secs(2);
@@ -162,11 +162,11 @@ pub(crate) async fn webhook(
         by_conversation.entry(key).or_default().push(a);
     }
     for (omni_id, activities) in by_conversation {
-        let Some(link) = wait_for_link(relay, platform, &omni_id).await else {
+        let Some(to) = wait_for_link(relay, platform, &omni_id).await else {
             tracing::warn!(%platform, "webhook for a conversation byoc does not know (yet); answering 503");
             return AdapterError::transient("unknown conversation; retry").to_response();
         };
-        if let Err(e) = relay.accept(platform, &link.conv_key, activities).await {
+        if let Err(e) = relay.accept(platform, &to, activities).await {
             tracing::error!(%platform, error = %e, "platform webhook not persisted; answering 503");
             return AdapterError::transient("try again later").to_response();
         }
@@ -174,15 +174,11 @@ pub(crate) async fn webhook(
     inbound.response
 }
 
-async fn wait_for_link(relay: &Relay, platform: &str, omni_id: &str) -> Option<PlatformLink> {
+async fn wait_for_link(relay: &Relay, platform: &str, omni_id: &str) -> Option<ConversationKey> {
     let started = tokio::time::Instant::now();
     loop {
-        match relay
-            .links
-            .link_of_platform_conversation(platform, omni_id)
-            .await
-        {
-            Ok(Some(link)) => return Some(link),
+        match relay.conversation_for(platform, Some(omni_id), None).await {
+            Ok(Some(to)) => return Some(to),
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(%platform, error = %e, "link lookup failed");

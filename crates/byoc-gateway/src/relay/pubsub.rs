@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use super::{Platform, Relay, platform_events};
 use crate::config::{ReplayFrom, SalesforceSettings};
-use crate::store::NewInbound;
+use crate::store::{ConversationKey, NewInbound};
 
 /// How long an event waits for the link of the conversation it belongs to (the
 /// interaction's answer that records it may still be on its way).
@@ -128,8 +128,8 @@ async fn persist(
     let mut events = Vec::new();
     if !event.activities.is_empty() {
         match conversation_key(relay, platform, &event).await {
-            Some(k) => {
-                events = platform_events(platform, &k, event.activities);
+            Some(to) => {
+                events = platform_events(platform, &to, event.activities);
                 let single = events.len() == 1;
                 for (i, e) in events.iter_mut().enumerate() {
                     // The event id is the stable identity of a redelivered event.
@@ -185,23 +185,26 @@ async fn store(
     }
 }
 
-/// The conversation key of an event: by the recorded link, else by the end user's open
-/// relayed conversation, waiting briefly for a link being recorded.
-async fn conversation_key(relay: &Relay, platform: &str, event: &ReceivedEvent) -> Option<String> {
+/// The conversation of an event ([`Relay::conversation_for`]), waiting briefly for a link
+/// being recorded.
+async fn conversation_key(
+    relay: &Relay,
+    platform: &str,
+    event: &ReceivedEvent,
+) -> Option<ConversationKey> {
     let started = tokio::time::Instant::now();
     loop {
-        if let Some(conv) = &event.conversation_id
-            && let Ok(Some(link)) = relay
-                .links
-                .link_of_platform_conversation(platform, conv)
-                .await
+        match relay
+            .conversation_for(
+                platform,
+                event.conversation_id.as_deref(),
+                event.recipient.as_deref(),
+            )
+            .await
         {
-            return Some(link.conv_key);
-        }
-        if let Some(user) = &event.recipient
-            && let Ok(Some(found)) = relay.links.open_relayed_conversation(platform, user).await
-        {
-            return Some(found.conv_key);
+            Ok(Some(to)) => return Some(to),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%platform, error = %e, "conversation lookup failed"),
         }
         if started.elapsed() >= LINK_WAIT {
             return None;

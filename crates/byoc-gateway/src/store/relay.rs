@@ -85,7 +85,7 @@ pub trait RelayStore: Send + Sync + std::fmt::Debug {
         conversation_id: &str,
     ) -> Result<Option<PlatformLink>, StoreError>;
 
-    /// The link of a platform conversation.
+    /// The link of a platform conversation (to its newest byoc conversation).
     async fn link_of_platform_conversation(
         &self,
         platform: &str,

@@ -134,8 +134,10 @@ impl Bench {
     }
 
     fn platform(&mut self, platform: &str, activity: Activity) -> Step {
+        let conversation = self.rec().conversation.id.clone();
         self.run(InboxEvent::Platform {
             platform: platform.into(),
+            conversation,
             activity: Box::new(activity),
         })
     }
@@ -506,4 +508,22 @@ fn inactivity_closes_a_relayed_conversation_and_tells_the_platform() {
         to(&s, &d365())[0].kind,
         byoc_core::ActivityType::EndOfConversation
     );
+}
+
+#[test]
+fn a_platform_event_for_an_earlier_conversation_is_not_applied_to_a_later_one() {
+    let mut b = Bench::omnichannel();
+    b.customer("hello");
+    b.at(1)
+        .customer_activity(Activity::new(byoc_core::ActivityType::EndOfConversation));
+    b.at(1).customer("hello again");
+    let newer = b.rec().conversation.id.clone();
+    let s = b.at(1).run(InboxEvent::Platform {
+        platform: "d365".into(),
+        conversation: "conv-1".into(),
+        activity: Box::new(omni_event("AgentEndSession")),
+    });
+    assert!(s.record.is_none(), "nothing applied");
+    assert_eq!(b.rec().conversation.id, newer);
+    assert_eq!(b.state(), ConversationState::Open);
 }

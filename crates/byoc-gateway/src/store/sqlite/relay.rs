@@ -34,7 +34,7 @@ impl RelayStore for SqliteStore {
             Box::pin(async move {
                 sqlx::query(
                     "INSERT INTO platform_links (platform, platform_conversation_id, conversation_id, conv_key, end_user, work_item_id, created_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, platform_conversation_id) DO UPDATE SET \
+                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, platform_conversation_id, conversation_id) DO UPDATE SET \
                      work_item_id = COALESCE(excluded.work_item_id, platform_links.work_item_id), \
                      end_user = COALESCE(excluded.end_user, platform_links.end_user)",
                 )
@@ -60,7 +60,7 @@ impl RelayStore for SqliteStore {
     ) -> Result<Option<PlatformLink>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {LINK_COLUMNS} FROM platform_links WHERE platform = ? AND conversation_id = ? \
-             ORDER BY created_at DESC LIMIT 1"
+             ORDER BY created_at DESC, rowid DESC LIMIT 1"
         ))
         .bind(platform)
         .bind(conversation_id)
@@ -75,7 +75,8 @@ impl RelayStore for SqliteStore {
         platform_conversation_id: &str,
     ) -> Result<Option<PlatformLink>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {LINK_COLUMNS} FROM platform_links WHERE platform = ? AND platform_conversation_id = ?"
+            "SELECT {LINK_COLUMNS} FROM platform_links WHERE platform = ? AND platform_conversation_id = ? \
+             ORDER BY created_at DESC, rowid DESC LIMIT 1"
         ))
         .bind(platform)
         .bind(platform_conversation_id)

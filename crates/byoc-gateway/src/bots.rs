@@ -98,6 +98,10 @@ impl Bots {
     ) -> Result<byoc_core::Delivery, AdapterError> {
         let session = self.session(bot, conversation_id, conv_key, None).await?;
         let id = session.client.post_activity(activity).await?;
+        if activity.kind == byoc_core::ActivityType::EndOfConversation {
+            // The customer left (a relayed workstream told the bot): nothing more to read.
+            self.release(conversation_id, bot).await;
+        }
         Ok(byoc_core::Delivery::accepted(
             (!id.is_empty()).then_some(id),
         ))

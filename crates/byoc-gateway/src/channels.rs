@@ -121,6 +121,8 @@ pub(crate) fn build(
                     limit,
                 )
             }
+            // Contact-center platforms are built by the relay, not as customer channels.
+            ChannelKind::MessagingApi(_) | ChannelKind::Salesforce(_) => continue,
         };
         out.insert(
             c.name.clone(),

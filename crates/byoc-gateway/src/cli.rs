@@ -1,4 +1,5 @@
-//! The `byoc` command line: `demo [--once]`, `serve --config`, `check --config`,
+//! The `byoc` command line: `demo [--once] [--contact-center C]`, `serve --config`,
+//! `check --config`, `channel register [create|update|list|delete] --config --channel`,
 //! `normalize --channel <provider> [FILE]`.
 //!
 //! Exit codes: 0 success; 1 a failure while running (the demo names the hop); 2 bad input
@@ -11,7 +12,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+#[cfg(feature = "demo")]
+use crate::demo::DemoContactCenter;
 use crate::normalize::{Provider, normalize_payload, to_lines};
+use crate::relay::register::Action;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +37,9 @@ enum Command {
         /// hop that failed).
         #[arg(long)]
         once: bool,
+        /// The contact center: byoc's own, or a platform's simulator the gateway relays to.
+        #[arg(long, value_enum, default_value_t = DemoContactCenter::Byoc)]
+        contact_center: DemoContactCenter,
     },
     /// Run the gateway.
     Serve {
@@ -46,6 +53,11 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Contact-center channel records.
+    Channel {
+        #[command(subcommand)]
+        command: ChannelCommand,
+    },
     /// Print the canonical activities of one provider payload, one compact JSON per line.
     Normalize {
         /// Whose payload it is.
@@ -53,6 +65,26 @@ enum Command {
         channel: Provider,
         /// The payload file; standard input when absent.
         file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ChannelCommand {
+    /// Create, update, list or delete the Dataverse record of a `messaging-api` channel
+    /// entry (`msdyn_occustommessagingchannel`), with the entry's credentials.
+    Register {
+        /// What to do.
+        #[arg(value_enum, default_value = "create")]
+        action: Action,
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The `[channels.NAME]` entry (`kind = "messaging-api"`).
+        #[arg(long)]
+        channel: String,
+        /// The record id (update, delete); the entry's `channel_id` when absent.
+        #[arg(long)]
+        id: Option<String>,
     },
 }
 
@@ -122,11 +154,46 @@ pub fn main() -> ExitCode {
                 }
             })
         }
+        Command::Channel {
+            command:
+                ChannelCommand::Register {
+                    action,
+                    config,
+                    channel,
+                    id,
+                },
+        } => {
+            init_tracing("warn");
+            let config = match Config::load(&config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            runtime(async move {
+                match crate::relay::register::run(&config, &channel, action, id.as_deref()).await {
+                    Ok(lines) => {
+                        for l in lines {
+                            println!("{l}");
+                        }
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
+            })
+        }
         #[cfg(feature = "demo")]
-        Command::Demo { once } => {
+        Command::Demo {
+            once,
+            contact_center,
+        } => {
             init_tracing("warn");
             runtime(async move {
-                match crate::demo::run(once).await {
+                match crate::demo::run_with(once, contact_center).await {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(e) => {
                         eprintln!("byoc demo: {e}");

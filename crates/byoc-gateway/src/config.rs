@@ -26,11 +26,46 @@
 //! contact_center = "byoc"                # [workstreams.definition] ...
 //! bot_timeout = "30s"
 //!
+//! [channels.d365]                        # Dynamics 365 Omnichannel, Messaging API
+//! kind = "messaging-api"                 # webhook: /webhooks/d365/v3/conversations/{id}/activities
+//! tenant_id = "7d1f3a5c-..."             # the Entra app Omnichannel authenticates as
+//! client_id = "3f2504e0-..."
+//! client_secret = { env = "D365_CLIENT_SECRET" }
+//! org_id = "1a2b3c4d-..."
+//! geo = "eu"                             # m-{org}.{geo}.omnichannelengagementhub.com
+//! zone = "crm4"                          # https://{org}-c.{zone}.dynamics.com/.default
+//! channel_id = "5c3e1a9f-..."            # printed by `byoc channel register`
+//! dataverse_url = "https://contoso.crm4.dynamics.com"   # for `byoc channel register`
+//! webhook_url = "https://byoc.contoso.com/webhooks/d365"
+//!
+//! [channels.sf]                          # Salesforce Interaction Service (BYOC)
+//! kind = "salesforce"
+//! consumer_key = "3MVG9..."              # the connected app, JWT bearer flow
+//! username = "integration@contoso.com"
+//! private_key = { env = "SF_PRIVATE_KEY" }
+//! org_id = "00D5g000004Zx1A"
+//! scrt_url = "https://contoso.my.salesforce-scrt.com"
+//! instance_url = "https://contoso.my.salesforce.com"
+//! channel_address = "b7e1c2d3-..."       # MessagingChannel ChannelAddressIdentifier
+//! channel_definition = "Partner_ChannelDefinition"
+//! platform_event = "ns__ConvEvent__e"
+//! event_type_field = "ns__EventType__c"
+//! payload_field = "ns__Payload__c"
+//! routing_deadline = "60s"               # salesforce-ccaas: byoc answers routing within it
+//! queues = { Support = "00G5g000000SuPpA" }   # byoc queue -> Salesforce queue id
+//!
+//! # A relayed workstream names its platform entry:
+//! # contact_center = "omnichannel"        platform = "d365"   ([channels.d365] kind = "messaging-api")
+//! # contact_center = "omnichannel-bot"    platform = "ocbot"  ([bots.ocbot])
+//! # contact_center = "salesforce"         platform = "sf"     ([channels.sf] kind = "salesforce")
+//! # contact_center = "salesforce-ccaas"   platform = "sf"     (byoc routes; members are Salesforce user ids)
+//!
 //! [[agents]]
 //! id = "alice"
 //! password_hash = "$argon2id$v=19$m=19456,t=2,p=1$..."   # or password = { env = "..." }
 //! ```
 
+mod platform;
 mod raw;
 #[cfg(test)]
 mod tests;
@@ -45,6 +80,8 @@ use byoc_core::Secret;
 use byoc_core::workstream::Workstream;
 
 use raw::RawConfig;
+
+pub use platform::{MessagingApiSettings, ReplayFrom, SalesforceSettings};
 
 /// A configuration that cannot be used: the file, the field at fault and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -209,16 +246,31 @@ pub enum ChannelKind {
         /// Service URL patterns trusted before any activity arrived.
         trusted_service_urls: Vec<String>,
     },
+    /// Dynamics 365 Omnichannel through the Messaging API: a contact center a workstream
+    /// relays to (`contact_center = "omnichannel"`), not a customer channel.
+    MessagingApi(Box<MessagingApiSettings>),
+    /// The Salesforce Interaction Service: a contact center a workstream relays to
+    /// (`contact_center = "salesforce"` or `"salesforce-ccaas"`), not a customer channel.
+    Salesforce(Box<SalesforceSettings>),
 }
 
 impl ChannelKind {
-    /// The provider's name (`telesign`, `connector`).
+    /// The provider's name (`telesign`, `connector`, `messaging-api`, `salesforce`).
     #[must_use]
     pub fn provider(&self) -> &'static str {
         match self {
             Self::Telesign { .. } => "telesign",
             Self::Connector { .. } => "connector",
+            Self::MessagingApi(_) => "messaging-api",
+            Self::Salesforce(_) => "salesforce",
         }
+    }
+
+    /// Whether this entry is a contact-center platform (relayed to) rather than a
+    /// customer channel.
+    #[must_use]
+    pub fn is_platform(&self) -> bool {
+        matches!(self, Self::MessagingApi(_) | Self::Salesforce(_))
     }
 }
 
@@ -236,12 +288,59 @@ pub struct BotConfig {
     pub poll_interval: Duration,
 }
 
-/// Where a workstream's conversations go once routed to a queue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a workstream's conversations are worked (`contact_center`, with `platform` naming
+/// the entry a relayed one goes through).
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ContactCenterKind {
-    /// byoc's own queues and agents (the agent API).
+    /// byoc's own queues and agents (the agent API), bot first.
     Byoc,
+    /// Dynamics 365 Omnichannel through the Messaging API (`"omnichannel"`): byoc is the
+    /// custom messaging channel; Omnichannel routes, and its agents and bots answer.
+    Omnichannel {
+        /// The `kind = "messaging-api"` channel entry.
+        channel: String,
+    },
+    /// Dynamics 365 Omnichannel through a Bot Framework custom channel
+    /// (`"omnichannel-bot"`): each conversation is a Direct Line conversation with the
+    /// Azure bot the Omnichannel channel is configured on.
+    OmnichannelBot {
+        /// The `[bots.*]` entry.
+        bot: String,
+    },
+    /// Salesforce BYOC for Messaging (`"salesforce"`): Salesforce routes; its agents and
+    /// Agentforce answer.
+    Salesforce {
+        /// The `kind = "salesforce"` channel entry.
+        channel: String,
+    },
+    /// Salesforce BYOC for CCaaS with byoc as the routing owner (`"salesforce-ccaas"`):
+    /// byoc's workstream router chooses the queue or the rep (queue members are Salesforce
+    /// user ids) and answers Salesforce's routing requests within the deadline.
+    SalesforceCcaas {
+        /// The `kind = "salesforce"` channel entry.
+        channel: String,
+    },
+}
+
+impl ContactCenterKind {
+    /// Whether the workstream relays to a platform (anything but [`ContactCenterKind::Byoc`]).
+    #[must_use]
+    pub fn is_relayed(&self) -> bool {
+        !matches!(self, Self::Byoc)
+    }
+
+    /// The `[channels]` entry of the platform relayed to (not for
+    /// [`ContactCenterKind::OmnichannelBot`], which names a bot).
+    #[must_use]
+    pub fn platform_channel(&self) -> Option<&str> {
+        match self {
+            Self::Omnichannel { channel }
+            | Self::Salesforce { channel }
+            | Self::SalesforceCcaas { channel } => Some(channel),
+            _ => None,
+        }
+    }
 }
 
 /// One workstream with the gateway's settings around it.
@@ -347,6 +446,10 @@ impl fmt::Display for ContactCenterKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Byoc => f.write_str("byoc"),
+            Self::Omnichannel { channel } => write!(f, "omnichannel via {channel}"),
+            Self::OmnichannelBot { bot } => write!(f, "omnichannel-bot via {bot}"),
+            Self::Salesforce { channel } => write!(f, "salesforce via {channel}"),
+            Self::SalesforceCcaas { channel } => write!(f, "salesforce-ccaas via {channel}"),
         }
     }
 }

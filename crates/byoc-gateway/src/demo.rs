@@ -11,6 +11,7 @@
 
 mod bot;
 mod once;
+mod relay;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -61,7 +62,7 @@ pub(crate) struct Demo {
     bot_url: String,
 }
 
-fn random_secret() -> String {
+pub(crate) fn random_secret() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
@@ -259,9 +260,27 @@ impl Demo {
     }
 }
 
-/// Prints each hop as it happens, and each SMS the simulator delivers to the customer.
+/// Which contact center `byoc demo` shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum DemoContactCenter {
+    /// byoc's own bot, queues and agents.
+    #[default]
+    Byoc,
+    /// Dynamics 365 Omnichannel through the Messaging API (its simulator).
+    Omnichannel,
+    /// Salesforce BYOC for CCaaS, byoc routing (its simulator).
+    Salesforce,
+}
+
+/// Prints each hop as it happens.
 fn print_hops(demo: &Demo) -> tokio::task::JoinHandle<()> {
-    let mut hops = demo.gateway.hops();
+    print_hops_of(&demo.gateway)
+}
+
+/// Prints each hop of `gateway` as it happens.
+pub(crate) fn print_hops_of(gateway: &RunningGateway) -> tokio::task::JoinHandle<()> {
+    let mut hops = gateway.hops();
     tokio::spawn(async move {
         loop {
             match hops.recv().await {
@@ -275,11 +294,25 @@ fn print_hops(demo: &Demo) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Runs `byoc demo` (interactive) or `byoc demo --once` (scripted).
+/// Runs `byoc demo` (interactive) or `byoc demo --once` (scripted) with byoc's own
+/// contact center.
 ///
 /// # Errors
 /// [`DemoError`] naming the hop that failed.
 pub async fn run(once: bool) -> Result<(), DemoError> {
+    run_with(once, DemoContactCenter::Byoc).await
+}
+
+/// Runs `byoc demo [--once] --contact-center <byoc|omnichannel|salesforce>`.
+///
+/// # Errors
+/// [`DemoError`] naming the hop that failed.
+pub async fn run_with(once: bool, contact_center: DemoContactCenter) -> Result<(), DemoError> {
+    match contact_center {
+        DemoContactCenter::Omnichannel => return relay::run(once, false).await,
+        DemoContactCenter::Salesforce => return relay::run(once, true).await,
+        DemoContactCenter::Byoc => {}
+    }
     let demo = Demo::start().await?;
     if once {
         let printer = print_hops(&demo);
@@ -330,7 +363,11 @@ pub async fn run(once: bool) -> Result<(), DemoError> {
 }
 
 fn print_sms(demo: &Demo) -> tokio::task::JoinHandle<()> {
-    let telesign = Arc::clone(&demo.telesign);
+    print_sms_of(Arc::clone(&demo.telesign))
+}
+
+/// Prints each SMS the simulator delivers to the customer.
+pub(crate) fn print_sms_of(telesign: Arc<TelesignSim>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut seen = 0;
         loop {

@@ -25,6 +25,7 @@ mod agent;
 mod bot;
 mod content;
 mod hops;
+mod relay;
 mod routing;
 #[cfg(test)]
 mod tests;
@@ -129,12 +130,19 @@ pub(crate) fn step(
         cx,
         out: Step::default(),
     };
+    let relayed = run.relayed();
     match event {
-        InboxEvent::Customer { activity } => run.customer(current, activity),
-        InboxEvent::Bot { bot, activity } => {
-            if let Some(rec) = current {
-                run.bot(rec, bot, activity);
-            }
+        InboxEvent::Customer { activity } => match &relayed {
+            Some(r) => run.relay_customer(r, current, activity),
+            None => run.customer(current, activity),
+        },
+        InboxEvent::Bot { bot, activity } => match (current, &relayed) {
+            (Some(rec), Some(relay::Relayed::Bot(_))) => run.relay_bot(rec, bot, activity),
+            (Some(rec), _) => run.bot(rec, bot, activity),
+            (None, _) => {}
+        },
+        InboxEvent::Platform { .. } | InboxEvent::PlatformRouting { .. } => {
+            run.platform_event_of(relayed.as_ref(), current, event);
         }
         InboxEvent::Agent {
             conversation,
@@ -156,7 +164,10 @@ pub(crate) fn step(
             timer,
         } => {
             if let Some(rec) = current.filter(|r| &r.conversation.id == conversation) {
-                run.timer(rec, *timer);
+                match &relayed {
+                    Some(r) => run.relay_timer(r, rec, *timer),
+                    None => run.timer(rec, *timer),
+                }
             }
         }
     }
@@ -315,6 +326,7 @@ impl Run<'_, '_> {
             accepted: false,
             transcript_len: 0,
             awaiting_bot_since: None,
+            relay: None,
         };
         self.hop(&rec, HopKind::Started { channel }, None);
         self.automated(&mut rec, MessageKind::Greeting, &MessageValues::default());

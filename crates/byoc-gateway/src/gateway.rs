@@ -16,6 +16,7 @@ use crate::config::{AgentPassword, Config};
 use crate::dispatch::{Dispatcher, ProcessFn};
 use crate::engine::{Hop, Notice};
 use crate::outbox::{self, Handoff};
+use crate::relay::Relay;
 mod process;
 mod routers;
 mod tasks;
@@ -24,7 +25,7 @@ use process::Deliverer;
 pub(crate) use routers::Routing;
 use tasks::{run_pruner, run_timers};
 
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{RelayStore, SqliteStore, Store, StoreError};
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +64,8 @@ pub(crate) struct Shared {
     pub(crate) routing: Mutex<Routing>,
     pub(crate) dispatcher: Dispatcher,
     pub(crate) bots: Arc<Bots>,
+    /// The contact-center platforms relayed workstreams go to.
+    pub(crate) relay: Arc<Relay>,
     pub(crate) hops: broadcast::Sender<Hop>,
     pub(crate) notices: broadcast::Sender<Notice>,
     pub(crate) outbox_wake: Arc<Notify>,
@@ -133,6 +136,12 @@ impl RunningGateway {
     #[must_use]
     pub fn store(&self) -> Arc<dyn Store> {
         Arc::clone(&self.shared.store)
+    }
+
+    /// The relay's part of the store: platform links and replay ids (for inspection).
+    #[must_use]
+    pub fn relay_store(&self) -> Arc<dyn RelayStore> {
+        Arc::clone(&self.shared.relay.links)
     }
 
     /// Persists activities from a channel as its webhook does (the sink an HTTP bridge
@@ -217,9 +226,12 @@ pub async fn start_on(
 ) -> Result<RunningGateway, StartError> {
     // Installed before anything is counted (a recorder sees only what follows it).
     let _ = crate::metrics::handle();
-    let store: Arc<dyn Store> =
+    let sqlite =
         Arc::new(SqliteStore::open(&config.store.sqlite, config.store.group_commit_max).await?);
+    let store: Arc<dyn Store> = sqlite.clone();
+    let links: Arc<dyn RelayStore> = sqlite;
     let channels = channels::build(&config.channels, config.server.max_body_bytes)?;
+    let platforms = Relay::platforms(&config)?;
     let mut passwords = HashMap::new();
     for a in &config.agents {
         let hash = match &a.password {
@@ -243,6 +255,7 @@ pub async fn start_on(
             routing.set_member(agent.clone(), Presence::Offline, *load);
         }
     }
+    crate::relay::platform_members(&config, &mut routing, &loads);
 
     let addr = listener.local_addr().map_err(|source| StartError::Bind {
         addr: config.server.listen,
@@ -273,6 +286,14 @@ pub async fn start_on(
             Arc::clone(&store),
             Arc::new(move |key: &str| d.wake(key)),
         ));
+        let d = dispatcher.clone();
+        let relay = Arc::new(Relay::new(
+            &config,
+            platforms,
+            Arc::clone(&store),
+            links,
+            Arc::new(move |key: &str| d.wake(key)),
+        ));
         Shared {
             config: config.clone(),
             store: Arc::clone(&store),
@@ -280,6 +301,7 @@ pub async fn start_on(
             routing: Mutex::new(Routing::new(&config.workstreams, routing)),
             dispatcher,
             bots,
+            relay,
             hops: broadcast::channel(1024).0,
             notices: broadcast::channel(1024).0,
             outbox_wake: Arc::new(Notify::new()),
@@ -309,11 +331,13 @@ pub async fn start_on(
         stop_rx.clone(),
     )));
 
-    // Resume: inbox events not yet processed, then bot sessions still in use.
+    // Resume: inbox events not yet processed, then bot sessions still in use, then the
+    // platforms' event streams from their stored replay ids.
     for key in store.keys_with_pending_inbox().await? {
         shared.dispatcher.wake(&key);
     }
     shared.bots.resume_all().await;
+    tasks.extend(crate::relay::run_subscriptions(&shared.relay, &stop_rx));
 
     let app = crate::http::router(Arc::clone(&shared));
     let mut server_stop = stop_rx.clone();

@@ -55,12 +55,27 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             .route(&format!("/webhooks/{name}"), route.clone())
             .route(&format!("/webhooks/{name}/{{*rest}}"), route);
     }
+    // Contact-center platforms with a webhook of their own (the Messaging API's agents' side).
+    for (name, adapter) in shared.relay.messaging_apis() {
+        let sink = crate::relay::PlatformSink {
+            relay: Arc::clone(&shared.relay),
+            platform: name.clone(),
+        };
+        let route = Webhook::new(Arc::clone(adapter), sink)
+            .body_limit(limit)
+            .into_route();
+        app = app
+            .route(&format!("/webhooks/{name}"), route.clone())
+            .route(&format!("/webhooks/{name}/{{*rest}}"), route);
+    }
     app.route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/admin/dead-letters", get(dead_letters))
         .route("/api/admin/dead-letters/{id}/replay", post(replay))
         .merge(crate::agent::router())
+        .merge(crate::admin::router())
+        .merge(crate::admin::router())
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(shared)
 }
@@ -122,7 +137,7 @@ async fn metrics(State(shared): State<AppState>) -> Response {
 }
 
 /// Checks the admin bearer token in constant time.
-fn is_admin(shared: &Shared, headers: &http::HeaderMap) -> bool {
+pub(crate) fn is_admin(shared: &Shared, headers: &http::HeaderMap) -> bool {
     let Some(expected) = &shared.config.admin_token else {
         return false;
     };

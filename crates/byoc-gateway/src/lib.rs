@@ -9,6 +9,8 @@
 //! |---|---|
 //! | `byoc demo` | the gateway, the simulators and a sample Bot Framework bot on loopback; prints the URLs and what to try, then each conversation hop as it happens |
 //! | `byoc demo --once` | one scripted conversation through every hop (SMS in → bot → hand-off → queue → agent → SMS out); exit 0, or 1 naming the hop that failed |
+//! | `byoc demo [--once] --contact-center <omnichannel\|salesforce>` | the same with a platform's simulator as the contact center (SMS in → Omnichannel or Salesforce → its agent → SMS out); interactive, it prints how to play the agent with `byoc-sim agent` |
+//! | `byoc channel register [create\|update\|list\|delete] --config byoc.toml --channel NAME` | the Dataverse record of a Messaging API custom channel (`msdyn_occustommessagingchannel`), with the entry's credentials |
 //! | `byoc serve --config byoc.toml` | the gateway for real ([`Config`] documents the file) |
 //! | `byoc check --config byoc.toml` | validates without starting; exit 2 naming the file, the field and the reason |
 //! | `byoc normalize --channel <connector\|directline\|telesign\|messaging-api\|salesforce> [FILE]` | the canonical activities of one provider payload, one compact JSON per line; bad input exits 2 naming the field |
@@ -79,10 +81,42 @@
 //!
 //! ## Contact centers
 //!
-//! A workstream names its contact center ([`ContactCenterKind`]); this version has byoc's
-//! own queues and agents, worked through the agent API (`/api/agent/...`, JSON and
-//! server-sent events; see the `agent` module's table in the source). Dynamics 365
-//! Omnichannel and Salesforce as contact centers plug in behind the same seam.
+//! A workstream names its contact center ([`ContactCenterKind`]): byoc's own queues and
+//! agents, worked through the agent API (`/api/agent/...`, JSON and server-sent events; see
+//! the `agent` module's table in the source), or a platform byoc relays to, byoc being the
+//! custom channel that brings the customer's channel into it:
+//!
+//! | `contact_center` | `platform` names | customer → platform | platform → customer |
+//! |---|---|---|---|
+//! | `byoc` | — | bot first, byoc's queues and agents | the agent API |
+//! | `omnichannel` | a `kind = "messaging-api"` channel | the first message creates the Omnichannel conversation (customer context, context variables, request id); messages, typing, the customer leaving | the webhook `/webhooks/{name}/v3/conversations/{id}/activities`: agent and bot messages, attachments, typing, agent accepted, transfers, the end |
+//! | `omnichannel-bot` | a `[bots.*]` entry | a Direct Line conversation with the Azure bot the Omnichannel custom channel is on (watermark stored) | everything the bot relays (Omnichannel's bot, then its agents) |
+//! | `salesforce` | a `kind = "salesforce"` channel | interactions (messages, files, typing), delivery receipts as acknowledgements, the end of the session | one Pub/Sub subscription per channel entry: rep and Agentforce messages, participants, typing, session end |
+//! | `salesforce-ccaas` | a `kind = "salesforce"` channel | as `salesforce`, and byoc routes: on a new conversation or a `RoutingRequested` event, byoc's workstream router chooses the queue or the rep and answers with `/route`, `/agentWork` and `/routingResult` within the routing deadline (60 s) | as `salesforce` |
+//!
+//! In every mode the conversation, its state and its transcript stay in byoc's store:
+//! `GET /api/admin/conversations[/{id}[/export]]` shows and exports them with their
+//! platform links. The engine stays pure: a customer event of a relayed workstream queues
+//! the platform's copy in the outbox ([`Target::Platform`]); a platform event
+//! ([`InboxEvent::Platform`]) yields the reply to the customer's channel, adapted to it with
+//! every loss in the transcript, and the state change (agent accepted → Active, transfer to
+//! a queue → Open, agent ended → WrapUp, closed → Closed). byoc's automated messages are
+//! the platform's business in relayed modes and are not sent.
+//!
+//! Nothing is lost across a restart: the request id of the platform conversation is in the
+//! record before the create call (a retried create returns the same conversation), the
+//! platform conversation ids are recorded ([`PlatformLink`]) as the platform answers,
+//! Direct Line watermarks are stored with the activities they delivered, and each Pub/Sub
+//! replay id is stored in the transaction of the events it delivered, so the stream resumes
+//! after the last persisted event. Calls to a platform go through the outbox like every
+//! delivery (ordered per conversation, retried with backoff and `Retry-After`, an expired
+//! token re-authenticated once by the adapter, dead-lettered with the reason). Platform
+//! events enter like customer webhooks: deduplicated by the platform's id and persisted
+//! before they are acknowledged (the Messaging API hears `200` only then).
+//!
+//! A missed routing deadline (CCaaS) is never silent: the late `/routingResult` Salesforce
+//! expects, the metric `byoc_platform_routing_deadline_missed_total`, a warning in the log
+//! and a note in the transcript ([`RoutingReport`]).
 //!
 //! ## Store
 //!
@@ -125,7 +159,8 @@
 //!
 //! `/healthz` (alive), `/readyz` (started and the store answers), `/metrics` (Prometheus:
 //! messages in and out per channel, duplicates, routing decisions by outcome, outbox depth,
-//! retries, dead letters, webhook and delivery latencies, group-commit sizes). Logs go
+//! retries, dead letters, webhook and delivery latencies, group-commit sizes, platform
+//! routing times and missed deadlines, platform stream reconnections). Logs go
 //! through `tracing` with conversation ids; message bodies and secrets never appear at
 //! info level or above.
 //!
@@ -142,6 +177,7 @@
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+mod admin;
 mod agent;
 mod bots;
 mod channels;
@@ -157,25 +193,28 @@ mod metrics;
 mod model;
 mod normalize;
 mod outbox;
+mod relay;
 mod store;
 
 pub use cli::main as cli_main;
 pub use config::{
     AgentConfig, AgentPassword, BotConfig, ChannelConfig, ChannelKind, Config, ConfigError,
-    ContactCenterKind, EnvLookup, OutboxSettings, ServerSettings, StoreSettings, WorkstreamConfig,
+    ContactCenterKind, EnvLookup, MessagingApiSettings, OutboxSettings, ReplayFrom,
+    SalesforceSettings, ServerSettings, StoreSettings, WorkstreamConfig,
 };
 #[cfg(feature = "demo")]
-pub use demo::{DemoError, run as run_demo};
+pub use demo::{DemoContactCenter, DemoError, run as run_demo, run_with as run_demo_with};
 pub use engine::{Hop, HopKind, Notice, NoticeKind};
 pub use gateway::{RunningGateway, SinkError, StartError, start, start_on};
 pub use model::{
-    AgentAction, Author, ConversationRecord, InboxEvent, Target, TimerKind, TranscriptEntry,
+    Acknowledge, AgentAction, Author, ConversationRecord, InboxEvent, RelayLink, RoutingPlan,
+    RoutingReport, Target, TimerKind, TranscriptEntry,
 };
 pub use normalize::{Provider, normalize_payload, to_lines};
 pub use store::{
-    Accepted, BotSession, ClaimedOutbound, ConversationRow, DeadLetter, Finished, InboxItem, Lease,
-    NewInbound, NewOutbound, OutboundResult, SqliteStore, StepCommit, Store, StoreError,
-    TimerChange,
+    Accepted, BotSession, ClaimedOutbound, ConversationKey, ConversationRow, DeadLetter, Finished,
+    InboxItem, Lease, NewInbound, NewOutbound, OutboundResult, PlatformLink, RelayStore,
+    SqliteStore, StepCommit, Store, StoreError, TimerChange,
 };
 
 #[cfg(test)]

@@ -1,6 +1,11 @@
 //! The values the engine, the store and the shell exchange: inbound events, the stored
 //! conversation record, transcript entries, timers and outbound targets.
 
+mod relay;
+
+pub use relay::{Acknowledge, RelayLink, RoutingPlan, RoutingReport};
+pub(crate) use relay::{EVENT_ACKNOWLEDGE, EVENT_ROUTE, event_with};
+
 use byoc_core::activity::ConversationReference;
 use byoc_core::conversation::Conversation;
 use byoc_core::{Activity, Attachment};
@@ -43,6 +48,27 @@ pub enum InboxEvent {
         conversation: String,
         /// Which.
         timer: TimerKind,
+    },
+    /// An activity from the contact-center platform a relayed workstream goes to (the
+    /// Messaging API webhook, the Salesforce Pub/Sub stream): an agent's or a platform
+    /// bot's message, typing, a state change, a routing request.
+    Platform {
+        /// The platform entry (`[channels.{name}]`).
+        platform: String,
+        /// The byoc conversation the platform's conversation is linked to (an event for an
+        /// earlier conversation of the same customer is not applied to a later one).
+        conversation: String,
+        /// The normalized activity.
+        activity: Box<Activity>,
+    },
+    /// How a routing answer to the platform went (CCaaS): within the deadline or not.
+    PlatformRouting {
+        /// The conversation routed.
+        conversation: String,
+        /// The platform entry.
+        platform: String,
+        /// What happened.
+        report: RoutingReport,
     },
 }
 
@@ -144,6 +170,9 @@ pub struct ConversationRecord {
     /// Since when the customer waits for the bot's answer (the bot timeout runs from here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub awaiting_bot_since: Option<DateTime<Utc>>,
+    /// The platform a relayed conversation goes to, and its keys there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<RelayLink>,
 }
 
 /// Who wrote a transcript entry.
@@ -201,15 +230,18 @@ pub enum Target {
     Channel(String),
     /// A bot, by member id.
     Bot(String),
+    /// A contact-center platform a relayed workstream goes to, by `[channels]` entry.
+    Platform(String),
 }
 
 impl Target {
-    /// `channel:<name>` or `bot:<id>` (the stored form).
+    /// `channel:<name>`, `bot:<id>` or `platform:<name>` (the stored form).
     #[must_use]
     pub fn to_stored(&self) -> String {
         match self {
             Self::Channel(c) => format!("channel:{c}"),
             Self::Bot(b) => format!("bot:{b}"),
+            Self::Platform(p) => format!("platform:{p}"),
         }
     }
 
@@ -219,6 +251,7 @@ impl Target {
         match s.split_once(':')? {
             ("channel", c) => Some(Self::Channel(c.to_owned())),
             ("bot", b) => Some(Self::Bot(b.to_owned())),
+            ("platform", p) => Some(Self::Platform(p.to_owned())),
             _ => None,
         }
     }

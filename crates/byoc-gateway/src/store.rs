@@ -10,6 +10,7 @@
 //! the step that queues outbound rows may claim them at once ([`StepCommit::claim`]), and
 //! recording a delivery may claim the next row of its lane ([`Store::finish_outbound`]).
 
+mod relay;
 mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -21,6 +22,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{ConversationRecord, InboxEvent, Target, TimerKind, TranscriptEntry};
 
+pub use relay::{ConversationKey, PlatformLink, RelayStore};
 pub use sqlite::SqliteStore;
 
 /// Most inbox entries [`Store::pending_inbox`] returns at once.

@@ -12,6 +12,7 @@
 //! | [`salesforce`] | Salesforce token endpoint, Interaction Service, Pub/Sub gRPC | `byoc-sim salesforce --port P` |
 //!
 //! | [`AllSims`] | every simulator above, one CA | `byoc-sim all` |
+//! | [`run_agent_cli`] | plays the Messaging API's or Salesforce's agent of a running simulator | `byoc-sim agent <omnichannel\|salesforce> --sim URL ...` |
 //!
 //! Each simulator's library API starts it on `127.0.0.1:0` and returns a handle with its URL,
 //! what it recorded, and ways to drive it.
@@ -25,8 +26,10 @@
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub use agent_cli::run_cli as run_agent_cli;
 pub use all::{AllSims, run_cli as run_all_cli};
 
+mod agent_cli;
 mod all;
 pub mod directline;
 mod entra;

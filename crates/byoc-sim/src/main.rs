@@ -1,10 +1,11 @@
 //! `byoc-sim <telesign|directline|connector|messaging-api|salesforce> --port P [credentials]`:
 //! one simulator standalone; `byoc-sim all`: every one at once behind one CA. Prints
 //! `listening on http(s)://127.0.0.1:P` first, and the CA file beside it with TLS.
+//! `byoc-sim agent <omnichannel|salesforce> --sim URL ...` plays a running simulator's agent.
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: byoc-sim <telesign|directline|connector|messaging-api|salesforce> --port P [--tls|--tls-dir DIR] [options]\n       byoc-sim all [--plaintext] [--tls-dir DIR] [ports]\n       byoc-sim <simulator|all> --help";
+const USAGE: &str = "usage: byoc-sim <telesign|directline|connector|messaging-api|salesforce> --port P [--tls|--tls-dir DIR] [options]\n       byoc-sim all [--plaintext] [--tls-dir DIR] [ports]\n       byoc-sim agent <omnichannel|salesforce> --sim URL <action>\n       byoc-sim <simulator|all|agent> --help";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -26,6 +27,7 @@ async fn main() -> ExitCode {
         "messaging-api" => byoc_sim::messaging_api::run_cli(args).await,
         "salesforce" => byoc_sim::salesforce::run_cli(args).await,
         "all" => byoc_sim::run_all_cli(args).await,
+        "agent" => byoc_sim::run_agent_cli(args).await,
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

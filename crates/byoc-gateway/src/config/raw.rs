@@ -98,8 +98,53 @@ pub(crate) enum RawChannel {
         #[serde(default)]
         trusted_service_urls: Vec<String>,
     },
-    MessagingApi {},
-    Salesforce {},
+    MessagingApi(Box<RawMessagingApi>),
+    Salesforce(Box<RawSalesforce>),
+}
+
+/// `kind = "messaging-api"`: Dynamics 365 Omnichannel through the Messaging API.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMessagingApi {
+    pub(crate) tenant_id: String,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: RawSecret,
+    pub(crate) org_id: String,
+    pub(crate) channel_id: Option<String>,
+    pub(crate) geo: Option<String>,
+    pub(crate) zone: String,
+    pub(crate) base_url: Option<String>,
+    pub(crate) authority: Option<String>,
+    pub(crate) dataverse_url: Option<String>,
+    pub(crate) webhook_url: Option<String>,
+    pub(crate) record_name: Option<String>,
+    #[serde(default)]
+    pub(crate) webhook_audiences: Vec<String>,
+}
+
+/// `kind = "salesforce"`: the Salesforce Interaction Service (BYOC).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSalesforce {
+    pub(crate) consumer_key: String,
+    pub(crate) username: String,
+    pub(crate) private_key: RawSecret,
+    pub(crate) org_id: String,
+    pub(crate) scrt_url: String,
+    pub(crate) channel_address: String,
+    pub(crate) channel_definition: String,
+    pub(crate) platform_event: String,
+    #[serde(default)]
+    pub(crate) event_type_field: String,
+    pub(crate) payload_field: String,
+    pub(crate) login_url: Option<String>,
+    pub(crate) instance_url: Option<String>,
+    pub(crate) pubsub_url: Option<String>,
+    pub(crate) replay_start: Option<String>,
+    pub(crate) routing_deadline: Option<String>,
+    pub(crate) reconnect_delay: Option<String>,
+    #[serde(default)]
+    pub(crate) queues: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +161,7 @@ pub(crate) struct RawWorkstream {
     pub(crate) file: Option<String>,
     pub(crate) definition: Option<toml::Value>,
     pub(crate) contact_center: Option<String>,
+    pub(crate) platform: Option<String>,
     pub(crate) bot_timeout: Option<String>,
 }
 

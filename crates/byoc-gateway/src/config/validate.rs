@@ -10,8 +10,8 @@ use byoc_core::workstream::{MemberKind, Workstream};
 use super::raw::{self, RawChannel, RawConfig, RawSecret};
 use super::{
     AgentConfig, AgentPassword, BotConfig, ChannelConfig, ChannelKind, Config, ConfigError,
-    ContactCenterKind, EnvLookup, OutboxSettings, ServerSettings, StoreSettings, WorkstreamConfig,
-    first_line, parse_duration,
+    EnvLookup, OutboxSettings, ServerSettings, StoreSettings, WorkstreamConfig, first_line,
+    parse_duration,
 };
 
 pub(super) struct Validator<'a> {
@@ -20,7 +20,7 @@ pub(super) struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn err(&self, field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    pub(super) fn err(&self, field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
         ConfigError::new(self.path, field, reason)
     }
 
@@ -31,7 +31,7 @@ impl Validator<'_> {
             .unwrap_or_default()
     }
 
-    fn secret(&self, field: &str, raw: &RawSecret) -> Result<Secret, ConfigError> {
+    pub(super) fn secret(&self, field: &str, raw: &RawSecret) -> Result<Secret, ConfigError> {
         let value = match raw {
             RawSecret::Inline(v) => v.clone(),
             RawSecret::Env { env } => (self.env)(env)
@@ -43,7 +43,7 @@ impl Validator<'_> {
         Ok(Secret::new(value))
     }
 
-    fn duration(
+    pub(super) fn duration(
         &self,
         field: &str,
         raw: Option<&str>,
@@ -60,7 +60,7 @@ impl Validator<'_> {
         }
     }
 
-    fn url(&self, field: &str, url: &str) -> Result<String, ConfigError> {
+    pub(super) fn url(&self, field: &str, url: &str) -> Result<String, ConfigError> {
         if url.starts_with("http://") || url.starts_with("https://") {
             Ok(url.trim_end_matches('/').to_owned())
         } else {
@@ -295,12 +295,8 @@ impl Validator<'_> {
                     trusted_service_urls: trusted_service_urls.clone(),
                 }
             }
-            RawChannel::MessagingApi {} | RawChannel::Salesforce {} => {
-                return Err(self.err(
-                    format!("{field}.kind"),
-                    "Omnichannel and Salesforce are contact centers, not customer channels, and are not available in this version",
-                ));
-            }
+            RawChannel::MessagingApi(raw) => self.messaging_api(name, raw)?,
+            RawChannel::Salesforce(raw) => self.salesforce(name, raw)?,
         };
         Ok(ChannelConfig {
             name: name.to_owned(),
@@ -355,6 +351,7 @@ impl Validator<'_> {
         raw: &raw::RawWorkstream,
     ) -> Result<WorkstreamConfig, ConfigError> {
         let field = format!("workstreams[{i}]");
+        let contact_center = self.contact_center(&field, raw)?;
         let workstream = match (&raw.file, &raw.definition) {
             (Some(file), None) => {
                 let path = self.base_dir().join(file);
@@ -367,16 +364,21 @@ impl Validator<'_> {
                 let parsed = if file.ends_with(".json") {
                     Workstream::from_json_slice(&text)
                 } else {
-                    std::str::from_utf8(&text)
-                        .map_err(|_| self.err(format!("{field}.file"), "not UTF-8"))
-                        .map(Workstream::from_toml_str)?
+                    let text = std::str::from_utf8(&text)
+                        .map_err(|_| self.err(format!("{field}.file"), "not UTF-8"))?;
+                    match super::platform::relayed_toml_defaults(text, &contact_center) {
+                        Some(filled) => Workstream::from_toml_str(&filled),
+                        None => Workstream::from_toml_str(text),
+                    }
                 };
                 parsed.map_err(|e| {
                     ConfigError::new(&path, workstream_field(&e), workstream_reason(&e))
                 })?
             }
             (None, Some(def)) => {
-                let text = toml::to_string(def)
+                let mut def = def.clone();
+                super::platform::relayed_defaults(&mut def, &contact_center);
+                let text = toml::to_string(&def)
                     .map_err(|e| self.err(format!("{field}.definition"), e.to_string()))?;
                 Workstream::from_toml_str(&text).map_err(|e| {
                     let inner = workstream_field(&e);
@@ -390,21 +392,6 @@ impl Validator<'_> {
             }
             (None, None) => return Err(self.err(&field, "needs file or definition")),
             (Some(_), Some(_)) => return Err(self.err(&field, "give file or definition, not both")),
-        };
-        let contact_center = match raw.contact_center.as_deref().unwrap_or("byoc") {
-            "byoc" => ContactCenterKind::Byoc,
-            "omnichannel" | "salesforce" => {
-                return Err(self.err(
-                    format!("{field}.contact_center"),
-                    "Omnichannel and Salesforce contact centers are not available in this version; use \"byoc\"",
-                ));
-            }
-            other => {
-                return Err(self.err(
-                    format!("{field}.contact_center"),
-                    format!("unknown contact center `{other}` (expected \"byoc\")"),
-                ));
-            }
         };
         Ok(WorkstreamConfig {
             workstream,
@@ -422,19 +409,38 @@ impl Validator<'_> {
         for (i, wc) in config.workstreams.iter().enumerate() {
             let ws = &wc.workstream;
             let channel = &ws.channel.id;
-            if !config.channels.iter().any(|c| &c.name == channel) {
-                return Err(self.err(
-                    format!("workstreams[{i}].channel.id"),
-                    format!("no channel named `{channel}` under [channels]"),
-                ));
+            match config.channels.iter().find(|c| &c.name == channel) {
+                None => {
+                    return Err(self.err(
+                        format!("workstreams[{i}].channel.id"),
+                        format!("no channel named `{channel}` under [channels]"),
+                    ));
+                }
+                Some(c) if c.kind.is_platform() => {
+                    return Err(self.err(
+                        format!("workstreams[{i}].channel.id"),
+                        format!(
+                            "`{channel}` is a {} contact center, not a customer channel; name it in `platform`",
+                            c.kind.provider()
+                        ),
+                    ));
+                }
+                Some(_) => {}
             }
+            self.check_platform(i, wc, config)?;
             if !bound.insert(channel.clone()) {
                 return Err(self.err(
                     format!("workstreams[{i}].channel.id"),
                     format!("channel `{channel}` already has a workstream"),
                 ));
             }
-            for (q, queue) in ws.queues.iter().enumerate() {
+            // A relayed workstream's queue members are the platform's users, not byoc's.
+            let queues = if wc.contact_center.is_relayed() {
+                &[][..]
+            } else {
+                &ws.queues[..]
+            };
+            for (q, queue) in queues.iter().enumerate() {
                 for (m, member) in queue.members.iter().enumerate() {
                     let at = format!("workstreams[{i}].queues[{q}].members[{m}].id");
                     match member.kind {

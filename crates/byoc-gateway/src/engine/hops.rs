@@ -89,6 +89,25 @@ pub enum HopKind {
         /// Why.
         reason: String,
     },
+    /// The customer's activity was relayed to the contact-center platform.
+    CustomerToPlatform {
+        /// The platform entry.
+        platform: String,
+    },
+    /// The platform's agent (or bot) answered the customer.
+    PlatformToCustomer {
+        /// The platform entry.
+        platform: String,
+        /// Who, on the platform.
+        author: String,
+    },
+    /// Something happened on the platform (an agent accepted, a transfer, the end).
+    PlatformEvent {
+        /// The platform entry.
+        platform: String,
+        /// What.
+        event: String,
+    },
 }
 
 impl fmt::Display for Hop {
@@ -113,6 +132,11 @@ impl fmt::Display for Hop {
             HopKind::NotRouted { reason } => write!(f, "not routed: {reason}")?,
             HopKind::Ended { agent } => write!(f, "agent {agent} ended the conversation")?,
             HopKind::Closed { reason } => write!(f, "closed ({reason})")?,
+            HopKind::CustomerToPlatform { platform } => write!(f, "customer -> {platform}")?,
+            HopKind::PlatformToCustomer { platform, author } => {
+                write!(f, "{platform} {author} -> customer")?;
+            }
+            HopKind::PlatformEvent { platform, event } => write!(f, "{platform}: {event}")?,
         }
         if let Some(text) = &self.text {
             write!(f, ": {text:?}")?;

@@ -166,20 +166,22 @@ impl Shared {
         if activities.is_empty() {
             return Ok(());
         }
-        let events: Vec<NewInbound> = activities
-            .into_iter()
-            .map(|a| {
-                let key = engine::conv_key(channel, &a);
-                NewInbound::new(
-                    channel,
-                    a.id.clone(),
-                    key,
-                    InboxEvent::Customer {
-                        activity: Box::new(a),
-                    },
-                )
-            })
-            .collect();
+        let mut events: Vec<NewInbound> = Vec::with_capacity(activities.len());
+        for a in activities {
+            // A receipt names no conversation: the relay finds it by the message it reports on.
+            let key = match self.relay.receipt_key(channel, &a).await {
+                Some(key) => key,
+                None => engine::conv_key(channel, &a),
+            };
+            events.push(NewInbound::new(
+                channel,
+                a.id.clone(),
+                key,
+                InboxEvent::Customer {
+                    activity: Box::new(a),
+                },
+            ));
+        }
         let keys: Vec<String> = events.iter().map(|e| e.conv_key.clone()).collect();
         let accepted = self.store.accept_inbound(events, None).await?;
         for (key, a) in keys.iter().zip(&accepted) {
@@ -228,6 +230,7 @@ impl Deliver for Deliverer {
                     .send(bot, &item.conversation_id, &key, &item.activity)
                     .await
             }
+            Target::Platform(platform) => self.0.relay.deliver(platform, item).await,
         }
     }
 }

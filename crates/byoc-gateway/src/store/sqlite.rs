@@ -37,6 +37,7 @@ mod agents;
 mod inbox;
 mod outbox;
 mod reads;
+mod relay;
 mod rows;
 mod step;
 mod writer;

@@ -38,6 +38,7 @@ fn record(id: &str) -> ConversationRecord {
         accepted: false,
         transcript_len: 0,
         awaiting_bot_since: None,
+        relay: None,
     }
 }
 

@@ -10,6 +10,7 @@ mod binary;
 mod bots;
 mod delivery;
 mod ops;
+mod relay;
 mod support;
 
 use std::time::Duration;

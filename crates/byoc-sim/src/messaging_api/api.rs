@@ -44,6 +44,7 @@ pub(crate) fn router(inner: Shared) -> Router {
         .route("/api/v1.0/consumer/conversation/{id}/context", get(context))
         .route("/api/data/v9.2/{key}", any(super::dataverse::dataverse))
         .route("/_sim/tokens/expire", post(super::control::expire_tokens))
+        .route("/_sim/conversations", get(super::control::list))
         .route(
             "/_sim/conversations/{id}/{action}",
             post(super::control::control),

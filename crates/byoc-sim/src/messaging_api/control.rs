@@ -1,5 +1,5 @@
-//! The `/_sim/...` control endpoints: revoke tokens, and drive the agent side of a
-//! conversation (accept, say, typing, close, event).
+//! The `/_sim/...` control endpoints: revoke tokens, list the conversations (newest last),
+//! and drive the agent side of a conversation (accept, say, typing, close, event).
 
 // Handlers return ready axum responses as their error values.
 #![allow(clippy::result_large_err)]
@@ -20,6 +20,26 @@ type Shared = Arc<Inner>;
 pub(super) async fn expire_tokens(AxState(inner): AxState<Shared>) -> Response {
     inner.lock().tokens.clear();
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /_sim/conversations`: every conversation, oldest first, without its transcript.
+pub(super) async fn list(AxState(inner): AxState<Shared>) -> Response {
+    let st = inner.lock();
+    let list: Vec<serde_json::Value> = st
+        .order
+        .iter()
+        .filter_map(|id| st.conversations.get(id))
+        .map(|c| {
+            serde_json::json!({
+                "id": c.id,
+                "customerId": c.customer_id,
+                "requestId": c.request_id,
+                "state": c.state,
+                "messages": c.messages.len(),
+            })
+        })
+        .collect();
+    axum::Json(serde_json::json!({ "conversations": list })).into_response()
 }
 
 #[derive(Deserialize, Default)]

@@ -12,6 +12,7 @@
 //! | `GET /api/v1.0/consumer/conversations` | active conversations, `continuationtoken` paging |
 //! | `GET /api/v1.0/consumer/conversation/{id}/messages` / `.../context` | transcript (`continuationToken` = a date-time) and context variables |
 //! | `/api/data/v9.2/msdyn_occustommessagingchannels[(id)]` | Dataverse: POST, GET, PATCH, DELETE channel records |
+//! | `GET /_sim/conversations` | every conversation (id, customer, request id, state, message count), oldest first |
 //! | `POST /_sim/conversations/{id}/{accept,say,typing,close,event}` | drive the agent (`{"text":..}` / `{"name":..}`) |
 //! | `POST /_sim/tokens/expire` | revoke every access token (token expiry mid-conversation) |
 //!

@@ -38,8 +38,9 @@
 //! [`SalesforceSim::queue_position`], [`SalesforceSim::consent_updated`],
 //! [`SalesforceSim::routing_result`], and any other entry with
 //! [`SalesforceSim::publish_entry`]) or, standalone, with
-//! `POST /__sim/{agent_says|bot_escalates|agent_joins|end_session}` and a JSON body
-//! `{"endUser": "...", "text": "...", "name": "...", "userId": "...", "flowId": "..."}`.
+//! `POST /__sim/{agent_says|bot_escalates|agent_joins|agent_typing|agent_leaves|end_session}`
+//! and a JSON body `{"endUser": "...", "text": "...", "name": "...", "userId": "...",
+//! "flowId": "...", "stopped": false}` (or `byoc-sim agent salesforce ...`).
 //!
 //! Faults: [`SalesforceSim::faults`] (HTTP 429 / 5xx / dropped connections on REST and the
 //! token endpoint), [`SalesforceSim::expire_tokens`], [`SalesforceSim::drop_streams_after`]

@@ -231,6 +231,19 @@ async fn control(State(sh): S, Path(action): Path<String>, Json(v): Json<Value>)
             s(&v, "name").unwrap_or("Grace Liu"),
         ),
         "end_session" => sim.end_session(&user),
+        "agent_typing" => sim.agent_typing(
+            &user,
+            &super::SimSender::agent(
+                s(&v, "userId").unwrap_or("0055g00000Jk7Qp"),
+                s(&v, "name").unwrap_or("Grace Liu"),
+            ),
+            v.get("stopped").and_then(Value::as_bool) != Some(true),
+        ),
+        "agent_leaves" => sim.agent_leaves(
+            &user,
+            s(&v, "userId").unwrap_or("0055g00000Jk7Qp"),
+            s(&v, "name").unwrap_or("Grace Liu"),
+        ),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     match r {

@@ -33,26 +33,51 @@ pub(super) async fn accept(
     events: Vec<NewInbound>,
     watermark: Option<BotSession>,
 ) -> Result<Vec<Accepted>, StoreError> {
-    let now = millis(Utc::now());
-    let mut rows = Vec::with_capacity(events.len());
-    for e in events {
-        rows.push(InboxRow {
-            event: to_json(&e.event, "inbox.event")?,
-            channel: e.channel,
-            dedupe_key: e.dedupe_key,
-            conv_key: e.conv_key,
-            received_at: now,
-        });
-    }
     let Some(w) = watermark else {
-        return store.append(rows).await;
+        return store.append(inbox_rows(events)?).await;
     };
-    // With a watermark: the rows and the watermark in one script (one savepoint).
+    accept_with(store, events, move |sql| {
+        sql.push("UPDATE bot_sessions SET watermark = ")
+            .push_bind(w.watermark)
+            .push(" WHERE conversation_id = ")
+            .push_bind(w.conversation_id)
+            .push(" AND bot_id = ")
+            .push_bind(w.bot_id)
+            .push("; ");
+    })
+    .await
+}
+
+fn inbox_rows(events: Vec<NewInbound>) -> Result<Vec<InboxRow>, StoreError> {
+    let now = millis(Utc::now());
+    events
+        .into_iter()
+        .map(|e| {
+            Ok(InboxRow {
+                event: to_json(&e.event, "inbox.event")?,
+                channel: e.channel,
+                dedupe_key: e.dedupe_key,
+                conv_key: e.conv_key,
+                received_at: now,
+            })
+        })
+        .collect()
+}
+
+/// Persists inbound events, dropping those already seen, together with the statements
+/// `also` appends (a cursor or a watermark that must move with them), in one savepoint;
+/// an urgent write.
+pub(super) async fn accept_with(
+    store: &SqliteStore,
+    events: Vec<NewInbound>,
+    also: impl FnOnce(&mut QueryBuilder<'static, Sqlite>),
+) -> Result<Vec<Accepted>, StoreError> {
+    let rows = inbox_rows(events)?;
     let mut script = Script::new();
     let sql = script.sql();
-    if !rows.is_empty() {
+    for chunk in rows.chunks(APPEND_CHUNK) {
         sql.push("INSERT INTO inbox (channel, dedupe_key, conv_key, event, received_at) ");
-        sql.push_values(&rows, |mut b, r| {
+        sql.push_values(chunk, |mut b, r| {
             b.push_bind(r.channel.clone())
                 .push_bind(r.dedupe_key.clone())
                 .push_bind(r.conv_key.clone())
@@ -61,17 +86,11 @@ pub(super) async fn accept(
         });
         sql.push(" ON CONFLICT DO NOTHING RETURNING seq, channel, dedupe_key; ");
     }
-    sql.push("UPDATE bot_sessions SET watermark = ")
-        .push_bind(w.watermark)
-        .push(" WHERE conversation_id = ")
-        .push_bind(w.conversation_id)
-        .push(" AND bot_id = ")
-        .push_bind(w.bot_id)
-        .push("; ");
+    also(sql);
     store
         .write(Priority::Urgent, script, move |returned| {
             let refs: Vec<&InboxRow> = rows.iter().collect();
-            Ok(match_returned(&refs, &returned)?)
+            match_returned(&refs, &returned)
         })
         .await
 }

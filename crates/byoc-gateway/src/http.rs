@@ -75,7 +75,6 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/admin/dead-letters/{id}/replay", post(replay))
         .merge(crate::agent::router())
         .merge(crate::admin::router())
-        .merge(crate::admin::router())
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(shared)
 }

@@ -207,14 +207,14 @@ pub use demo::{DemoContactCenter, DemoError, run as run_demo, run_with as run_de
 pub use engine::{Hop, HopKind, Notice, NoticeKind};
 pub use gateway::{RunningGateway, SinkError, StartError, start, start_on};
 pub use model::{
-    Acknowledge, AgentAction, Author, ConversationRecord, InboxEvent, RelayLink, RoutingPlan,
-    RoutingReport, Target, TimerKind, TranscriptEntry,
+    Acknowledge, AgentAction, Author, ConversationRecord, InboxEvent, RelayLink, RoutingAction,
+    RoutingPlan, RoutingReport, Target, TimerKind, TranscriptEntry,
 };
 pub use normalize::{Provider, normalize_payload, to_lines};
 pub use store::{
     Accepted, BotSession, ClaimedOutbound, ConversationKey, ConversationRow, DeadLetter, Finished,
     InboxItem, Lease, NewInbound, NewOutbound, OutboundResult, PlatformLink, RelayStore,
-    SqliteStore, StepCommit, Store, StoreError, TimerChange,
+    SqliteStore, StepCommit, Store, StoreError, StoredWork, TimerChange, WorkChange,
 };
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ mod tests;
 
 use async_trait::async_trait;
 use byoc_core::Activity;
-use byoc_core::workstream::Presence;
+use byoc_core::workstream::{Presence, WorkItem};
 use chrono::{DateTime, Utc};
 
 use crate::model::{ConversationRecord, InboxEvent, Target, TimerKind, TranscriptEntry};
@@ -164,6 +164,32 @@ pub struct StepCommit {
     /// leased): the step's own first row of a new lane is then delivered without a claim of
     /// its own.
     pub claim: Option<Lease>,
+    /// The router's waiting set, rewritten for the conversations the step moved.
+    pub work: Vec<WorkChange>,
+    /// Router actions for other conversations, appended to their inboxes.
+    pub follow_ups: Vec<NewInbound>,
+}
+
+/// A change to the router's stored waiting set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WorkChange {
+    /// The conversation waits or is offered: (re)writes its record.
+    Save(StoredWork),
+    /// The conversation left the waiting set: forgets it.
+    Forget(String),
+}
+
+/// A conversation of the router's waiting set, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredWork {
+    /// The workstream whose router tracks it.
+    pub workstream: String,
+    /// Its ordering key (where its follow-up events go).
+    pub conv_key: String,
+    /// The router's record of it (the conversation id is inside).
+    pub item: WorkItem,
 }
 
 /// A lease on outbound rows: who holds them and for how long.
@@ -369,6 +395,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Conversations each agent holds (its load), for conversations not closed.
     async fn agent_loads(&self) -> Result<Vec<(String, u32)>, StoreError>;
+
+    /// Conversations each agent holds per channel (agent, channel, count), for
+    /// conversations not closed (loads per channel kind, for capacity profiles).
+    async fn agent_loads_by_channel(&self) -> Result<Vec<(String, String, u32)>, StoreError>;
+
+    /// The router's stored waiting set (to restore it after a restart).
+    async fn routing_work(&self) -> Result<Vec<StoredWork>, StoreError>;
+
+    /// Commits router actions decided outside any conversation's step (a timer, an agent
+    /// freeing up): the waiting set's changes and the follow-up events for the
+    /// conversations concerned, in one transaction.
+    async fn commit_routing(
+        &self,
+        work: Vec<WorkChange>,
+        follow_ups: Vec<NewInbound>,
+    ) -> Result<(), StoreError>;
 
     /// Stores a session (by the hash of its token).
     async fn create_session(

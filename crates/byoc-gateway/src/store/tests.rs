@@ -58,6 +58,8 @@ fn step(record: ConversationRecord, messages: &[&str]) -> StepCommit {
         timers: Vec::new(),
         record_unchanged: false,
         claim: None,
+        work: Vec::new(),
+        follow_ups: Vec::new(),
     }
 }
 

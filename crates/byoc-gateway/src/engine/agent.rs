@@ -36,15 +36,18 @@ impl Run<'_, '_> {
                     self.answer_offer(&mut rec, agent, true);
                     return self.finish(rec);
                 }
-                let in_queue = match &rec.conversation.owner {
-                    Owner::Queue(q) => self
-                        .ws()
-                        .queue(q)
-                        .is_some_and(|q| q.members.iter().any(|m| m.id == agent && !m.is_bot())),
-                    _ => false,
+                let queue = match &rec.conversation.owner {
+                    Owner::Queue(q) => self.ws().queue(q),
+                    _ => None,
                 };
+                let in_queue =
+                    queue.is_some_and(|q| q.members.iter().any(|m| m.id == agent && !m.is_bot()));
                 if !in_queue || rec.conversation.state != ConversationState::Open {
                     return self.refuse(rec, agent, action, "not waiting in one of your queues");
+                }
+                if queue.is_some_and(|q| q.offer.is_some()) {
+                    // A queue that offers is answered offer by offer, never picked from.
+                    return self.refuse(rec, agent, action, "not offered to you");
                 }
                 // Picked from the queue: it leaves the router's waiting set (an offer to
                 // someone else is withdrawn).

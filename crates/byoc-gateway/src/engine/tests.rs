@@ -567,3 +567,5 @@ fn a_delivery_report_without_a_conversation_changes_nothing() {
     assert!(step.changes_nothing());
     assert!(!b.customer("hello").changes_nothing());
 }
+
+mod offers;

@@ -1,7 +1,8 @@
-//! The engine: a pure function from (conversation record, event, now) to the next record and
-//! its effects — transcript entries, outbound activities, timers, load changes, hops and
-//! agent notices. No I/O, no clock, no runtime: the shell loads the
-//! record, calls [`step`], and commits the result in one transaction.
+//! The engine: a pure function from (conversation record, event, now, the workstream's live
+//! routing state) to the next record and its effects — transcript entries, outbound
+//! activities, timers, load changes, hops, agent notices, the routing state updated in
+//! place and router actions for other conversations. No I/O, no clock, no runtime: the
+//! shell loads the record, calls [`step`], and commits the result in one transaction.
 //!
 //! What it does, per event:
 //!
@@ -13,8 +14,13 @@
 //!   with every loss recorded; a hand-off (the Omnichannel `Escalate` command in
 //!   `channelData.tags` or Bot Framework's `handoff.initiate` event) merges the context
 //!   variables the bot set and routes again, never back to that bot.
-//! - **Agent action**: accept, message (attachments where allowed), transfer, end, wrap up;
-//!   only the agent holding the conversation (or, to accept, a member of its queue).
+//! - **Agent action**: accept or decline an offer, message (attachments where allowed),
+//!   transfer, end, wrap up; only the agent holding the conversation (or, to accept, the
+//!   agent offered it, or a member of a queue without offers).
+//! - **Routing**: byoc-core's router is asked through its event API (`routing`): offers,
+//!   assignments, waits with the queue position, overflow; its actions for this
+//!   conversation are carried out here, those for others become follow-ups
+//!   ([`InboxEvent::Routing`]), carried out when their conversation processes them.
 //! - **Timer**: the bot timeout hands the conversation to a human queue; auto-close closes
 //!   it after the workstream's inactivity limit.
 //!

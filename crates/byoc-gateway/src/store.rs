@@ -175,7 +175,7 @@ pub struct StepCommit {
 #[non_exhaustive]
 pub enum WorkChange {
     /// The conversation waits or is offered: (re)writes its record.
-    Save(StoredWork),
+    Save(Box<StoredWork>),
     /// The conversation left the waiting set: forgets it.
     Forget(String),
 }

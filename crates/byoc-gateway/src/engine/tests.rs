@@ -557,8 +557,7 @@ fn the_auto_close_timer_is_rewritten_only_when_it_moves() {
 #[test]
 fn a_delivery_report_without_a_conversation_changes_nothing() {
     let mut b = Bench::new();
-    let mut report = Activity::default();
-    report.kind = byoc_core::activity::ActivityType::Event;
+    let mut report = Activity::new(byoc_core::activity::ActivityType::Event);
     report.id = Some("B60E4C92A18D0F3357E2A4C1D9F08E12:200".into());
     let step = b.run(InboxEvent::Customer {
         activity: Box::new(report),

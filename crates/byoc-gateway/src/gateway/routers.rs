@@ -231,11 +231,11 @@ impl Routing {
             seen.push(id);
             let item: Option<WorkItem> = router.work_item(&p.state, id);
             match (item, self.keys.get(id)) {
-                (Some(item), Some(key)) => out.work.push(WorkChange::Save(StoredWork {
+                (Some(item), Some(key)) => out.work.push(WorkChange::Save(Box::new(StoredWork {
                     workstream: workstream.to_owned(),
                     conv_key: key.clone(),
                     item,
-                })),
+                }))),
                 (Some(_), None) => {
                     tracing::error!(conversation = %id, "waiting conversation without a key not stored");
                 }

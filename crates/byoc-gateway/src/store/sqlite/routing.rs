@@ -22,15 +22,21 @@ pub(super) fn push_routing(
     for change in work {
         match change {
             WorkChange::Save(w) => {
-                let item = to_json(&w.item, "routing_work.item")?;
+                let StoredWork {
+                    workstream,
+                    conv_key,
+                    item,
+                } = *w;
+                let conversation_id = item.conversation_id.clone();
+                let item = to_json(&item, "routing_work.item")?;
                 sql.push(
                     "INSERT INTO routing_work (conversation_id, workstream, conv_key, item, \
                      updated_at) VALUES (",
                 );
                 sql.separated(", ")
-                    .push_bind(w.item.conversation_id.clone())
-                    .push_bind(w.workstream)
-                    .push_bind(w.conv_key)
+                    .push_bind(conversation_id)
+                    .push_bind(workstream)
+                    .push_bind(conv_key)
                     .push_bind(item)
                     .push_bind(now);
                 sql.push(

@@ -276,11 +276,7 @@ pub async fn start_on(
     let mut routing = Routing::new(&config.workstreams, routing);
     let gone = routing.restore(store.routing_work().await?, chrono::Utc::now());
     if !gone.is_empty() {
-        let forget = gone
-            .into_iter()
-            .map(crate::store::WorkChange::Forget)
-            .collect();
-        store.commit_routing(forget, Vec::new()).await?;
+        store.commit_routing(gone, Vec::new()).await?;
     }
 
     let addr = listener.local_addr().map_err(|source| StartError::Bind {

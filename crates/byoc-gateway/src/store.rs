@@ -174,10 +174,22 @@ pub struct StepCommit {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WorkChange {
-    /// The conversation waits or is offered: (re)writes its record.
-    Save(Box<StoredWork>),
-    /// The conversation left the waiting set: forgets it.
-    Forget(String),
+    /// The conversation waits or is offered: (re)writes its record, unless a change
+    /// decided later (a higher version) is stored already.
+    Save {
+        /// The record.
+        work: Box<StoredWork>,
+        /// When it was decided: increasing across the gateway's life and its restarts.
+        version: i64,
+    },
+    /// The conversation left the waiting set: forgets it, unless a change decided later is
+    /// stored already.
+    Forget {
+        /// The conversation.
+        conversation: String,
+        /// When it was decided.
+        version: i64,
+    },
 }
 
 /// A conversation of the router's waiting set, as stored.
@@ -446,7 +458,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Marks a bot session finished (the bot handed off or the conversation closed).
     async fn end_bot_session(&self, conversation_id: &str, bot_id: &str) -> Result<(), StoreError>;
 
-    /// Forgets processed inbox entries (and so their dedupe keys) older than `before`, and
-    /// expired sessions. Returns how many inbox entries went.
+    /// Forgets processed inbox entries (and so their dedupe keys) older than `before`, the
+    /// waiting set's records of conversations that left it before `before`, and expired
+    /// sessions. Returns how many inbox entries went.
     async fn prune(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }

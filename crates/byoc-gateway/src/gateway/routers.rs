@@ -66,6 +66,9 @@ pub(crate) struct Routing {
     prepared: HashMap<String, Prepared>,
     /// The ordering key of each conversation in a waiting set.
     keys: HashMap<String, String>,
+    /// The version of the last waiting-set change decided (microseconds since the epoch,
+    /// made strictly increasing).
+    version: i64,
 }
 
 impl std::fmt::Debug for Routing {
@@ -104,6 +107,7 @@ impl Routing {
             state,
             prepared: HashMap::new(),
             keys: HashMap::new(),
+            version: 0,
         };
         for w in workstreams {
             let router = OwnedRouter::new(w.workstream.clone(), |ws| Router::new(ws));
@@ -121,8 +125,12 @@ impl Routing {
 
     /// Rebuilds every workstream's state from the members' state and the stored waiting
     /// set (at start, or after a routing write failed and memory ran ahead of the store).
-    /// Items of workstreams or queues that no longer exist are returned, to forget.
-    pub(crate) fn restore(&mut self, items: Vec<StoredWork>, now: DateTime<Utc>) -> Vec<String> {
+    /// Items of workstreams or queues that no longer exist are returned as changes forgetting them.
+    pub(crate) fn restore(
+        &mut self,
+        items: Vec<StoredWork>,
+        now: DateTime<Utc>,
+    ) -> Vec<WorkChange> {
         let mut gone = Vec::new();
         self.keys.clear();
         for p in self.prepared.values_mut() {
@@ -140,7 +148,11 @@ impl Routing {
                 self.keys.insert(id, w.conv_key);
             } else {
                 tracing::warn!(conversation = %id, workstream = %w.workstream, "waiting conversation not restored: its queue is gone");
-                gone.push(id);
+                self.version = (self.version + 1).max(now.timestamp_micros());
+                gone.push(WorkChange::Forget {
+                    conversation: id,
+                    version: self.version,
+                });
             }
         }
         gone
@@ -219,6 +231,8 @@ impl Routing {
             self.keys.insert(id.to_owned(), key.to_owned());
         }
         let mut out = RoutingWrites::default();
+        self.version = (self.version + 1).max(Utc::now().timestamp_micros());
+        let version = self.version;
         let Some(p) = self.prepared.get(workstream) else {
             return out;
         };
@@ -231,15 +245,21 @@ impl Routing {
             seen.push(id);
             let item: Option<WorkItem> = router.work_item(&p.state, id);
             match (item, self.keys.get(id)) {
-                (Some(item), Some(key)) => out.work.push(WorkChange::Save(Box::new(StoredWork {
-                    workstream: workstream.to_owned(),
-                    conv_key: key.clone(),
-                    item,
-                }))),
+                (Some(item), Some(key)) => out.work.push(WorkChange::Save {
+                    work: Box::new(StoredWork {
+                        workstream: workstream.to_owned(),
+                        conv_key: key.clone(),
+                        item,
+                    }),
+                    version,
+                }),
                 (Some(_), None) => {
                     tracing::error!(conversation = %id, "waiting conversation without a key not stored");
                 }
-                (None, _) => out.work.push(WorkChange::Forget(id.clone())),
+                (None, _) => out.work.push(WorkChange::Forget {
+                    conversation: id.clone(),
+                    version,
+                }),
             }
         }
         for f in follow_ups {
@@ -259,8 +279,8 @@ impl Routing {
             .work
             .iter()
             .filter_map(|w| match w {
-                WorkChange::Forget(id) => Some(id.clone()),
-                WorkChange::Save(_) => None,
+                WorkChange::Forget { conversation, .. } => Some(conversation.clone()),
+                _ => None,
             })
             .collect();
         // A key is kept until the conversation's follow-ups are written (above).

@@ -412,3 +412,4 @@ async fn reopening_the_file_takes_back_the_leases_of_the_previous_process() {
 }
 
 mod group;
+mod routing;

@@ -294,6 +294,8 @@ pub(super) async fn prune(
         .push_bind(before)
         .push("; DELETE FROM sessions WHERE expires_at <= ")
         .push_bind(now)
+        .push("; DELETE FROM routing_work WHERE item IS NULL AND updated_at < ")
+        .push_bind(before)
         .push("; ");
     store
         .write(Priority::Background, script, |rows| {

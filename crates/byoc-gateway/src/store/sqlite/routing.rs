@@ -20,37 +20,38 @@ pub(super) fn push_routing(
 ) -> Result<(), StoreError> {
     let now = millis(Utc::now());
     for change in work {
-        match change {
-            WorkChange::Save(w) => {
+        let (conversation, workstream, conv_key, item, version) = match change {
+            WorkChange::Save { work, version } => {
                 let StoredWork {
                     workstream,
                     conv_key,
                     item,
-                } = *w;
-                let conversation_id = item.conversation_id.clone();
-                let item = to_json(&item, "routing_work.item")?;
-                sql.push(
-                    "INSERT INTO routing_work (conversation_id, workstream, conv_key, item, \
-                     updated_at) VALUES (",
-                );
-                sql.separated(", ")
-                    .push_bind(conversation_id)
-                    .push_bind(workstream)
-                    .push_bind(conv_key)
-                    .push_bind(item)
-                    .push_bind(now);
-                sql.push(
-                    ") ON CONFLICT (conversation_id) DO UPDATE SET workstream = \
-                     excluded.workstream, conv_key = excluded.conv_key, item = excluded.item, \
-                     updated_at = excluded.updated_at; ",
-                );
+                } = *work;
+                let id = item.conversation_id.clone();
+                let json = to_json(&item, "routing_work.item")?;
+                (id, workstream, conv_key, Some(json), version)
             }
-            WorkChange::Forget(id) => {
-                sql.push("DELETE FROM routing_work WHERE conversation_id = ")
-                    .push_bind(id)
-                    .push("; ");
-            }
-        }
+            WorkChange::Forget {
+                conversation,
+                version,
+            } => (conversation, String::new(), String::new(), None, version),
+        };
+        sql.push(
+            "INSERT INTO routing_work (conversation_id, workstream, conv_key, item, version, \
+             updated_at) VALUES (",
+        );
+        sql.separated(", ")
+            .push_bind(conversation)
+            .push_bind(workstream)
+            .push_bind(conv_key)
+            .push_bind(item)
+            .push_bind(version)
+            .push_bind(now);
+        sql.push(
+            ") ON CONFLICT (conversation_id) DO UPDATE SET workstream = excluded.workstream, \
+             conv_key = excluded.conv_key, item = excluded.item, version = excluded.version, \
+             updated_at = excluded.updated_at WHERE excluded.version > routing_work.version; ",
+        );
     }
     if !follow_ups.is_empty() {
         let rows = inbox_rows(follow_ups)?;
@@ -81,11 +82,20 @@ pub(super) async fn commit(
     store.write(Priority::Background, script, |_| Ok(())).await
 }
 
-/// The stored waiting set.
+/// The stored waiting set; the rows of conversations that left it are deleted (read at
+/// start, when no write decided earlier is still on its way).
 pub(super) async fn work(store: &SqliteStore) -> Result<Vec<StoredWork>, StoreError> {
-    let rows = sqlx::query("SELECT workstream, conv_key, item FROM routing_work")
-        .fetch_all(&store.reader)
+    let mut script = Script::new();
+    script
+        .sql()
+        .push("DELETE FROM routing_work WHERE item IS NULL; ");
+    store
+        .write(Priority::Background, script, |_| Ok(()))
         .await?;
+    let rows =
+        sqlx::query("SELECT workstream, conv_key, item FROM routing_work WHERE item IS NOT NULL")
+            .fetch_all(&store.reader)
+            .await?;
     rows.iter()
         .map(|r| {
             Ok(StoredWork {

@@ -567,4 +567,6 @@ fn a_delivery_report_without_a_conversation_changes_nothing() {
     assert!(!b.customer("hello").changes_nothing());
 }
 
+mod desk;
 mod offers;
+mod overflow;

@@ -331,3 +331,6 @@ impl Routing {
             .min()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,20 +1,16 @@
-//! Offers through the engine: one desk keeps the workstream's live routing state across
-//! steps and conversations, carries follow-ups to the conversations they concern (as the
-//! shell does through their inboxes) and fires the router's timer when asked.
+//! Offers through the engine, across conversations ([`Desk`]).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use byoc_core::conversation::{ConversationState, Owner};
-use byoc_core::workstream::{
-    ChannelKind, MemberState, PreparedState, Presence, Router, RoutingState, Workstream,
-};
-use byoc_core::{Activity, ChannelAccount, ChannelInfo};
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use byoc_core::workstream::Workstream;
+use byoc_core::{Activity, ChannelAccount};
+use chrono::TimeDelta;
 
 use super::super::*;
+use super::desk::Desk;
 use crate::config::{ContactCenterKind, WorkstreamConfig};
-use crate::model::{AgentAction, RoutingAction};
+use crate::model::AgentAction;
 
 const OFFERS: &str = r#"
 name = "Support"
@@ -49,193 +45,6 @@ fn config() -> WorkstreamConfig {
         workstream: Workstream::from_toml_str(OFFERS).unwrap(),
         contact_center: ContactCenterKind::Byoc,
         bot_timeout: Duration::from_secs(30),
-    }
-}
-
-struct Desk<'w> {
-    ws: &'w WorkstreamConfig,
-    router: Router<'w>,
-    state: PreparedState,
-    /// Members' presence and load as the shell counts them.
-    members: RoutingState,
-    channel: ChannelInfo,
-    now: DateTime<Utc>,
-    /// By customer.
-    records: HashMap<String, ConversationRecord>,
-    /// Every hop, in order.
-    hops: Vec<HopKind>,
-    /// Every notice, in order.
-    notices: Vec<Notice>,
-    ids: u32,
-}
-
-impl<'w> Desk<'w> {
-    fn new(ws: &'w WorkstreamConfig, online: &[&str]) -> Self {
-        let router = Router::new(&ws.workstream);
-        let mut members = RoutingState::new();
-        for a in online {
-            members.set_member(*a, Presence::Available, 0);
-        }
-        let state = router.prepare(&members);
-        Self {
-            ws,
-            router,
-            state,
-            members,
-            channel: byoc_telesign::channel_info(),
-            now: Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap(),
-            records: HashMap::new(),
-            hops: Vec::new(),
-            notices: Vec::new(),
-            ids: 0,
-        }
-    }
-
-    fn customer_of(&self, conversation: &str) -> String {
-        self.records
-            .iter()
-            .find(|(_, r)| r.conversation.id == conversation)
-            .map(|(c, _)| c.clone())
-            .unwrap()
-    }
-
-    /// Runs one event for a customer's conversation, then its follow-ups.
-    fn run(&mut self, customer: &str, event: InboxEvent) -> Step {
-        self.ids += 1;
-        let id = format!("conv-{}", self.ids);
-        let cx = Context {
-            workstream: self.ws,
-            channel: &self.channel,
-            router: &self.router,
-            now: self.now,
-            new_id: &id,
-        };
-        let current = self.records.get(customer).cloned();
-        let out = step(current, &event, &cx, &mut self.state);
-        self.absorb(customer, &out);
-        for f in out.follow_ups.clone() {
-            let customer = self.customer_of(&f.conversation);
-            let event = InboxEvent::Routing {
-                conversation: f.conversation,
-                action: f.action,
-                trace: f.trace,
-            };
-            self.run(&customer, event);
-        }
-        out
-    }
-
-    fn absorb(&mut self, customer: &str, out: &Step) {
-        for (agent, delta) in &out.load {
-            let mut s = self
-                .members
-                .member_state(agent)
-                .unwrap_or(MemberState::new(Presence::Offline, 0));
-            s.load = s.load.saturating_add_signed(*delta);
-            let n = s.by_kind.get_mut(ChannelKind::Sms);
-            *n = n.saturating_add_signed(*delta);
-            s.idle_since = None;
-            self.members.set_member_state(agent.clone(), s);
-            self.state.update_member(agent, s, self.now);
-        }
-        if let Some(r) = &out.record {
-            self.records.insert(customer.to_owned(), r.clone());
-        }
-        self.hops.extend(out.hops.iter().map(|h| h.kind.clone()));
-        self.notices.extend(out.notices.iter().cloned());
-    }
-
-    fn customer(&mut self, customer: &str, text: &str) -> Step {
-        let mut a = Activity::message(text);
-        a.from = Some(ChannelAccount::new(customer));
-        a.recipient = Some(ChannelAccount::new("15555550999"));
-        a.conversation = Some(byoc_core::ConversationAccount::new(format!(
-            "{customer}:15555550999"
-        )));
-        self.run(
-            customer,
-            InboxEvent::Customer {
-                activity: Box::new(a),
-            },
-        )
-    }
-
-    fn agent(&mut self, customer: &str, agent: &str, action: AgentAction) -> Step {
-        let conversation = self.records[customer].conversation.id.clone();
-        self.run(
-            customer,
-            InboxEvent::Agent {
-                conversation,
-                agent: agent.to_owned(),
-                action,
-            },
-        )
-    }
-
-    /// Fires the router's timer at its time (as the shell's routing task does).
-    fn wake(&mut self) {
-        let at = self.state.next_wake().expect("a router timer is set");
-        self.now = at;
-        let actions = self.router.wake(&mut self.state, at);
-        self.follow(&actions);
-    }
-
-    /// An agent comes online; waiting conversations are re-evaluated.
-    fn online(&mut self, agent: &str) {
-        let s = MemberState::new(Presence::Available, 0);
-        self.members.set_member_state(agent, s);
-        self.state.update_member(agent, s, self.now);
-        let actions = self.router.reevaluate(&mut self.state, self.now);
-        self.follow(&actions);
-    }
-
-    fn follow(&mut self, actions: &[byoc_core::workstream::Action<'_>]) {
-        let owned: Vec<(String, RoutingAction, String)> = actions
-            .iter()
-            .filter_map(|a| {
-                Some((
-                    a.conversation().to_owned(),
-                    RoutingAction::of(a)?,
-                    a.to_string(),
-                ))
-            })
-            .collect();
-        for a in actions {
-            if let byoc_core::workstream::Action::Assign { member, .. } = a {
-                let load = vec![(member.id.clone(), 1)];
-                let out = Step {
-                    load,
-                    ..Step::default()
-                };
-                self.absorb("", &out);
-            }
-        }
-        for (conversation, action, trace) in owned {
-            let customer = self.customer_of(&conversation);
-            let event = InboxEvent::Routing {
-                conversation,
-                action,
-                trace,
-            };
-            self.run(&customer, event);
-        }
-    }
-
-    fn owner(&self, customer: &str) -> Owner {
-        self.records[customer].conversation.owner.clone()
-    }
-
-    fn offered_to(&self, customer: &str) -> Option<String> {
-        let id = &self.records[customer].conversation.id;
-        self.router.place(&self.state, id)?.offered_to
-    }
-
-    fn offers_to(&self, agent: &str) -> usize {
-        self.notices
-            .iter()
-            .filter(|n| n.agent.as_deref() == Some(agent))
-            .filter(|n| matches!(n.event, NoticeKind::Offered { .. }))
-            .count()
     }
 }
 

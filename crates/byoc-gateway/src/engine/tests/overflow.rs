@@ -158,3 +158,31 @@ fn a_follow_up_assignment_for_a_conversation_gone_meanwhile_gives_the_capacity_b
     );
     assert_eq!(out.load, vec![("ann".to_owned(), -1)]);
 }
+
+#[test]
+fn a_wait_overflow_tells_the_customer_and_keeps_the_place() {
+    let text = HOURS.replace(
+        r#"{ when = { waited_over = "10m" }, then = { end = "Sorry, nobody could answer; write again later." } },"#,
+        r#"{ when = { waited_over = "5m" }, then = { wait = "Still busy; thanks for waiting." } },"#,
+    );
+    let ws = WorkstreamConfig {
+        workstream: Workstream::from_toml_str(&text).unwrap(),
+        contact_center: ContactCenterKind::Byoc,
+        bot_timeout: Duration::from_secs(30),
+    };
+    let mut desk = Desk::new(&ws, &[]);
+    desk.now = Utc.with_ymd_and_hms(2026, 1, 5, 15, 0, 0).unwrap();
+    desk.customer("c1", "hello");
+    desk.wake();
+    assert!(desk.hops.contains(&HopKind::Automated {
+        message: "overflow".into(),
+    }));
+    assert_eq!(desk.owner("c1"), Owner::Queue("Sales".into()));
+    assert_eq!(
+        desk.records["c1"].conversation.state,
+        ConversationState::Open
+    );
+    // Still in line: when ann comes online, Sales (no offers) assigns it to her.
+    desk.online("ann");
+    assert_eq!(desk.owner("c1"), Owner::Agent("ann".into()));
+}

@@ -7,13 +7,28 @@
 //! | `POST /api/agent/sign-out` | ends the session |
 //! | `GET /api/agent/me` | id, name, queues, presence, load |
 //! | `PUT /api/agent/presence` `{"presence":"available"}` | available, busy, do_not_disturb, away, offline |
-//! | `GET /api/agent/conversations` | the open conversations of the agent's queues and its own |
+//! | `GET /api/agent/conversations` | the open conversations of the agent's queues and its own (`offered_to`: the agent an offer waits on) |
 //! | `GET /api/agent/conversations/{id}` | one, with the context variables the agent may see and the transcript |
-//! | `POST .../{id}/accept` | takes a conversation waiting in one of its queues |
+//! | `POST .../{id}/accept` | accepts the conversation offered to it, or takes one waiting in one of its queues (or confirms one assigned to it) |
+//! | `POST .../{id}/decline` | declines the conversation offered to it: it goes to the next agent, never back to this one |
 //! | `POST .../{id}/messages` `{"text","attachments"}` | to the customer (attachments where the workstream allows) |
 //! | `POST .../{id}/transfer` `{"queue"}` | to another queue |
 //! | `POST .../{id}/end`, `POST .../{id}/wrap-up` `{"notes"}` | ends, then closes |
-//! | `GET /api/agent/events` | server-sent events: assignments, waiting conversations, customer messages, refusals |
+//! | `GET /api/agent/events` | server-sent events: offers (with `expires_at`) and their withdrawal, assignments, waiting conversations, customer messages, refusals |
+//!
+//! # Offers
+//!
+//! A queue configured with `offer = { timeout = "30s" }` offers each conversation to one
+//! agent at a time (the one its assignment method ranks first, with room for it): the
+//! agent's event stream gets a `notice` whose `event` is `{"offered": {"expires_at":
+//! ...}}`, and the conversation lists `offered_to`. The agent accepts (it joins the
+//! conversation, the customer gets the `agent_joined` message) or declines; an offer not
+//! answered by `expires_at` is withdrawn (`"offer_withdrawn"`) and made to the next agent,
+//! never again to one who declined or let it time out. After the queue's `offers_failed`
+//! overflow limit, its overflow applies. Queues without `offer` assign at once, as before
+//! (the agent's `accept` then confirms). Coming online (`PUT /api/agent/presence`) and
+//! finishing a conversation re-evaluate the conversations waiting in the agent's queues,
+//! highest priority first.
 //!
 //! An agent sees only the conversations of its own queues (and those it holds): anything
 //! else answers `403`. Actions are persisted in the conversation's inbox and processed in
@@ -54,6 +69,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/agent/conversations", get(list))
         .route("/api/agent/conversations/{id}", get(detail))
         .route("/api/agent/conversations/{id}/accept", post(accept))
+        .route("/api/agent/conversations/{id}/decline", post(decline))
         .route("/api/agent/conversations/{id}/messages", post(message))
         .route("/api/agent/conversations/{id}/transfer", post(transfer))
         .route("/api/agent/conversations/{id}/end", post(end))
@@ -219,17 +235,18 @@ async fn presence(
         tracing::error!(error = %e, "presence not stored");
         return json_error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable");
     }
-    {
-        let mut routing = shared.routing();
-        let load = routing.member_state(&agent).map_or(0, |s| s.load);
-        routing.set_member(&agent, body.presence, load);
-    }
+    shared
+        .routing()
+        .set_presence(&agent, body.presence, Utc::now());
+    // Coming online (or back from away) may serve conversations waiting in its queues.
+    shared.routing_wake.notify_one();
     tracing::info!(%agent, presence = ?body.presence, "presence changed");
     axum::Json(json!({ "presence": body.presence })).into_response()
 }
 
-fn summary(rec: &ConversationRecord) -> serde_json::Value {
+fn summary(shared: &AppState, rec: &ConversationRecord) -> serde_json::Value {
     let c = &rec.conversation;
+    let offered_to = shared.routing().offered_to(&rec.workstream, &c.id);
     json!({
         "id": c.id,
         "channel": c.channel_id,
@@ -237,6 +254,7 @@ fn summary(rec: &ConversationRecord) -> serde_json::Value {
         "queue": c.queue,
         "owner": c.owner,
         "accepted": rec.accepted,
+        "offered_to": offered_to,
         "customer": { "id": c.customer.id, "name": c.customer.name },
         "created_at": c.created_at,
         "last_activity_at": c.last_activity_at,
@@ -265,7 +283,7 @@ async fn list(State(shared): State<AppState>, headers: http::HeaderMap) -> Respo
         .await
     {
         Ok(rows) => {
-            let list: Vec<_> = rows.iter().map(|r| summary(&r.record)).collect();
+            let list: Vec<_> = rows.iter().map(|r| summary(&shared, &r.record)).collect();
             axum::Json(json!({ "conversations": list })).into_response()
         }
         Err(e) => {
@@ -328,7 +346,7 @@ async fn detail(
             )
         })
         .collect();
-    let mut body = summary(&rec);
+    let mut body = summary(&shared, &rec);
     body["context"] = serde_json::Value::Object(context);
     body["transcript"] = serde_json::to_value(&transcript).unwrap_or_default();
     axum::Json(body).into_response()
@@ -383,6 +401,14 @@ async fn accept(
     Path(id): Path<String>,
 ) -> Response {
     act(shared, headers, id, AgentAction::Accept).await
+}
+
+async fn decline(
+    State(shared): State<AppState>,
+    headers: http::HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    act(shared, headers, id, AgentAction::Decline).await
 }
 
 #[derive(Deserialize)]

@@ -114,10 +114,35 @@ context_variables = [
     {{ name = "CustomerQuestion", type = "string", is_displayable = true }},
 ]
 
+# Hours in the queues' own time zones: the billing desk never closes; the general desk
+# keeps office hours in Paris and lets customers wait, with a note, outside them.
+[[workstreams.definition.operating_hours]]
+name = "BillingDesk"
+time_zone = "America/New_York"
+monday = ["00:00-24:00"]
+tuesday = ["00:00-24:00"]
+wednesday = ["00:00-24:00"]
+thursday = ["00:00-24:00"]
+friday = ["00:00-24:00"]
+saturday = ["00:00-24:00"]
+sunday = ["00:00-24:00"]
+
+[[workstreams.definition.operating_hours]]
+name = "Office"
+time_zone = "Europe/Paris"
+monday = ["08:00-20:00"]
+tuesday = ["08:00-20:00"]
+wednesday = ["08:00-20:00"]
+thursday = ["08:00-20:00"]
+friday = ["08:00-20:00"]
+
+# The bot's topic names the skill the conversation needs (the hand-off sets it).
 [[workstreams.definition.routing_rules]]
 name = "Billing questions"
 queue = "Billing"
+priority = 2
 condition = {{ equals = {{ field = "context.BotHandoffTopic", value = "billing" }} }}
+skills = [{{ from = "context.BotHandoffTopic", proficiency = 3 }}]
 
 [[workstreams.definition.routing_rules]]
 name = "Bot first"
@@ -127,20 +152,33 @@ queue = "Bots"
 name = "Bots"
 members = [{{ id = "helper", kind = "bot" }}]
 
+# Offered to one agent at a time, who accepts or declines within a minute; after two
+# offers declined or unanswered (or were it ever closed) the conversation moves to General.
 [[workstreams.definition.queues]]
 name = "Billing"
-members = [{{ id = "alice", name = "Alice", kind = "agent", capacity = 3 }}]
+operating_hours = "BillingDesk"
+offer = {{ timeout = "60s" }}
+overflow = [
+    {{ when = "closed", then = {{ transfer = "General" }} }},
+    {{ when = {{ offers_failed = 2 }}, then = {{ transfer = "General" }} }},
+]
+members = [{{ id = "alice", name = "Alice", kind = "agent", capacity = 3, skills = {{ billing = 4 }} }}]
 
 [[workstreams.definition.queues]]
 name = "General"
+operating_hours = "Office"
+overflow = [
+    {{ when = "closed", then = {{ wait = "We are closed now (office hours are 8:00-20:00 Paris time); an agent will answer when we open." }} }},
+]
 members = [
-    {{ id = "alice", name = "Alice", kind = "agent", capacity = 3 }},
+    {{ id = "alice", name = "Alice", kind = "agent", capacity = 3, skills = {{ billing = 4 }} }},
     {{ id = "bob", name = "Bob", kind = "agent", capacity = 2 }},
 ]
 
 [workstreams.definition.messages]
 agent_joined = "{{AgentName}} joined the conversation."
 queue_position = "All agents are busy; you are number {{QueuePosition}} in line."
+transferred = "We are moving you to {{QueueName}}."
 conversation_ended = "Thanks for contacting us. Goodbye!"
 
 [[agents]]

@@ -1,7 +1,8 @@
-//! The engine: a pure function from (conversation record, event, now) to the next record and
-//! its effects — transcript entries, outbound activities, timers, load changes, hops and
-//! agent notices. No I/O, no clock, no runtime: the shell loads the
-//! record, calls [`step`], and commits the result in one transaction.
+//! The engine: a pure function from (conversation record, event, now, the workstream's live
+//! routing state) to the next record and its effects — transcript entries, outbound
+//! activities, timers, load changes, hops, agent notices, the routing state updated in
+//! place and router actions for other conversations. No I/O, no clock, no runtime: the
+//! shell loads the record, calls [`step`], and commits the result in one transaction.
 //!
 //! What it does, per event:
 //!
@@ -13,8 +14,13 @@
 //!   with every loss recorded; a hand-off (the Omnichannel `Escalate` command in
 //!   `channelData.tags` or Bot Framework's `handoff.initiate` event) merges the context
 //!   variables the bot set and routes again, never back to that bot.
-//! - **Agent action**: accept, message (attachments where allowed), transfer, end, wrap up;
-//!   only the agent holding the conversation (or, to accept, a member of its queue).
+//! - **Agent action**: accept or decline an offer, message (attachments where allowed),
+//!   transfer, end, wrap up; only the agent holding the conversation (or, to accept, the
+//!   agent offered it, or a member of a queue without offers).
+//! - **Routing**: byoc-core's router is asked through its event API (`routing`): offers,
+//!   assignments, waits with the queue position, overflow; its actions for this
+//!   conversation are carried out here, those for others become follow-ups
+//!   ([`InboxEvent::Routing`]), carried out when their conversation processes them.
 //! - **Timer**: the bot timeout hands the conversation to a human queue; auto-close closes
 //!   it after the workstream's inactivity limit.
 //!
@@ -24,6 +30,7 @@
 mod agent;
 mod bot;
 mod content;
+mod customer;
 mod hops;
 mod relay;
 mod routing;
@@ -42,9 +49,9 @@ use crate::model::{Author, ConversationRecord, InboxEvent, Target, TimerKind, Tr
 use crate::store::{NewOutbound, TimerChange};
 
 pub(crate) use content::conv_key;
-use content::{address, bot_copy, describe_loss};
+use content::{address, describe_loss};
 pub use hops::{Hop, HopKind, Notice, NoticeKind};
-pub(crate) use routing::{RouteRequest, Routed, RoutedTo, route_step};
+pub(crate) use routing::{FollowUp, RouteRequest, Routed, RoutedTo, route_step};
 
 /// What the engine needs besides the record and the event.
 #[derive(Clone, Copy, Debug)]
@@ -55,8 +62,6 @@ pub(crate) struct Context<'a> {
     pub(crate) channel: &'a ChannelInfo,
     /// The workstream's router, prepared once.
     pub(crate) router: &'a Router<'a>,
-    /// Members' presence and load, queues' waiting counts, resolved against `router`.
-    pub(crate) routing: &'a PreparedState,
     /// The time of the step.
     pub(crate) now: DateTime<Utc>,
     /// The id to give a conversation this step creates.
@@ -84,6 +89,11 @@ pub(crate) struct Step {
     pub(crate) notices: Vec<Notice>,
     /// Routing decisions made (their traces).
     pub(crate) routed: Vec<Routed>,
+    /// Conversations whose place in the router's waiting set may have changed (their
+    /// stored work items are rewritten with the step).
+    pub(crate) touched: Vec<String>,
+    /// Router actions for other conversations, for their inboxes.
+    pub(crate) follow_ups: Vec<FollowUp>,
 }
 
 impl Step {
@@ -98,15 +108,20 @@ impl Step {
             && self.hops.is_empty()
             && self.notices.is_empty()
             && self.routed.is_empty()
+            && self.touched.is_empty()
+            && self.follow_ups.is_empty()
     }
 }
 
-/// Runs one event against the conversation's current record.
+/// Runs one event against the conversation's current record, with the workstream's live
+/// routing state (members' presence and load, the conversations waiting and offered),
+/// which routing updates in place.
 #[must_use]
 pub(crate) fn step(
     current: Option<ConversationRecord>,
     event: &InboxEvent,
     cx: &Context<'_>,
+    state: &mut PreparedState,
 ) -> Step {
     let ws = &cx.workstream.workstream;
     // The auto-close timer is rewritten only when its time moves (or it just fired).
@@ -128,6 +143,7 @@ pub(crate) fn step(
         });
     let mut run = Run {
         cx,
+        state,
         out: Step::default(),
     };
     let relayed = run.relayed();
@@ -159,6 +175,22 @@ pub(crate) fn step(
                 },
             }),
         },
+        InboxEvent::Routing {
+            conversation,
+            action,
+            trace,
+        } => {
+            if let Some(mut rec) = current.filter(|r| &r.conversation.id == conversation) {
+                run.apply_routing(&mut rec, action, trace);
+                run.finish(rec);
+            } else if let crate::model::RoutingAction::Assigned {
+                member, bot: false, ..
+            } = action
+            {
+                // Counted when decided; the conversation is gone.
+                run.out.load.push((member.clone(), -1));
+            }
+        }
         InboxEvent::Timer {
             conversation,
             timer,
@@ -206,6 +238,8 @@ fn auto_close_at(ws: &Workstream, conv: &Conversation) -> Option<DateTime<Utc>> 
 
 struct Run<'c, 'a> {
     cx: &'c Context<'a>,
+    /// The workstream's live routing state.
+    state: &'c mut PreparedState,
     out: Step,
 }
 
@@ -252,238 +286,6 @@ impl Run<'_, '_> {
         self.out.record = Some(rec);
     }
 
-    // ---- customer -------------------------------------------------------------------
-
-    fn customer(&mut self, current: Option<ConversationRecord>, activity: &Activity) {
-        let now = self.cx.now;
-        let is_message = activity.kind == ActivityType::Message;
-        let ends = activity.kind == ActivityType::EndOfConversation;
-        let live = current.filter(|r| !r.conversation.state.is_terminal());
-        let mut rec = match live {
-            Some(rec) => rec,
-            // Only a message starts a conversation; receipts, typing and the like do not.
-            None if is_message => self.start(activity),
-            None => return,
-        };
-        rec.reference = Some(activity.conversation_reference());
-        if ends {
-            self.note(&mut rec, Author::Customer, Some(activity), None);
-            rec.conversation.touch(now);
-            self.close(&mut rec, "the customer left");
-            return self.finish(rec);
-        }
-        if !is_message {
-            // Typing, receipts, reactions: passed to a bot that holds the conversation.
-            if activity.kind == ActivityType::Typing
-                && let Owner::Bot(bot) = rec.conversation.owner.clone()
-            {
-                self.queue_for_bot(&rec, &bot, bot_copy(activity, &rec));
-            }
-            return self.finish(rec);
-        }
-        let forwarded = self.check_customer_attachments(&mut rec, activity);
-        self.note(&mut rec, Author::Customer, Some(activity), None);
-        rec.conversation.touch(now);
-        match rec.conversation.owner.clone() {
-            Owner::Bot(bot) => self.customer_to_bot(&mut rec, &bot, &forwarded),
-            Owner::Agent(agent) => {
-                self.hop(
-                    &rec,
-                    HopKind::CustomerToAgent {
-                        agent: agent.clone(),
-                    },
-                    activity.text.as_deref(),
-                );
-                self.notice(&rec, Some(&agent), NoticeKind::CustomerMessage);
-            }
-            Owner::Queue(_) => self.notice(&rec, None, NoticeKind::CustomerMessage),
-            Owner::None => {
-                let routed = self.route(&mut rec, RouteRequest::Rules);
-                if let Some(RoutedTo::Bot(bot)) = routed {
-                    self.customer_to_bot(&mut rec, &bot, &forwarded);
-                }
-            }
-        }
-        self.finish(rec);
-    }
-
-    fn start(&mut self, activity: &Activity) -> ConversationRecord {
-        let cx = self.cx;
-        let customer = activity
-            .from
-            .clone()
-            .unwrap_or_else(|| ChannelAccount::new("customer"));
-        let channel = cx.workstream.workstream.channel.id.clone();
-        let mut conversation = Conversation::new(cx.new_id, channel.clone(), customer, cx.now);
-        if let Some(locale) = &activity.locale {
-            conversation.locale = Some(locale.clone());
-        }
-        let mut rec = ConversationRecord {
-            conversation,
-            key: conv_key(&channel, activity),
-            workstream: cx.workstream.workstream.name.clone(),
-            reference: Some(activity.conversation_reference()),
-            accepted: false,
-            transcript_len: 0,
-            awaiting_bot_since: None,
-            relay: None,
-        };
-        self.hop(&rec, HopKind::Started { channel }, None);
-        self.automated(&mut rec, MessageKind::Greeting, &MessageValues::default());
-        rec
-    }
-
-    fn check_customer_attachments(
-        &mut self,
-        rec: &mut ConversationRecord,
-        activity: &Activity,
-    ) -> Activity {
-        let mut forwarded = activity.clone();
-        let Some(attachments) = forwarded.attachments.take() else {
-            return forwarded;
-        };
-        let policy = &self.ws().attachments.customer;
-        let mut kept = Vec::new();
-        let mut refused = Vec::new();
-        for att in attachments {
-            match policy.check(att.content_type.as_deref(), att.name.as_deref(), None) {
-                Ok(()) => kept.push(att),
-                Err(e) => refused.push(format!(
-                    "customer attachment {} refused: {e}",
-                    att.name.as_deref().unwrap_or("(unnamed)")
-                )),
-            }
-        }
-        for r in refused {
-            self.note(rec, Author::System, None, Some(r));
-        }
-        if !kept.is_empty() {
-            forwarded.attachments = Some(kept);
-        }
-        forwarded
-    }
-
-    fn customer_to_bot(&mut self, rec: &mut ConversationRecord, bot: &str, activity: &Activity) {
-        self.hop(
-            rec,
-            HopKind::CustomerToBot {
-                bot: bot.to_owned(),
-            },
-            activity.text.as_deref(),
-        );
-        self.queue_for_bot(rec, bot, bot_copy(activity, rec));
-        if rec.awaiting_bot_since.is_none() {
-            rec.awaiting_bot_since = Some(self.cx.now);
-            let timeout = chrono::Duration::from_std(self.cx.workstream.bot_timeout)
-                .unwrap_or(chrono::Duration::MAX);
-            let due = self
-                .cx
-                .now
-                .checked_add_signed(timeout)
-                .unwrap_or(DateTime::<Utc>::MAX_UTC);
-            self.out
-                .timers
-                .push(TimerChange::Set(TimerKind::BotTimeout, due));
-        }
-    }
-
-    fn queue_for_bot(&mut self, _rec: &ConversationRecord, bot: &str, activity: Activity) {
-        self.out.outbox.push(NewOutbound {
-            target: Target::Bot(bot.to_owned()),
-            activity,
-        });
-    }
-
-    // ---- routing --------------------------------------------------------------------
-
-    fn route(
-        &mut self,
-        rec: &mut ConversationRecord,
-        request: RouteRequest<'_>,
-    ) -> Option<RoutedTo> {
-        let cx = self.cx;
-        let routed = match route_step(
-            &mut rec.conversation,
-            cx.router,
-            cx.routing,
-            request,
-            cx.now,
-        ) {
-            Ok(r) => r,
-            Err(reason) => {
-                self.note(
-                    rec,
-                    Author::System,
-                    None,
-                    Some(format!("routing refused: {reason}")),
-                );
-                return None;
-            }
-        };
-        self.note(
-            rec,
-            Author::System,
-            None,
-            Some(format!("routing: {}", routed.trace.join("; "))),
-        );
-        let queue = routed.queue.clone();
-        match &routed.to {
-            RoutedTo::Bot(_) => {}
-            RoutedTo::Agent { id, name } => {
-                rec.accepted = false;
-                self.out.load.push((id.clone(), 1));
-                self.hop(
-                    rec,
-                    HopKind::Assigned {
-                        agent: id.clone(),
-                        queue,
-                    },
-                    None,
-                );
-                self.notice(rec, Some(id), NoticeKind::Assigned);
-                let values = MessageValues {
-                    agent_name: Some(name),
-                    ..MessageValues::default()
-                };
-                self.automated(rec, MessageKind::AgentJoined, &values);
-            }
-            RoutedTo::Queued(position) => {
-                let q = queue.unwrap_or_default();
-                self.hop(
-                    rec,
-                    HopKind::Queued {
-                        queue: q.clone(),
-                        position: *position,
-                    },
-                    None,
-                );
-                self.notice(rec, None, NoticeKind::Waiting);
-                let values = MessageValues {
-                    queue_position: Some(*position),
-                    queue_name: Some(&q),
-                    ..MessageValues::default()
-                };
-                self.automated(rec, MessageKind::QueuePosition, &values);
-            }
-            RoutedTo::Full => {
-                let reason = format!("queue {} is full", queue.unwrap_or_default());
-                self.hop(rec, HopKind::NotRouted { reason }, None);
-            }
-            RoutedTo::Unrouted => {
-                self.hop(
-                    rec,
-                    HopKind::NotRouted {
-                        reason: "no rule matched".to_owned(),
-                    },
-                    None,
-                );
-            }
-        }
-        let to = routed.to.clone();
-        self.out.routed.push(routed);
-        Some(to)
-    }
-
     // ---- timers and closing ---------------------------------------------------------
 
     fn timer(&mut self, mut rec: ConversationRecord, timer: TimerKind) {
@@ -518,6 +320,7 @@ impl Run<'_, '_> {
 
     fn close(&mut self, rec: &mut ConversationRecord, reason: &str) {
         let now = self.cx.now;
+        self.leave_queue(rec);
         match rec.conversation.owner.clone() {
             Owner::Agent(a) => self.out.load.push((a, -1)),
             Owner::Bot(b) => self.out.bots_released.push(b),

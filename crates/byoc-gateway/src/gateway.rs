@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use byoc_core::workstream::{Presence, RoutingState};
+use byoc_core::workstream::{MemberState, PerKind, Presence, RoutingState};
 use byoc_core::{Activity, AdapterError};
 use tokio::sync::{Notify, broadcast, watch};
 
@@ -23,7 +23,7 @@ mod tasks;
 
 use process::Deliverer;
 pub(crate) use routers::Routing;
-use tasks::{run_pruner, run_timers};
+use tasks::{run_pruner, run_routing, run_timers};
 
 use crate::store::{RelayStore, SqliteStore, Store, StoreError};
 
@@ -72,6 +72,8 @@ pub(crate) struct Shared {
     /// Where processing hands the outbound rows it claimed to the outbox worker.
     pub(crate) outbox: Handoff,
     pub(crate) timer_wake: Arc<Notify>,
+    /// Wakes the router's timer task: members changed, or a step moved the waiting set.
+    pub(crate) routing_wake: Arc<Notify>,
     /// Agent id → argon2 PHC hash.
     pub(crate) passwords: HashMap<String, String>,
     pub(crate) ready: AtomicBool,
@@ -243,19 +245,39 @@ pub async fn start_on(
     }
     let mut routing = RoutingState::new();
     let loads: HashMap<String, u32> = store.agent_loads().await?.into_iter().collect();
-    for (agent, presence) in store.agent_presence().await? {
-        routing.set_member(
-            agent.clone(),
-            presence,
-            loads.get(&agent).copied().unwrap_or(0),
-        );
+    let mut by_kind: HashMap<String, PerKind<u32>> = HashMap::new();
+    for (agent, channel, n) in store.agent_loads_by_channel().await? {
+        if let Some(w) = config.workstream_for(&channel) {
+            *by_kind
+                .entry(agent)
+                .or_default()
+                .get_mut(w.workstream.channel.kind) += n;
+        }
     }
-    for (agent, load) in &loads {
+    let member = |presence: Presence, agent: &str| {
+        let state = MemberState::new(presence, loads.get(agent).copied().unwrap_or(0));
+        match by_kind.get(agent) {
+            Some(k) => state.with_kinds(*k),
+            None => state,
+        }
+    };
+    for (agent, presence) in store.agent_presence().await? {
+        let state = member(presence, &agent);
+        routing.set_member_state(agent, state);
+    }
+    for agent in loads.keys() {
         if routing.member_state(agent).is_none() {
-            routing.set_member(agent.clone(), Presence::Offline, *load);
+            routing.set_member_state(agent.clone(), member(Presence::Offline, agent));
         }
     }
     crate::relay::platform_members(&config, &mut routing, &loads);
+
+    // The waiting set as stored: conversations waiting or offered when the gateway stopped.
+    let mut routing = Routing::new(&config.workstreams, routing);
+    let gone = routing.restore(store.routing_work().await?, chrono::Utc::now());
+    if !gone.is_empty() {
+        store.commit_routing(gone, Vec::new()).await?;
+    }
 
     let addr = listener.local_addr().map_err(|source| StartError::Bind {
         addr: config.server.listen,
@@ -298,7 +320,7 @@ pub async fn start_on(
             config: config.clone(),
             store: Arc::clone(&store),
             channels,
-            routing: Mutex::new(Routing::new(&config.workstreams, routing)),
+            routing: Mutex::new(routing),
             dispatcher,
             bots,
             relay,
@@ -307,6 +329,7 @@ pub async fn start_on(
             outbox_wake: Arc::new(Notify::new()),
             outbox: handoff,
             timer_wake: Arc::new(Notify::new()),
+            routing_wake: Arc::new(Notify::new()),
             passwords,
             ready: AtomicBool::new(false),
         }
@@ -323,6 +346,10 @@ pub async fn start_on(
     ));
     tasks.push(tokio::spawn(worker.run(handed, stop_rx.clone())));
     tasks.push(tokio::spawn(run_timers(
+        Arc::clone(&shared),
+        stop_rx.clone(),
+    )));
+    tasks.push(tokio::spawn(run_routing(
         Arc::clone(&shared),
         stop_rx.clone(),
     )));

@@ -8,7 +8,7 @@
 //! | command | what |
 //! |---|---|
 //! | `byoc demo` | the gateway, the simulators and a sample Bot Framework bot on loopback; prints the URLs and what to try, then each conversation hop as it happens |
-//! | `byoc demo --once` | one scripted conversation through every hop (SMS in → bot → hand-off → queue → agent → SMS out); exit 0, or 1 naming the hop that failed |
+//! | `byoc demo --once` | one scripted conversation through every hop (SMS in → bot → hand-off → queue → offer → accept → agent → SMS out); exit 0, or 1 naming the hop that failed |
 //! | `byoc demo [--once] --contact-center <omnichannel\|salesforce>` | the same with a platform's simulator as the contact center (SMS in → Omnichannel or Salesforce → its agent → SMS out); interactive, it prints how to play the agent with `byoc-sim agent` |
 //! | `byoc channel register [create\|update\|list\|delete] --config byoc.toml --channel NAME` | the Dataverse record of a Messaging API custom channel (`msdyn_occustommessagingchannel`), with the entry's credentials |
 //! | `byoc serve --config byoc.toml` | the gateway for real ([`Config`] documents the file) |
@@ -50,7 +50,8 @@
 //! 3. **Engine**: a pure function of (conversation, event, now) returning the next state
 //!    and its effects — find or create the conversation, route it (bot first), apply the
 //!    bot's hand-off (the Omnichannel `Escalate` command or Bot Framework's
-//!    `handoff.initiate`) with the context variables it set, assign by capacity, enforce
+//!    `handoff.initiate`) with the context variables it set, route with byoc-core's
+//!    workstream router (offers, overflow, hours, skills; see *Routing* below), enforce
 //!    the Omnichannel state machine, auto-close after inactivity, send the workstream's
 //!    automated messages, check attachment permissions, adapt replies to the channel
 //!    (SMS length, cards and suggested actions as text) and record every loss in the
@@ -151,9 +152,48 @@
 //! the store's tests fail if that ever stops working). A PostgreSQL store implements the same
 //! [`Store`] trait with its own statements.
 //!
-//! Routing is prepared once per workstream: its `Router` is built at start and its live
-//! state kept up to date on every presence and load change, so a decision does not prepare
-//! the workstream again.
+//! ## Routing: offers, timers and re-evaluation
+//!
+//! Each workstream's byoc-core `Router` is built once at start; its `PreparedState` — the
+//! members' presence and load (per channel kind, for capacity profiles) and the
+//! conversations waiting in its queues or offered to an agent — lives in memory, updated
+//! in place by the engine and by presence changes. The engine hosts the router's event
+//! API: a conversation needing routing is `submit`ted (a transfer: `submit_transfer`), an
+//! agent's accept or decline is `accept` / `decline`, a conversation that closes or is
+//! picked from a queue is `cancel`led. Every call returns actions (offer, assign,
+//! withdraw, wait with its position and estimated wait, overflow transfer, end or
+//! message), each written to the transcript as a `routing: ...` trace line and carried out
+//! on the record, in hops, in agent notices and in the customer's automated messages
+//! (`queue_position`, `agent_joined`, `transferred`, the overflow's own text).
+//!
+//! - **Offers.** A queue with `offer = { timeout }` offers a conversation to one agent; the
+//!   agent hears it over `GET /api/agent/events` (`{"offered": {"expires_at": ...}}`), sees
+//!   `offered_to` in its conversation list, and answers with `POST
+//!   /api/agent/conversations/{id}/accept` or `/decline` (same sign-in, `403` outside its
+//!   queues). A declined or unanswered offer goes to the next agent, never back; after the
+//!   queue's `offers_failed` limit its overflow applies. Queues without `offer` assign at
+//!   once, as they always did; bots take a conversation at once.
+//! - **Actions for other conversations.** A step may decide about conversations other than
+//!   its own (the agent it freed is offered the next waiting one). Those actions are stored,
+//!   in the step's transaction, as [`InboxEvent::Routing`] events in their conversations'
+//!   inboxes, so each conversation changes only in its own order. An agent's load counts an
+//!   assignment when the router makes it.
+//! - **Timers and re-evaluation.** One task (`run_routing`) wakes the router at the earliest
+//!   `next_wake` of any workstream (offer timeouts, `waited_over` limits, skill relaxation,
+//!   a closed queue opening, a preferred agent's hold ending) and whenever members change —
+//!   an agent comes online (`PUT /api/agent/presence`), frees capacity (a conversation
+//!   closes or is transferred away) — so waiting conversations are offered in priority
+//!   order (`reevaluate`). What it decides is committed like a step's follow-ups.
+//! - **Restart.** The waiting set is mirrored in the store (`routing_work`: per waiting or
+//!   offered conversation, the router's `WorkItem` — queue, priority, time entered,
+//!   skills, preferred agent, decliners, failed offers, the offer outstanding and its
+//!   expiry), rewritten in the transaction of the step or routing pass that moved it. At
+//!   start it is `restore`d and the router woken once, so an offer that expired while the
+//!   gateway was down moves on, and an agent coming online is offered what waited. Should
+//!   a routing write fail, the in-memory state is rebuilt from the store.
+//!
+//! The relayed Salesforce CCaaS mode asks the same router for a one-shot decision (the
+//! platform owns its offer), leaving the waiting set alone.
 //!
 //! ## Operations
 //!
@@ -207,14 +247,14 @@ pub use demo::{DemoContactCenter, DemoError, run as run_demo, run_with as run_de
 pub use engine::{Hop, HopKind, Notice, NoticeKind};
 pub use gateway::{RunningGateway, SinkError, StartError, start, start_on};
 pub use model::{
-    Acknowledge, AgentAction, Author, ConversationRecord, InboxEvent, RelayLink, RoutingPlan,
-    RoutingReport, Target, TimerKind, TranscriptEntry,
+    Acknowledge, AgentAction, Author, ConversationRecord, InboxEvent, RelayLink, RoutingAction,
+    RoutingPlan, RoutingReport, Target, TimerKind, TranscriptEntry,
 };
 pub use normalize::{Provider, normalize_payload, to_lines};
 pub use store::{
     Accepted, BotSession, ClaimedOutbound, ConversationKey, ConversationRow, DeadLetter, Finished,
     InboxItem, Lease, NewInbound, NewOutbound, OutboundResult, PlatformLink, RelayStore,
-    SqliteStore, StepCommit, Store, StoreError, TimerChange,
+    SqliteStore, StepCommit, Store, StoreError, StoredWork, TimerChange, WorkChange,
 };
 
 #[cfg(test)]

@@ -2,9 +2,11 @@
 //! conversation record, transcript entries, timers and outbound targets.
 
 mod relay;
+mod routing;
 
 pub use relay::{Acknowledge, RelayLink, RoutingPlan, RoutingReport};
 pub(crate) use relay::{EVENT_ACKNOWLEDGE, EVENT_ROUTE, event_with};
+pub use routing::RoutingAction;
 
 use byoc_core::activity::ConversationReference;
 use byoc_core::conversation::Conversation;
@@ -61,6 +63,16 @@ pub enum InboxEvent {
         /// The normalized activity.
         activity: Box<Activity>,
     },
+    /// What the workstream router decided about this conversation while another event
+    /// was processed (an agent freed up, an offer timed out, a queue overflowed).
+    Routing {
+        /// The conversation it concerns.
+        conversation: String,
+        /// What to carry out.
+        action: RoutingAction,
+        /// The router's trace line for it.
+        trace: String,
+    },
     /// How a routing answer to the platform went (CCaaS): within the deadline or not.
     PlatformRouting {
         /// The conversation routed.
@@ -79,6 +91,8 @@ pub enum InboxEvent {
 pub enum AgentAction {
     /// Takes a conversation waiting in one of its queues (or confirms one pushed to it).
     Accept,
+    /// Declines the conversation offered to it (it goes to the next agent).
+    Decline,
     /// Sends a message to the customer.
     Message {
         /// Text.
@@ -107,6 +121,7 @@ impl AgentAction {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Accept => "accept",
+            Self::Decline => "decline",
             Self::Message { .. } => "message",
             Self::Transfer { .. } => "transfer",
             Self::End => "end",

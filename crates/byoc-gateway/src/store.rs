@@ -17,7 +17,7 @@ mod tests;
 
 use async_trait::async_trait;
 use byoc_core::Activity;
-use byoc_core::workstream::Presence;
+use byoc_core::workstream::{Presence, WorkItem};
 use chrono::{DateTime, Utc};
 
 use crate::model::{ConversationRecord, InboxEvent, Target, TimerKind, TranscriptEntry};
@@ -164,6 +164,44 @@ pub struct StepCommit {
     /// leased): the step's own first row of a new lane is then delivered without a claim of
     /// its own.
     pub claim: Option<Lease>,
+    /// The router's waiting set, rewritten for the conversations the step moved.
+    pub work: Vec<WorkChange>,
+    /// Router actions for other conversations, appended to their inboxes.
+    pub follow_ups: Vec<NewInbound>,
+}
+
+/// A change to the router's stored waiting set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WorkChange {
+    /// The conversation waits or is offered: (re)writes its record, unless a change
+    /// decided later (a higher version) is stored already.
+    Save {
+        /// The record.
+        work: Box<StoredWork>,
+        /// When it was decided: increasing across the gateway's life and its restarts.
+        version: i64,
+    },
+    /// The conversation left the waiting set: forgets it, unless a change decided later is
+    /// stored already.
+    Forget {
+        /// The conversation.
+        conversation: String,
+        /// When it was decided.
+        version: i64,
+    },
+}
+
+/// A conversation of the router's waiting set, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredWork {
+    /// The workstream whose router tracks it.
+    pub workstream: String,
+    /// Its ordering key (where its follow-up events go).
+    pub conv_key: String,
+    /// The router's record of it (the conversation id is inside).
+    pub item: WorkItem,
 }
 
 /// A lease on outbound rows: who holds them and for how long.
@@ -370,6 +408,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Conversations each agent holds (its load), for conversations not closed.
     async fn agent_loads(&self) -> Result<Vec<(String, u32)>, StoreError>;
 
+    /// Conversations each agent holds per channel (agent, channel, count), for
+    /// conversations not closed (loads per channel kind, for capacity profiles).
+    async fn agent_loads_by_channel(&self) -> Result<Vec<(String, String, u32)>, StoreError>;
+
+    /// The router's stored waiting set (to restore it after a restart).
+    async fn routing_work(&self) -> Result<Vec<StoredWork>, StoreError>;
+
+    /// Commits router actions decided outside any conversation's step (a timer, an agent
+    /// freeing up): the waiting set's changes and the follow-up events for the
+    /// conversations concerned, in one transaction.
+    async fn commit_routing(
+        &self,
+        work: Vec<WorkChange>,
+        follow_ups: Vec<NewInbound>,
+    ) -> Result<(), StoreError>;
+
     /// Stores a session (by the hash of its token).
     async fn create_session(
         &self,
@@ -404,7 +458,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Marks a bot session finished (the bot handed off or the conversation closed).
     async fn end_bot_session(&self, conversation_id: &str, bot_id: &str) -> Result<(), StoreError>;
 
-    /// Forgets processed inbox entries (and so their dedupe keys) older than `before`, and
-    /// expired sessions. Returns how many inbox entries went.
+    /// Forgets processed inbox entries (and so their dedupe keys) older than `before`, the
+    /// waiting set's records of conversations that left it before `before`, and expired
+    /// sessions. Returns how many inbox entries went.
     async fn prune(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }

@@ -104,6 +104,19 @@ impl AgentClient {
             .next_back())
     }
 
+    /// The conversation offered to this agent, if one is.
+    pub(crate) async fn offered(&mut self) -> Result<Option<String>, String> {
+        let list = self
+            .call(reqwest::Method::GET, "/api/agent/conversations", None)
+            .await?;
+        Ok(list["conversations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["offered_to"] == self.agent.as_str())
+            .find_map(|c| c["id"].as_str().map(str::to_owned)))
+    }
+
     /// Answers the newest conversation this agent holds.
     pub(crate) async fn reply_to_latest(&mut self, text: &str) -> Result<(), String> {
         // First accepting one waiting in its queues when it holds none.
@@ -126,13 +139,22 @@ impl AgentClient {
         let list = self
             .call(reqwest::Method::GET, "/api/agent/conversations", None)
             .await?;
-        let waiting = list["conversations"]
+        // The one offered to this agent first, else one waiting in a queue without offers.
+        let conversations: Vec<&Value> = list["conversations"]
             .as_array()
             .into_iter()
             .flatten()
-            .find(|c| c["owner"]["kind"] == "queue")
+            .collect();
+        let waiting = conversations
+            .iter()
+            .find(|c| c["offered_to"] == self.agent.as_str())
+            .or_else(|| {
+                conversations
+                    .iter()
+                    .find(|c| c["owner"]["kind"] == "queue" && c["offered_to"].is_null())
+            })
             .and_then(|c| c["id"].as_str().map(str::to_owned))
-            .ok_or("no conversation is waiting in alice's queues")?;
+            .ok_or("no conversation is offered to this agent or waiting in its queues")?;
         self.call(
             reqwest::Method::POST,
             &format!("/api/agent/conversations/{waiting}/accept"),
@@ -169,6 +191,34 @@ where
             ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Asks the agent client until it answers something.
+async fn poll<T>(
+    agent: &mut AgentClient,
+    hop: &'static str,
+    mut ask: impl FnMut(
+        &mut AgentClient,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Option<T>, String>> + Send + '_>,
+    >,
+) -> Result<T, DemoError> {
+    let started = Instant::now();
+    loop {
+        match ask(agent).await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) if started.elapsed() < HOP_TIMEOUT => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(None) => {
+                return Err(DemoError::at(
+                    hop,
+                    format!("nothing after {}s", HOP_TIMEOUT.as_secs()),
+                ));
+            }
+            Err(e) => return Err(DemoError::at(hop, e)),
+        }
     }
 }
 
@@ -222,22 +272,26 @@ pub(crate) async fn script(demo: &Demo) -> Result<(), DemoError> {
             .then_some(()))
     })
     .await?;
-    let started = Instant::now();
-    let id = loop {
-        match agent.held().await {
-            Ok(Some(id)) => break id,
-            Ok(None) if started.elapsed() < HOP_TIMEOUT => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            Ok(None) => {
-                return Err(DemoError::at(
-                    "hand-off to the Billing queue",
-                    "no conversation assigned to alice",
-                ));
-            }
-            Err(e) => return Err(DemoError::at("hand-off to the Billing queue", e)),
-        }
-    };
+    step("the Billing queue offers the conversation to alice, who accepts it");
+    let id = poll(&mut agent, "offer to alice", |a| Box::pin(a.offered())).await?;
+    agent
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/agent/conversations/{id}/accept"),
+            None,
+        )
+        .await
+        .map_err(|e| DemoError::at("accept", e))?;
+    let held = poll(&mut agent, "hand-off to the Billing queue", |a| {
+        Box::pin(a.held())
+    })
+    .await?;
+    if held != id {
+        return Err(DemoError::at(
+            "hand-off to the Billing queue",
+            "alice holds another conversation",
+        ));
+    }
 
     step("alice reads the transcript and the context the bot set");
     let detail = agent
@@ -300,7 +354,7 @@ pub(crate) async fn script(demo: &Demo) -> Result<(), DemoError> {
     })
     .await?;
     println!(
-        "byoc demo --once: every hop passed (sms in -> bot -> hand-off -> queue -> agent -> sms out)"
+        "byoc demo --once: every hop passed (sms in -> bot -> hand-off -> queue -> offer -> accept -> agent -> sms out)"
     );
     Ok(())
 }

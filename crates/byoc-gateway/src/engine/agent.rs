@@ -1,5 +1,6 @@
-//! Agent actions: accept, message, transfer, end, wrap up; only the agent holding the
-//! conversation (or, to accept, a member of its queue).
+//! Agent actions: accept or decline an offer, message, transfer, end, wrap up; only the
+//! agent holding the conversation (or, to accept, the agent offered it or a member of its
+//! queue; to decline, the agent offered it).
 
 use byoc_core::conversation::{ConversationState, Owner, ParticipantRole};
 use byoc_core::workstream::{MessageKind, MessageValues};
@@ -31,16 +32,26 @@ impl Run<'_, '_> {
                     rec.accepted = true;
                     return self.finish(rec);
                 }
-                let in_queue = match &rec.conversation.owner {
-                    Owner::Queue(q) => self
-                        .ws()
-                        .queue(q)
-                        .is_some_and(|q| q.members.iter().any(|m| m.id == agent && !m.is_bot())),
-                    _ => false,
+                if self.is_offered_to(&rec, agent) {
+                    self.answer_offer(&mut rec, agent, true);
+                    return self.finish(rec);
+                }
+                let queue = match &rec.conversation.owner {
+                    Owner::Queue(q) => self.ws().queue(q),
+                    _ => None,
                 };
+                let in_queue =
+                    queue.is_some_and(|q| q.members.iter().any(|m| m.id == agent && !m.is_bot()));
                 if !in_queue || rec.conversation.state != ConversationState::Open {
                     return self.refuse(rec, agent, action, "not waiting in one of your queues");
                 }
+                if queue.is_some_and(|q| q.offer.is_some()) {
+                    // A queue that offers is answered offer by offer, never picked from.
+                    return self.refuse(rec, agent, action, "not offered to you");
+                }
+                // Picked from the queue: it leaves the router's waiting set (an offer to
+                // someone else is withdrawn).
+                self.leave_queue(&mut rec);
                 let name = self.member_name(agent);
                 rec.conversation
                     .set_owner(Owner::Agent(agent.to_owned()), now);
@@ -67,6 +78,11 @@ impl Run<'_, '_> {
                     ..MessageValues::default()
                 };
                 self.automated(&mut rec, MessageKind::AgentJoined, &values);
+            }
+            AgentAction::Decline => {
+                if !self.answer_offer(&mut rec, agent, false) {
+                    return self.refuse(rec, agent, action, "not offered to you");
+                }
             }
             AgentAction::Message { text, attachments } => {
                 if !holds {

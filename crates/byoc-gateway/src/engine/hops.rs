@@ -52,6 +52,27 @@ pub enum HopKind {
         /// Its position.
         position: u32,
     },
+    /// Offered to an agent, who accepts or declines.
+    Offered {
+        /// The agent.
+        agent: String,
+        /// The queue.
+        queue: String,
+    },
+    /// An offer ended without an answer or was declined; the router moves on.
+    OfferEnded {
+        /// The agent.
+        agent: String,
+        /// `declined`, `timed out` or `withdrawn`.
+        how: String,
+    },
+    /// The queue's overflow applied: transferred to another queue, or ended.
+    Overflow {
+        /// The queue that overflowed.
+        queue: String,
+        /// The queue it went to (`None`: the conversation ends).
+        to: Option<String>,
+    },
     /// An agent was assigned (or accepted).
     Assigned {
         /// The agent.
@@ -122,6 +143,14 @@ impl fmt::Display for Hop {
             HopKind::Queued { queue, position } => {
                 write!(f, "queue {queue}: waiting at position {position}")?;
             }
+            HopKind::Offered { agent, queue } => {
+                write!(f, "queue {queue} -> offered to agent {agent}")?;
+            }
+            HopKind::OfferEnded { agent, how } => write!(f, "offer to agent {agent} {how}")?,
+            HopKind::Overflow { queue, to } => match to {
+                Some(to) => write!(f, "queue {queue} overflows -> queue {to}")?,
+                None => write!(f, "queue {queue} overflows -> conversation ends")?,
+            },
             HopKind::Assigned { agent, queue } => match queue {
                 Some(q) => write!(f, "queue {q} -> agent {agent}")?,
                 None => write!(f, "-> agent {agent}")?,
@@ -167,6 +196,13 @@ pub struct Notice {
 pub enum NoticeKind {
     /// Assigned to the agent.
     Assigned,
+    /// Offered to the agent: accept or decline before `expires_at`.
+    Offered {
+        /// When the offer times out.
+        expires_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// The offer to the agent is over (timed out, declined, or the conversation left).
+    OfferWithdrawn,
     /// Waiting in the queue.
     Waiting,
     /// The customer wrote.

@@ -91,16 +91,15 @@ impl Bench {
         self.ids += 1;
         let id = format!("conv-{}", self.ids);
         let router = Router::new(&self.ws.workstream);
-        let routing = router.prepare(&self.routing);
+        let mut routing = router.prepare(&self.routing);
         let cx = Context {
             workstream: &self.ws,
             channel: &self.channel,
             router: &router,
-            routing: &routing,
             now: self.now,
             new_id: &id,
         };
-        let out = step(self.record.clone(), &event, &cx);
+        let out = step(self.record.clone(), &event, &cx, &mut routing);
         for (agent, delta) in &out.load {
             let s = self.routing.member_state(agent).unwrap_or_default();
             let load = s.load.saturating_add_signed(*delta);
@@ -558,8 +557,7 @@ fn the_auto_close_timer_is_rewritten_only_when_it_moves() {
 #[test]
 fn a_delivery_report_without_a_conversation_changes_nothing() {
     let mut b = Bench::new();
-    let mut report = Activity::default();
-    report.kind = byoc_core::activity::ActivityType::Event;
+    let mut report = Activity::new(byoc_core::activity::ActivityType::Event);
     report.id = Some("B60E4C92A18D0F3357E2A4C1D9F08E12:200".into());
     let step = b.run(InboxEvent::Customer {
         activity: Box::new(report),
@@ -568,3 +566,7 @@ fn a_delivery_report_without_a_conversation_changes_nothing() {
     assert!(step.changes_nothing());
     assert!(!b.customer("hello").changes_nothing());
 }
+
+mod desk;
+mod offers;
+mod overflow;

@@ -3,31 +3,33 @@
 
 use std::sync::Arc;
 
-use byoc_core::workstream::Presence;
+use byoc_core::workstream::ChannelKind;
 use byoc_core::{Activity, AdapterError, Delivery};
 use chrono::Utc;
 
 use super::{Shared, SinkError};
-use crate::engine::{self, Context, RoutedTo};
+use crate::engine::{self, Context};
 use crate::model::{InboxEvent, Target};
 use crate::outbox::Deliver;
 use crate::store::{Accepted, ClaimedOutbound, NewInbound, StepCommit};
 
 impl Shared {
-    fn apply_load(&self, deltas: &[(String, i32)], sign: i32) {
+    fn apply_load(&self, deltas: &[(String, i32)], kind: ChannelKind, sign: i32) {
         let mut routing = self.routing();
         for (agent, delta) in deltas {
-            let s = routing
-                .member_state(agent)
-                .unwrap_or(byoc_core::workstream::MemberState::new(
-                    Presence::Offline,
-                    0,
-                ));
-            routing.set_member(
-                agent,
-                s.presence,
-                s.load.saturating_add_signed(delta * sign),
-            );
+            routing.add_load(agent, kind, delta * sign, Utc::now());
+        }
+    }
+
+    /// Rebuilds the routing state from the store after a write failed (memory may have run
+    /// ahead of what was committed).
+    pub(super) async fn resync_routing(&self) {
+        match self.store.routing_work().await {
+            Ok(items) => {
+                self.routing().restore(items, Utc::now());
+                self.routing_wake.notify_one();
+            }
+            Err(e) => tracing::error!(error = %e, "waiting set not read back"),
         }
     }
 
@@ -45,6 +47,7 @@ impl Shared {
             return Err(());
         };
         let info = ch.adapter.info();
+        let kind = ws.workstream.channel.kind;
         // One pass: events that arrive meanwhile leave a wake-up that brings the worker back.
         let (mut current, items) = self.store.pending_work(&key).await.map_err(|e| {
             tracing::error!(%key, error = %e, "conversation and inbox not read");
@@ -60,9 +63,10 @@ impl Shared {
                 continue;
             };
             let new_id = uuid::Uuid::new_v4().simple().to_string();
-            let step = {
-                let routing = self.routing();
-                let Some((router, prepared)) = routing.prepared(&ws.workstream.name) else {
+            let now = Utc::now();
+            let (step, writes) = {
+                let mut routing = self.routing();
+                let Some((router, state)) = routing.prepared_mut(&ws.workstream.name) else {
                     tracing::error!(%key, workstream = %ws.workstream.name, "workstream not prepared");
                     return Err(());
                 };
@@ -70,11 +74,21 @@ impl Shared {
                     workstream: ws,
                     channel: info,
                     router,
-                    routing: prepared,
-                    now: Utc::now(),
+                    now,
                     new_id: &new_id,
                 };
-                engine::step(current.clone(), &event, &cx)
+                let step = engine::step(current.clone(), &event, &cx, state);
+                let own = step
+                    .record
+                    .as_ref()
+                    .map(|r| (r.conversation.id.as_str(), r.key.as_str()));
+                let writes = routing.writes(
+                    &ws.workstream.name,
+                    &step.touched,
+                    own,
+                    step.follow_ups.clone(),
+                );
+                (step, writes)
             };
             let new_conversation = step.record.as_ref().map(|r| &r.conversation.id)
                 != current.as_ref().map(|r| &r.conversation.id);
@@ -84,7 +98,13 @@ impl Shared {
                 idle.push(item.seq);
                 continue;
             }
-            self.apply_load(&step.load, 1);
+            self.apply_load(&step.load, kind, 1);
+            let routed = !step.load.is_empty() || !step.touched.is_empty();
+            let follow_keys: Vec<String> = writes
+                .follow_ups
+                .iter()
+                .map(|f| f.conv_key.clone())
+                .collect();
             let mut processed = std::mem::take(&mut idle);
             processed.push(item.seq);
             let commit = StepCommit {
@@ -96,27 +116,32 @@ impl Shared {
                 outbox: step.outbox,
                 timers: step.timers,
                 claim: Some(self.outbox.lease()),
+                work: writes.work,
+                follow_ups: writes.follow_ups,
             };
             let timed = !commit.timers.is_empty();
             match self.store.commit_step(commit).await {
                 Ok(claimed) => self.outbox.hand(claimed),
                 Err(e) => {
-                    self.apply_load(&step.load, -1);
+                    self.apply_load(&step.load, kind, -1);
+                    if routed {
+                        self.resync_routing().await;
+                    }
                     tracing::error!(%key, error = %e, "step not committed; will retry");
                     return Err(());
                 }
+            }
+            for k in &follow_keys {
+                self.dispatcher.wake(k);
+            }
+            if routed {
+                self.routing_wake.notify_one();
             }
             if step.record.is_some() {
                 current = step.record;
             }
             for routed in &step.routed {
-                let outcome = match &routed.to {
-                    RoutedTo::Bot(_) => "bot",
-                    RoutedTo::Agent { .. } => "agent",
-                    RoutedTo::Queued(_) => "queued",
-                    RoutedTo::Full => "full",
-                    RoutedTo::Unrouted => "unrouted",
-                };
+                let outcome = routed.to.label();
                 metrics::counter!(crate::metrics::ROUTING_DECISIONS, "outcome" => outcome)
                     .increment(1);
             }
@@ -146,6 +171,8 @@ impl Shared {
                 timers: Vec::new(),
                 record_unchanged: true,
                 claim: None,
+                work: Vec::new(),
+                follow_ups: Vec::new(),
             };
             self.store.commit_step(done).await.map_err(|e| {
                 tracing::error!(%key, error = %e, "processed events not recorded; will retry");

@@ -1,4 +1,5 @@
-//! The gateway's background loops besides the dispatcher and the outbox: timers, pruning.
+//! The gateway's background loops besides the dispatcher and the outbox: timers, the
+//! router's timer and re-evaluation, pruning.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,57 @@ pub(super) async fn run_timers(shared: Arc<Shared>, mut stop: watch::Receiver<bo
         tokio::select! {
             () = shared.timer_wake.notified() => {}
             () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// The router's timer: at each workstream's `next_wake` (offers timing out, waits passing
+/// an overflow limit, skills relaxing, queues opening) and whenever members changed (an
+/// agent came online or freed capacity), wakes or re-evaluates the waiting conversations
+/// and commits what was decided. The first pass, at start, wakes every workstream, so the
+/// restored waiting set catches up with the time the gateway was down.
+pub(super) async fn run_routing(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut all = true;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let now = Utc::now();
+        let writes = shared.routing().pass(now, std::mem::take(&mut all));
+        if !writes.is_empty() {
+            let keys: Vec<String> = writes
+                .follow_ups
+                .iter()
+                .map(|f| f.conv_key.clone())
+                .collect();
+            match shared
+                .store
+                .commit_routing(writes.work, writes.follow_ups)
+                .await
+            {
+                Ok(()) => {
+                    for k in keys {
+                        shared.dispatcher.wake(&k);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "routing pass not committed; reading the waiting set back");
+                    shared.resync_routing().await;
+                    all = true;
+                }
+            }
+        }
+        let next = shared.routing().next_wake();
+        let wait = next.map_or(Duration::from_secs(60), |at| {
+            (at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(Duration::from_secs(60))
+        });
+        tokio::select! {
+            () = shared.routing_wake.notified() => {}
+            () = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
             _ = stop.changed() => {}
         }
     }

@@ -12,7 +12,8 @@
 //!
 //! The submodules hold the statements by concern: `inbox` (inbound events, timers,
 //! pruning), `step` (a processed step), `outbox` (claims, results, dead letters), `reads`
-//! (conversations and transcripts), `agents` (presence, sessions, bot sessions).
+//! (conversations and transcripts), `agents` (presence, sessions, bot sessions), `routing`
+//! (the router's waiting set).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -29,7 +30,7 @@ use sqlx::sqlite::{
 
 use super::{
     Accepted, BotSession, ClaimedOutbound, ConversationRow, DeadLetter, Finished, InboxItem,
-    NewInbound, OutboundResult, StepCommit, Store, StoreError,
+    NewInbound, OutboundResult, StepCommit, Store, StoreError, StoredWork, WorkChange,
 };
 use crate::model::{ConversationRecord, TranscriptEntry};
 
@@ -38,6 +39,7 @@ mod inbox;
 mod outbox;
 mod reads;
 mod relay;
+mod routing;
 mod rows;
 mod step;
 mod writer;
@@ -223,6 +225,22 @@ impl Store for SqliteStore {
 
     async fn agent_loads(&self) -> Result<Vec<(String, u32)>, StoreError> {
         agents::loads(self).await
+    }
+
+    async fn agent_loads_by_channel(&self) -> Result<Vec<(String, String, u32)>, StoreError> {
+        routing::loads_by_channel(self).await
+    }
+
+    async fn routing_work(&self) -> Result<Vec<StoredWork>, StoreError> {
+        routing::work(self).await
+    }
+
+    async fn commit_routing(
+        &self,
+        work: Vec<WorkChange>,
+        follow_ups: Vec<NewInbound>,
+    ) -> Result<(), StoreError> {
+        routing::commit(self, work, follow_ups).await
     }
 
     async fn create_session(

@@ -58,6 +58,8 @@ fn step(record: ConversationRecord, messages: &[&str]) -> StepCommit {
         timers: Vec::new(),
         record_unchanged: false,
         claim: None,
+        work: Vec::new(),
+        follow_ups: Vec::new(),
     }
 }
 
@@ -410,3 +412,4 @@ async fn reopening_the_file_takes_back_the_leases_of_the_previous_process() {
 }
 
 mod group;
+mod routing;

@@ -1,7 +1,8 @@
 //! End-to-end tests over loopback: the gateway (in-process, or the `byoc` binary) against
 //! the TeleSign and Bot Framework simulators, with real signatures and JWTs.
 //!
-//! `delivery`: the outbox against a provider that fails; `agents`: the agent API;
+//! `delivery`: the outbox against a provider that fails; `agents`: the agent API; `offers`:
+//! offers accepted, declined and timed out through the agent API, and across a restart;
 //! `bots`: bots and Bot Framework channels; `binary`: the `byoc` process (kill and
 //! restart, config checks, normalize); `ops`: operations endpoints and webhook limits.
 
@@ -9,6 +10,7 @@ mod agents;
 mod binary;
 mod bots;
 mod delivery;
+mod offers;
 mod ops;
 mod relay;
 mod support;

@@ -243,7 +243,7 @@ impl Run<'_, '_> {
         let routed = match route_step(
             &mut rec.conversation,
             cx.router,
-            cx.routing,
+            self.state,
             RouteRequest::Rules,
             cx.now,
         ) {

@@ -97,16 +97,15 @@ impl Bench {
         self.ids += 1;
         let id = format!("conv-{}", self.ids);
         let router = Router::new(&self.ws.workstream);
-        let routing = router.prepare(&self.routing);
+        let mut routing = router.prepare(&self.routing);
         let cx = Context {
             workstream: &self.ws,
             channel: &self.channel,
             router: &router,
-            routing: &routing,
             now: self.now,
             new_id: &id,
         };
-        let out = step(self.record.clone(), &event, &cx);
+        let out = step(self.record.clone(), &event, &cx, &mut routing);
         for (agent, delta) in &out.load {
             let s = self.routing.member_state(agent).unwrap_or_default();
             let load = s.load.saturating_add_signed(*delta);

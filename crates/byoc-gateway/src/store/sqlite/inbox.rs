@@ -18,11 +18,11 @@ const TIMERS_PER_CALL: i64 = 256;
 
 /// One inbound event as stored.
 pub(super) struct InboxRow {
-    channel: String,
-    dedupe_key: Option<String>,
-    conv_key: String,
-    event: String,
-    received_at: i64,
+    pub(super) channel: String,
+    pub(super) dedupe_key: Option<String>,
+    pub(super) conv_key: String,
+    pub(super) event: String,
+    pub(super) received_at: i64,
 }
 
 /// Persists inbound events, dropping those already seen, and records a bot session's
@@ -48,7 +48,7 @@ pub(super) async fn accept(
     .await
 }
 
-fn inbox_rows(events: Vec<NewInbound>) -> Result<Vec<InboxRow>, StoreError> {
+pub(super) fn inbox_rows(events: Vec<NewInbound>) -> Result<Vec<InboxRow>, StoreError> {
     let now = millis(Utc::now());
     events
         .into_iter()
@@ -294,6 +294,8 @@ pub(super) async fn prune(
         .push_bind(before)
         .push("; DELETE FROM sessions WHERE expires_at <= ")
         .push_bind(now)
+        .push("; DELETE FROM routing_work WHERE item IS NULL AND updated_at < ")
+        .push_bind(before)
         .push("; ");
     store
         .write(Priority::Background, script, |rows| {

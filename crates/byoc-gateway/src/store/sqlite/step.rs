@@ -27,6 +27,7 @@ pub(super) async fn commit_step(
         }
         sql.push("); ");
     }
+    super::routing::push_routing(sql, step.work, step.follow_ups)?;
     let Some(rec) = step.record else {
         return store
             .write(Priority::Background, script, |_| Ok(Vec::new()))

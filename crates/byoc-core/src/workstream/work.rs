@@ -310,11 +310,16 @@ impl Work {
         due
     }
 
-    /// Records a conversation leaving queue `q` at `now` after entering at `entered`.
+    /// Records a conversation leaving queue `q` at `now` after entering at `entered`. One
+    /// that never waited (served the moment it arrived) says nothing of the queue's pace
+    /// and is not sampled.
     pub(crate) fn depart(&mut self, q: usize, entered: i64, now: i64) {
         let Some(d) = self.departures.get_mut(q) else {
             return;
         };
+        if now <= entered {
+            return;
+        }
         let since = d.last.map_or(entered, |l| l.max(entered));
         let sample = (now - since).clamp(0, 3_600_000) as f64;
         d.interval_ms = Some(d.interval_ms.map_or(sample, |i| 0.8 * i + 0.2 * sample));

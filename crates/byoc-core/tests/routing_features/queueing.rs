@@ -290,6 +290,31 @@ members = [
     assert_eq!(rendered, "About 8 minutes, number 2.");
 }
 
+#[test]
+fn a_conversation_served_on_arrival_does_not_shorten_the_estimated_wait() {
+    let ws = ws(r#"
+[[routing_rules]]
+name = "All"
+queue = "Q"
+
+[[queues]]
+name = "Q"
+average_handle_time = "6m"
+members = [{ id = "ann", kind = "agent", capacity = 1 }]
+"#);
+    let router = Router::new(&ws);
+    let mut state = router.prepare(&RoutingState::new().with_member("ann", Presence::Available, 0));
+    // Ann is free: the first conversation is assigned the moment it arrives.
+    let a = router.submit(&mut state, &conv("c0"), at(9, 0));
+    assert_eq!(given_to(&a, "c0"), Some("ann"));
+    // The next one waits; its estimate still comes from the handle time, not from a
+    // departure that took no time.
+    router.submit(&mut state, &conv("c1"), at(9, 1));
+    let place = router.place(&state, "c1").unwrap();
+    assert_eq!(place.position, 1);
+    assert_eq!(place.estimated_wait, Some(Duration::from_secs(360)));
+}
+
 // ------------------------------------------------------------------ restart
 
 #[test]

@@ -172,6 +172,13 @@ pub use render::{
 };
 pub use verify::{Caller, TokenClaims, verify};
 
+/// The byoc-http items this crate's public API names: bring a transport (a closure returning a
+/// [`TransportFuture`] is one), trust an extra CA, match on transport and token errors.
+pub use byoc_http::{
+    HttpTransport, KeySet, KeySource, RootCa, TokenError, TransportError, TransportErrorKind,
+    TransportFuture,
+};
+
 /// Normalizes one webhook body (what Omnichannel posts to
 /// `{webhook}/v3/conversations/{id}/activities`) into canonical activities. Pure, no I/O.
 ///

@@ -13,8 +13,8 @@
 //! | Channel registration: the `msdyn_occustommessagingchannel` record and a Dataverse Web API client | [`CustomChannel`], [`DataverseClient`] | setup |
 //!
 //! [`MessagingApiAdapter`] implements [`byoc_core::ChannelAdapter`]. HTTP goes through
-//! [`byoc_http`]: one [`HttpTransport`](byoc_http::HttpTransport) (reqwest by default, or a
-//! closure), Entra client-credentials tokens cached and refreshed before expiry
+//! [`byoc_http`]: one [`HttpTransport`] (reqwest by default, or a closure), Entra
+//! client-credentials tokens cached and refreshed before expiry
 //! ([`byoc_http::Authorized`]), the tenant's signing keys in a [`byoc_http::KeyCache`]. The
 //! simulator in `byoc-sim` (`byoc-sim messaging-api`) plays Entra, the Messaging API,
 //! Dataverse and the agent.
@@ -96,8 +96,7 @@
 //! |---|---|---|
 //! | `reqwest` | yes | the `new` constructors, over [`byoc_http`]'s reqwest transport (rustls, redirects off, bounded responses) |
 //!
-//! Without `reqwest`, build with `with_transport` and bring an
-//! [`HttpTransport`](byoc_http::HttpTransport).
+//! Without `reqwest`, build with `with_transport` and bring an [`HttpTransport`].
 //!
 //! ## Security
 //!

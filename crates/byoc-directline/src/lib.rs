@@ -165,9 +165,10 @@ pub use render::{render_for_connector, render_for_directline};
 pub use stream::ActivityStream;
 pub use verify::{ChannelVerifier, VerifiedToken};
 
-/// The shared HTTP layer's types that appear in this crate's signatures.
+/// The byoc-http items this crate's public API names: bring a transport (a closure returning a
+/// [`TransportFuture`] is one), trust an extra CA, match on transport and token errors.
 pub use byoc_http::{
-    HttpTransport, KeySet, RootCa, TokenError, TransportError, TransportErrorKind,
+    HttpTransport, KeySet, RootCa, TokenError, TransportError, TransportErrorKind, TransportFuture,
 };
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ pub enum HeaderNames {
 ///     "eu",                                   // {geo} of the API host
 ///     "crm4",                                 // {zone} of the token scope
 /// )?
-/// .with_body_limit(128 * 1024);
+/// .with_body_limit(128 * 1024)?;
 /// assert_eq!(
 ///     config.base_url().as_str(),
 ///     "https://m-1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d.eu.omnichannelengagementhub.com/"
@@ -222,10 +222,12 @@ impl MessagingApiConfig {
 
     /// Sets the time allowed for one outbound request (default [`DEFAULT_TIMEOUT`]); used
     /// by the `new` constructors, which build the reqwest transport.
-    #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.http.timeout = timeout;
-        self
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for zero.
+    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, ConfigError> {
+        self.http.timeout = http::non_zero_duration("timeout", timeout)?;
+        Ok(self)
     }
 
     /// Trusts `ca` besides the web PKI roots on every connection the adapter makes (the
@@ -239,10 +241,12 @@ impl MessagingApiConfig {
 
     /// Sets the largest response body read (default [`DEFAULT_MAX_RESPONSE_BYTES`]). Used
     /// by the `new` constructors.
-    #[must_use]
-    pub fn with_max_response_bytes(mut self, max: usize) -> Self {
-        self.http.max_response_bytes = max;
-        self
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for zero.
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Result<Self, ConfigError> {
+        self.http.max_response_bytes = http::non_zero_size("max_response_bytes", bytes)?;
+        Ok(self)
     }
 
     /// Replaces the accepted `aud` values of webhook tokens. Default: the app id and
@@ -300,10 +304,12 @@ impl MessagingApiConfig {
     }
 
     /// Sets the largest webhook body accepted, in bytes (default 256 KiB).
-    #[must_use]
-    pub fn with_body_limit(mut self, bytes: usize) -> Self {
-        self.webhook.body_limit = bytes;
-        self
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for zero.
+    pub fn with_body_limit(mut self, bytes: usize) -> Result<Self, ConfigError> {
+        self.webhook.body_limit = http::non_zero_size("body_limit", bytes)?;
+        Ok(self)
     }
 
     /// The Entra app.

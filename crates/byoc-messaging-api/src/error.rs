@@ -44,6 +44,14 @@ pub enum ConfigError {
         /// The field at fault.
         field: &'static str,
     },
+    /// A value is out of range (a zero timeout or size limit).
+    #[error("`{field}` {reason}")]
+    Invalid {
+        /// The field at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The HTTP client could not be built from the settings (a root CA that is not a PEM
     /// certificate, a TLS backend that cannot start).
     #[error("cannot build the HTTP client (`root_ca`, `timeout`): {reason}")]

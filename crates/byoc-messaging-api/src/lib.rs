@@ -13,8 +13,8 @@
 //! | Channel registration: the `msdyn_occustommessagingchannel` record and a Dataverse Web API client | [`CustomChannel`], [`DataverseClient`] | setup |
 //!
 //! [`MessagingApiAdapter`] implements [`byoc_core::ChannelAdapter`]. HTTP goes through
-//! [`byoc_http`]: one [`HttpTransport`](byoc_http::HttpTransport) (reqwest by default, or a
-//! closure), Entra client-credentials tokens cached and refreshed before expiry
+//! [`byoc_http`]: one [`HttpTransport`] (reqwest by default, or a closure), Entra
+//! client-credentials tokens cached and refreshed before expiry
 //! ([`byoc_http::Authorized`]), the tenant's signing keys in a [`byoc_http::KeyCache`]. The
 //! simulator in `byoc-sim` (`byoc-sim messaging-api`) plays Entra, the Messaging API,
 //! Dataverse and the agent.
@@ -96,8 +96,7 @@
 //! |---|---|---|
 //! | `reqwest` | yes | the `new` constructors, over [`byoc_http`]'s reqwest transport (rustls, redirects off, bounded responses) |
 //!
-//! Without `reqwest`, build with `with_transport` and bring an
-//! [`HttpTransport`](byoc_http::HttpTransport).
+//! Without `reqwest`, build with `with_transport` and bring an [`HttpTransport`].
 //!
 //! ## Security
 //!
@@ -171,6 +170,13 @@ pub use render::{
     OutboundAttachment, OutboundConversation, StartMessage, render,
 };
 pub use verify::{Caller, TokenClaims, verify};
+
+/// The byoc-http items this crate's public API names: bring a transport (a closure returning a
+/// [`TransportFuture`] is one), trust an extra CA, match on transport and token errors.
+pub use byoc_http::{
+    HttpTransport, KeySet, KeySource, RootCa, TokenError, TransportError, TransportErrorKind,
+    TransportFuture,
+};
 
 /// Normalizes one webhook body (what Omnichannel posts to
 /// `{webhook}/v3/conversations/{id}/activities`) into canonical activities. Pure, no I/O.

@@ -205,14 +205,14 @@ pub(crate) fn verify_bearer(
             None => return Err(VerifyError::MissingClaim("appid")),
         }
     }
-    let leeway = i64::try_from(config.clock_skew.as_secs()).unwrap_or(i64::MAX);
+    let skew = i64::try_from(config.clock_skew.as_secs()).unwrap_or(i64::MAX);
     let now = now.timestamp();
     let exp = c.exp.ok_or(VerifyError::MissingClaim("exp"))?;
-    if now > exp.saturating_add(leeway) {
+    if now > exp.saturating_add(skew) {
         return Err(VerifyError::Expired);
     }
     if let Some(nbf) = c.nbf.or(c.iat)
-        && nbf > now.saturating_add(leeway)
+        && nbf > now.saturating_add(skew)
     {
         return Err(VerifyError::NotYetValid);
     }

@@ -104,7 +104,6 @@ mod render;
 mod verify;
 
 pub use adapter::SalesforceAdapter;
-pub use byoc_http::{HttpTransport, RootCa, TokenError, TransportError};
 pub use client::{
     Acknowledgement, AcknowledgementType, AgentWorkRequest, AgentWorkResponse, AgentWorkUpdate,
     CallContext, Endpoint, FlowRouting, InteractionResponse, JwtBearer, MAX_ACKNOWLEDGEMENTS,
@@ -136,6 +135,13 @@ pub use render::{
     RenderedInteraction, StaticContent, entry_id, render_interaction,
 };
 pub use verify::RelayVerifier;
+
+/// The byoc-http items this crate's public API names: bring a transport (a closure returning a
+/// [`TransportFuture`] is one), trust an extra CA, match on transport and token errors.
+pub use byoc_http::{
+    AccessToken, HttpTransport, RootCa, TokenError, TokenSource, TransportError,
+    TransportErrorKind, TransportFuture,
+};
 
 /// The crate's pure normalizer: one event's payload JSON (wrapped or flat), or a whole event
 /// record, its fields as decoded or in Avro's JSON encoding (the payload field found by its

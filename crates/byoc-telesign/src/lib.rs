@@ -125,7 +125,8 @@ pub use normalize::{
 pub use render::{Encoding, MessageType, PhoneNumber, Segments, SendRequest, render, segments};
 pub use verify::{CallbackVerifier, callback_signature};
 
-/// The byoc-http types in this crate's signatures: bring a transport, or trust a CA.
+/// The byoc-http items this crate's public API names: bring a transport (a closure returning a
+/// [`TransportFuture`] is one), trust an extra CA, match on transport errors.
 pub use byoc_http::{HttpTransport, RootCa, TransportError, TransportErrorKind, TransportFuture};
 
 use byoc_core::{Activity, AdapterError};

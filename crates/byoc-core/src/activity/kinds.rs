@@ -3,8 +3,9 @@
 use super::macros::open_enum;
 
 open_enum! {
-    /// The activity `type` (SPEC A.3; CHANNEL-SWAGGER `ActivityTypes` plus botbuilder-js's
-    /// `invokeResponse`, `command`, `commandResult` and the SDK-internal `delay`).
+    /// The activity `type`: the Bot Framework Activity schema's types and the Connector
+    /// API's `ActivityTypes`, plus botbuilder-js's `invokeResponse`, `command`,
+    /// `commandResult` and the SDK-internal `delay` (`docs/protocols/bot-framework.md`).
     /// Unknown types are kept as [`ActivityType::Other`], never rejected.
     pub enum ActivityType {
         /// `message`
@@ -56,7 +57,7 @@ impl Default for ActivityType {
 }
 
 open_enum! {
-    /// `textFormat`: how `text` is to be read. The SPEC's default is `plain`.
+    /// `textFormat`: how `text` is to be read. The Activity schema's default is `plain`.
     pub enum TextFormat {
         /// `plain`
         Plain = "plain",
@@ -78,7 +79,8 @@ open_enum! {
 }
 
 open_enum! {
-    /// `inputHint`, with the swagger's values (the SPEC prose's short forms arrive as `Other`).
+    /// `inputHint`, with the Connector API's values (the short forms some prose of the
+    /// Activity schema uses arrive as `Other`).
     pub enum InputHint {
         /// `acceptingInput`
         AcceptingInput = "acceptingInput",

@@ -181,7 +181,7 @@ async fn a_delivery_names_the_message_and_the_conversation() {
 async fn oversized_bodies_are_refused_before_authentication() {
     static FETCHES: AtomicUsize = AtomicUsize::new(0);
     let adapter = MessagingApiAdapter::with_transport(
-        config().with_body_limit(16),
+        config().with_body_limit(16).unwrap(),
         jwks_transport(&FETCHES, true),
     )
     .unwrap();

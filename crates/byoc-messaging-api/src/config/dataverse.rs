@@ -80,10 +80,12 @@ impl DataverseConfig {
 
     /// Sets the time allowed for one request (default
     /// [`DEFAULT_TIMEOUT`](super::DEFAULT_TIMEOUT)).
-    #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.http.timeout = timeout;
-        self
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for zero.
+    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, ConfigError> {
+        self.http.timeout = super::http::non_zero_duration("timeout", timeout)?;
+        Ok(self)
     }
 
     /// Trusts `ca` besides the web PKI roots; may be called more than once.
@@ -95,10 +97,12 @@ impl DataverseConfig {
 
     /// Sets the largest response body read (default
     /// [`DEFAULT_MAX_RESPONSE_BYTES`](super::DEFAULT_MAX_RESPONSE_BYTES)).
-    #[must_use]
-    pub fn with_max_response_bytes(mut self, max: usize) -> Self {
-        self.http.max_response_bytes = max;
-        self
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for zero.
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Result<Self, ConfigError> {
+        self.http.max_response_bytes = super::http::non_zero_size("max_response_bytes", bytes)?;
+        Ok(self)
     }
 
     /// The Entra app.

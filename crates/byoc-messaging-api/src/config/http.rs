@@ -5,8 +5,32 @@ use std::time::Duration;
 use byoc_http::RootCa;
 
 use super::{DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT};
-#[cfg(feature = "reqwest")]
 use crate::error::ConfigError;
+
+/// `timeout`, refused when zero (every request would time out).
+pub(crate) fn non_zero_duration(
+    field: &'static str,
+    timeout: Duration,
+) -> Result<Duration, ConfigError> {
+    if timeout.is_zero() {
+        return Err(ConfigError::Invalid {
+            field,
+            reason: "must be positive",
+        });
+    }
+    Ok(timeout)
+}
+
+/// `bytes`, refused when zero (every body would be too large).
+pub(crate) fn non_zero_size(field: &'static str, bytes: usize) -> Result<usize, ConfigError> {
+    if bytes == 0 {
+        return Err(ConfigError::Invalid {
+            field,
+            reason: "must be positive",
+        });
+    }
+    Ok(bytes)
+}
 
 /// The HTTP settings of a client: what [`ReqwestTransport`](byoc_http::ReqwestTransport)
 /// is built with.

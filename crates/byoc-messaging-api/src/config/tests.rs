@@ -120,6 +120,43 @@ fn setters_refuse_values_that_cannot_work() {
             .create_path(),
         ALT_CREATE_PATH
     );
+    let positive = |field| ConfigError::Invalid {
+        field,
+        reason: "must be positive",
+    };
+    assert_eq!(
+        cfg.clone().with_timeout(Duration::ZERO).unwrap_err(),
+        positive("timeout")
+    );
+    assert_eq!(
+        cfg.clone().with_max_response_bytes(0).unwrap_err(),
+        positive("max_response_bytes")
+    );
+    assert_eq!(
+        cfg.clone().with_body_limit(0).unwrap_err(),
+        positive("body_limit")
+    );
+    let tuned = cfg
+        .clone()
+        .with_timeout(Duration::from_secs(3))
+        .unwrap()
+        .with_max_response_bytes(1024)
+        .unwrap()
+        .with_body_limit(2048)
+        .unwrap();
+    assert_eq!(tuned.timeout(), Duration::from_secs(3));
+    assert_eq!(tuned.max_response_bytes(), 1024);
+    assert_eq!(tuned.body_limit(), 2048);
+    let dataverse =
+        DataverseConfig::new(app("s"), url("https://org.crm4.dynamics.example")).unwrap();
+    assert_eq!(
+        dataverse.clone().with_timeout(Duration::ZERO).unwrap_err(),
+        positive("timeout")
+    );
+    assert_eq!(
+        dataverse.with_max_response_bytes(0).unwrap_err(),
+        positive("max_response_bytes")
+    );
     assert_eq!(
         cfg.with_webhook_auth(WebhookAuthMode::LegacyToken(Secret::new("")))
             .unwrap_err(),

@@ -1,17 +1,16 @@
-//! TLS with an extra root CA: a TLS front (certificate from the test CA in `tests/keys`)
-//! before the simulator's REST and gRPC ports, so the adapter reaches it by `https://` URLs
-//! and one trusted CA, as at the real service.
+//! TLS with an extra root CA: the simulator serves REST and gRPC over TLS with a
+//! certificate from its own local CA, so the adapter reaches it by `https://` URLs and one
+//! trusted root, as at the real service. A TLS front (a certificate from a local CA of its own)
+//! before the gRPC port alone shows that the gRPC side checks the certificate by itself.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use byoc_core::{Activity, ChannelAdapter, Secret};
-use byoc_salesforce::{
-    ChannelDefinition, Credentials, ReplayStart, RootCa, SalesforceAdapter, SalesforceConfig,
-    SubscriptionItem,
-};
+use byoc_core::{Activity, ChannelAdapter};
+use byoc_salesforce::{ReplayStart, RootCa, SalesforceAdapter, SalesforceConfig, SubscriptionItem};
 use byoc_sim::salesforce::{self as sim, SalesforceSim, SimConfig};
+use byoc_sim::tls::LocalCa;
 use futures_util::StreamExt as _;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject as _;
@@ -20,16 +19,39 @@ use url::Url;
 
 use super::{USER, customer};
 
-const CA: &[u8] = include_bytes!("../keys/tls-ca.pem");
-const CERT: &[u8] = include_bytes!("../keys/tls-server.pem");
-const KEY: &[u8] = include_bytes!("../keys/tls-server-key.pem");
+/// The simulator behind TLS, with the CA its certificate comes from.
+async fn sim_over_tls() -> (SalesforceSim, Arc<LocalCa>) {
+    let ca = LocalCa::generate().unwrap();
+    let s = SalesforceSim::start(SimConfig::default().with_tls(ca.clone()))
+        .await
+        .unwrap();
+    assert!(s.url().starts_with("https://"));
+    assert!(s.pubsub_url().starts_with("https://"));
+    (s, ca)
+}
 
-/// Terminates TLS on `127.0.0.1:0` (offering `alpn`) and forwards the bytes to `target`.
-async fn tls_front(target: SocketAddr, alpn: &[u8]) -> SocketAddr {
-    let certs = CertificateDer::pem_slice_iter(CERT)
+fn root(ca: &LocalCa) -> RootCa {
+    RootCa::from_pem("simulator CA", ca.ca_pem().as_bytes().to_vec())
+}
+
+/// The adapter's configuration for `s`, trusting `trust` besides the web's roots.
+fn config(s: &SalesforceSim, trust: Option<RootCa>) -> SalesforceConfig {
+    let config = super::config(s, sim::TEST_PRIVATE_KEY_PEM)
+        .with_reconnect_delay(Duration::from_millis(50))
+        .unwrap();
+    match trust {
+        Some(ca) => config.with_root_ca(ca),
+        None => config,
+    }
+}
+
+/// Terminates TLS on `127.0.0.1:0` with a certificate `ca` issued (offering `alpn`) and
+/// forwards the bytes to `target`.
+async fn tls_front(ca: &LocalCa, target: SocketAddr, alpn: &[u8]) -> SocketAddr {
+    let certs = CertificateDer::pem_slice_iter(ca.server_chain_pem().as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
-    let key = PrivateKeyDer::from_pem_slice(KEY).unwrap();
+    let key = PrivateKeyDer::from_pem_slice(ca.server_key_pem().as_bytes()).unwrap();
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -64,47 +86,6 @@ fn addr(url: &str) -> SocketAddr {
     url.trim_start_matches("http://").parse().unwrap()
 }
 
-/// The adapter's configuration with both sides behind TLS fronts, `localhost` URLs.
-async fn config_over_tls(s: &SalesforceSim, trust: Option<RootCa>) -> SalesforceConfig {
-    let rest = tls_front(addr(s.url()), b"http/1.1").await;
-    let grpc = tls_front(addr(s.pubsub_url()), b"h2").await;
-    let rest_url = Url::parse(&format!("https://localhost:{}", rest.port())).unwrap();
-    let c = s.config();
-    let credentials = Credentials::new(
-        &c.consumer_key,
-        &c.username,
-        Secret::new(sim::TEST_PRIVATE_KEY_PEM),
-    )
-    .unwrap()
-    .with_login_url(&rest_url)
-    .unwrap()
-    // The simulator expects its own address as the audience.
-    .with_audience(s.audience())
-    .unwrap();
-    let config = SalesforceConfig::new(
-        credentials,
-        &c.org_id,
-        rest_url,
-        &c.channel_address,
-        ChannelDefinition::new(
-            &c.authorization_context,
-            &c.platform_event,
-            &c.event_type_field,
-            &c.payload_field,
-        )
-        .unwrap(),
-    )
-    .unwrap()
-    .with_pubsub_url(Url::parse(&format!("https://localhost:{}", grpc.port())).unwrap())
-    .unwrap()
-    .with_reconnect_delay(Duration::from_millis(50))
-    .unwrap();
-    match trust {
-        Some(ca) => config.with_root_ca(ca),
-        None => config,
-    }
-}
-
 async fn next_item(sub: &mut byoc_salesforce::Subscription) -> SubscriptionItem {
     tokio::time::timeout(Duration::from_secs(20), sub.next())
         .await
@@ -115,9 +96,8 @@ async fn next_item(sub: &mut byoc_salesforce::Subscription) -> SubscriptionItem 
 
 #[tokio::test]
 async fn the_extra_root_ca_is_trusted_by_rest_and_grpc() {
-    let s = SalesforceSim::start(SimConfig::default()).await.unwrap();
-    let ca = RootCa::from_pem("byoc test CA", CA);
-    let adapter = SalesforceAdapter::new(config_over_tls(&s, Some(ca)).await).unwrap();
+    let (s, ca) = sim_over_tls().await;
+    let adapter = SalesforceAdapter::new(config(&s, Some(root(&ca)))).unwrap();
     // REST (token endpoint and /interactions) over TLS.
     let delivery = adapter
         .send(&customer(Activity::message("over TLS")))
@@ -143,8 +123,8 @@ async fn the_extra_root_ca_is_trusted_by_rest_and_grpc() {
 
 #[tokio::test]
 async fn an_unknown_ca_is_refused_on_both_sides() {
-    let s = SalesforceSim::start(SimConfig::default()).await.unwrap();
-    let adapter = SalesforceAdapter::new(config_over_tls(&s, None).await).unwrap();
+    let (s, _ca) = sim_over_tls().await;
+    let adapter = SalesforceAdapter::new(config(&s, None)).unwrap();
     let e = adapter
         .send(&customer(Activity::message("not trusted")))
         .await
@@ -164,7 +144,8 @@ async fn an_unknown_ca_is_refused_on_both_sides() {
 async fn the_grpc_side_alone_refuses_an_unknown_ca() {
     // REST in plaintext (tokens work), gRPC behind TLS without the CA.
     let s = SalesforceSim::start(SimConfig::default()).await.unwrap();
-    let grpc = tls_front(addr(s.pubsub_url()), b"h2").await;
+    let ca = LocalCa::generate().unwrap();
+    let grpc = tls_front(&ca, addr(s.pubsub_url()), b"h2").await;
     let config = super::config(&s, sim::TEST_PRIVATE_KEY_PEM)
         .with_pubsub_url(Url::parse(&format!("https://localhost:{}", grpc.port())).unwrap())
         .unwrap();
@@ -178,8 +159,7 @@ async fn the_grpc_side_alone_refuses_an_unknown_ca() {
     }
     drop(sub);
     // The same with the CA: events arrive.
-    let trusted =
-        SalesforceAdapter::new(config.with_root_ca(RootCa::from_pem("test CA", CA))).unwrap();
+    let trusted = SalesforceAdapter::new(config.with_root_ca(root(&ca))).unwrap();
     let mut sub = trusted.subscribe(ReplayStart::Earliest);
     s.agent_says(USER, "0055g00000Jk7Qp", "Grace", "m0")
         .unwrap();

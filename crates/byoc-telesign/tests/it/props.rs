@@ -25,6 +25,25 @@ fn signed(header: &'static str, value: &str) -> HeaderMap {
     h
 }
 
+/// Any JSON value, nested a little.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        ".{0,16}".prop_map(serde_json::Value::from),
+        Just(serde_json::Value::from("mo_sms")),
+        Just(serde_json::Value::from("sms")),
+    ];
+    leaf.prop_recursive(2, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            proptest::collection::btree_map("[a-z_]{1,12}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
 fn key_bytes() -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(any::<u8>(), 1..64)
 }
@@ -84,7 +103,23 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_are_refused_as_bad_requests_or_kept_whole_in_channel_data(
-        bytes in proptest::collection::vec(any::<u8>(), 0..512),
+        bytes in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..512),
+            // JSON objects with TeleSign's keys and arbitrary values, so that both outcomes
+            // are reached.
+            proptest::collection::btree_map(
+                prop_oneof![
+                    Just("sub_resource".to_owned()),
+                    Just("reference_id".to_owned()),
+                    Just("user_response".to_owned()),
+                    Just("status".to_owned()),
+                    "[a-z_]{1,12}",
+                ],
+                json_value(),
+                0..5,
+            )
+            .prop_map(|fields| serde_json::to_vec(&fields).expect("a JSON object")),
+        ],
     ) {
         match byoc_telesign::normalize(&bytes) {
             Ok(activities) => {

@@ -14,7 +14,7 @@ use super::hours::Schedule;
 use super::index::{Segment, segments};
 use super::model::{ChannelKind, Member, Workstream};
 use super::overflow::OverflowCondition;
-use super::skills::{Need, Needs, SkillId, SkillMatching, closeness, meets_all};
+use super::skills::{Needs, NeedsByName, SkillId, SkillMatching, closeness, meets_all};
 
 pub(crate) type FxMap<K, V> = HashMap<K, V, FxBuildHasher>;
 
@@ -329,12 +329,13 @@ impl Layout {
             .routing_rules
             .iter()
             .map(|r| {
-                let mut needs = Needs::default();
+                let mut named = NeedsByName::new();
                 for s in &r.skills {
                     if let Some(name) = &s.name {
-                        needs.push(Need::new(lookup(name), s.proficiency));
+                        named.push(name, lookup(name), s.proficiency);
                     }
                 }
+                let needs = named.finish();
                 let dynamic = r.skills.iter().any(|s| s.from.is_some());
                 let stages = r.relax_skills_after.len().min(needs.len()) + 1;
                 let queue = find_queue(&r.queue);

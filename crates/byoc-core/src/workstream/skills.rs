@@ -164,6 +164,18 @@ impl Needs {
         }
     }
 
+    /// Adds a need whatever it repeats; `false` when full.
+    fn push_unchecked(&mut self, need: Need) -> bool {
+        match self.items.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = need;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
     pub(crate) fn as_slice(&self) -> &[Need] {
         &self.items[..usize::from(self.len)]
     }
@@ -181,6 +193,47 @@ impl Needs {
         let mut kept = *self;
         kept.len = kept.len.min(u16::try_from(n).unwrap_or(u16::MAX));
         kept
+    }
+}
+
+/// Collects [`Needs`] by skill name: one need per distinct name, the first occurrence
+/// winning. Skills no agent has all share [`SkillId::UNKNOWN`], so they are told apart by
+/// name here: each still counts as a skill of its own (relaxation drops them one by one).
+pub(crate) struct NeedsByName<'n> {
+    needs: Needs,
+    unknown: [&'n str; MAX_REQUIRED_SKILLS],
+    unknown_len: usize,
+}
+
+impl<'n> NeedsByName<'n> {
+    pub(crate) fn new() -> Self {
+        Self {
+            needs: Needs::default(),
+            unknown: [""; MAX_REQUIRED_SKILLS],
+            unknown_len: 0,
+        }
+    }
+
+    /// Adds skill `name` (resolved to `id`) at `level`; `false` when full.
+    pub(crate) fn push(&mut self, name: &'n str, id: SkillId, level: u8) -> bool {
+        if id != SkillId::UNKNOWN {
+            return self.needs.push(Need::new(id, level));
+        }
+        if self.unknown[..self.unknown_len].contains(&name) {
+            return true;
+        }
+        if !self.needs.push_unchecked(Need::new(id, level)) {
+            return false;
+        }
+        if let Some(slot) = self.unknown.get_mut(self.unknown_len) {
+            *slot = name;
+            self.unknown_len += 1;
+        }
+        true
+    }
+
+    pub(crate) fn finish(self) -> Needs {
+        self.needs
     }
 }
 
@@ -224,22 +277,22 @@ pub(crate) fn resolve(
     conv: &Conversation,
     lookup: impl Fn(&str) -> SkillId,
 ) -> Needs {
-    let mut needs = Needs::default();
+    let mut needs = NeedsByName::new();
     for r in requirements {
         if let Some(name) = &r.name {
-            needs.push(Need::new(lookup(name), r.proficiency));
+            needs.push(name, lookup(name), r.proficiency);
         }
         if let Some(field) = &r.from
             && let Some(text) = read_text(field, conv)
         {
             for (name, level) in parse_skill_list(text, r.proficiency) {
-                if !needs.push(Need::new(lookup(name), level)) {
+                if !needs.push(name, lookup(name), level) {
                     break;
                 }
             }
         }
     }
-    needs
+    needs.finish()
 }
 
 fn read_text<'c>(field: &Field, conv: &'c Conversation) -> Option<&'c str> {

@@ -306,7 +306,7 @@ members = [{ id = "ann", kind = "agent", capacity = 1 }]
     let mut state = router.prepare(&RoutingState::new().with_member("ann", Presence::Available, 0));
     // Ann is free: the first conversation is assigned the moment it arrives.
     let a = router.submit(&mut state, &conv("c0"), at(9, 0));
-    assert_eq!(given_to(&a, "c0"), Some("ann"));
+    assert_eq!(given_to(&a.actions, "c0"), Some("ann"));
     // The next one waits; its estimate still comes from the handle time, not from a
     // departure that took no time.
     router.submit(&mut state, &conv("c1"), at(9, 1));

@@ -576,3 +576,105 @@ fn generated_workstreams_are_mostly_valid() {
         .count();
     assert!(valid > 150, "{valid} of 200");
 }
+
+#[test]
+fn two_skills_no_agent_has_relax_one_at_a_time_as_in_the_reference() {
+    let spec = Spec {
+        members: vec![
+            MemberSpec {
+                bot: false,
+                capacity: 1,
+                profile: Some((0, 0)),
+                skills: vec![],
+            },
+            MemberSpec {
+                bot: false,
+                capacity: 1,
+                profile: None,
+                skills: vec![],
+            },
+            MemberSpec {
+                bot: false,
+                capacity: 1,
+                profile: None,
+                skills: vec![],
+            },
+            MemberSpec {
+                bot: false,
+                capacity: 1,
+                profile: None,
+                skills: vec![],
+            },
+            MemberSpec {
+                bot: false,
+                capacity: 1,
+                profile: None,
+                skills: vec![],
+            },
+            MemberSpec {
+                bot: false,
+                capacity: 1,
+                profile: None,
+                skills: vec![],
+            },
+        ],
+        queues: vec![QueueSpec {
+            members: vec![0],
+            method: 0,
+            closest: false,
+            offer: false,
+            hours: false,
+            max_waiting: None,
+            priority: 0,
+            overflow: None,
+        }],
+        rules: vec![RuleSpec {
+            condition: 0,
+            topic: 0,
+            queue: 0,
+            priority: 0,
+            skills: vec![],
+            dynamic: true,
+            relax: true,
+            preferred: None,
+        }],
+        default_queue: None,
+        zone: 0,
+        days: vec![None, None, None, None, None, None, None],
+        profile: (4, 1, None),
+    };
+    check(
+        &spec,
+        &[
+            (0, 0, 0),
+            (0, 0, 0),
+            (0, 0, 0),
+            (0, 0, 0),
+            (0, 0, 0),
+            (0, 0, 0),
+        ],
+        &[
+            (
+                0,
+                Step::Arrive {
+                    topic: None,
+                    skills: Some("b:3, c".to_owned()),
+                    preferred: None,
+                    bot_had_it: false,
+                    record: true,
+                },
+            ),
+            (
+                10,
+                Step::Arrive {
+                    topic: None,
+                    skills: None,
+                    preferred: None,
+                    bot_had_it: false,
+                    record: false,
+                },
+            ),
+        ],
+    )
+    .unwrap();
+}

@@ -95,3 +95,29 @@ fn skills_relax_after_waiting() {
     assert_eq!(given_to(&a, "c"), Some("ann"));
     assert_eq!(state.next_wake(), None);
 }
+
+#[test]
+fn skills_from_context_relax_one_at_a_time() {
+    let ws = ws(r#"
+[[routing_rules]]
+name = "Bot says"
+queue = "Q"
+skills = [{ from = "context.Skills" }]
+relax_skills_after = ["10m"]
+
+[[queues]]
+name = "Q"
+members = [{ id = "ann", kind = "agent", capacity = 2 }]
+"#);
+    let router = Router::new(&ws);
+    let mut state = router.prepare(&free(&["ann"]));
+    let mut c = conv("c");
+    c.set_context("Skills", "billing:3, spanish");
+    let t0 = at(9, 0);
+    let p = router.submit(&mut state, &c, t0);
+    assert!(matches!(p.decision.outcome, Outcome::Queued { .. }));
+    // Ten minutes on, one skill is dropped; ann still lacks the other.
+    let a = router.wake(&mut state, secs(t0, 600));
+    assert_eq!(given_to(&a, "c"), None, "{a:#?}");
+    assert!(router.place(&state, "c").is_some());
+}

@@ -4,7 +4,8 @@
 //! `delivery`: the outbox against a provider that fails; `agents`: the agent API; `offers`:
 //! offers accepted, declined and timed out through the agent API, and across a restart;
 //! `bots`: bots and Bot Framework channels; `binary`: the `byoc` process (kill and
-//! restart, config checks, normalize); `ops`: operations endpoints and webhook limits.
+//! restart, config checks, normalize); `ops`: operations endpoints and webhook limits;
+//! `returning`: a returning customer offered to their last agent first.
 
 mod agents;
 mod binary;
@@ -13,6 +14,7 @@ mod delivery;
 mod offers;
 mod ops;
 mod relay;
+mod returning;
 mod support;
 
 use std::time::Duration;

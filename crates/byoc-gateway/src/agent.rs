@@ -60,12 +60,18 @@ use crate::http::{AppState, json_error};
 use crate::model::{AgentAction, ConversationRecord, InboxEvent};
 use crate::store::NewInbound;
 
+mod desk;
+
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/agent/sign-in", post(sign_in))
         .route("/api/agent/sign-out", post(sign_out))
-        .route("/api/agent/me", get(me))
+        .route("/api/agent/me", get(desk::me))
         .route("/api/agent/presence", put(presence))
+        .route("/api/agent/capacity", put(desk::capacity))
+        .route("/api/agent/queues", get(desk::queues))
+        .route("/api/agent/queues/{queue}/join", post(desk::join))
+        .route("/api/agent/queues/{queue}/leave", post(desk::leave))
         .route("/api/agent/conversations", get(list))
         .route("/api/agent/conversations/{id}", get(detail))
         .route("/api/agent/conversations/{id}/accept", post(accept))
@@ -191,26 +197,6 @@ fn agent_name(shared: &AppState, agent: &str) -> String {
         .find(|a| a.id == agent)
         .and_then(|a| a.name.clone())
         .unwrap_or_else(|| agent.to_owned())
-}
-
-async fn me(State(shared): State<AppState>, headers: http::HeaderMap) -> Response {
-    let agent = match agent_of(&shared, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let state = shared.routing().member_state(&agent).unwrap_or_default();
-    let presence = shared
-        .routing()
-        .member_state(&agent)
-        .map_or(Presence::Offline, |s| s.presence);
-    axum::Json(json!({
-        "agent": agent,
-        "name": agent_name(&shared, &agent),
-        "queues": shared.agent_queues(&agent),
-        "presence": presence,
-        "load": state.load,
-    }))
-    .into_response()
 }
 
 #[derive(Deserialize)]

@@ -12,8 +12,9 @@
 //!
 //! The submodules hold the statements by concern: `inbox` (inbound events, timers,
 //! pruning), `step` (a processed step), `outbox` (claims, results, dead letters), `reads`
-//! (conversations and transcripts), `agents` (presence, sessions, bot sessions), `routing`
-//! (the router's waiting set).
+//! (conversations and transcripts), `agents` (presence, sessions, bot sessions), `desk`
+//! (the queues agents left or joined, their own capacities), `routing` (the router's
+//! waiting set).
 
 use std::path::Path;
 use std::str::FromStr;

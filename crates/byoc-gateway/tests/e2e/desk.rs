@@ -14,7 +14,11 @@ const SECOND_CUSTOMER: &str = "15555550124";
 
 async fn join(agent: &Agent, queue: &str, how: &str) -> Value {
     let (status, body) = agent
-        .call(Method::POST, &format!("/api/agent/queues/{queue}/{how}"), None)
+        .call(
+            Method::POST,
+            &format!("/api/agent/queues/{queue}/{how}"),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     body
@@ -58,8 +62,14 @@ async fn an_agent_out_of_a_queue_is_offered_nothing_from_it_until_it_joins_again
         (count(&env.sms(), "You are number 1 in line.") == 1).then_some(())
     })
     .await;
-    let (_, list) = alice.call(Method::GET, "/api/agent/conversations", None).await;
-    assert_eq!(list["conversations"][0]["offered_to"], Value::Null, "{list}");
+    let (_, list) = alice
+        .call(Method::GET, "/api/agent/conversations", None)
+        .await;
+    assert_eq!(
+        list["conversations"][0]["offered_to"],
+        Value::Null,
+        "{list}"
+    );
 
     // Joining again re-evaluates the queue: the conversation is offered to alice.
     join(&alice, "Sales", "join").await;
@@ -90,7 +100,10 @@ async fn leaving_a_queue_declines_its_offer_which_goes_to_the_next_agent() {
     assert_eq!(left["offers_declined"], 1, "{left}");
 
     let (again, to) = wait_offered(other, Some(leaver.id.as_str())).await;
-    assert_eq!((again.as_str(), to.as_str()), (id.as_str(), other.id.as_str()));
+    assert_eq!(
+        (again.as_str(), to.as_str()),
+        (id.as_str(), other.id.as_str())
+    );
     let (status, _) = answer(other, &id, "accept").await;
     assert_eq!(status, 202);
     assert_eq!(other.wait_held().await, id);
@@ -193,14 +206,19 @@ async fn queues_left_and_capacity_set_are_kept_across_a_restart() {
     env.telesign.send_mo(CUSTOMER, OURS, "hello").await.unwrap();
     let mut listed = Value::Null;
     for _ in 0..1000 {
-        let (_, list) = alice.call(Method::GET, "/api/agent/conversations", None).await;
+        let (_, list) = alice
+            .call(Method::GET, "/api/agent/conversations", None)
+            .await;
         listed = list["conversations"][0].clone();
         if !listed.is_null() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(listed["owner"]["kind"], "queue", "waiting, not assigned: {listed}");
+    assert_eq!(
+        listed["owner"]["kind"], "queue",
+        "waiting, not assigned: {listed}"
+    );
     join(&alice, "Billing", "join").await;
     assert_eq!(alice.wait_held().await, listed["id"].as_str().unwrap());
 }

@@ -91,7 +91,11 @@ async fn a_returning_customer_is_assigned_to_their_last_agent_first() {
     assert_ne!(second, first, "a new conversation");
     assert!(bob.held().await.is_empty(), "not bob, who has more room");
     let (_, detail) = alice
-        .call(Method::GET, &format!("/api/agent/conversations/{second}"), None)
+        .call(
+            Method::GET,
+            &format!("/api/agent/conversations/{second}"),
+            None,
+        )
         .await;
     assert_eq!(detail["customer"]["id"], CUSTOMER);
     let notes = notes(&alice, &second).await;

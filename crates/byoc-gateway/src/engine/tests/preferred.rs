@@ -62,10 +62,17 @@ fn a_returning_customer_is_offered_to_their_last_agent_first() {
     let rec = &desk.records["c1"];
     assert_ne!(rec.conversation.id, first, "a new conversation");
     assert_eq!(
-        rec.conversation.customer_facts.get(LAST_AGENT_FACT).map(String::as_str),
+        rec.conversation
+            .customer_facts
+            .get(LAST_AGENT_FACT)
+            .map(String::as_str),
         Some("ann")
     );
-    assert_eq!(desk.offered_to("c1").as_deref(), Some("ann"), "not bob, who has more room");
+    assert_eq!(
+        desk.offered_to("c1").as_deref(),
+        Some("ann"),
+        "not bob, who has more room"
+    );
 }
 
 #[test]
@@ -77,7 +84,11 @@ fn a_returning_customer_waits_for_an_away_last_agent_then_goes_to_the_queue() {
     desk.state.update_member("ann", away, desk.now);
 
     desk.customer("c1", "me again");
-    assert_eq!(desk.offered_to("c1"), None, "held for ann although bob is free");
+    assert_eq!(
+        desk.offered_to("c1"),
+        None,
+        "held for ann although bob is free"
+    );
     let held_from = desk.now;
 
     desk.wake();

@@ -143,7 +143,11 @@ fn an_agents_own_units_override_the_profile_and_carry_the_waiting_set_over() {
     assert!(!submit(&mut routing, "c1", now), "full: c1 waits");
     let configured = routing.capacity_of("ann").unwrap();
     assert_eq!(
-        (configured.configured, configured.profile.as_deref(), configured.own),
+        (
+            configured.configured,
+            configured.profile.as_deref(),
+            configured.own
+        ),
         (Some(10), Some("blended"), None)
     );
 
@@ -179,7 +183,10 @@ fn an_agent_out_of_a_queue_stays_out_when_the_state_is_rebuilt() {
     assert!(!routing.set_queue_membership("ann", "Elsewhere", false));
     assert!(routing.set_queue_membership("ann", "Sales", false));
     assert!(!routing.queue_choices("ann")[0].joined);
-    assert!(!submit(&mut routing, "c1", now), "out of Sales: nothing offered");
+    assert!(
+        !submit(&mut routing, "c1", now),
+        "out of Sales: nothing offered"
+    );
 
     routing.restore(Vec::new(), now);
     assert!(!routing.queue_choices("ann")[0].joined, "still out");

@@ -11,9 +11,10 @@ use crate::store::StoreError;
 pub(super) async fn queue_choices(
     store: &SqliteStore,
 ) -> Result<Vec<(String, String, bool)>, StoreError> {
-    let rows = sqlx::query("SELECT agent_id, queue, joined FROM agent_queues ORDER BY agent_id, queue")
-        .fetch_all(&store.reader)
-        .await?;
+    let rows =
+        sqlx::query("SELECT agent_id, queue, joined FROM agent_queues ORDER BY agent_id, queue")
+            .fetch_all(&store.reader)
+            .await?;
     rows.iter()
         .map(|r| {
             Ok((

@@ -38,7 +38,8 @@
 //! An agent works every queue that lists it until it leaves one (as an Omni-Channel agent
 //! picks the presence status whose queues it takes work from): out of a queue, it is
 //! offered and assigned nothing from it, and the offers that queue had made to it are
-//! declined (each goes to the next agent, never back to this one). Joining again
+//! declined (each goes to the next agent, never back to this one, and counts toward the
+//! queue's `offers_failed` overflow). Joining again
 //! re-evaluates the conversations waiting there. It still sees that queue's conversations.
 //! Its own capacity overrides the workstreams': a member's `capacity` (conversations at
 //! once), or the `units` of its capacity profile (the profile's costs and per-kind limits

@@ -97,3 +97,49 @@ pub(super) async fn set_capacity(
     }
     store.write(Priority::Urgent, script, |_| Ok(())).await
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::super::SqliteStore;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn queue_choices_and_capacities_are_stored_replaced_and_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("byoc.db");
+        let store = SqliteStore::open(&path, 64).await.unwrap();
+        let now = Utc::now();
+        store
+            .set_agent_queue("ann", "Sales", false, now)
+            .await
+            .unwrap();
+        store
+            .set_agent_queue("ann", "Billing", false, now)
+            .await
+            .unwrap();
+        store
+            .set_agent_queue("ann", "Billing", true, now)
+            .await
+            .unwrap();
+        store.set_agent_capacity("ann", Some(4), now).await.unwrap();
+        store.set_agent_capacity("bob", Some(2), now).await.unwrap();
+        store.set_agent_capacity("ann", Some(6), now).await.unwrap();
+        store.set_agent_capacity("bob", None, now).await.unwrap();
+        drop(store);
+
+        let store = SqliteStore::open(&path, 64).await.unwrap();
+        assert_eq!(
+            store.agent_queue_choices().await.unwrap(),
+            vec![
+                ("ann".to_owned(), "Billing".to_owned(), true),
+                ("ann".to_owned(), "Sales".to_owned(), false),
+            ]
+        );
+        assert_eq!(
+            store.agent_capacities().await.unwrap(),
+            vec![("ann".to_owned(), 6)]
+        );
+    }
+}

@@ -50,7 +50,9 @@
 //! A customer's new conversation on a channel carries the customer fact `last_agent`: the
 //! human agent who last worked with them there. A routing rule with
 //! `preferred_agent = { from = "customer.last_agent", wait = "2m" }` offers it to that agent
-//! first, or waits for them up to `wait` before the rest of the queue.
+//! first, or waits for them up to `wait` before the rest of the queue. (`last_agent = true`
+//! names the conversation's own most recent agent, for a conversation routed again; a new
+//! conversation has none.)
 //!
 //! An agent sees only the conversations of its own queues (and those it holds): anything
 //! else answers `403`. Actions are persisted in the conversation's inbox and processed in

@@ -10,7 +10,9 @@
 //!   member with one (its per-kind limits and costs stay the profile's). A router lays its
 //!   members' capacities out when it is built, so the workstreams listing the agent are
 //!   rebuilt from their configured copy with every override, their state prepared again,
-//!   and their waiting sets (places in line, declines, offers) carried over.
+//!   and their waiting sets (places in line, declines, offers) carried over; what else
+//!   the state learnt (round-robin turns, the queues' recent pace for estimated waits)
+//!   starts afresh in those workstreams, as after a restart.
 
 use std::collections::{HashMap, HashSet};
 

@@ -5,8 +5,11 @@
 //! |---|---|
 //! | `POST /api/agent/sign-in` `{"agent","password"}` | a session token (`Authorization: Bearer ...` afterwards); it expires |
 //! | `POST /api/agent/sign-out` | ends the session |
-//! | `GET /api/agent/me` | id, name, queues, presence, load |
+//! | `GET /api/agent/me` | id, name, `queues` (those listing it), `joined` (those it works), presence, `capacity` (`configured`, `profile`, `own`), `load` and `load_by_kind` (`chat`, `sms`, `messaging`) |
 //! | `PUT /api/agent/presence` `{"presence":"available"}` | available, busy, do_not_disturb, away, offline |
+//! | `PUT /api/agent/capacity` `{"capacity":3}` | its own capacity (1–1000), overriding the configuration in every workstream; `null` returns to it |
+//! | `GET /api/agent/queues` | the queues listing it, per workstream, and whether it works each (`joined`) |
+//! | `POST /api/agent/queues/{queue}/join`, `.../leave` | signs in to or out of one of its queues (`404` for another) |
 //! | `GET /api/agent/conversations` | the open conversations of the agent's queues and its own (`offered_to`: the agent an offer waits on) |
 //! | `GET /api/agent/conversations/{id}` | one, with the context variables the agent may see and the transcript |
 //! | `POST .../{id}/accept` | accepts the conversation offered to it, or takes one waiting in one of its queues (or confirms one assigned to it) |
@@ -29,6 +32,27 @@
 //! (the agent's `accept` then confirms). Coming online (`PUT /api/agent/presence`) and
 //! finishing a conversation re-evaluate the conversations waiting in the agent's queues,
 //! highest priority first.
+//!
+//! # Queues and capacity
+//!
+//! An agent works every queue that lists it until it leaves one (as an Omni-Channel agent
+//! picks the presence status whose queues it takes work from): out of a queue, it is
+//! offered and assigned nothing from it, and the offers that queue had made to it are
+//! declined (each goes to the next agent, never back to this one, and counts toward the
+//! queue's `offers_failed` overflow). Joining again
+//! re-evaluates the conversations waiting there. It still sees that queue's conversations.
+//! Its own capacity overrides the workstreams': a member's `capacity` (conversations at
+//! once), or the `units` of its capacity profile (the profile's costs and per-kind limits
+//! stay). Both are stored and survive a restart.
+//!
+//! # Returning customers
+//!
+//! A customer's new conversation on a channel carries the customer fact `last_agent`: the
+//! human agent who last worked with them there. A routing rule with
+//! `preferred_agent = { from = "customer.last_agent", wait = "2m" }` offers it to that agent
+//! first, or waits for them up to `wait` before the rest of the queue. (`last_agent = true`
+//! names the conversation's own most recent agent, for a conversation routed again; a new
+//! conversation has none.)
 //!
 //! An agent sees only the conversations of its own queues (and those it holds): anything
 //! else answers `403`. Actions are persisted in the conversation's inbox and processed in
@@ -60,12 +84,18 @@ use crate::http::{AppState, json_error};
 use crate::model::{AgentAction, ConversationRecord, InboxEvent};
 use crate::store::NewInbound;
 
+mod desk;
+
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/agent/sign-in", post(sign_in))
         .route("/api/agent/sign-out", post(sign_out))
-        .route("/api/agent/me", get(me))
+        .route("/api/agent/me", get(desk::me))
         .route("/api/agent/presence", put(presence))
+        .route("/api/agent/capacity", put(desk::capacity))
+        .route("/api/agent/queues", get(desk::queues))
+        .route("/api/agent/queues/{queue}/join", post(desk::join))
+        .route("/api/agent/queues/{queue}/leave", post(desk::leave))
         .route("/api/agent/conversations", get(list))
         .route("/api/agent/conversations/{id}", get(detail))
         .route("/api/agent/conversations/{id}/accept", post(accept))
@@ -191,26 +221,6 @@ fn agent_name(shared: &AppState, agent: &str) -> String {
         .find(|a| a.id == agent)
         .and_then(|a| a.name.clone())
         .unwrap_or_else(|| agent.to_owned())
-}
-
-async fn me(State(shared): State<AppState>, headers: http::HeaderMap) -> Response {
-    let agent = match agent_of(&shared, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let state = shared.routing().member_state(&agent).unwrap_or_default();
-    let presence = shared
-        .routing()
-        .member_state(&agent)
-        .map_or(Presence::Offline, |s| s.presence);
-    axum::Json(json!({
-        "agent": agent,
-        "name": agent_name(&shared, &agent),
-        "queues": shared.agent_queues(&agent),
-        "presence": presence,
-        "load": state.load,
-    }))
-    .into_response()
 }
 
 #[derive(Deserialize)]

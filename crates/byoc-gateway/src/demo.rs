@@ -136,13 +136,15 @@ wednesday = ["08:00-20:00"]
 thursday = ["08:00-20:00"]
 friday = ["08:00-20:00"]
 
-# The bot's topic names the skill the conversation needs (the hand-off sets it).
+# The bot's topic names the skill the conversation needs (the hand-off sets it). A
+# returning customer goes back to the agent who last helped them, if free within 30 s.
 [[workstreams.definition.routing_rules]]
 name = "Billing questions"
 queue = "Billing"
 priority = 2
 condition = {{ equals = {{ field = "context.BotHandoffTopic", value = "billing" }} }}
 skills = [{{ from = "context.BotHandoffTopic", proficiency = 3 }}]
+preferred_agent = {{ from = "customer.last_agent", wait = "30s" }}
 
 [[workstreams.definition.routing_rules]]
 name = "Bot first"

@@ -274,6 +274,11 @@ pub async fn start_on(
 
     // The waiting set as stored: conversations waiting or offered when the gateway stopped.
     let mut routing = Routing::new(&config.workstreams, routing);
+    routing.load_settings(
+        store.agent_queue_choices().await?,
+        store.agent_capacities().await?,
+        chrono::Utc::now(),
+    );
     let gone = routing.restore(store.routing_work().await?, chrono::Utc::now());
     if !gone.is_empty() {
         store.commit_routing(gone, Vec::new()).await?;

@@ -182,8 +182,18 @@
 //!   `next_wake` of any workstream (offer timeouts, `waited_over` limits, skill relaxation,
 //!   a closed queue opening, a preferred agent's hold ending) and whenever members change —
 //!   an agent comes online (`PUT /api/agent/presence`), frees capacity (a conversation
-//!   closes or is transferred away) — so waiting conversations are offered in priority
-//!   order (`reevaluate`). What it decides is committed like a step's follow-ups.
+//!   closes or is transferred away), joins a queue (`POST /api/agent/queues/{queue}/join`)
+//!   or raises its capacity (`PUT /api/agent/capacity`) — so waiting conversations are
+//!   offered in priority order (`reevaluate`). What it decides is committed like a step's
+//!   follow-ups.
+//! - **Agents' own settings.** The queues an agent signed out of and its own capacity are
+//!   stored (`agent_queues`, `agent_capacity`) and applied to every workstream's router at
+//!   start. Leaving a queue declines the offers it made to the agent; a capacity change
+//!   rebuilds the routers of the workstreams listing the agent (a router lays capacities
+//!   out when built), carrying their waiting sets over.
+//! - **Returning customers.** A new conversation carries the customer fact `last_agent`
+//!   (the human who last worked the customer's previous conversation on the channel), for
+//!   `preferred_agent = { from = "customer.last_agent", wait = "..." }`.
 //! - **Restart.** The waiting set is mirrored in the store (`routing_work`: per waiting or
 //!   offered conversation, the router's `WorkItem` — queue, priority, time entered,
 //!   skills, preferred agent, decliners, failed offers, the offer outstanding and its

@@ -405,6 +405,29 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
+    /// The queues agents signed in to or out of: (agent, queue, joined).
+    async fn agent_queue_choices(&self) -> Result<Vec<(String, String, bool)>, StoreError>;
+
+    /// Stores an agent signing in to (`joined`) or out of a queue.
+    async fn set_agent_queue(
+        &self,
+        agent: &str,
+        queue: &str,
+        joined: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Agents' own capacities (overriding the configuration).
+    async fn agent_capacities(&self) -> Result<Vec<(String, u32)>, StoreError>;
+
+    /// Stores an agent's own capacity; `None` forgets it (the configuration applies).
+    async fn set_agent_capacity(
+        &self,
+        agent: &str,
+        capacity: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
     /// Conversations each agent holds (its load), for conversations not closed.
     async fn agent_loads(&self) -> Result<Vec<(String, u32)>, StoreError>;
 

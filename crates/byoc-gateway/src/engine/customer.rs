@@ -2,7 +2,7 @@
 //! handed to whoever holds the conversation (bot, agent, queue), or routed.
 
 use byoc_core::activity::ActivityType;
-use byoc_core::conversation::{Conversation, Owner};
+use byoc_core::conversation::{Conversation, Owner, ParticipantRole};
 use byoc_core::workstream::{MessageKind, MessageValues};
 use byoc_core::{Activity, ChannelAccount};
 use chrono::{DateTime, Utc};
@@ -12,6 +12,23 @@ use super::{HopKind, NoticeKind, RouteRequest, RoutedTo, Run};
 use crate::model::{Author, ConversationRecord, Target, TimerKind};
 use crate::store::{NewOutbound, TimerChange};
 
+/// The customer fact naming the human agent who last worked with the customer on this
+/// channel: `preferred_agent = { from = "customer.last_agent", wait = "2m" }` in a routing
+/// rule offers a returning customer to that agent first.
+pub(crate) const LAST_AGENT_FACT: &str = "last_agent";
+
+/// The human agent who last worked the conversation, else the one its own customer fact
+/// names (a conversation only a bot handled keeps pointing at the customer's last human).
+pub(super) fn last_agent(conv: &Conversation) -> Option<&str> {
+    conv.participants
+        .iter()
+        .rev()
+        .find(|p| p.role == ParticipantRole::Agent)
+        .map(|p| p.id())
+        .or_else(|| conv.customer_facts.get(LAST_AGENT_FACT).map(String::as_str))
+        .filter(|id| !id.is_empty())
+}
+
 impl Run<'_, '_> {
     // ---- customer -------------------------------------------------------------------
 
@@ -19,11 +36,14 @@ impl Run<'_, '_> {
         let now = self.cx.now;
         let is_message = activity.kind == ActivityType::Message;
         let ends = activity.kind == ActivityType::EndOfConversation;
-        let live = current.filter(|r| !r.conversation.state.is_terminal());
+        let (live, previous) = match current {
+            Some(r) if !r.conversation.state.is_terminal() => (Some(r), None),
+            closed => (None, closed),
+        };
         let mut rec = match live {
             Some(rec) => rec,
             // Only a message starts a conversation; receipts, typing and the like do not.
-            None if is_message => self.start(activity),
+            None if is_message => self.start(activity, previous.as_ref()),
             None => return,
         };
         rec.reference = Some(activity.conversation_reference());
@@ -68,7 +88,14 @@ impl Run<'_, '_> {
         self.finish(rec);
     }
 
-    pub(super) fn start(&mut self, activity: &Activity) -> ConversationRecord {
+    /// A new conversation for the customer of `activity`; `previous` is the customer's last
+    /// conversation on this channel (closed), whose last human agent becomes the new one's
+    /// [`LAST_AGENT_FACT`] customer fact.
+    pub(super) fn start(
+        &mut self,
+        activity: &Activity,
+        previous: Option<&ConversationRecord>,
+    ) -> ConversationRecord {
         let cx = self.cx;
         let customer = activity
             .from
@@ -78,6 +105,11 @@ impl Run<'_, '_> {
         let mut conversation = Conversation::new(cx.new_id, channel.clone(), customer, cx.now);
         if let Some(locale) = &activity.locale {
             conversation.locale = Some(locale.clone());
+        }
+        if let Some(agent) = previous.and_then(|p| last_agent(&p.conversation)) {
+            conversation
+                .customer_facts
+                .insert(LAST_AGENT_FACT.to_owned(), agent.to_owned());
         }
         let mut rec = ConversationRecord {
             conversation,

@@ -570,3 +570,4 @@ fn a_delivery_report_without_a_conversation_changes_nothing() {
 mod desk;
 mod offers;
 mod overflow;
+mod preferred;

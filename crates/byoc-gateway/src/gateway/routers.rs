@@ -8,6 +8,10 @@
 //! the store (`routing_work`, one router [`WorkItem`] per conversation, rewritten with the
 //! step or routing pass that moved it), from which [`Routing::restore`] rebuilds it at start.
 //!
+//! Agents choose the queues they work (signing in to or out of each queue that lists
+//! them) and may set their own capacity; both are kept here and applied to every
+//! workstream (`desk`).
+//!
 //! A `Router` borrows its workstream; the pair lives in one `self_cell` (the well-kept crate
 //! for a value that borrows from its owner), so the gateway can keep both for its lifetime
 //! without leaking or copying the workstream per decision.
@@ -38,6 +42,8 @@ self_cell::self_cell!(
 
 /// One workstream's router and the live state resolved against it.
 struct Prepared {
+    /// The workstream as configured (the router's own copy carries agents' capacities).
+    base: Workstream,
     router: OwnedRouter,
     state: PreparedState,
 }
@@ -64,6 +70,8 @@ pub(crate) struct Routing {
     state: RoutingState,
     /// By workstream name.
     prepared: HashMap<String, Prepared>,
+    /// Agents' own settings: the queues they signed out of, their capacities.
+    desk: desk::Desk,
     /// The ordering key of each conversation in a waiting set.
     keys: HashMap<String, String>,
     /// The version of the last waiting-set change decided (microseconds since the epoch,
@@ -106,6 +114,7 @@ impl Routing {
         let mut routing = Self {
             state,
             prepared: HashMap::new(),
+            desk: desk::Desk::default(),
             keys: HashMap::new(),
             version: 0,
         };
@@ -115,6 +124,7 @@ impl Routing {
             routing.prepared.insert(
                 w.workstream.name.clone(),
                 Prepared {
+                    base: w.workstream.clone(),
                     router,
                     state: prepared_state,
                 },
@@ -134,7 +144,7 @@ impl Routing {
         let mut gone = Vec::new();
         self.keys.clear();
         for p in self.prepared.values_mut() {
-            p.state = p.router.borrow_dependent().prepare(&self.state);
+            p.state = self.desk.prepare(p, &self.state);
         }
         for w in items {
             let id = w.item.conversation_id.clone();
@@ -332,5 +342,6 @@ impl Routing {
     }
 }
 
+mod desk;
 #[cfg(test)]
 mod tests;

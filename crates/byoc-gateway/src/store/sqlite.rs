@@ -12,8 +12,9 @@
 //!
 //! The submodules hold the statements by concern: `inbox` (inbound events, timers,
 //! pruning), `step` (a processed step), `outbox` (claims, results, dead letters), `reads`
-//! (conversations and transcripts), `agents` (presence, sessions, bot sessions), `routing`
-//! (the router's waiting set).
+//! (conversations and transcripts), `agents` (presence, sessions, bot sessions), `desk`
+//! (the queues agents left or joined, their own capacities), `routing` (the router's
+//! waiting set).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -35,6 +36,7 @@ use super::{
 use crate::model::{ConversationRecord, TranscriptEntry};
 
 mod agents;
+mod desk;
 mod inbox;
 mod outbox;
 mod reads;
@@ -221,6 +223,33 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         agents::set_presence(self, agent, presence, now).await
+    }
+
+    async fn agent_queue_choices(&self) -> Result<Vec<(String, String, bool)>, StoreError> {
+        desk::queue_choices(self).await
+    }
+
+    async fn set_agent_queue(
+        &self,
+        agent: &str,
+        queue: &str,
+        joined: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        desk::set_queue(self, agent, queue, joined, now).await
+    }
+
+    async fn agent_capacities(&self) -> Result<Vec<(String, u32)>, StoreError> {
+        desk::capacities(self).await
+    }
+
+    async fn set_agent_capacity(
+        &self,
+        agent: &str,
+        capacity: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        desk::set_capacity(self, agent, capacity, now).await
     }
 
     async fn agent_loads(&self) -> Result<Vec<(String, u32)>, StoreError> {

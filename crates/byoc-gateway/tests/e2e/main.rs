@@ -4,15 +4,19 @@
 //! `delivery`: the outbox against a provider that fails; `agents`: the agent API; `offers`:
 //! offers accepted, declined and timed out through the agent API, and across a restart;
 //! `bots`: bots and Bot Framework channels; `binary`: the `byoc` process (kill and
-//! restart, config checks, normalize); `ops`: operations endpoints and webhook limits.
+//! restart, config checks, normalize); `ops`: operations endpoints and webhook limits;
+//! `returning`: a returning customer offered to their last agent first; `desk`: the queues
+//! an agent works and its capacity, set through the agent API and kept across a restart.
 
 mod agents;
 mod binary;
 mod bots;
 mod delivery;
+mod desk;
 mod offers;
 mod ops;
 mod relay;
+mod returning;
 mod support;
 
 use std::time::Duration;

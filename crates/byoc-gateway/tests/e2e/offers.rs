@@ -11,7 +11,7 @@ use super::support::{self, Agent, CUSTOMER, Env, OURS, eventually};
 use super::{LIMIT, count};
 
 /// One queue that offers (`timeout`), alice and bob in it, or alice alone.
-fn offering(timeout: &str, members: &str) -> String {
+pub(super) fn offering(timeout: &str, members: &str) -> String {
     format!(
         r#"
 [workstreams.definition]
@@ -39,8 +39,8 @@ queue_position = "You are number {{QueuePosition}} in line."
     )
 }
 
-const BOTH: &str = r#"{ id = "alice", kind = "agent", capacity = 1 }, { id = "bob", kind = "agent", capacity = 1 }"#;
-const ALICE: &str = r#"{ id = "alice", kind = "agent", capacity = 1 }"#;
+pub(super) const BOTH: &str = r#"{ id = "alice", kind = "agent", capacity = 1 }, { id = "bob", kind = "agent", capacity = 1 }"#;
+pub(super) const ALICE: &str = r#"{ id = "alice", kind = "agent", capacity = 1 }"#;
 
 /// The conversation offered to anyone, and to whom, as `agent` lists it.
 async fn offered(agent: &Agent) -> Option<(String, String)> {
@@ -56,7 +56,7 @@ async fn offered(agent: &Agent) -> Option<(String, String)> {
     })
 }
 
-async fn wait_offered(agent: &Agent, not_to: Option<&str>) -> (String, String) {
+pub(super) async fn wait_offered(agent: &Agent, not_to: Option<&str>) -> (String, String) {
     let started = std::time::Instant::now();
     loop {
         if let Some((id, to)) = offered(agent).await
@@ -69,7 +69,7 @@ async fn wait_offered(agent: &Agent, not_to: Option<&str>) -> (String, String) {
     }
 }
 
-async fn answer(agent: &Agent, conversation: &str, how: &str) -> (u16, Value) {
+pub(super) async fn answer(agent: &Agent, conversation: &str, how: &str) -> (u16, Value) {
     agent
         .call(
             Method::POST,

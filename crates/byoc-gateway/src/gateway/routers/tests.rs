@@ -119,3 +119,88 @@ fn the_waiting_set_written_out_restores_with_its_offer() {
     );
     assert_eq!(writes.follow_ups[0].conv_key, "sms:c1");
 }
+
+/// Submits `id` and registers its key, as a step would.
+fn submit(routing: &mut Routing, id: &str, now: chrono::DateTime<Utc>) -> bool {
+    let (router, state) = routing.prepared_mut("Support").unwrap();
+    let placed = router.submit(state, &conversation(id), now);
+    let offered = matches!(placed.decision.outcome, Outcome::Offered { .. });
+    drop(placed);
+    let key = format!("sms:{id}");
+    routing.writes("Support", &[id.to_owned()], Some((id, &key)), Vec::new());
+    offered
+}
+
+#[test]
+fn an_agents_own_units_override_the_profile_and_carry_the_waiting_set_over() {
+    let now = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap();
+    let ws = [config()];
+    let mut routing = Routing::new(
+        &ws,
+        RoutingState::new().with_member("ann", Presence::Available, 0),
+    );
+    routing.add_load("ann", ChannelKind::Sms, 2, now); // 10 of 10 units
+    assert!(!submit(&mut routing, "c1", now), "full: c1 waits");
+    let configured = routing.capacity_of("ann").unwrap();
+    assert_eq!(
+        (
+            configured.configured,
+            configured.profile.as_deref(),
+            configured.own
+        ),
+        (Some(10), Some("blended"), None)
+    );
+
+    assert!(routing.set_capacity("ann", Some(15), now));
+    assert_eq!(routing.capacity_of("ann").unwrap().own, Some(15));
+    let (router, state) = routing.prepared_mut("Support").unwrap();
+    assert!(state.is_tracked("c1"), "still waiting after the rebuild");
+    let actions = router.reevaluate(state, now);
+    assert!(
+        matches!(&actions[..], [Action::Offer { member, .. }] if member.id == "ann"),
+        "{actions:?}"
+    );
+    drop(actions);
+
+    assert!(routing.set_capacity("ann", None, now));
+    assert_eq!(routing.capacity_of("ann").unwrap().own, None);
+    assert_eq!(
+        routing.offered_to("Support", "c1").as_deref(),
+        Some("ann"),
+        "the offer survives going back to the profile"
+    );
+    assert!(!routing.set_capacity("nobody", Some(3), now));
+}
+
+#[test]
+fn an_agent_out_of_a_queue_stays_out_when_the_state_is_rebuilt() {
+    let now = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap();
+    let ws = [config()];
+    let mut routing = Routing::new(
+        &ws,
+        RoutingState::new().with_member("ann", Presence::Available, 0),
+    );
+    assert!(!routing.set_queue_membership("ann", "Elsewhere", false));
+    assert!(routing.set_queue_membership("ann", "Sales", false));
+    assert!(!routing.queue_choices("ann")[0].joined);
+    assert!(
+        !submit(&mut routing, "c1", now),
+        "out of Sales: nothing offered"
+    );
+
+    routing.restore(Vec::new(), now);
+    assert!(!routing.queue_choices("ann")[0].joined, "still out");
+    assert!(!submit(&mut routing, "c2", now));
+
+    assert!(routing.set_queue_membership("ann", "Sales", true));
+    // Back in: c2, waiting, is served first, then c3 (two SMS fill ann's ten units).
+    assert!(submit(&mut routing, "c3", now), "back in: offered");
+    assert_eq!(
+        routing.offers_in_queue("ann", "Sales"),
+        vec![
+            ("c2".to_owned(), "sms:c2".to_owned()),
+            ("c3".to_owned(), "sms:c3".to_owned())
+        ]
+    );
+    assert!(routing.offers_in_queue("ann", "Elsewhere").is_empty());
+}

@@ -37,9 +37,11 @@
 //!
 //! An agent works every queue that lists it until it leaves one (as an Omni-Channel agent
 //! picks the presence status whose queues it takes work from): out of a queue, it is
-//! offered and assigned nothing from it, and the offers that queue had made to it are
-//! declined (each goes to the next agent, never back to this one, and counts toward the
-//! queue's `offers_failed` overflow). Joining again
+//! offered and assigned nothing from it, and the offers that queue had made to it are given
+//! back (`offers_released`: each goes to the next agent; unlike a decline it is no failed
+//! offer, and the agent may be offered the conversation again once it rejoins). Going
+//! away, do-not-disturb or offline gives back every offer it has not answered, the way
+//! Omni-Channel re-routes work pending for an agent who goes offline. Joining again
 //! re-evaluates the conversations waiting there. It still sees that queue's conversations.
 //! Its own capacity overrides the workstreams': a member's `capacity` (conversations at
 //! once), or the `units` of its capacity profile (the profile's costs and per-kind limits
@@ -245,10 +247,18 @@ async fn presence(
         tracing::error!(error = %e, "presence not stored");
         return json_error(StatusCode::SERVICE_UNAVAILABLE, "store unavailable");
     }
-    shared
-        .routing()
-        .set_presence(&agent, body.presence, Utc::now());
-    // Coming online (or back from away) may serve conversations waiting in its queues.
+    let offers = {
+        let mut routing = shared.routing();
+        routing.set_presence(&agent, body.presence, Utc::now());
+        if body.presence.accepts_work() {
+            Vec::new()
+        } else {
+            routing.offers_to(&agent, None)
+        }
+    };
+    // Going away gives back the offers it has not answered (they go to the next agent);
+    // coming online (or back from away) may serve conversations waiting in its queues.
+    desk::release_offers(&shared, &agent, &offers).await;
     shared.routing_wake.notify_one();
     tracing::info!(%agent, presence = ?body.presence, "presence changed");
     axum::Json(json!({ "presence": body.presence })).into_response()

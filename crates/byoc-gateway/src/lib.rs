@@ -188,7 +188,8 @@
 //!   follow-ups.
 //! - **Agents' own settings.** The queues an agent signed out of and its own capacity are
 //!   stored (`agent_queues`, `agent_capacity`) and applied to every workstream's router at
-//!   start. Leaving a queue declines the offers it made to the agent; a capacity change
+//!   start. Leaving a queue (or going away) gives back the offers made to the agent, to
+//!   the next agent, without counting as declines; a capacity change
 //!   rebuilds the routers of the workstreams listing the agent (a router lays capacities
 //!   out when built), carrying their waiting sets over.
 //! - **Returning customers.** A new conversation carries the customer fact `last_agent`

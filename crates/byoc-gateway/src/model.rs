@@ -93,6 +93,11 @@ pub enum AgentAction {
     Accept,
     /// Declines the conversation offered to it (it goes to the next agent).
     Decline,
+    /// Gives back the conversation offered to it without answering, because it can no
+    /// longer take it (it left the queue, went offline): the offer goes to the next agent,
+    /// and unlike a decline it is no failed offer and the agent may be offered the
+    /// conversation again later.
+    Release,
     /// Sends a message to the customer.
     Message {
         /// Text.
@@ -122,6 +127,7 @@ impl AgentAction {
         match self {
             Self::Accept => "accept",
             Self::Decline => "decline",
+            Self::Release => "release",
             Self::Message { .. } => "message",
             Self::Transfer { .. } => "transfer",
             Self::End => "end",

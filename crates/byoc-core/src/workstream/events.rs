@@ -107,6 +107,9 @@ pub enum Withdrawal {
     TimedOut,
     /// The conversation left the queue (cancelled, ended, routed again).
     Cancelled,
+    /// The agent can no longer take it (left the queue, went offline):
+    /// [`Router::withdraw`].
+    Unavailable,
 }
 
 impl Action<'_> {
@@ -181,6 +184,7 @@ impl fmt::Display for Action<'_> {
                 match reason {
                     Withdrawal::TimedOut => "not answered in time",
                     Withdrawal::Cancelled => "the conversation left the queue",
+                    Withdrawal::Unavailable => "the agent can no longer take it",
                 }
             ),
             Self::Wait {
@@ -454,6 +458,46 @@ impl<'w> Router<'w> {
         let (slot, m) = self.offered(state, conversation, member)?;
         let mut actions = Vec::new();
         self.offer_failed(state, slot, m, millis(now), &mut actions);
+        self.settle(state, now, &mut actions);
+        Ok(actions)
+    }
+
+    /// Takes back the offer made to `member` without their answer, because they can no
+    /// longer take it: they left the queue or went offline (change the state first —
+    /// [`PreparedState::set_queue_membership`], [`PreparedState::set_member`] — so that
+    /// re-evaluation passes them over). The offer is withdrawn
+    /// ([`Withdrawal::Unavailable`]), the capacity it held is released, and the conversation
+    /// is offered to the next agent. Unlike a decline it is no failed offer (the queue's
+    /// `offers_failed` overflow does not count it) and the member may be offered the
+    /// conversation again once they can take it, as Omni-Channel re-routes work an agent
+    /// had pending when they go offline.
+    ///
+    /// # Errors
+    /// As [`Router::accept`].
+    pub fn withdraw(
+        &self,
+        state: &mut PreparedState,
+        conversation: &str,
+        member: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Action<'w>>, RouteError> {
+        let (slot, m) = self.offered(state, conversation, member)?;
+        let mut actions = Vec::new();
+        let kind = state.layout.kind;
+        if let Some(item) = state.work.get_mut(slot) {
+            item.offer = None;
+            let (id, q) = (Arc::clone(&item.id), item.queue as usize);
+            state.reserve(m, kind, false);
+            state.work.mark(q);
+            if let Some(member) = self.member(m) {
+                actions.push(Action::Withdraw {
+                    conversation: id,
+                    member,
+                    reason: Withdrawal::Unavailable,
+                });
+            }
+            self.refresh_deadline(state, slot, millis(now));
+        }
         self.settle(state, now, &mut actions);
         Ok(actions)
     }

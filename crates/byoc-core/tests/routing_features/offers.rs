@@ -79,6 +79,50 @@ fn declined_offers_go_to_the_next_agent_and_never_back() {
 }
 
 #[test]
+fn an_offer_taken_back_from_an_agent_who_left_is_no_decline() {
+    let ws = offer_ws(r#"{ when = { offers_failed = 1 }, then = { transfer = "Supervisors" } }"#);
+    let router = Router::new(&ws);
+    let mut state = router.prepare(&free(&["ann", "bob", "sue"]));
+    let t0 = at(9, 0);
+    router.submit(&mut state, &escalated("c"), t0);
+    assert_eq!(
+        router.place(&state, "c").unwrap().offered_to,
+        Some("ann".to_owned())
+    );
+    // ann leaves the queue: her offer is taken back and goes to bob, and the one failed
+    // offer the queue tolerates is not spent.
+    state.set_queue_membership("ann", "Q", false);
+    let a = router
+        .withdraw(&mut state, "c", "ann", secs(t0, 5))
+        .unwrap();
+    assert!(matches!(
+        &a[0],
+        Action::Withdraw { member, reason: Withdrawal::Unavailable, .. } if member.id == "ann"
+    ));
+    assert_eq!(offers(&a), [("c".into(), "bob".into())]);
+    let item = router.work_item(&state, "c").unwrap();
+    assert!(item.declined_by.is_empty());
+    assert_eq!(item.failed_offers, 0);
+    // Only the agent offered may be withdrawn.
+    assert!(
+        router
+            .withdraw(&mut state, "c", "ann", secs(t0, 6))
+            .is_err()
+    );
+    // bob's offer is withdrawn too (he went offline): nobody left in Q, the conversation
+    // waits; ann joins again and is offered it, as she never declined.
+    state.set_member("bob", Presence::Offline, 0);
+    let b = router
+        .withdraw(&mut state, "c", "bob", secs(t0, 7))
+        .unwrap();
+    assert!(offers(&b).is_empty(), "{b:#?}");
+    assert_eq!(router.place(&state, "c").unwrap().position, 1);
+    state.set_queue_membership("ann", "Q", true);
+    let c = router.reevaluate(&mut state, secs(t0, 8));
+    assert_eq!(offers(&c), [("c".into(), "ann".into())]);
+}
+
+#[test]
 fn timed_out_offers_are_withdrawn_and_offered_on() {
     let ws = offer_ws("");
     let router = Router::new(&ws);

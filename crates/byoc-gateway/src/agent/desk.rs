@@ -76,7 +76,7 @@ pub(super) async fn leave(
 }
 
 /// Signs the agent in to or out of a queue: stored, then fed to the router. Joining
-/// re-evaluates the conversations waiting; leaving declines the offers that queue made to
+/// re-evaluates the conversations waiting; leaving gives back the offers that queue made to
 /// the agent (each through its conversation's inbox, so it goes to the next agent).
 async fn set_membership(
     shared: AppState,
@@ -111,29 +111,10 @@ async fn set_membership(
         if joined {
             Vec::new()
         } else {
-            routing.offers_in_queue(&agent, &queue)
+            routing.offers_to(&agent, Some(&queue))
         }
     };
-    let declines: Vec<NewInbound> = offers
-        .iter()
-        .map(|(conversation, key)| {
-            let event = InboxEvent::Agent {
-                conversation: conversation.clone(),
-                agent: agent.clone(),
-                action: AgentAction::Decline,
-            };
-            NewInbound::new("agent", None, key.clone(), event)
-        })
-        .collect();
-    if !declines.is_empty() {
-        if let Err(e) = shared.store.accept_inbound(declines, None).await {
-            // The membership holds; the offers time out to the next agent instead.
-            tracing::error!(error = %e, "offers of a queue left not declined");
-        }
-        for (_, key) in &offers {
-            shared.dispatcher.wake(key);
-        }
-    }
+    release_offers(&shared, &agent, &offers).await;
     if joined {
         shared.routing_wake.notify_one();
     }
@@ -141,7 +122,7 @@ async fn set_membership(
     axum::Json(json!({
         "queue": queue,
         "joined": joined,
-        "offers_declined": offers.len(),
+        "offers_released": offers.len(),
     }))
     .into_response()
 }
@@ -190,4 +171,32 @@ pub(super) async fn capacity(
     shared.routing_wake.notify_one();
     tracing::info!(%agent, capacity = ?body.capacity, "capacity changed");
     axum::Json(json!({ "capacity": view })).into_response()
+}
+
+/// Gives back the offers `offers` ((conversation, ordering key) pairs) made to `agent`, who
+/// can no longer take them (it left their queue or went offline): each through its
+/// conversation's inbox, so it goes to the next agent in order with the rest of that
+/// conversation's events. If the store fails, the offers time out to the next agent instead.
+pub(crate) async fn release_offers(shared: &AppState, agent: &str, offers: &[(String, String)]) {
+    if offers.is_empty() {
+        return;
+    }
+    let releases: Vec<NewInbound> = offers
+        .iter()
+        .map(|(conversation, key)| {
+            let event = InboxEvent::Agent {
+                conversation: conversation.clone(),
+                agent: agent.to_owned(),
+                action: AgentAction::Release,
+            };
+            NewInbound::new("agent", None, key.clone(), event)
+        })
+        .collect();
+    if let Err(e) = shared.store.accept_inbound(releases, None).await {
+        tracing::error!(error = %e, "offers not given back; they will time out instead");
+        return;
+    }
+    for (_, key) in offers {
+        shared.dispatcher.wake(key);
+    }
 }

@@ -6,6 +6,7 @@ use byoc_core::conversation::{ConversationState, Owner, ParticipantRole};
 use byoc_core::workstream::{MessageKind, MessageValues};
 use byoc_core::{Activity, ChannelAccount};
 
+use super::routing::OfferAnswer;
 use super::{HopKind, NoticeKind, RouteRequest, Run};
 use crate::model::{AgentAction, Author, ConversationRecord};
 
@@ -33,7 +34,7 @@ impl Run<'_, '_> {
                     return self.finish(rec);
                 }
                 if self.is_offered_to(&rec, agent) {
-                    self.answer_offer(&mut rec, agent, true);
+                    self.answer_offer(&mut rec, agent, OfferAnswer::Accept);
                     return self.finish(rec);
                 }
                 let queue = match &rec.conversation.owner {
@@ -80,9 +81,13 @@ impl Run<'_, '_> {
                 self.automated(&mut rec, MessageKind::AgentJoined, &values);
             }
             AgentAction::Decline => {
-                if !self.answer_offer(&mut rec, agent, false) {
+                if !self.answer_offer(&mut rec, agent, OfferAnswer::Decline) {
                     return self.refuse(rec, agent, action, "not offered to you");
                 }
+            }
+            AgentAction::Release => {
+                // An offer already answered or timed out has nothing to give back.
+                self.answer_offer(&mut rec, agent, OfferAnswer::Release);
             }
             AgentAction::Message { text, attachments } => {
                 if !holds {

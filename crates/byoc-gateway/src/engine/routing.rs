@@ -381,26 +381,26 @@ impl Run<'_, '_> {
         self.send_to_customer(rec, a, Author::System);
     }
 
-    /// The agent answers an offer: `accept` takes it, else it is declined. `false` when
-    /// it is not offered to this agent.
+    /// Answers the offer made to `agent` (accept, decline, or give it back unanswered);
+    /// `false` when it is not offered to them.
     pub(super) fn answer_offer(
         &mut self,
         rec: &mut ConversationRecord,
         agent: &str,
-        accept: bool,
+        answer: OfferAnswer,
     ) -> bool {
         let cx = self.cx;
         let id = rec.conversation.id.clone();
-        let answered = if accept {
-            cx.router.accept(self.state, &id, agent, cx.now)
-        } else {
-            cx.router.decline(self.state, &id, agent, cx.now)
+        let answered = match answer {
+            OfferAnswer::Accept => cx.router.accept(self.state, &id, agent, cx.now),
+            OfferAnswer::Decline => cx.router.decline(self.state, &id, agent, cx.now),
+            OfferAnswer::Release => cx.router.withdraw(self.state, &id, agent, cx.now),
         };
         let Ok(actions) = answered else {
             return false;
         };
         self.out.touched.push(id);
-        if !accept {
+        if answer == OfferAnswer::Decline {
             let hop = HopKind::OfferEnded {
                 agent: agent.to_owned(),
                 how: "declined".to_owned(),
@@ -409,7 +409,7 @@ impl Run<'_, '_> {
             self.notice(rec, Some(agent), NoticeKind::OfferWithdrawn);
         }
         self.take_actions(rec, &actions);
-        if accept {
+        if answer == OfferAnswer::Accept {
             rec.accepted = true;
         }
         true
@@ -423,6 +423,17 @@ impl Run<'_, '_> {
             .and_then(|p| p.offered_to)
             .is_some_and(|a| a == agent)
     }
+}
+
+/// How an agent answers an offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum OfferAnswer {
+    /// Takes the conversation.
+    Accept,
+    /// Refuses it: never offered it again; counts as a failed offer.
+    Decline,
+    /// Gives it back unanswered (left the queue, went offline).
+    Release,
 }
 
 /// Into a queue (offered or waiting): its owner is the queue, released from any agent.

@@ -82,7 +82,7 @@ async fn an_agent_out_of_a_queue_is_offered_nothing_from_it_until_it_joins_again
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn leaving_a_queue_declines_its_offer_which_goes_to_the_next_agent() {
+async fn leaving_a_queue_gives_its_offer_to_the_next_agent() {
     let env = Env::start("", &offering("5m", BOTH)).await;
     let mut alice = env.agent("alice");
     alice.sign_in().await;
@@ -97,8 +97,43 @@ async fn leaving_a_queue_declines_its_offer_which_goes_to_the_next_agent() {
         (&bob, &alice)
     };
     let left = join(leaver, "Sales", "leave").await;
-    assert_eq!(left["offers_declined"], 1, "{left}");
+    assert_eq!(left["offers_released"], 1, "{left}");
 
+    let (again, to) = wait_offered(other, Some(leaver.id.as_str())).await;
+    assert_eq!(
+        (again.as_str(), to.as_str()),
+        (id.as_str(), other.id.as_str())
+    );
+    let (status, _) = answer(other, &id, "accept").await;
+    assert_eq!(status, 202);
+    assert_eq!(other.wait_held().await, id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn going_offline_gives_an_unanswered_offer_to_the_next_agent() {
+    let env = Env::start("", &offering("5m", BOTH)).await;
+    let mut alice = env.agent("alice");
+    alice.sign_in().await;
+    let mut bob = env.agent("bob");
+    bob.sign_in().await;
+
+    env.telesign.send_mo(CUSTOMER, OURS, "hello").await.unwrap();
+    let (id, first) = wait_offered(&alice, None).await;
+    let (leaver, other) = if first == "alice" {
+        (&alice, &bob)
+    } else {
+        (&bob, &alice)
+    };
+    let (status, body) = leaver
+        .call(
+            Method::PUT,
+            "/api/agent/presence",
+            Some(json!({ "presence": "offline" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Long before the five-minute offer would time out, the other agent has it.
     let (again, to) = wait_offered(other, Some(leaver.id.as_str())).await;
     assert_eq!(
         (again.as_str(), to.as_str()),

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use byoc_core::conversation::{ConversationState, Owner};
-use byoc_core::workstream::Workstream;
+use byoc_core::workstream::{Presence, Workstream};
 use byoc_core::{Activity, ChannelAccount};
 use chrono::TimeDelta;
 
@@ -102,6 +102,33 @@ fn a_declined_offer_goes_to_the_next_agent_and_never_back() {
         out.notices
     );
     assert_eq!(desk.offered_to("c1").as_deref(), Some(second.as_str()));
+}
+
+#[test]
+fn an_offer_given_back_goes_to_the_next_agent_and_is_no_decline() {
+    let ws = config();
+    let mut desk = Desk::new(&ws, &["ann", "bob"]);
+    desk.customer("c1", "hello");
+    let first = desk.offered_to("c1").unwrap();
+    // The shell took the agent out of the queue's reach first (it went offline).
+    let load = desk.state.member_state(&first).map_or(0, |s| s.load);
+    desk.state.set_member(&first, Presence::Offline, load);
+    let out = desk.agent("c1", &first, AgentAction::Release);
+    let second = desk.offered_to("c1").unwrap();
+    assert_ne!(first, second);
+    assert!(
+        out.notices
+            .iter()
+            .any(|n| n.agent.as_deref() == Some(&first) && n.event == NoticeKind::OfferWithdrawn)
+    );
+    let id = desk.records["c1"].conversation.id.clone();
+    let work = desk.router.work_item(&desk.state, &id).unwrap();
+    assert!(work.declined_by.is_empty(), "{work:?}");
+    assert_eq!(work.failed_offers, 0);
+    // Giving back an offer that is no longer yours changes nothing and refuses nothing.
+    let out = desk.agent("c1", &first, AgentAction::Release);
+    assert!(out.notices.is_empty(), "{:?}", out.notices);
+    assert_eq!(desk.offered_to("c1"), Some(second));
 }
 
 #[test]

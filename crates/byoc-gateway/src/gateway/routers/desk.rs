@@ -126,14 +126,16 @@ impl Routing {
         found
     }
 
-    /// The conversations of `queue` offered to the agent now, with their ordering keys.
-    pub(crate) fn offers_in_queue(&self, agent: &str, queue: &str) -> Vec<(String, String)> {
+    /// The conversations offered to the agent now (of `queue`, or of any queue), with their
+    /// ordering keys.
+    pub(crate) fn offers_to(&self, agent: &str, queue: Option<&str>) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for p in self.prepared.values() {
             let router = p.router.borrow_dependent();
             for (id, key) in &self.keys {
                 let offered = router.work_item(&p.state, id).is_some_and(|w| {
-                    w.queue == queue && w.offered_to.as_ref().is_some_and(|(a, _)| a == agent)
+                    queue.is_none_or(|q| w.queue == q)
+                        && w.offered_to.as_ref().is_some_and(|(a, _)| a == agent)
                 });
                 if offered {
                     out.push((id.clone(), key.clone()));

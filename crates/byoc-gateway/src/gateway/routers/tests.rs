@@ -196,11 +196,11 @@ fn an_agent_out_of_a_queue_stays_out_when_the_state_is_rebuilt() {
     // Back in: c2, waiting, is served first, then c3 (two SMS fill ann's ten units).
     assert!(submit(&mut routing, "c3", now), "back in: offered");
     assert_eq!(
-        routing.offers_in_queue("ann", "Sales"),
+        routing.offers_to("ann", Some("Sales")),
         vec![
             ("c2".to_owned(), "sms:c2".to_owned()),
             ("c3".to_owned(), "sms:c3".to_owned())
         ]
     );
-    assert!(routing.offers_in_queue("ann", "Elsewhere").is_empty());
+    assert!(routing.offers_to("ann", Some("Elsewhere")).is_empty());
 }

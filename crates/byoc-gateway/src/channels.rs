@@ -66,7 +66,8 @@ pub(crate) fn build(
                 };
                 let mut config = TelesignConfig::new(customer_id.clone(), api_key.clone())
                     .map_err(named)?
-                    .with_body_limit(body_limit);
+                    .with_body_limit(body_limit)
+                    .map_err(named)?;
                 if let Some(url) = base_url {
                     config = config
                         .with_base_url(parse_url(&c.name, "base_url", url)?)

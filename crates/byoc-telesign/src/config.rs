@@ -277,25 +277,37 @@ impl TelesignConfig {
     }
 
     /// Sets the largest inbound callback body, in bytes. Default [`DEFAULT_BODY_LIMIT`].
-    #[must_use]
-    pub fn with_body_limit(mut self, bytes: usize) -> Self {
-        self.body_limit = bytes;
-        self
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for zero.
+    pub fn with_body_limit(mut self, bytes: usize) -> Result<Self, ConfigError> {
+        self.body_limit = positive("body_limit", bytes)?;
+        Ok(self)
     }
 
     /// Sets the time allowed for one outbound request. Default [`DEFAULT_TIMEOUT`].
-    #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for zero.
+    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, ConfigError> {
+        if timeout.is_zero() {
+            return Err(ConfigError::Invalid {
+                field: "timeout",
+                reason: "must be positive",
+            });
+        }
         self.timeout = timeout;
-        self
+        Ok(self)
     }
 
     /// Sets the largest response body read, in bytes. Default
     /// [`DEFAULT_MAX_RESPONSE_BYTES`].
-    #[must_use]
-    pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
-        self.max_response_bytes = bytes;
-        self
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for zero.
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Result<Self, ConfigError> {
+        self.max_response_bytes = positive("max_response_bytes", bytes)?;
+        Ok(self)
     }
 
     /// Trusts `ca` besides the web PKI roots on every connection the adapter makes (a
@@ -414,3 +426,14 @@ fn check_http_url(url: &Url) -> Result<(), &'static str> {
 
 #[cfg(test)]
 mod tests;
+
+/// `bytes`, refused when zero.
+fn positive(field: &'static str, bytes: usize) -> Result<usize, ConfigError> {
+    if bytes == 0 {
+        return Err(ConfigError::Invalid {
+            field,
+            reason: "must be positive",
+        });
+    }
+    Ok(bytes)
+}

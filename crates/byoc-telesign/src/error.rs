@@ -33,6 +33,14 @@ pub enum ConfigError {
     /// `sender_id` is empty or longer than 20 characters.
     #[error("sender_id must be 1 to 20 characters")]
     InvalidSenderId,
+    /// A value is out of range (a zero timeout or size limit).
+    #[error("`{field}` {reason}")]
+    Invalid {
+        /// The field at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The HTTP client could not be built (TLS backend, a root CA that is not a PEM
     /// certificate).
     #[error("HTTP client: {reason}")]

@@ -98,3 +98,29 @@ fn defaults_are_the_documented_ones() {
     assert!(c.root_cas().is_empty() && c.previous_keys().is_empty());
     assert_eq!((c.sender_id(), c.callback_url()), (None, None));
 }
+
+#[test]
+fn zero_limits_and_timeouts_are_refused_naming_the_field() {
+    let config = || TelesignConfig::new("c", Secret::new(K1)).unwrap();
+    for (result, field) in [
+        (config().with_body_limit(0).err(), "body_limit"),
+        (
+            config().with_max_response_bytes(0).err(),
+            "max_response_bytes",
+        ),
+        (config().with_timeout(Duration::ZERO).err(), "timeout"),
+    ] {
+        assert!(
+            matches!(result, Some(ConfigError::Invalid { field: f, .. }) if f == field),
+            "{field}: {result:?}"
+        );
+    }
+    let ok = config()
+        .with_body_limit(1024)
+        .unwrap()
+        .with_max_response_bytes(2048)
+        .unwrap()
+        .with_timeout(Duration::from_secs(3))
+        .unwrap();
+    assert_eq!(ok.body_limit(), 1024);
+}

@@ -54,7 +54,12 @@ async fn rate_limits_outages_and_drops_are_retryable() {
 #[tokio::test]
 async fn slow_answers_time_out_as_transient() {
     let sim = sim().await;
-    let a = TelesignAdapter::new(config(&sim).with_timeout(Duration::from_millis(200))).unwrap();
+    let a = TelesignAdapter::new(
+        config(&sim)
+            .with_timeout(Duration::from_millis(200))
+            .unwrap(),
+    )
+    .unwrap();
     sim.faults().push(Fault::Delay(Duration::from_secs(3)), 1);
     let e = a.send(&message_to("15555550123", "hi")).await.unwrap_err();
     assert!(e.is_retryable(), "{e}");
@@ -63,7 +68,7 @@ async fn slow_answers_time_out_as_transient() {
 #[tokio::test]
 async fn answers_over_the_response_cap_are_refused_unread() {
     let sim = sim().await;
-    let a = TelesignAdapter::new(config(&sim).with_max_response_bytes(1024)).unwrap();
+    let a = TelesignAdapter::new(config(&sim).with_max_response_bytes(1024).unwrap()).unwrap();
     let padded = format!(
         r#"{{"reference_id":"R","status":{{"code":290,"description":"{}"}}}}"#,
         "x".repeat(4096)

@@ -23,6 +23,7 @@ pub(crate) fn config_for(sim: &TelesignSim, customer_id: &str, api_key: &str) ->
         .with_base_url(sim.url().parse().unwrap())
         .unwrap()
         .with_timeout(Duration::from_secs(5))
+        .unwrap()
 }
 
 pub(crate) fn config(sim: &TelesignSim) -> TelesignConfig {

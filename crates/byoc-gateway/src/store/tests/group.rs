@@ -125,10 +125,7 @@ async fn a_failing_write_fails_alone_and_leaves_nothing_behind() {
             store.commit_step(step(rec, &["ok"])).await.map(|_| ())
         }));
     }
-    assert!(matches!(
-        failing.await.unwrap(),
-        Err(StoreError::Database(_))
-    ));
+    assert!(matches!(failing.await.unwrap(), Err(StoreError::Sqlite(_))));
     for t in tasks {
         t.await.unwrap().unwrap();
     }

@@ -35,14 +35,18 @@ impl Script {
 
     /// Appends SQL text; a `;` ends the statement.
     pub(super) fn push(&mut self, text: impl std::fmt::Display) -> &mut Self {
-        let text = text.to_string();
-        let mut parts = text.split(';');
-        if let Some(first) = parts.next() {
-            self.current.sql.push_str(first);
-        }
-        for part in parts {
-            self.end_statement();
-            self.current.sql.push_str(part);
+        use std::fmt::Write as _;
+        let from = self.current.sql.len();
+        // Writing to a `String` cannot fail.
+        let _ = write!(self.current.sql, "{text}");
+        if self.current.sql[from..].contains(';') {
+            let pushed = self.current.sql.split_off(from);
+            for (i, part) in pushed.split(';').enumerate() {
+                if i > 0 {
+                    self.end_statement();
+                }
+                self.current.sql.push_str(part);
+            }
         }
         self
     }

@@ -17,8 +17,9 @@
 //! - **Acknowledgements first.** Writes that someone waits on (a provider's webhook, an
 //!   agent's request: [`Priority::Urgent`]) have their own queue, always drained before the
 //!   background queue (processing steps, outbox claims and results, timers, pruning). While
-//!   urgent writes keep coming, a transaction takes at most [`BACKGROUND_SHARE`] of the cap
-//!   in background jobs, so a webhook never waits behind a long run of processing writes.
+//!   urgent writes keep coming (this transaction or the last one held some), a transaction
+//!   takes at most [`BACKGROUND_SHARE`] of the cap in background jobs, so a webhook never
+//!   waits behind a long run of processing writes.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -209,6 +210,11 @@ async fn run(
     max: usize,
 ) {
     let background_share = (max / BACKGROUND_SHARE).max(1);
+    // Whether the last transaction held urgent writes: while they keep coming, the cap holds
+    // even for a transaction that begins with background jobs (the urgent queue was empty
+    // for a moment), so a burst of webhooks keeps the writer, and the processing that waits
+    // on it, to its share.
+    let mut urgent_flowing = false;
     let mut ran: Vec<Ran> = Vec::with_capacity(max);
     loop {
         let first = tokio::select! {
@@ -244,7 +250,9 @@ async fn run(
             }
             next = match urgent.try_recv() {
                 Ok(job) => Some((job, Priority::Urgent)),
-                Err(_) if urgent_n > 0 && background_n >= background_share => None,
+                Err(_) if (urgent_n > 0 || urgent_flowing) && background_n >= background_share => {
+                    None
+                }
                 Err(_) => background
                     .try_recv()
                     .ok()
@@ -257,6 +265,7 @@ async fn run(
             let _ = execute(&conn, "ROLLBACK");
             error = Some(e.to_string());
         }
+        urgent_flowing = urgent_n > 0;
         metrics::histogram!(crate::metrics::GROUP_COMMIT_SIZE)
             .record((urgent_n + background_n) as f64);
         metrics::histogram!(crate::metrics::GROUP_COMMIT_SECONDS)

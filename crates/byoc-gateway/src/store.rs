@@ -44,9 +44,6 @@ pub enum StoreError {
     /// A value could not be written as JSON.
     #[error("cannot serialize `{0}`")]
     Serialize(&'static str),
-    /// SQLite refused or failed a write (the writer drives SQLite directly).
-    #[error("database: {0}")]
-    Sqlite(String),
     /// The transaction holding this write failed to commit.
     #[error("commit failed: {0}")]
     Commit(String),

@@ -41,11 +41,13 @@ mod reads;
 mod relay;
 mod routing;
 mod rows;
-mod script;
 mod step;
 mod writer;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Prepared scripts the write connection keeps.
+const WRITE_STATEMENT_CACHE: usize = 1024;
 
 /// The SQLite store. Cheap to clone (shared).
 #[derive(Clone)]
@@ -78,7 +80,14 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let mut write = SqliteConnection::connect_with(&options).await?;
+        // The writer's scripts vary with what a step holds (how many transcript entries,
+        // outbound rows, timers): a cache large enough to keep each shape prepared.
+        let mut write = SqliteConnection::connect_with(
+            &options
+                .clone()
+                .statement_cache_capacity(WRITE_STATEMENT_CACHE),
+        )
+        .await?;
         MIGRATOR.run(&mut write).await?;
         // One gateway process owns an SQLite file, so the leases in it are those of this
         // file's previous process, which is gone: its work is taken back at once instead
@@ -95,34 +104,13 @@ impl SqliteStore {
                 "outbox leases of the previous process released"
             );
         }
-        write.close().await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        let writer = writer::spawn(open_writer(path)?, group_commit_max);
+        let writer = writer::spawn(write, group_commit_max);
         Ok(Self { reader, writer })
     }
-}
-
-/// The writer's connection, driven directly on its thread: the same settings as sqlx's
-/// connections (WAL, `synchronous = FULL`, foreign keys, a busy timeout).
-fn open_writer(path: &Path) -> Result<rusqlite::Connection, StoreError> {
-    let refused = |e: rusqlite::Error| StoreError::Sqlite(format!("write connection: {e}"));
-    let conn = rusqlite::Connection::open(path).map_err(refused)?;
-    conn.busy_timeout(Duration::from_secs(10))
-        .map_err(refused)?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(refused)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Sqlite(format!(
-            "write connection: journal mode `{mode}` instead of WAL"
-        )));
-    }
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-        .map_err(refused)?;
-    Ok(conn)
 }
 
 #[async_trait]

@@ -6,8 +6,7 @@ use sqlx::Row as _;
 
 use super::SqliteStore;
 use super::rows::{bot_session_from_row, millis, parse_presence, presence_name};
-use super::script::Script;
-use super::writer::Priority;
+use super::writer::{Priority, Script};
 use crate::store::{BotSession, StoreError};
 
 pub(super) async fn presence(store: &SqliteStore) -> Result<Vec<(String, Presence)>, StoreError> {

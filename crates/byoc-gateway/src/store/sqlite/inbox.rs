@@ -1,13 +1,15 @@
 //! The inbox: inbound events appended (deduplicated by the provider's id), read back per
 //! ordering key; timers turned into inbox events; old entries pruned.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use sqlx::Row as _;
+use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
+use sqlx::{QueryBuilder, Row as _};
 
 use super::SqliteStore;
 use super::rows::{from_json, from_millis, millis, to_json};
-use super::script::Script;
-use super::writer::Priority;
+use super::writer::{Priority, Script};
 use crate::model::{ConversationRecord, InboxEvent};
 use crate::store::{Accepted, BotSession, InboxItem, NewInbound, StoreError};
 
@@ -24,22 +26,24 @@ pub(super) struct InboxRow {
 }
 
 /// Persists inbound events, dropping those already seen, and records a bot session's
-/// watermark with them; an urgent write (a provider waits for its answer).
+/// watermark with them; an urgent write (a provider waits for its answer). Without a
+/// watermark the rows join every other webhook's of the same transaction in one statement.
 pub(super) async fn accept(
     store: &SqliteStore,
     events: Vec<NewInbound>,
     watermark: Option<BotSession>,
 ) -> Result<Vec<Accepted>, StoreError> {
+    let Some(w) = watermark else {
+        return store.append(inbox_rows(events)?).await;
+    };
     accept_with(store, events, move |sql| {
-        if let Some(w) = watermark {
-            sql.push("UPDATE bot_sessions SET watermark = ")
-                .push_bind(w.watermark)
-                .push(" WHERE conversation_id = ")
-                .push_bind(w.conversation_id)
-                .push(" AND bot_id = ")
-                .push_bind(w.bot_id)
-                .push("; ");
-        }
+        sql.push("UPDATE bot_sessions SET watermark = ")
+            .push_bind(w.watermark)
+            .push(" WHERE conversation_id = ")
+            .push_bind(w.conversation_id)
+            .push(" AND bot_id = ")
+            .push_bind(w.bot_id)
+            .push("; ");
     })
     .await
 }
@@ -60,18 +64,105 @@ pub(super) fn inbox_rows(events: Vec<NewInbound>) -> Result<Vec<InboxRow>, Store
         .collect()
 }
 
-/// Persists inbound events, dropping those already seen (by channel and provider id, the
-/// first occurrence winning), together with the statements `also` appends (a cursor or a
-/// watermark that must move with them), in one savepoint; an urgent write.
+/// Persists inbound events, dropping those already seen, together with the statements
+/// `also` appends (a cursor or a watermark that must move with them), in one savepoint;
+/// an urgent write.
 pub(super) async fn accept_with(
     store: &SqliteStore,
     events: Vec<NewInbound>,
-    also: impl FnOnce(&mut Script),
+    also: impl FnOnce(&mut QueryBuilder<'static, Sqlite>),
 ) -> Result<Vec<Accepted>, StoreError> {
     let rows = inbox_rows(events)?;
     let mut script = Script::new();
-    also(script.sql());
-    store.append(rows, script).await
+    let sql = script.sql();
+    for chunk in rows.chunks(APPEND_CHUNK) {
+        sql.push("INSERT INTO inbox (channel, dedupe_key, conv_key, event, received_at) ");
+        sql.push_values(chunk, |mut b, r| {
+            b.push_bind(r.channel.clone())
+                .push_bind(r.dedupe_key.clone())
+                .push_bind(r.conv_key.clone())
+                .push_bind(r.event.clone())
+                .push_bind(r.received_at);
+        });
+        sql.push(" ON CONFLICT DO NOTHING RETURNING seq, channel, dedupe_key; ");
+    }
+    also(sql);
+    store
+        .write(Priority::Urgent, script, move |returned| {
+            let refs: Vec<&InboxRow> = rows.iter().collect();
+            match_returned(&refs, &returned)
+        })
+        .await
+}
+
+/// Rows per insert statement, at most (SQLite allows 32 766 bound values).
+pub(super) const APPEND_CHUNK: usize = 1000;
+
+/// Appends the statement inserting inbox rows (of one or several webhooks), returning
+/// `seq, channel, dedupe_key` for the rows stored; at most [`APPEND_CHUNK`] rows.
+pub(super) fn push_append<'a>(sql: &mut QueryBuilder<'a, Sqlite>, rows: &[&'a InboxRow]) {
+    sql.push("INSERT INTO inbox (channel, dedupe_key, conv_key, event, received_at) ");
+    sql.push_values(rows, |mut b, r| {
+        b.push_bind(r.channel.as_str())
+            .push_bind(r.dedupe_key.as_deref())
+            .push_bind(r.conv_key.as_str())
+            .push_bind(r.event.as_str())
+            .push_bind(r.received_at);
+    });
+    sql.push(" ON CONFLICT DO NOTHING RETURNING seq, channel, dedupe_key; ");
+}
+
+/// Inserts inbox rows, [`APPEND_CHUNK`] per statement, and answers per row, in order.
+pub(super) async fn append(
+    conn: &mut SqliteConnection,
+    rows: &[&InboxRow],
+) -> Result<Vec<Accepted>, StoreError> {
+    let mut answers = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(APPEND_CHUNK) {
+        let mut sql = QueryBuilder::new("");
+        push_append(&mut sql, chunk);
+        let returned = sql.build().fetch_all(&mut *conn).await?;
+        answers.extend(match_returned(chunk, &returned)?);
+    }
+    Ok(answers)
+}
+
+/// Which row each returned `seq` belongs to: keyed rows by (channel, provider id), the
+/// first occurrence winning; rows without an id in order (their sequence numbers ascend in
+/// the order of the values).
+pub(super) fn match_returned(
+    rows: &[&InboxRow],
+    returned: &[SqliteRow],
+) -> Result<Vec<Accepted>, StoreError> {
+    let mut answers = vec![Accepted::Duplicate; rows.len()];
+    let mut keyed: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut keyless = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        match &r.dedupe_key {
+            Some(k) => {
+                keyed.entry((r.channel.as_str(), k.as_str())).or_insert(i);
+            }
+            None => keyless.push(i),
+        }
+    }
+    let mut plain = Vec::new();
+    for row in returned {
+        let seq: i64 = row.try_get("seq")?;
+        match row.try_get::<Option<String>, _>("dedupe_key")? {
+            Some(k) => {
+                let channel: String = row.try_get("channel")?;
+                if let Some(&i) = keyed.get(&(channel.as_str(), k.as_str())) {
+                    answers[i] = Accepted::New(seq);
+                }
+            }
+            None => plain.push(seq),
+        }
+    }
+    plain.sort_unstable();
+    for (i, seq) in keyless.into_iter().zip(plain) {
+        answers[i] = Accepted::New(seq);
+    }
+    Ok(answers)
 }
 
 /// Unprocessed inbox entries of one key, in arrival order.
@@ -170,7 +261,7 @@ pub(super) async fn fire_due_timers(
         .push(") RETURNING conv_key; ");
     store
         .write(Priority::Background, script, |rows| {
-            rows.iter().map(|r| r.try_get("conv_key")).collect()
+            rows.iter().map(|r| Ok(r.try_get("conv_key")?)).collect()
         })
         .await
 }

@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
+use sqlx::sqlite::{Sqlite, SqliteRow};
 
 use super::SqliteStore;
 use super::rows::{CLAIMED_COLUMNS, claimed_from_row, from_millis, millis};
-use super::script::{Row, Script};
-use super::writer::Priority;
+use super::writer::{Priority, Script};
 use crate::store::{ClaimedOutbound, DeadLetter, Finished, OutboundResult, StoreError};
 
 fn lease_end(now_ms: i64, lease: Duration) -> i64 {
@@ -19,11 +19,11 @@ fn lease_end(now_ms: i64, lease: Duration) -> i64 {
 /// of each lane that `lanes` selects, when it is due and not leased. `lanes` pushes a
 /// condition on `p.lane`.
 pub(super) fn push_claim_heads(
-    sql: &mut Script,
+    sql: &mut sqlx::QueryBuilder<'static, Sqlite>,
     owner: String,
     until: i64,
     now_ms: i64,
-    lanes: impl FnOnce(&mut Script),
+    lanes: impl FnOnce(&mut sqlx::QueryBuilder<'static, Sqlite>),
 ) {
     sql.push("UPDATE outbox SET lease_owner = ")
         .push_bind(owner)
@@ -41,7 +41,7 @@ pub(super) fn push_claim_heads(
 }
 
 /// Decodes claimed rows, lowest id first.
-pub(super) fn claimed(rows: &[Row]) -> Result<Vec<ClaimedOutbound>, StoreError> {
+pub(super) fn claimed(rows: &[SqliteRow]) -> Result<Vec<ClaimedOutbound>, StoreError> {
     let mut claimed = rows
         .iter()
         .map(claimed_from_row)

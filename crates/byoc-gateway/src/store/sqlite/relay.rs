@@ -9,8 +9,7 @@ use sqlx::Row as _;
 
 use super::SqliteStore;
 use super::rows::{from_json, from_millis, millis};
-use super::script::Script;
-use super::writer::Priority;
+use super::writer::{Priority, Script};
 use crate::store::relay::{ConversationKey, PlatformLink, RelayStore};
 use crate::store::{Accepted, ConversationRow, NewInbound, StoreError};
 

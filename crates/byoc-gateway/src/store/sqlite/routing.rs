@@ -2,19 +2,19 @@
 //! that move it, read back at start; agents' loads per channel.
 
 use chrono::Utc;
-use sqlx::Row as _;
+use sqlx::sqlite::Sqlite;
+use sqlx::{QueryBuilder, Row as _};
 
 use super::SqliteStore;
 use super::inbox::inbox_rows;
 use super::rows::{from_json, millis, to_json};
-use super::script::Script;
-use super::writer::Priority;
+use super::writer::{Priority, Script};
 use crate::store::{NewInbound, StoreError, StoredWork, WorkChange};
 
 /// Appends the statements saving or forgetting work items and appending follow-up events
 /// to their conversations' inboxes.
 pub(super) fn push_routing(
-    sql: &mut Script,
+    sql: &mut QueryBuilder<'static, Sqlite>,
     work: Vec<WorkChange>,
     follow_ups: Vec<NewInbound>,
 ) -> Result<(), StoreError> {

@@ -5,7 +5,6 @@ use byoc_core::workstream::Presence;
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::Row as _;
 
-use super::script::Row;
 use crate::model::Target;
 use crate::store::{BotSession, ClaimedOutbound, StoreError};
 
@@ -66,7 +65,9 @@ pub(super) fn parse_presence(s: &str) -> Presence {
 pub(super) const CLAIMED_COLUMNS: &str =
     "id, conversation_id, target, activity, attempts, created_at, lease_expires_at";
 
-pub(super) fn claimed_from_row(row: &Row) -> Result<ClaimedOutbound, StoreError> {
+pub(super) fn claimed_from_row(
+    row: &sqlx::sqlite::SqliteRow,
+) -> Result<ClaimedOutbound, StoreError> {
     let target: String = row.try_get("target")?;
     let activity: String = row.try_get("activity")?;
     Ok(ClaimedOutbound {

@@ -7,8 +7,7 @@ use chrono::Utc;
 use super::SqliteStore;
 use super::outbox::{claimed, push_claim_heads};
 use super::rows::{millis, state_name, to_json};
-use super::script::Script;
-use super::writer::Priority;
+use super::writer::{Priority, Script};
 use crate::store::{ClaimedOutbound, StepCommit, StoreError, TimerChange};
 
 pub(super) async fn commit_step(

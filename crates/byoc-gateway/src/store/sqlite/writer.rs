@@ -1,36 +1,31 @@
-//! The writer: every write runs on one thread that owns the write connection, and shares a
+//! The writer task: every write runs here, on the one write connection, and shares a
 //! transaction with whatever other writes are queued (group commit); callers are answered
 //! after the commit.
 //!
-//! - **SQLite on the writer's own thread.** The writer drives SQLite directly
-//!   ([`rusqlite`], on the bundled library sqlx links too), so a transaction of any number
-//!   of jobs runs without leaving the thread: no hand-off per statement to a database
-//!   thread and back, where each one waited for a core. Statements are prepared once and
-//!   kept (a cache sized for every shape of script).
-//! - **One savepoint per job.** A job ([`Script`], or inbox rows with the statements that
-//!   move with them) runs in a savepoint named `job`; a job that fails is rolled back to it
-//!   and answered with its error; the other jobs of the transaction commit. The rows a
-//!   script returns are decoded by the caller, after the commit.
+//! - **One round trip per job.** A job is one SQL script (several statements, executed by
+//!   one call into sqlx's connection thread, where each statement would otherwise be a
+//!   thread hand-off of its own) that opens a savepoint named `job` first and releases it
+//!   last ([`Script`]). A job that fails is rolled back to its savepoint and answered with
+//!   its error; the other jobs of the transaction commit. The rows the script returns are
+//!   decoded by the caller, after the commit.
 //! - **Drain and cap.** The writer takes the first job, opens a transaction, then keeps
 //!   taking whatever is queued until the queues are empty or the batch is full, and
 //!   commits: one fsync for the whole batch.
 //! - **Acknowledgements first.** Writes that someone waits on (a provider's webhook, an
 //!   agent's request: [`Priority::Urgent`]) have their own queue, always drained before the
 //!   background queue (processing steps, outbox claims and results, timers, pruning). While
-//!   urgent writes keep coming (this transaction or the last one held some), a transaction
-//!   takes at most [`BACKGROUND_SHARE`] of the cap in background jobs, so a webhook never
-//!   waits behind a long run of processing writes.
+//!   urgent writes keep coming, a transaction takes at most [`BACKGROUND_SHARE`] of the cap
+//!   in background jobs, so a webhook never waits behind a long run of processing writes.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension as _, params, params_from_iter};
+use futures_util::StreamExt as _;
+use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
+use sqlx::{Executor as _, QueryBuilder, Row as _};
 use tokio::sync::{mpsc, oneshot};
 
 use super::SqliteStore;
-use super::inbox::InboxRow;
-use super::script::{Row, Script, Statement};
+use super::inbox::{self, InboxRow};
 use crate::store::{Accepted, StoreError};
 
 /// Jobs waiting for the writer, at most, per queue.
@@ -39,14 +34,6 @@ pub(super) const WRITE_QUEUE: usize = 4096;
 /// While urgent writes keep coming, background jobs may fill at most this share of a
 /// transaction (`max / BACKGROUND_SHARE`, at least one).
 pub(super) const BACKGROUND_SHARE: usize = 64;
-
-/// Prepared statements the write connection keeps: the scripts vary with what a step holds
-/// (how many transcript entries, outbound rows, timers), and each shape stays prepared.
-const STATEMENT_CACHE: usize = 1024;
-
-/// One inbox row, skipped when its provider id was seen (no row returned then).
-const INSERT_INBOX: &str = "INSERT INTO inbox (channel, dedupe_key, conv_key, event, received_at) \
-     VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq";
 
 /// Which queue a write waits in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,36 +44,23 @@ pub(super) enum Priority {
     Background,
 }
 
-type Answer<T> = oneshot::Sender<Result<T, StoreError>>;
+/// What a job answers: the rows its script returned, once committed.
+type Answer = oneshot::Sender<Result<Vec<SqliteRow>, StoreError>>;
 
-/// A job and where to send what it returned.
-enum Job {
-    /// A script; answers the rows it returned.
+/// A job: one script, or inbox rows to append, and where to send what it returned.
+pub(super) enum Job {
+    /// A script in its own savepoint.
     Script {
-        statements: Vec<Statement>,
-        answer: Answer<Vec<Row>>,
+        script: QueryBuilder<'static, Sqlite>,
+        answer: Answer,
     },
-    /// Inbox rows (deduplicated by provider id), then the statements that move with them;
-    /// answers per row.
+    /// Inbox rows: the rows of every such job of a transaction are inserted by one
+    /// statement ([`super::inbox::append`]), which cannot fail for one job alone (a repeated
+    /// provider id is skipped, not an error).
     Append {
         rows: Vec<InboxRow>,
-        also: Vec<Statement>,
-        answer: Answer<Vec<Accepted>>,
+        answer: oneshot::Sender<Result<Vec<Accepted>, StoreError>>,
     },
-}
-
-impl Job {
-    /// Answers a job that did not run with the transaction's error.
-    fn refuse(self, reason: &str) {
-        match self {
-            Self::Script { answer, .. } => {
-                let _ = answer.send(Err(StoreError::Commit(reason.to_owned())));
-            }
-            Self::Append { answer, .. } => {
-                let _ = answer.send(Err(StoreError::Commit(reason.to_owned())));
-            }
-        }
-    }
 }
 
 /// The writer's two queues.
@@ -96,54 +70,69 @@ pub(super) struct Queues {
     background: mpsc::Sender<Job>,
 }
 
-impl SqliteStore {
-    async fn enqueue(&self, priority: Priority, job: Job) -> Result<(), StoreError> {
-        let queue = match priority {
-            Priority::Urgent => &self.writer.urgent,
-            Priority::Background => &self.writer.background,
-        };
-        queue.send(job).await.map_err(|_| StoreError::Closed)
+/// A job's SQL: statements separated by `;`, inside the savepoint `job`, run by one call.
+/// Use `?` placeholders only (numbered ones would index the whole script's arguments).
+pub(super) struct Script(QueryBuilder<'static, Sqlite>);
+
+impl Script {
+    pub(super) fn new() -> Self {
+        Self(QueryBuilder::new("SAVEPOINT job; "))
     }
 
+    /// The builder, to append a statement (end it with `; `).
+    pub(super) fn sql(&mut self) -> &mut QueryBuilder<'static, Sqlite> {
+        &mut self.0
+    }
+
+    /// The finished script, releasing the savepoint.
+    pub(super) fn finish(mut self) -> QueryBuilder<'static, Sqlite> {
+        self.0.push("RELEASE job");
+        self.0
+    }
+}
+
+impl SqliteStore {
     /// Runs one script in the writer's next transaction and answers, after the commit,
     /// with what `decode` makes of the rows it returned.
     pub(super) async fn write<T>(
         &self,
         priority: Priority,
         script: Script,
-        decode: impl FnOnce(Vec<Row>) -> Result<T, StoreError>,
+        decode: impl FnOnce(Vec<SqliteRow>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let (answer, rx) = oneshot::channel();
-        let statements = script.finish();
-        self.enqueue(priority, Job::Script { statements, answer })
-            .await?;
+        let job = Job::Script {
+            script: script.finish(),
+            answer,
+        };
+        let queue = match priority {
+            Priority::Urgent => &self.writer.urgent,
+            Priority::Background => &self.writer.background,
+        };
+        queue.send(job).await.map_err(|_| StoreError::Closed)?;
         decode(rx.await.map_err(|_| StoreError::Closed)??)
     }
 
-    /// Appends inbox rows, then runs `also` (statements that must move with them), in the
-    /// writer's next transaction (an urgent write); answers after the commit, per row.
-    pub(super) async fn append(
-        &self,
-        rows: Vec<InboxRow>,
-        also: Script,
-    ) -> Result<Vec<Accepted>, StoreError> {
+    /// Appends inbox rows in the writer's next transaction (an urgent write); answers after
+    /// the commit, per row.
+    pub(super) async fn append(&self, rows: Vec<InboxRow>) -> Result<Vec<Accepted>, StoreError> {
         let (answer, rx) = oneshot::channel();
-        let also = also.finish();
-        self.enqueue(Priority::Urgent, Job::Append { rows, also, answer })
-            .await?;
+        self.writer
+            .urgent
+            .send(Job::Append { rows, answer })
+            .await
+            .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 }
 
-/// Starts the writer thread on `conn`; at most `max` jobs share a transaction.
-pub(super) fn spawn(conn: Connection, max: usize) -> Queues {
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+/// Starts the writer task on `conn`; at most `max` jobs share a transaction.
+pub(super) fn spawn(conn: SqliteConnection, max: usize) -> Queues {
     let (urgent, urgent_rx) = mpsc::channel(WRITE_QUEUE);
     let (background, background_rx) = mpsc::channel(WRITE_QUEUE);
     let writer = run(conn, urgent_rx, background_rx, max.max(1));
-    // A thread of its own: the writer blocks in SQLite (and its fsync) for every batch, and
-    // on the gateway's busy runtime it would hold a worker and queue behind request handling.
-    // Its runtime only waits for the first job of a batch.
+    // A thread of its own: the writer waits on the database after every job, and on the
+    // gateway's busy runtime each of those wake-ups would queue behind request handling.
     let spawned = std::thread::Builder::new()
         .name("byoc-store-writer".to_owned())
         .spawn(move || {
@@ -161,60 +150,22 @@ pub(super) fn spawn(conn: Connection, max: usize) -> Queues {
     Queues { urgent, background }
 }
 
-/// Why a job failed, and whether the transaction went with it.
-struct Failure {
-    reason: String,
-    lost: bool,
-}
-
 /// A job that ran, waiting for the end of its transaction.
 enum Ran {
-    Script(Answer<Vec<Row>>, Result<Vec<Row>, Failure>),
-    Append(Answer<Vec<Accepted>>, Result<Vec<Accepted>, Failure>),
-}
-
-impl Ran {
-    /// Why the transaction is lost, when this job's failure took it.
-    fn lost(&self) -> Option<&str> {
-        let failure = match self {
-            Self::Script(_, Err(f)) | Self::Append(_, Err(f)) => f,
-            _ => return None,
-        };
-        failure.lost.then_some(failure.reason.as_str())
-    }
-
-    /// Answers the caller: its own failure, else the transaction's, else what it returned.
-    fn answer(self, error: Option<&str>) {
-        fn reply<T>(result: Result<T, Failure>, error: Option<&str>) -> Result<T, StoreError> {
-            match (result, error) {
-                (Err(f), _) => Err(StoreError::Sqlite(f.reason)),
-                (Ok(_), Some(e)) => Err(StoreError::Commit(e.to_owned())),
-                (Ok(done), None) => Ok(done),
-            }
-        }
-        match self {
-            Self::Script(answer, result) => {
-                let _ = answer.send(reply(result, error));
-            }
-            Self::Append(answer, result) => {
-                let _ = answer.send(reply(result, error));
-            }
-        }
-    }
+    Script(Answer, Result<Vec<SqliteRow>, sqlx::Error>),
+    Append(
+        oneshot::Sender<Result<Vec<Accepted>, StoreError>>,
+        Vec<InboxRow>,
+    ),
 }
 
 async fn run(
-    conn: Connection,
+    mut conn: SqliteConnection,
     mut urgent: mpsc::Receiver<Job>,
     mut background: mpsc::Receiver<Job>,
     max: usize,
 ) {
     let background_share = (max / BACKGROUND_SHARE).max(1);
-    // Whether the last transaction held urgent writes: while they keep coming, the cap holds
-    // even for a transaction that begins with background jobs (the urgent queue was empty
-    // for a moment), so a burst of webhooks keeps the writer, and the processing that waits
-    // on it, to its share.
-    let mut urgent_flowing = false;
     let mut ran: Vec<Ran> = Vec::with_capacity(max);
     loop {
         let first = tokio::select! {
@@ -224,149 +175,167 @@ async fn run(
             else => return,
         };
         let started = Instant::now();
+        // The transaction begins with the first script, or with the closing statement
+        // when the batch is only inbox rows (one round trip for the whole batch).
+        let mut begun = false;
         let (mut urgent_n, mut background_n) = (0usize, 0usize);
-        if let Err(e) = execute(&conn, "BEGIN IMMEDIATE") {
-            first.0.refuse(&format!("transaction not started: {e}"));
-            continue;
-        }
-        let mut error: Option<String> = None;
+        let mut broken: Option<String> = None;
         let mut next = Some(first);
         while let Some((job, priority)) = next.take() {
             match priority {
                 Priority::Urgent => urgent_n += 1,
                 Priority::Background => background_n += 1,
             }
-            let done = run_job(&conn, job);
-            if let Some(reason) = done.lost() {
-                error = Some(format!(
-                    "the transaction was lost after a failed write: {reason}"
-                ));
-                ran.push(done);
-                break;
+            match job {
+                Job::Append { rows, answer } => ran.push(Ran::Append(answer, rows)),
+                Job::Script { mut script, answer } => {
+                    if !begun {
+                        if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+                            ran.push(Ran::Script(answer, Ok(Vec::new())));
+                            broken = Some(format!("transaction not started: {e}"));
+                            break;
+                        }
+                        begun = true;
+                    }
+                    let result = script.build().fetch_all(&mut conn).await;
+                    let failed = result.is_err();
+                    ran.push(Ran::Script(answer, result));
+                    // Undo the failed job alone; if its savepoint is gone, so is the
+                    // transaction.
+                    if failed && let Err(e) = conn.execute("ROLLBACK TO job; RELEASE job").await {
+                        broken = Some(format!(
+                            "the transaction was lost after a failed write: {e}"
+                        ));
+                        break;
+                    }
+                }
             }
-            ran.push(done);
             if urgent_n + background_n >= max {
                 break;
             }
             next = match urgent.try_recv() {
                 Ok(job) => Some((job, Priority::Urgent)),
-                Err(_) if (urgent_n > 0 || urgent_flowing) && background_n >= background_share => {
-                    None
-                }
+                Err(_) if urgent_n > 0 && background_n >= background_share => None,
                 Err(_) => background
                     .try_recv()
                     .ok()
                     .map(|job| (job, Priority::Background)),
             };
         }
-        if error.is_some() {
-            let _ = execute(&conn, "ROLLBACK");
-        } else if let Err(e) = execute(&conn, "COMMIT") {
-            let _ = execute(&conn, "ROLLBACK");
-            error = Some(e.to_string());
-        }
-        urgent_flowing = urgent_n > 0;
+        let (appended, error) = match broken {
+            Some(reason) => {
+                if begun {
+                    let _ = conn.execute("ROLLBACK").await;
+                }
+                (Err(reason.clone()), Some(reason))
+            }
+            None => {
+                let rows: Vec<&InboxRow> = ran
+                    .iter()
+                    .filter_map(|r| match r {
+                        Ran::Append(_, rows) => Some(rows.iter()),
+                        Ran::Script(..) => None,
+                    })
+                    .flatten()
+                    .collect();
+                close(&mut conn, &rows, begun).await
+            }
+        };
         metrics::histogram!(crate::metrics::GROUP_COMMIT_SIZE)
             .record((urgent_n + background_n) as f64);
         metrics::histogram!(crate::metrics::GROUP_COMMIT_SECONDS)
             .record(started.elapsed().as_secs_f64());
+        let mut accepted = appended.map(Vec::into_iter);
         for job in ran.drain(..) {
-            job.answer(error.as_deref());
+            match job {
+                Ran::Script(answer, result) => {
+                    let reply = match (result, &error) {
+                        (Err(e), _) => Err(StoreError::Database(e)),
+                        (Ok(_), Some(e)) => Err(StoreError::Commit(e.clone())),
+                        (Ok(rows), None) => Ok(rows),
+                    };
+                    let _ = answer.send(reply);
+                }
+                Ran::Append(answer, rows) => {
+                    let reply = match (&mut accepted, &error) {
+                        (_, Some(e)) => Err(StoreError::Commit(e.clone())),
+                        (Err(e), None) => Err(StoreError::Commit(e.clone())),
+                        (Ok(seqs), None) => Ok(seqs.by_ref().take(rows.len()).collect()),
+                    };
+                    let _ = answer.send(reply);
+                }
+            }
         }
     }
 }
 
-/// Runs one job in its own savepoint.
-fn run_job(conn: &Connection, job: Job) -> Ran {
-    match job {
-        Job::Script { statements, answer } => Ran::Script(
-            answer,
-            in_savepoint(conn, |conn| run_statements(conn, &statements)),
-        ),
-        Job::Append { rows, also, answer } => Ran::Append(
-            answer,
-            in_savepoint(conn, |conn| {
-                let accepted = append(conn, &rows)?;
-                run_statements(conn, &also)?;
-                Ok(accepted)
-            }),
-        ),
-    }
-}
-
-fn in_savepoint<T>(
-    conn: &Connection,
-    job: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-) -> Result<T, Failure> {
-    if let Err(e) = execute(conn, "SAVEPOINT job") {
-        return Err(Failure {
-            reason: format!("savepoint not opened: {e}"),
-            lost: true,
-        });
-    }
-    match job(conn) {
-        Ok(done) => match execute(conn, "RELEASE job") {
-            Ok(()) => Ok(done),
-            Err(e) => Err(Failure {
-                reason: format!("savepoint not released: {e}"),
-                lost: true,
-            }),
-        },
-        Err(e) => {
-            // Undo the failed job alone; if its savepoint is gone, so is the transaction.
-            let undone =
-                execute(conn, "ROLLBACK TO job").and_then(|()| execute(conn, "RELEASE job"));
-            Err(Failure {
-                reason: e.to_string(),
-                lost: undone.is_err(),
-            })
+/// Ends a batch: inserts its inbox rows and commits, in one round trip when the rows fit in
+/// one statement (beginning the transaction too when no script did). Returns the rows'
+/// answers and the transaction's error, if any.
+async fn close(
+    conn: &mut SqliteConnection,
+    rows: &[&InboxRow],
+    begun: bool,
+) -> (Result<Vec<Accepted>, String>, Option<String>) {
+    if rows.len() > inbox::APPEND_CHUNK {
+        if !begun && let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+            let reason = format!("transaction not started: {e}");
+            return (Err(reason.clone()), Some(reason));
         }
+        let appended = inbox::append(conn, rows).await.map_err(|e| e.to_string());
+        return (appended, commit(conn).await);
     }
-}
-
-/// A statement without values or rows, prepared once.
-fn execute(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(|_| ())
-}
-
-/// Runs a script's statements in order; returns the rows they returned.
-fn run_statements(conn: &Connection, statements: &[Statement]) -> rusqlite::Result<Vec<Row>> {
+    // Markers tell how far the script went when it fails.
+    let mut sql: QueryBuilder<'_, Sqlite> = QueryBuilder::new("");
+    if !begun {
+        sql.push("BEGIN IMMEDIATE; SELECT 1 AS byoc_step; ");
+    }
+    if !rows.is_empty() {
+        inbox::push_append(&mut sql, rows);
+        sql.push("SELECT 2 AS byoc_step; ");
+    }
+    sql.push("COMMIT");
     let mut returned = Vec::new();
-    for s in statements {
-        let mut stmt = conn.prepare_cached(&s.sql)?;
-        let n = stmt.column_count();
-        if n == 0 {
-            stmt.execute(params_from_iter(&s.params))?;
-            continue;
-        }
-        let columns: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
-        let mut rows = stmt.query(params_from_iter(&s.params))?;
-        while let Some(row) = rows.next()? {
-            let values = (0..n)
-                .map(|i| row.get::<_, Value>(i))
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            returned.push(Row {
-                columns: Arc::clone(&columns),
-                values,
-            });
+    let mut steps = Vec::new();
+    let mut failure = None;
+    {
+        let mut stream = sql.build().fetch(&mut *conn);
+        while let Some(row) = stream.next().await {
+            match row {
+                Ok(row) => match row.try_get::<i64, _>("byoc_step") {
+                    Ok(step) => steps.push(step),
+                    Err(_) => returned.push(row),
+                },
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break;
+                }
+            }
         }
     }
-    Ok(returned)
+    let Some(failure) = failure else {
+        let appended = inbox::match_returned(rows, &returned).map_err(|e| e.to_string());
+        return (appended, None);
+    };
+    if !begun && !steps.contains(&1) {
+        let reason = format!("transaction not started: {failure}");
+        return (Err(reason.clone()), Some(reason));
+    }
+    if !rows.is_empty() && !steps.contains(&2) {
+        // The insert failed on its own: the rest of the transaction commits.
+        return (Err(failure), commit(conn).await);
+    }
+    let _ = conn.execute("ROLLBACK").await;
+    (Err(failure.clone()), Some(failure))
 }
 
-/// Inserts inbox rows, one prepared statement each: a row whose provider id was stored
-/// already (before, or earlier in the same call) is a duplicate.
-fn append(conn: &Connection, rows: &[InboxRow]) -> rusqlite::Result<Vec<Accepted>> {
-    let mut insert = conn.prepare_cached(INSERT_INBOX)?;
-    rows.iter()
-        .map(|r| {
-            let seq = insert
-                .query_row(
-                    params![r.channel, r.dedupe_key, r.conv_key, r.event, r.received_at],
-                    |row| row.get::<_, i64>(0),
-                )
-                .optional()?;
-            Ok(seq.map_or(Accepted::Duplicate, Accepted::New))
-        })
-        .collect()
+/// Commits; on failure rolls back and returns why.
+async fn commit(conn: &mut SqliteConnection) -> Option<String> {
+    match conn.execute("COMMIT").await {
+        Ok(_) => None,
+        Err(e) => {
+            let _ = conn.execute("ROLLBACK").await;
+            Some(e.to_string())
+        }
+    }
 }

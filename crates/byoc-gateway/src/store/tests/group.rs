@@ -125,7 +125,10 @@ async fn a_failing_write_fails_alone_and_leaves_nothing_behind() {
             store.commit_step(step(rec, &["ok"])).await.map(|_| ())
         }));
     }
-    assert!(matches!(failing.await.unwrap(), Err(StoreError::Sqlite(_))));
+    assert!(matches!(
+        failing.await.unwrap(),
+        Err(StoreError::Database(_))
+    ));
     for t in tasks {
         t.await.unwrap().unwrap();
     }
@@ -309,7 +312,7 @@ async fn a_failing_one_statement_write_fails_alone() {
     }
     // The same token again: the primary key refuses the one statement of this write.
     let again = store.create_session("token", "bob", expires).await;
-    assert!(matches!(again, Err(StoreError::Sqlite(_))), "{again:?}");
+    assert!(matches!(again, Err(StoreError::Database(_))), "{again:?}");
     for t in tasks {
         t.await.unwrap().unwrap();
     }

@@ -1,8 +1,9 @@
 //! Load generator for BENCHMARKS.md: signed TeleSign inbound SMS over many conversations to
 //! `byoc serve` (SQLite store, the TeleSign simulator as the outbound target), with the
 //! ceilings measured by the same generator in the same run: a bare axum handler answering
-//! 200 (HTTP), and raw SQLite inserts of the same rows, one per transaction and in batches
-//! (storage). Loopback only; bounded in count and time. One command prints the whole table:
+//! 200 (HTTP), and raw SQLite inserts of the same rows, one per transaction and in batches,
+//! driven directly as the gateway's writer drives SQLite (storage; the same through sqlx, the
+//! earlier ceiling, for comparison). Loopback only; bounded in count and time. One command prints the whole table:
 //!
 //! ```sh
 //! cargo run --release -p byoc-gateway --example load
@@ -29,10 +30,11 @@ use std::io::BufRead as _;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use byoc_gateway::{InboxEvent, Provider, normalize_payload};
 use byoc_sim::telesign::{TelesignSim, TelesignSimOptions, callback_authorization};
 use futures_util::StreamExt as _;
-use sqlx::Connection as _;
+
+#[path = "load/raw.rs"]
+mod raw;
 
 /// No phase runs longer than this.
 const PHASE_LIMIT: Duration = Duration::from_secs(120);
@@ -372,75 +374,6 @@ async fn gateway_round(requests: usize, concurrency: usize, workers: Option<usiz
     figures
 }
 
-/// The inbox rows the gateway writes for these callbacks: the normalized activity as JSON.
-fn rows(calls: &[Callback]) -> Vec<(String, String, String)> {
-    calls
-        .iter()
-        .map(|c| {
-            let a = normalize_payload(Provider::Telesign, c.body.as_bytes())
-                .expect("normalize")
-                .remove(0);
-            let key = format!("sms:{}", a.conversation_id().unwrap_or_default());
-            let id = a.id.clone().unwrap_or_default();
-            let event = serde_json::to_string(&InboxEvent::Customer {
-                activity: Box::new(a),
-            })
-            .expect("json");
-            (id, key, event)
-        })
-        .collect()
-}
-
-/// The same rows inserted straight into SQLite (WAL, `synchronous = FULL`, as the
-/// gateway's store), `per_tx` rows per transaction.
-async fn raw_sqlite(rows: &[(String, String, String)], per_tx: usize) -> Figures {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(dir.path().join("raw.db"))
-        .create_if_missing(true)
-        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-        .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
-    let mut conn = sqlx::SqliteConnection::connect_with(&options)
-        .await
-        .expect("sqlite");
-    sqlx::query(
-        "CREATE TABLE inbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, dedupe_key TEXT, \
-         conv_key TEXT NOT NULL, event TEXT NOT NULL, received_at INTEGER NOT NULL, processed_at INTEGER)",
-    )
-    .execute(&mut conn)
-    .await
-    .expect("table");
-    sqlx::query("CREATE UNIQUE INDEX inbox_dedupe ON inbox (channel, dedupe_key) WHERE dedupe_key IS NOT NULL")
-        .execute(&mut conn)
-        .await
-        .expect("index");
-    let started = Instant::now();
-    let mut done = 0;
-    for chunk in rows.chunks(per_tx) {
-        if started.elapsed() > PHASE_LIMIT {
-            break;
-        }
-        let mut tx = conn.begin().await.expect("begin");
-        for (id, key, event) in chunk {
-            sqlx::query("INSERT INTO inbox (channel, dedupe_key, conv_key, event, received_at) VALUES ('sms', ?, ?, ?, ?) ON CONFLICT DO NOTHING")
-                .bind(id)
-                .bind(key)
-                .bind(event)
-                .bind(chrono::Utc::now().timestamp_millis())
-                .execute(&mut *tx)
-                .await
-                .expect("insert");
-            done += 1;
-        }
-        tx.commit().await.expect("commit");
-    }
-    Figures {
-        rate: done as f64 / started.elapsed().as_secs_f64(),
-        load: load_average(),
-        ..Figures::default()
-    }
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(0.0)
@@ -475,12 +408,13 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-const NAMES: [&str; 5] = [
+const NAMES: [&str; 6] = [
     "bare axum handler (200)",
     "byoc serve, TeleSign webhook",
     "raw SQLite insert, 1 row per transaction",
     "raw SQLite insert, C rows per transaction",
     "raw SQLite insert, 256 rows per transaction",
+    "raw SQLite insert through sqlx, C rows per transaction",
 ];
 
 async fn run(args: Args) {
@@ -497,7 +431,7 @@ async fn run(args: Args) {
         .await
         .expect("telesign simulator");
     let calls = callbacks(args.requests, probe.customer_id(), probe.api_key());
-    let raw_rows = rows(&calls);
+    let raw_rows = raw::rows(&calls);
     let mut figures: Vec<Vec<Figures>> = vec![Vec::new(); NAMES.len()];
     println!();
     println!(
@@ -508,9 +442,10 @@ async fn run(args: Args) {
         let measured = [
             bare_round(&calls, args.concurrency).await,
             gateway_round(args.requests, args.concurrency, args.workers).await,
-            raw_sqlite(&raw_rows, 1).await,
-            raw_sqlite(&raw_rows, args.concurrency).await,
-            raw_sqlite(&raw_rows, 256).await,
+            raw::raw_sqlite(&raw_rows, 1).await,
+            raw::raw_sqlite(&raw_rows, args.concurrency).await,
+            raw::raw_sqlite(&raw_rows, 256).await,
+            raw::raw_sqlx(&raw_rows, args.concurrency).await,
         ];
         for (i, f) in measured.into_iter().enumerate() {
             let latency = if i < 2 {
@@ -575,6 +510,7 @@ fn summary(figures: &[Vec<Figures>], concurrency: usize) {
         (2, "raw SQLite, 1 row per transaction", "50%"),
         (3, "raw SQLite, C rows per transaction", "50%"),
         (4, "raw SQLite, 256 rows per transaction", "50%"),
+        (5, "raw SQLite through sqlx, C rows per transaction", "50%"),
     ] {
         let ratio = median(
             gateway

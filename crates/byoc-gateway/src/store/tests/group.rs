@@ -291,3 +291,35 @@ async fn pending_work_reads_the_conversation_and_its_inbox_together() {
     assert_eq!(items.len(), 1);
     assert_eq!(current, store.current_conversation("sms:c1").await.unwrap());
 }
+
+#[tokio::test]
+async fn a_failing_one_statement_write_fails_alone() {
+    let (_dir, store) = open().await;
+    let expires = Utc::now() + TimeDelta::hours(1);
+    store
+        .create_session("token", "alice", expires)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .accept_inbound(vec![customer(&format!("m{i}"), "x")], None)
+                .await
+                .map(|_| ())
+        }));
+    }
+    // The same token again: the primary key refuses the one statement of this write.
+    let again = store.create_session("token", "bob", expires).await;
+    assert!(matches!(again, Err(StoreError::Database(_))), "{again:?}");
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    store.create_session("other", "bob", expires).await.unwrap();
+    assert_eq!(
+        store.session_agent("token", Utc::now()).await.unwrap(),
+        Some("alice".to_owned())
+    );
+    assert_eq!(store.pending_inbox("sms:c1").await.unwrap().len(), 20);
+}

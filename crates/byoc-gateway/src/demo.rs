@@ -370,6 +370,28 @@ pub async fn run_with(once: bool, contact_center: DemoContactCenter) -> Result<(
     demo.print_banner();
     let printer = print_hops(&demo);
     let sms_printer = print_sms(&demo);
+    // Typed lines come one at a time; the lock only lends the client to each answer.
+    let agent = tokio::sync::Mutex::new(agent);
+    let agent = &agent;
+    converse(&demo.telesign, |text| async move {
+        agent.lock().await.reply_to_latest(&text).await
+    })
+    .await;
+    printer.abort();
+    sms_printer.abort();
+    demo.gateway.shutdown().await;
+    Ok(())
+}
+
+/// Until Ctrl-C: each line typed is texted to the gateway from the demo customer, and
+/// `/agent <text>` is handed to `agent_says` (the demo agent's answer). Without a terminal
+/// (stdin closed) it waits for Ctrl-C.
+pub(crate) async fn converse<F, Fut, E>(telesign: &TelesignSim, mut agent_says: F)
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     loop {
         tokio::select! {
@@ -380,15 +402,14 @@ pub async fn run_with(once: bool, contact_center: DemoContactCenter) -> Result<(
                         continue;
                     }
                     if let Some(text) = line.strip_prefix("/agent ") {
-                        if let Err(e) = agent.reply_to_latest(text).await {
+                        if let Err(e) = agent_says(text.to_owned()).await {
                             println!("agent reply failed: {e}");
                         }
-                    } else if let Err(e) = demo.telesign.send_mo(CUSTOMER, OUR_NUMBER, line).await {
+                    } else if let Err(e) = telesign.send_mo(CUSTOMER, OUR_NUMBER, line).await {
                         println!("sms not sent: {e}");
                     }
                 }
                 Ok(None) | Err(_) => {
-                    // No terminal: keep serving until interrupted.
                     let _ = tokio::signal::ctrl_c().await;
                     break;
                 }
@@ -396,10 +417,6 @@ pub async fn run_with(once: bool, contact_center: DemoContactCenter) -> Result<(
             _ = tokio::signal::ctrl_c() => break,
         }
     }
-    printer.abort();
-    sms_printer.abort();
-    demo.gateway.shutdown().await;
-    Ok(())
 }
 
 fn print_sms(demo: &Demo) -> tokio::task::JoinHandle<()> {

@@ -172,7 +172,9 @@ impl AgentClient {
     }
 }
 
-async fn until<T, F, Fut>(hop: &'static str, mut check: F) -> Result<T, DemoError>
+/// Polls `check` until it yields a value, fails, or [`HOP_TIMEOUT`] passes; errors name
+/// `hop`.
+pub(crate) async fn until<T, F, Fut>(hop: &'static str, mut check: F) -> Result<T, DemoError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>, String>>,

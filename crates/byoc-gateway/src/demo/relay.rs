@@ -19,7 +19,6 @@ use std::sync::Arc;
 use byoc_sim::messaging_api::{self as masim, MessagingApiSim};
 use byoc_sim::salesforce::{self as sfsim, SalesforceSim, SimConfig};
 use byoc_sim::telesign::{TelesignSim, TelesignSimOptions};
-use tokio::io::AsyncBufReadExt as _;
 
 use super::{CUSTOMER, DemoError, OUR_NUMBER, print_hops_of, print_sms_of, random_secret};
 use crate::config::Config;
@@ -364,30 +363,12 @@ pub(crate) async fn run(once: bool, salesforce: bool) -> Result<(), DemoError> {
     }
     demo.print_banner();
     let sms_printer = print_sms_of(Arc::clone(&demo.telesign));
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    loop {
-        tokio::select! {
-            line = lines.next_line() => match line {
-                Ok(Some(line)) => {
-                    let line = line.trim();
-                    if line.is_empty() {
-                        continue;
-                    }
-                    if let Some(text) = line.strip_prefix("/agent ") {
-                        if let Err(e) = demo.agent_says(text).await {
-                            println!("agent reply failed: {e}");
-                        }
-                    } else if let Err(e) = demo.telesign.send_mo(CUSTOMER, OUR_NUMBER, line).await {
-                        println!("sms not sent: {e}");
-                    }
-                }
-                Ok(None) | Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    break;
-                }
-            },
-            _ = tokio::signal::ctrl_c() => break,
-        }
+    {
+        let demo = &demo;
+        super::converse(&demo.telesign, |text| async move {
+            demo.agent_says(&text).await
+        })
+        .await;
     }
     printer.abort();
     sms_printer.abort();

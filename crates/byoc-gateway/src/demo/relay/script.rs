@@ -2,38 +2,12 @@
 //! through every hop — SMS in, the platform, its agent's answer, SMS out, the end — each
 //! hop named when it fails.
 
-use std::time::{Duration, Instant};
-
 use byoc_core::ConversationState;
 
 use super::{PlatformSim, REP_ID, REP_NAME, RelayDemo};
+use crate::demo::once::until;
 use crate::demo::{CUSTOMER, DemoError, OUR_NUMBER};
 use crate::model::ConversationRecord;
-
-/// How long one hop may take.
-const HOP_TIMEOUT: Duration = Duration::from_secs(30);
-
-async fn until<T, F, Fut>(hop: &'static str, mut check: F) -> Result<T, DemoError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>, String>>,
-{
-    let started = Instant::now();
-    loop {
-        match check().await {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => {}
-            Err(e) => return Err(DemoError::at(hop, e)),
-        }
-        if started.elapsed() > HOP_TIMEOUT {
-            return Err(DemoError::at(
-                hop,
-                format!("nothing after {}s", HOP_TIMEOUT.as_secs()),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn sms_texts(demo: &RelayDemo) -> Vec<String> {
     demo.telesign

@@ -244,7 +244,7 @@ pub async fn start_on(
         passwords.insert(a.id.clone(), hash);
     }
     let mut routing = RoutingState::new();
-    let loads: HashMap<String, u32> = store.agent_loads().await?.into_iter().collect();
+    let mut loads: HashMap<String, u32> = store.agent_loads().await?.into_iter().collect();
     let mut by_kind: HashMap<String, PerKind<u32>> = HashMap::new();
     for (agent, channel, n) in store.agent_loads_by_channel().await? {
         if let Some(w) = config.workstream_for(&channel) {
@@ -252,6 +252,20 @@ pub async fn start_on(
                 .entry(agent)
                 .or_default()
                 .get_mut(w.workstream.channel.kind) += n;
+        }
+    }
+    // Assignments decided before the stop that their conversation has not applied yet (the
+    // follow-up still in its inbox) count on the agent as they did when decided.
+    for key in store.keys_with_pending_inbox().await? {
+        let channel = key.split_once(':').map_or(key.as_str(), |(c, _)| c);
+        let kind = config
+            .workstream_for(channel)
+            .map(|w| w.workstream.channel.kind);
+        for agent in pending_assignments(&store.pending_inbox(&key).await?) {
+            *loads.entry(agent.to_owned()).or_default() += 1;
+            if let Some(kind) = kind {
+                *by_kind.entry(agent.to_owned()).or_default().get_mut(kind) += 1;
+            }
         }
     }
     let member = |presence: Presence, agent: &str| {
@@ -392,4 +406,56 @@ pub async fn start_on(
         tasks,
         server,
     })
+}
+
+/// The human agents assigned a conversation by inbox events not yet processed: the router
+/// counted each on the agent's load when it decided, before the conversation applied it.
+fn pending_assignments(items: &[crate::store::InboxItem]) -> impl Iterator<Item = &str> {
+    items.iter().filter_map(|item| match &item.event {
+        Some(crate::model::InboxEvent::Routing {
+            action:
+                crate::model::RoutingAction::Assigned {
+                    member, bot: false, ..
+                },
+            ..
+        }) => Some(member.as_str()),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod pending_tests {
+    use super::pending_assignments;
+    use crate::model::{InboxEvent, RoutingAction};
+    use crate::store::InboxItem;
+
+    fn assigned(member: &str, bot: bool) -> InboxItem {
+        InboxItem {
+            seq: 1,
+            event: Some(InboxEvent::Routing {
+                conversation: "c".into(),
+                action: RoutingAction::Assigned {
+                    queue: "Q".into(),
+                    member: member.into(),
+                    bot,
+                    name: member.into(),
+                },
+                trace: String::new(),
+            }),
+        }
+    }
+
+    #[test]
+    fn only_human_assignments_still_in_the_inbox_count() {
+        let unreadable = InboxItem {
+            seq: 2,
+            event: None,
+        };
+        let items = [
+            assigned("alice", false),
+            assigned("helper", true),
+            unreadable,
+        ];
+        assert_eq!(pending_assignments(&items).collect::<Vec<_>>(), ["alice"]);
+    }
 }

@@ -73,28 +73,8 @@ fn config_text(
     password: &str,
     admin: &str,
 ) -> String {
-    format!(
-        r#"# Written by `byoc demo`: every provider is a simulator on loopback.
-[server]
-listen = "127.0.0.1:0"
-shutdown_grace = "3s"
-
-[store]
-sqlite = "byoc.db"
-
-[admin]
-token = "{admin}"
-
-[outbox]
-base_delay = "200ms"
-max_delay = "5s"
-
-[channels.sms]
-kind = "telesign"
-customer_id = "{customer_id}"
-api_key = "{api_key}"
-base_url = "{telesign_url}"
-
+    let rest = format!(
+        r#"
 [bots.helper]
 directline_url = "{directline_url}"
 secret = "{dl_secret}"
@@ -193,12 +173,10 @@ id = "bob"
 name = "Bob"
 password = "{password}"
 "#,
-        customer_id = telesign.customer_id(),
-        api_key = telesign.api_key(),
-        telesign_url = telesign.url(),
         directline_url = directline.directline_url(),
         dl_secret = dlsim::DEFAULT_SECRET,
-    )
+    );
+    relay::common(telesign, admin) + &rest
 }
 
 impl Demo {

@@ -48,7 +48,9 @@ pub(crate) struct RelayDemo {
     pub(crate) admin_token: String,
 }
 
-fn common(telesign: &TelesignSim, admin: &str) -> String {
+/// The head of every demo's `byoc.toml`: server, store, admin token, outbox pacing and the
+/// TeleSign channel `sms`.
+pub(super) fn common(telesign: &TelesignSim, admin: &str) -> String {
     format!(
         r#"# Written by `byoc demo`: every provider is a simulator on loopback.
 [server]

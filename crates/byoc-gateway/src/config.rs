@@ -401,12 +401,26 @@ impl Config {
         let de = toml::Deserializer::new(text);
         let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
-            let reason = first_line(e.inner().message());
-            ConfigError::new(
-                path,
-                if field == "." { String::new() } else { field },
-                reason,
-            )
+            let mut reason = first_line(e.inner().message());
+            if let Some(span) = e.inner().span() {
+                // Where in the file, for a syntax error above all (it has no field).
+                let before = text.get(..span.start).unwrap_or_default();
+                let line = before.matches('\n').count() + 1;
+                let column = before
+                    .rsplit('\n')
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .count()
+                    + 1;
+                reason = format!("line {line}, column {column}: {reason}");
+            }
+            let field = if field == "." || field.is_empty() {
+                "(syntax)".to_owned()
+            } else {
+                field
+            };
+            ConfigError::new(path, field, reason)
         })?;
         validate::Validator { path, env }.config(raw)
     }

@@ -209,3 +209,13 @@ fn durations_parse_with_units() {
     assert_eq!(parse_duration("s"), None);
     assert_eq!(parse_duration("3w"), None);
 }
+
+#[test]
+fn a_syntax_error_names_its_line_and_column() {
+    let e = load("[server]\nlisten = \"127.0.0.1:0\n").unwrap_err();
+    assert_eq!(e.field, "(syntax)");
+    assert!(e.reason.starts_with("line 2, column "), "{}", e.reason);
+    let e = load("[server]\nlisten = 5\n").unwrap_err();
+    assert_eq!(e.field, "server.listen");
+    assert!(e.reason.starts_with("line 2, column 10: "), "{}", e.reason);
+}

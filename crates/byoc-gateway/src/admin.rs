@@ -5,7 +5,7 @@
 //! | method and path | what |
 //! |---|---|
 //! | `GET /api/admin/conversations?open=true&limit=100` | newest first; `open` leaves closed ones out |
-//! | `GET /api/admin/conversations/{id}` | the record, every context variable, the platform links, the transcript |
+//! | `GET /api/admin/conversations/{id}` | the record, every context variable, the platform links, every outbound activity with its delivery state (attempts, the provider's id, the last error, the provider's latest delivery receipt), the transcript |
 //! | `GET /api/admin/conversations/{id}/export` | JSON lines: the conversation, then one transcript entry per line |
 
 use axum::Router;
@@ -93,10 +93,16 @@ async fn full(shared: &AppState, headers: &http::HeaderMap, id: &str) -> Result<
         .links_of(id)
         .await
         .map_err(|e| unavailable(&e))?;
+    let outbound = shared
+        .store
+        .outbound_of(id)
+        .await
+        .map_err(|e| unavailable(&e))?;
     let mut body = summary(&rec);
     body["context"] = serde_json::to_value(&rec.conversation.context).unwrap_or_default();
     body["participants"] = serde_json::to_value(&rec.conversation.participants).unwrap_or_default();
     body["platform_links"] = serde_json::to_value(&links).unwrap_or_default();
+    body["outbound"] = serde_json::to_value(&outbound).unwrap_or_default();
     body["transcript"] = serde_json::to_value(&transcript).unwrap_or_default();
     Ok(body)
 }

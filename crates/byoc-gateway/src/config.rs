@@ -81,6 +81,8 @@ use byoc_core::workstream::Workstream;
 
 use raw::RawConfig;
 
+use crate::processing::ProcessingPriority;
+
 pub use platform::{MessagingApiSettings, ReplayFrom, SalesforceSettings};
 
 /// A configuration that cannot be used: the file, the field at fault and why.
@@ -146,6 +148,15 @@ pub struct ServerSettings {
     pub session_ttl: Duration,
     /// Conversations processed at once. Default 256.
     pub max_conversation_workers: usize,
+    /// Threads processing runs on (the engine's steps, outbox deliveries, timers, routing).
+    /// Default: the machine's cores.
+    pub processing_threads: usize,
+    /// How processing threads are scheduled against the webhooks'. Default
+    /// [`ProcessingPriority::Low`]: ingest first.
+    pub processing_priority: ProcessingPriority,
+    /// Inbound events waiting for processing, at most; past it webhooks are answered `503`
+    /// with `Retry-After` (the provider delivers again later). Default 100 000.
+    pub max_inbox_backlog: u64,
     /// How long shutdown waits for in-flight work. Default 10 s.
     pub shutdown_grace: Duration,
 }
@@ -158,6 +169,9 @@ impl Default for ServerSettings {
             dedupe_retention: Duration::from_secs(7 * 24 * 3600),
             session_ttl: Duration::from_secs(8 * 3600),
             max_conversation_workers: 256,
+            processing_threads: std::thread::available_parallelism().map_or(2, usize::from),
+            processing_priority: ProcessingPriority::Low,
+            max_inbox_backlog: 100_000,
             shutdown_grace: Duration::from_secs(10),
         }
     }

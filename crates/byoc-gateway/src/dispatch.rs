@@ -32,6 +32,8 @@ struct Inner {
     permits: Arc<Semaphore>,
     process: ProcessFn,
     tasks: tracker::Tracker,
+    /// Where workers run (the processing runtime).
+    runtime: tokio::runtime::Handle,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -41,13 +43,19 @@ impl std::fmt::Debug for Dispatcher {
 }
 
 impl Dispatcher {
-    pub(crate) fn new(max_workers: usize, process: ProcessFn) -> Self {
+    /// A dispatcher whose workers run on `runtime`.
+    pub(crate) fn new(
+        max_workers: usize,
+        process: ProcessFn,
+        runtime: tokio::runtime::Handle,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 workers: Mutex::new(HashMap::new()),
                 permits: Arc::new(Semaphore::new(max_workers.max(1))),
                 process,
                 tasks: tracker::Tracker::default(),
+                runtime,
             }),
         }
     }
@@ -75,7 +83,7 @@ impl Dispatcher {
         let key = key.to_owned();
         self.inner
             .tasks
-            .spawn(async move { this.work(key, rx).await });
+            .spawn(&self.inner.runtime, async move { this.work(key, rx).await });
     }
 
     async fn work(self, key: String, mut rx: mpsc::Receiver<()>) {
@@ -131,10 +139,14 @@ mod tracker {
     }
 
     impl Tracker {
-        pub(crate) fn spawn<F: Future<Output = ()> + Send + 'static>(&self, f: F) {
+        pub(crate) fn spawn<F: Future<Output = ()> + Send + 'static>(
+            &self,
+            runtime: &tokio::runtime::Handle,
+            f: F,
+        ) {
             let live = Arc::clone(&self.live);
             live.0.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
+            runtime.spawn(async move {
                 f.await;
                 if live.0.fetch_sub(1, Ordering::SeqCst) == 1 {
                     live.1.notify_waiters();
@@ -177,7 +189,7 @@ mod tests {
                 Ok(())
             })
         });
-        let d = Dispatcher::new(8, process);
+        let d = Dispatcher::new(8, process, tokio::runtime::Handle::current());
         for k in ["a", "b", "c", "d"] {
             d.wake(k);
             d.wake(k); // coalesced with the pending one

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use byoc_core::workstream::{MemberState, PerKind, Presence, RoutingState};
@@ -16,6 +16,7 @@ use crate::config::{AgentPassword, Config};
 use crate::dispatch::{Dispatcher, ProcessFn};
 use crate::engine::{Hop, Notice};
 use crate::outbox::{self, Handoff};
+use crate::processing::Processing;
 use crate::relay::Relay;
 mod process;
 mod routers;
@@ -23,7 +24,7 @@ mod tasks;
 
 use process::Deliverer;
 pub(crate) use routers::Routing;
-use tasks::{run_pruner, run_routing, run_timers};
+use tasks::{run_backlog, run_pruner, run_routing, run_timers};
 
 use crate::store::{RelayStore, SqliteStore, Store, StoreError};
 
@@ -48,13 +49,28 @@ pub enum StartError {
     /// A password could not be hashed.
     #[error("agent {0}: password could not be hashed")]
     Password(String),
+    /// The processing threads could not be started.
+    #[error("processing threads: {0}")]
+    Processing(std::io::Error),
 }
 
-/// Why an inbound delivery could not be persisted (answer 503 so the provider retries).
+/// Why an inbound delivery was not taken (answer 503 so the provider retries).
 #[derive(Debug, thiserror::Error)]
-#[error("inbound not persisted: {0}")]
 #[non_exhaustive]
-pub struct SinkError(#[from] StoreError);
+pub enum SinkError {
+    /// The store could not persist it.
+    #[error("inbound not persisted: {0}")]
+    Store(#[from] StoreError),
+    /// Too many inbound events wait for processing
+    /// ([`ServerSettings::max_inbox_backlog`](crate::ServerSettings::max_inbox_backlog)).
+    #[error("inbound refused: {waiting} events wait for processing (limit {limit})")]
+    Backlog {
+        /// Events waiting, as last counted.
+        waiting: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+}
 
 pub(crate) struct Shared {
     pub(crate) config: Config,
@@ -77,6 +93,10 @@ pub(crate) struct Shared {
     /// Agent id → argon2 PHC hash.
     pub(crate) passwords: HashMap<String, String>,
     pub(crate) ready: AtomicBool,
+    /// Inbox entries waiting for processing, as last counted (`run_backlog`).
+    pub(crate) backlog: AtomicU64,
+    /// The threads processing runs on (ingest first).
+    pub(crate) processing: Processing,
 }
 
 impl Shared {
@@ -308,6 +328,11 @@ pub async fn start_on(
             .map_err(|e| AdapterError::configuration(format!("HTTP client: {e}")))?,
     );
     let (handoff, handed) = Handoff::new(&config.outbox);
+    let processing = Processing::start(
+        config.server.processing_threads,
+        config.server.processing_priority,
+    )
+    .map_err(StartError::Processing)?;
     let shared = Arc::new_cyclic(|weak: &std::sync::Weak<Shared>| {
         let w = weak.clone();
         let process: ProcessFn = Arc::new(move |key| {
@@ -319,7 +344,11 @@ pub async fn start_on(
                 }
             })
         });
-        let dispatcher = Dispatcher::new(config.server.max_conversation_workers, process);
+        let dispatcher = Dispatcher::new(
+            config.server.max_conversation_workers,
+            process,
+            processing.handle().clone(),
+        );
         let d = dispatcher.clone();
         let bots = Arc::new(Bots::new(
             &config.bots,
@@ -351,6 +380,8 @@ pub async fn start_on(
             routing_wake: Arc::new(Notify::new()),
             passwords,
             ready: AtomicBool::new(false),
+            backlog: AtomicU64::new(0),
+            processing,
         }
     });
 
@@ -363,16 +394,13 @@ pub async fn start_on(
         Arc::clone(&shared.outbox_wake),
         &shared.outbox,
     ));
-    tasks.push(tokio::spawn(worker.run(handed, stop_rx.clone())));
-    tasks.push(tokio::spawn(run_timers(
-        Arc::clone(&shared),
-        stop_rx.clone(),
-    )));
-    tasks.push(tokio::spawn(run_routing(
-        Arc::clone(&shared),
-        stop_rx.clone(),
-    )));
-    tasks.push(tokio::spawn(run_pruner(
+    let background = &shared.processing;
+    tasks.push(background.spawn(worker.run(handed, stop_rx.clone())));
+    tasks.push(background.spawn(run_timers(Arc::clone(&shared), stop_rx.clone())));
+    tasks.push(background.spawn(run_routing(Arc::clone(&shared), stop_rx.clone())));
+    tasks.push(background.spawn(run_pruner(Arc::clone(&shared), stop_rx.clone())));
+    // Counted at the webhooks' priority: a starved count would never refuse.
+    tasks.push(tokio::spawn(run_backlog(
         Arc::clone(&shared),
         stop_rx.clone(),
     )));

@@ -7,7 +7,9 @@
 //! status and is never acknowledged), then the gateway's durable accept takes the activities
 //! ([`crate::RunningGateway::accept`]: dedupe by the provider's id, inbox, committed) and only
 //! then does the provider get the adapter's answer; a store failure is
-//! [`byoc_axum::SinkError::unavailable`], answered `503` so the provider retries.
+//! [`byoc_axum::SinkError::unavailable`], answered `503` so the provider retries; so is a
+//! webhook arriving while the inbox backlog is past
+//! [`crate::ServerSettings::max_inbox_backlog`], with `Retry-After`.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -23,7 +25,11 @@ use byoc_axum::{ActivitySink, Answer, Received, Webhook};
 use serde_json::json;
 use subtle::ConstantTimeEq as _;
 
+use crate::SinkError;
 use crate::gateway::Shared;
+
+/// What a webhook refused for the inbox backlog asks the provider to wait.
+const BACKLOG_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub(crate) type AppState = Arc<Shared>;
 
@@ -90,6 +96,15 @@ impl ActivitySink for InboxSink {
     async fn accept(&self, received: Received) -> Result<Answer, byoc_axum::SinkError> {
         match self.shared.accept(&self.channel, received.activities).await {
             Ok(()) => Ok(Answer::Adapter),
+            Err(e @ SinkError::Backlog { .. }) => {
+                tracing::warn!(channel = %self.channel, error = %e, "webhook refused; answering 503 with Retry-After");
+                Err(byoc_axum::SinkError::Refused(
+                    byoc_core::AdapterError::transient(
+                        "too many messages wait; deliver again later",
+                    )
+                    .with_retry_after(Some(BACKLOG_RETRY_AFTER)),
+                ))
+            }
             Err(e) => {
                 tracing::error!(channel = %self.channel, error = %e, "webhook not persisted; answering 503");
                 Err(byoc_axum::SinkError::unavailable(e.to_string()))

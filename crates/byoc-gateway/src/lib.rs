@@ -42,11 +42,20 @@
 //!    [`ServerSettings::dedupe_retention`], longer than any provider's retry window) — and
 //!    only once that is durable does the provider get its 2xx. A refused payload gets the
 //!    adapter's status and is never acknowledged; a store failure answers 503 so the
-//!    provider retries. Concurrent webhooks are committed together (group commit).
+//!    provider retries. Concurrent webhooks are committed together (group commit). A
+//!    delivery report on a message byoc sent is not an event to process: it is recorded
+//!    on that outbound row (the admin API's conversation view shows it), durably, before
+//!    the answer — unless the conversation's platform takes receipts (Salesforce), in
+//!    which case it enters the inbox like any event.
 //! 2. **Dispatch**: one worker per conversation key processes its inbox in order;
 //!    conversations run concurrently, at most [`ServerSettings::max_conversation_workers`]
 //!    at a time; idle workers are dropped (teloxide's dispatcher, with the queue in the
-//!    store rather than in memory).
+//!    store rather than in memory). **Ingest first**: processing (the workers, the
+//!    outbox, timers, routing) runs on threads of its own at a lower scheduling priority
+//!    ([`ServerSettings::processing_priority`]), so when the CPU is short the webhooks
+//!    are served first and a burst is worked off from the inbox right after; the inbox
+//!    is bounded ([`ServerSettings::max_inbox_backlog`]: past it, `503` with
+//!    `Retry-After`).
 //! 3. **Engine**: a pure function of (conversation, event, now) returning the next state
 //!    and its effects — find or create the conversation, route it (bot first), apply the
 //!    bot's hand-off (the Omnichannel `Escalate` command or Bot Framework's
@@ -244,6 +253,7 @@ mod metrics;
 mod model;
 mod normalize;
 mod outbox;
+mod processing;
 mod relay;
 mod store;
 
@@ -262,10 +272,12 @@ pub use model::{
     RoutingPlan, RoutingReport, Target, TimerKind, TranscriptEntry,
 };
 pub use normalize::{Provider, normalize_payload, to_lines};
+pub use processing::{LOW_NICENESS, ProcessingPriority};
 pub use store::{
     Accepted, BotSession, ClaimedOutbound, ConversationKey, ConversationRow, DeadLetter, Finished,
-    InboxItem, Lease, NewInbound, NewOutbound, OutboundResult, PlatformLink, RelayStore,
-    SqliteStore, StepCommit, Store, StoreError, StoredWork, TimerChange, WorkChange,
+    InboxItem, Lease, NewInbound, NewOutbound, OutboundRecord, OutboundResult, PlatformLink,
+    Receipt, RelayStore, SqliteStore, StepCommit, Store, StoreError, StoredWork, TimerChange,
+    WorkChange,
 };
 
 #[cfg(test)]

@@ -15,6 +15,12 @@ pub(crate) const MESSAGES_OUT: &str = "byoc_messages_out_total";
 pub(crate) const ROUTING_DECISIONS: &str = "byoc_routing_decisions_total";
 /// Pending outbound activities.
 pub(crate) const OUTBOX_DEPTH: &str = "byoc_outbox_depth";
+/// Inbound events waiting for processing.
+pub(crate) const INBOX_BACKLOG: &str = "byoc_inbox_backlog";
+/// Inbound deliveries refused because the inbox backlog is full, by channel.
+pub(crate) const BACKLOG_REFUSED: &str = "byoc_inbound_backlog_refused_total";
+/// Providers' delivery receipts recorded on outbound rows, by channel.
+pub(crate) const RECEIPTS: &str = "byoc_delivery_receipts_total";
 /// Delivery retries scheduled, by target.
 pub(crate) const RETRIES: &str = "byoc_outbox_retries_total";
 /// Activities dead-lettered, by target.

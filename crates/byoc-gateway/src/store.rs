@@ -291,6 +291,54 @@ pub struct DeadLetter {
     pub dead_at: DateTime<Utc>,
 }
 
+/// A provider's delivery receipt for one outbound row (a TeleSign delivery report).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Receipt {
+    /// The outbound row reported on.
+    pub outbox_id: i64,
+    /// The report (the activity's typed `value`).
+    pub report: serde_json::Value,
+    /// No further report follows: a final receipt is never replaced.
+    pub is_final: bool,
+}
+
+impl Receipt {
+    /// A receipt for row `outbox_id`.
+    #[must_use]
+    pub fn new(outbox_id: i64, report: serde_json::Value, is_final: bool) -> Self {
+        Self {
+            outbox_id,
+            report,
+            is_final,
+        }
+    }
+}
+
+/// One outbound activity of a conversation and what became of it (the admin view).
+#[derive(Clone, Debug, serde::Serialize)]
+#[non_exhaustive]
+pub struct OutboundRecord {
+    /// Row id.
+    pub id: i64,
+    /// `channel:<name>`, `bot:<id>` or `platform:<name>`.
+    pub target: String,
+    /// `pending`, `delivered` or `dead`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The provider's id for it, once delivered.
+    pub provider_id: Option<String>,
+    /// The last failure (no body).
+    pub last_error: Option<String>,
+    /// The provider's latest delivery receipt, if any came.
+    pub receipt: Option<serde_json::Value>,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+    /// When it was delivered or given up.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
 /// A conversation as listed to agents.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -329,6 +377,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Ordering keys with unprocessed inbox entries (to resume after a restart).
     async fn keys_with_pending_inbox(&self) -> Result<Vec<String>, StoreError>;
+
+    /// How many inbox entries wait for processing (the backlog webhooks are refused past).
+    async fn inbox_backlog(&self) -> Result<u64, StoreError>;
+
+    /// Records providers' delivery receipts on the outbound rows they report on (rows
+    /// unknown or already holding a final receipt are left alone); an urgent write: the
+    /// provider waits for its answer.
+    async fn record_receipts(&self, receipts: Vec<Receipt>) -> Result<(), StoreError>;
+
+    /// A conversation's outbound activities, oldest first, with their delivery state.
+    async fn outbound_of(&self, conversation_id: &str) -> Result<Vec<OutboundRecord>, StoreError>;
 
     /// The current conversation of an ordering key.
     async fn current_conversation(

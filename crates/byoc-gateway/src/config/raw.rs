@@ -49,6 +49,9 @@ pub(crate) struct RawServer {
     pub(crate) dedupe_retention: Option<String>,
     pub(crate) session_ttl: Option<String>,
     pub(crate) max_conversation_workers: Option<usize>,
+    pub(crate) processing_threads: Option<usize>,
+    pub(crate) processing_priority: Option<String>,
+    pub(crate) max_inbox_backlog: Option<u64>,
     pub(crate) shutdown_grace: Option<String>,
 }
 

@@ -99,6 +99,24 @@ fn each_invalid_field_is_named_with_the_file_and_the_reason() {
             "is not an address",
         ),
         (
+            "listen = \"127.0.0.1:0\"",
+            "listen = \"127.0.0.1:0\"\nprocessing_priority = \"urgent\"",
+            "server.processing_priority",
+            "is not `low` or `normal`",
+        ),
+        (
+            "listen = \"127.0.0.1:0\"",
+            "listen = \"127.0.0.1:0\"\nmax_inbox_backlog = 0",
+            "server.max_inbox_backlog",
+            "must be at least 1",
+        ),
+        (
+            "listen = \"127.0.0.1:0\"",
+            "listen = \"127.0.0.1:0\"\nprocessing_threads = 0",
+            "server.processing_threads",
+            "must be 1 to 1024",
+        ),
+        (
             "bot_timeout = \"5s\"",
             "bot_timeout = \"soon\"",
             "workstreams[0].bot_timeout",

@@ -10,8 +10,8 @@ use byoc_core::workstream::{MemberKind, Workstream};
 use super::raw::{self, RawChannel, RawConfig, RawSecret};
 use super::{
     AgentConfig, AgentPassword, BotConfig, ChannelConfig, ChannelKind, Config, ConfigError,
-    EnvLookup, OutboxSettings, ServerSettings, StoreSettings, WorkstreamConfig, first_line,
-    parse_duration,
+    EnvLookup, OutboxSettings, ProcessingPriority, ServerSettings, StoreSettings, WorkstreamConfig,
+    first_line, parse_duration,
 };
 
 pub(super) struct Validator<'a> {
@@ -140,6 +140,25 @@ impl Validator<'_> {
         if max_conversation_workers == 0 {
             return Err(self.err("server.max_conversation_workers", "must be at least 1"));
         }
+        let processing_threads = raw.processing_threads.unwrap_or(d.processing_threads);
+        if !(1..=1024).contains(&processing_threads) {
+            return Err(self.err("server.processing_threads", "must be 1 to 1024"));
+        }
+        let processing_priority = match raw.processing_priority.as_deref() {
+            None => d.processing_priority,
+            Some("low") => ProcessingPriority::Low,
+            Some("normal") => ProcessingPriority::Normal,
+            Some(other) => {
+                return Err(self.err(
+                    "server.processing_priority",
+                    format!("`{other}` is not `low` or `normal`"),
+                ));
+            }
+        };
+        let max_inbox_backlog = raw.max_inbox_backlog.unwrap_or(d.max_inbox_backlog);
+        if max_inbox_backlog == 0 {
+            return Err(self.err("server.max_inbox_backlog", "must be at least 1"));
+        }
         Ok(ServerSettings {
             listen,
             max_body_bytes,
@@ -154,6 +173,9 @@ impl Validator<'_> {
                 d.session_ttl,
             )?,
             max_conversation_workers,
+            processing_threads,
+            processing_priority,
+            max_inbox_backlog,
             shutdown_grace: self.duration(
                 "server.shutdown_grace",
                 raw.shutdown_grace.as_deref(),

@@ -11,7 +11,7 @@ use super::{Shared, SinkError};
 use crate::engine::{self, Context};
 use crate::model::{InboxEvent, Target};
 use crate::outbox::Deliver;
-use crate::store::{Accepted, ClaimedOutbound, NewInbound, StepCommit};
+use crate::store::{Accepted, ClaimedOutbound, NewInbound, Receipt, StepCommit};
 
 impl Shared {
     fn apply_load(&self, deltas: &[(String, i32)], kind: ChannelKind, sign: i32) {
@@ -193,12 +193,30 @@ impl Shared {
         if activities.is_empty() {
             return Ok(());
         }
+        let (waiting, limit) = (
+            self.backlog.load(std::sync::atomic::Ordering::Relaxed),
+            self.config.server.max_inbox_backlog,
+        );
+        if waiting >= limit {
+            metrics::counter!(crate::metrics::BACKLOG_REFUSED, "channel" => channel.to_owned())
+                .increment(1);
+            return Err(SinkError::Backlog { waiting, limit });
+        }
         let mut events: Vec<NewInbound> = Vec::with_capacity(activities.len());
+        let mut receipts = Vec::new();
         for a in activities {
             // A receipt names no conversation: the relay finds it by the message it reports on.
             let key = match self.relay.receipt_key(channel, &a).await {
                 Some(key) => key,
-                None => engine::conv_key(channel, &a),
+                None => {
+                    // Nothing to process for a receipt no platform takes: it is recorded on
+                    // the outbound row it reports on, durably, before the answer.
+                    if let Some(receipt) = own_receipt(&a) {
+                        receipts.extend(receipt);
+                        continue;
+                    }
+                    engine::conv_key(channel, &a)
+                }
             };
             events.push(NewInbound::new(
                 channel,
@@ -208,6 +226,14 @@ impl Shared {
                     activity: Box::new(a),
                 },
             ));
+        }
+        if !receipts.is_empty() {
+            metrics::counter!(crate::metrics::RECEIPTS, "channel" => channel.to_owned())
+                .increment(receipts.len() as u64);
+            self.store.record_receipts(receipts).await?;
+        }
+        if events.is_empty() {
+            return Ok(());
         }
         let keys: Vec<String> = events.iter().map(|e| e.conv_key.clone()).collect();
         let accepted = self.store.accept_inbound(events, None).await?;
@@ -227,6 +253,32 @@ impl Shared {
         }
         Ok(())
     }
+}
+
+/// A delivery report on a message the gateway sent (`external_id` `byoc-{row}`), as the
+/// receipt to record: `Some(None)` for a report on a message that is not ours (nothing to
+/// record), `None` for anything that is not a delivery report.
+fn own_receipt(activity: &Activity) -> Option<Option<Receipt>> {
+    if activity.name.as_deref() != Some(byoc_telesign::EVENT_DELIVERY_REPORT) {
+        return None;
+    }
+    let Ok(report) = activity.value_as::<byoc_telesign::DeliveryReport>() else {
+        return None;
+    };
+    let row = report
+        .external_id
+        .as_deref()
+        .and_then(|e| e.strip_prefix("byoc-"))
+        .and_then(|id| id.parse::<i64>().ok());
+    let Some(row) = row else {
+        tracing::debug!("delivery report on a message not sent by byoc dropped");
+        return Some(None);
+    };
+    if report.success == Some(false) {
+        tracing::warn!(outbox_id = row, state = ?report.state, "the provider reports a message undelivered");
+    }
+    let value = serde_json::to_value(&report).unwrap_or_default();
+    Some(Some(Receipt::new(row, value, report.is_final)))
 }
 
 pub(super) struct Deliverer(pub(super) Arc<Shared>);

@@ -1,5 +1,5 @@
 //! The gateway's background loops besides the dispatcher and the outbox: timers, the
-//! router's timer and re-evaluation, pruning.
+//! router's timer and re-evaluation, pruning, the inbox backlog's count.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +8,33 @@ use chrono::Utc;
 use tokio::sync::watch;
 
 use super::Shared;
+
+/// How often the inbox backlog is counted.
+const BACKLOG_EVERY: Duration = Duration::from_millis(250);
+
+/// Counts the inbox entries waiting for processing, for the webhooks' bound
+/// ([`crate::ServerSettings::max_inbox_backlog`]) and the `byoc_inbox_backlog` gauge.
+pub(super) async fn run_backlog(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        match shared.store.inbox_backlog().await {
+            Ok(n) => {
+                shared
+                    .backlog
+                    .store(n, std::sync::atomic::Ordering::Relaxed);
+                #[allow(clippy::cast_precision_loss)] // a gauge
+                metrics::gauge!(crate::metrics::INBOX_BACKLOG).set(n as f64);
+            }
+            Err(e) => tracing::warn!(error = %e, "inbox backlog not counted"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(BACKLOG_EVERY) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
 
 pub(super) async fn run_timers(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     loop {

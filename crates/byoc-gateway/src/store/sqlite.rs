@@ -31,7 +31,8 @@ use sqlx::sqlite::{
 
 use super::{
     Accepted, BotSession, ClaimedOutbound, ConversationRow, DeadLetter, Finished, InboxItem,
-    NewInbound, OutboundResult, StepCommit, Store, StoreError, StoredWork, WorkChange,
+    NewInbound, OutboundRecord, OutboundResult, Receipt, StepCommit, Store, StoreError, StoredWork,
+    WorkChange,
 };
 use crate::model::{ConversationRecord, TranscriptEntry};
 
@@ -138,6 +139,18 @@ impl Store for SqliteStore {
 
     async fn keys_with_pending_inbox(&self) -> Result<Vec<String>, StoreError> {
         inbox::keys_with_pending(self).await
+    }
+
+    async fn inbox_backlog(&self) -> Result<u64, StoreError> {
+        inbox::backlog(self).await
+    }
+
+    async fn record_receipts(&self, receipts: Vec<Receipt>) -> Result<(), StoreError> {
+        outbox::record_receipts(self, receipts).await
+    }
+
+    async fn outbound_of(&self, conversation_id: &str) -> Result<Vec<OutboundRecord>, StoreError> {
+        outbox::outbound_of(self, conversation_id).await
     }
 
     async fn current_conversation(

@@ -164,3 +164,72 @@ async fn a_permanent_refusal_is_dead_lettered_with_its_reason_and_can_be_replaye
     })
     .await;
 }
+
+/// The outbound rows of a conversation as the admin API shows them.
+async fn outbound(env: &Env, id: &str) -> Vec<Value> {
+    let detail: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/admin/conversations/{id}",
+            env.gateway.url()
+        ))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    detail["outbound"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_reports_are_recorded_on_the_messages_they_report_on() {
+    let env = Env::start("", HUMANS).await;
+    let (alice, id) = conversation_with_alice(&env).await;
+    // Every SMS so far (the agent-joined notice among them) gets the simulator's report.
+    let delivered = loop_until_receipts(&env, &id, 1).await;
+    for row in &delivered {
+        assert_eq!(row["status"], "delivered", "{row}");
+        assert_eq!(row["receipt"]["state"], "delivered", "{row}");
+        assert_eq!(row["receipt"]["success"], true, "{row}");
+        assert!(
+            row["receipt"]["externalId"]
+                .as_str()
+                .unwrap()
+                .starts_with("byoc-")
+        );
+    }
+    // A failed delivery is recorded as such, and a final receipt is not overwritten.
+    env.telesign
+        .set_delivery_status(210, "Temporary phone error");
+    alice.say(&id, "will not arrive").await;
+    let rows = loop_until_receipts(&env, &id, delivered.len() + 1).await;
+    let last = rows.last().unwrap();
+    assert_eq!(last["receipt"]["success"], false, "{last}");
+    assert_eq!(last["receipt"]["isFinal"], true, "{last}");
+    assert_eq!(
+        rows[..delivered.len()],
+        delivered[..],
+        "earlier receipts unchanged"
+    );
+}
+
+/// Polls the admin view until at least `n` channel rows carry a receipt; returns those.
+async fn loop_until_receipts(env: &Env, id: &str, n: usize) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let rows: Vec<Value> = outbound(env, id)
+            .await
+            .into_iter()
+            .filter(|r| r["target"].as_str().unwrap_or("").starts_with("channel:"))
+            .collect();
+        if rows.len() >= n && rows.iter().all(|r| !r["receipt"].is_null()) {
+            return rows;
+        }
+        assert!(
+            started.elapsed() < LIMIT,
+            "receipts not recorded within {LIMIT:?}: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -85,3 +85,76 @@ async fn a_webhook_body_over_the_channels_limit_is_refused_with_413_and_never_st
         .unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_inbox_backlog_limit_webhooks_are_answered_503_with_retry_after() {
+    use crate::support::{config_text, load, telesign, write_config};
+    let telesign = telesign().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        dir.path(),
+        &config_text(&telesign, "127.0.0.1:0", "", HUMANS),
+    );
+    let mut config = load(&path, &telesign);
+    config.server.max_inbox_backlog = 3;
+    let gateway = byoc_gateway::start(config).await.unwrap();
+    // Three events of a channel the config does not have: no worker can process them, so
+    // they stay in the inbox.
+    for i in 0..3 {
+        gateway
+            .accept(
+                "ghost",
+                vec![byoc_core::Activity::message(format!("stuck {i}"))],
+            )
+            .await
+            .unwrap();
+    }
+    let body = serde_json::json!({
+        "status": {"updated_on": "2026-01-05T09:00:00Z", "code": 1500, "description": "Delivered to customer"},
+        "submit_timestamp": "2026-01-05T09:00:00Z",
+        "errors": [],
+        "user_response": {"phone_number": crate::support::CUSTOMER, "sender_id": crate::support::OURS, "mo_message": "let me in"},
+        "sub_resource": "mo_sms",
+        "reference_id": "0123456789ABCDEF0123456789ABCDE0",
+    })
+    .to_string();
+    let authorization = byoc_sim::telesign::callback_authorization(
+        telesign.customer_id(),
+        telesign.api_key(),
+        body.as_bytes(),
+    );
+    let http = reqwest::Client::new();
+    let url = gateway.url();
+    // The backlog is counted a few times a second: soon every webhook finds it full.
+    let started = std::time::Instant::now();
+    let refused = loop {
+        let answer = http
+            .post(format!("{url}/webhooks/sms"))
+            .header("content-type", "application/json")
+            .header("authorization", &authorization)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        if answer.status() == 503 {
+            break answer;
+        }
+        assert!(started.elapsed() < crate::LIMIT, "never refused");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(refused.headers()["retry-after"], "5");
+    let metrics = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("byoc_inbox_backlog"), "{metrics}");
+    assert!(
+        metrics.contains("byoc_inbound_backlog_refused_total"),
+        "{metrics}"
+    );
+    gateway.shutdown().await;
+}

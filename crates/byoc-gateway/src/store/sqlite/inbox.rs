@@ -230,6 +230,14 @@ pub(super) async fn keys_with_pending(store: &SqliteStore) -> Result<Vec<String>
     rows.iter().map(|r| Ok(r.try_get("conv_key")?)).collect()
 }
 
+/// Unprocessed entries (counted on the partial index of pending entries).
+pub(super) async fn backlog(store: &SqliteStore) -> Result<u64, StoreError> {
+    let row = sqlx::query("SELECT count(*) FROM inbox WHERE processed_at IS NULL")
+        .fetch_one(&store.reader)
+        .await?;
+    Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
+}
+
 /// Moves due timers into the inbox (the event JSON is [`InboxEvent::Timer`]'s stored form)
 /// and returns their keys.
 pub(super) async fn fire_due_timers(

@@ -1,4 +1,5 @@
-//! The outbox: claims (leases, per lane only the lowest pending row), results, dead letters.
+//! The outbox: claims (leases, per lane only the lowest pending row), results, dead letters,
+//! providers' delivery receipts.
 
 use std::time::Duration;
 
@@ -9,7 +10,9 @@ use sqlx::sqlite::{Sqlite, SqliteRow};
 use super::SqliteStore;
 use super::rows::{CLAIMED_COLUMNS, claimed_from_row, from_millis, millis};
 use super::writer::{Priority, Script};
-use crate::store::{ClaimedOutbound, DeadLetter, Finished, OutboundResult, StoreError};
+use crate::store::{
+    ClaimedOutbound, DeadLetter, Finished, OutboundRecord, OutboundResult, Receipt, StoreError,
+};
 
 fn lease_end(now_ms: i64, lease: Duration) -> i64 {
     now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2))
@@ -210,4 +213,60 @@ pub(super) async fn replay(
     store
         .write(Priority::Urgent, script, |rows| Ok(!rows.is_empty()))
         .await
+}
+
+/// Records delivery receipts, one statement each, in one savepoint; an urgent write.
+pub(super) async fn record_receipts(
+    store: &SqliteStore,
+    receipts: Vec<Receipt>,
+) -> Result<(), StoreError> {
+    if receipts.is_empty() {
+        return Ok(());
+    }
+    let mut script = Script::new();
+    let sql = script.sql();
+    for r in receipts {
+        sql.push("UPDATE outbox SET receipt = ")
+            .push_bind(r.report.to_string())
+            .push(", receipt_final = ")
+            .push_bind(r.is_final)
+            .push(" WHERE id = ")
+            .push_bind(r.outbox_id)
+            .push(" AND receipt_final = 0; ");
+    }
+    store.write(Priority::Urgent, script, |_| Ok(())).await
+}
+
+pub(super) async fn outbound_of(
+    store: &SqliteStore,
+    conversation_id: &str,
+) -> Result<Vec<OutboundRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, target, status, attempts, provider_id, last_error, receipt, created_at, \
+         finished_at FROM outbox WHERE conversation_id = ? ORDER BY id",
+    )
+    .bind(conversation_id)
+    .fetch_all(&store.reader)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let receipt = r
+                .try_get::<Option<String>, _>("receipt")?
+                .map(|j| {
+                    serde_json::from_str(&j).map_err(|_| StoreError::Corrupt("outbox.receipt"))
+                })
+                .transpose()?;
+            Ok(OutboundRecord {
+                id: r.try_get("id")?,
+                target: r.try_get("target")?,
+                status: r.try_get("status")?,
+                attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(0),
+                provider_id: r.try_get("provider_id")?,
+                last_error: r.try_get("last_error")?,
+                receipt,
+                created_at: from_millis(r.try_get("created_at")?),
+                finished_at: r.try_get::<Option<i64>, _>("finished_at")?.map(from_millis),
+            })
+        })
+        .collect()
 }

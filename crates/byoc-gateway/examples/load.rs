@@ -474,7 +474,7 @@ fn summary(figures: &[Vec<Figures>], concurrency: usize) {
     println!();
     println!("Medians over the rounds:");
     println!();
-    println!("| what | accepted/s | p50 | p99 | end to end p50 / p99 |");
+    println!("| what | accepted/s | p50 | p99 | end to end p50 / p99 (sustained) |");
     println!("|---|---|---|---|---|");
     for (i, name) in NAMES.iter().enumerate() {
         let name = name.replace(" C ", &format!(" {concurrency} "));
@@ -490,8 +490,14 @@ fn summary(figures: &[Vec<Figures>], concurrency: usize) {
         let e2e = if e2e.is_empty() {
             String::new()
         } else {
+            // Sustained: every reply in, from the first webhook sent to the last reply.
+            let sustained = median(
+                e2e.iter()
+                    .map(|e| e.2 as f64 / e.3.as_secs_f64().max(1e-9))
+                    .collect(),
+            );
             format!(
-                "{} / {}",
+                "{} / {} ({sustained:.0} replies/s)",
                 ms(median_duration(e2e.iter().map(|e| e.0).collect())),
                 ms(median_duration(e2e.iter().map(|e| e.1).collect()))
             )

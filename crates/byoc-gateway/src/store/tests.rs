@@ -411,5 +411,43 @@ async fn reopening_the_file_takes_back_the_leases_of_the_previous_process() {
     assert_eq!(again.len(), 1, "not blocked until the old lease expires");
 }
 
+#[tokio::test]
+async fn receipts_are_recorded_on_their_rows_and_a_final_one_stays() {
+    let (_dir, store) = open().await;
+    store
+        .commit_step(step(record("conv-1"), &["one", "two"]))
+        .await
+        .unwrap();
+    let rows = store.outbound_of("conv-1").await.unwrap();
+    let (first, second) = (rows[0].id, rows[1].id);
+    assert!(
+        rows.iter()
+            .all(|r| r.receipt.is_none() && r.status == "pending")
+    );
+    let pending = serde_json::json!({"state": "pending", "isFinal": false});
+    let delivered = serde_json::json!({"state": "delivered", "isFinal": true});
+    store
+        .record_receipts(vec![
+            Receipt::new(first, pending.clone(), false),
+            Receipt::new(second, delivered.clone(), true),
+            Receipt::new(9999, delivered.clone(), true), // no such row: left alone
+        ])
+        .await
+        .unwrap();
+    // A later report replaces a pending one; a repeated earlier one never replaces a final.
+    store
+        .record_receipts(vec![
+            Receipt::new(first, delivered.clone(), true),
+            Receipt::new(second, pending.clone(), false),
+        ])
+        .await
+        .unwrap();
+    let rows = store.outbound_of("conv-1").await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].receipt.as_ref(), Some(&delivered));
+    assert_eq!(rows[1].receipt.as_ref(), Some(&delivered));
+    assert!(store.outbound_of("conv-2").await.unwrap().is_empty());
+}
+
 mod group;
 mod routing;

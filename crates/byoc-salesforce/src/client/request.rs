@@ -340,3 +340,6 @@ pub fn parse_response<T: DeserializeOwned>(
         retry_after,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -176,3 +176,18 @@ fn a_json_call_is_byte_exact_and_names_a_bad_value() {
 fn ctx_with(token: &Secret) -> CallContext<'_> {
     CallContext::new(token, "00D", "Partner_Def", "r")
 }
+
+#[test]
+fn the_bearer_value_is_byoc_http_s() {
+    for token in ["00D!tok", "", "a b\tc", "é", "tok\n", "t\0k"] {
+        let token = Secret::new(token);
+        match (bearer(&token), byoc_http::bearer(&token)) {
+            (Ok(ours), Ok(theirs)) => {
+                assert_eq!(ours, theirs);
+                assert!(ours.is_sensitive() && theirs.is_sensitive());
+            }
+            (Err(_), Err(_)) => {}
+            (ours, theirs) => panic!("{:?}: {ours:?} against {theirs:?}", token.secret()),
+        }
+    }
+}

@@ -34,7 +34,9 @@ pub enum ConfigError {
     #[error("`private_key_pem` is not a usable RSA private key (PKCS#8 or PKCS#1 PEM)")]
     PrivateKey,
     /// The HTTP client could not be built (a root CA that is not a certificate, the TLS
-    /// backend).
+    /// backend). As in byoc-telesign and byoc-messaging-api, a root CA that byoc-http refuses
+    /// (its `TransportBuildError::RootCa`) lands here, named in `reason`; the Pub/Sub stream
+    /// names one its TLS stack refuses with [`PubSubError::RootCa`].
     #[error("cannot build the HTTP client: {reason}")]
     HttpClient {
         /// Why (names the CA, never holds a secret).
@@ -452,6 +454,16 @@ pub enum PubSubError {
     /// A configuration value cannot go into gRPC metadata or an endpoint.
     #[error("invalid pub/sub configuration: `{0}`")]
     Config(&'static str),
+    /// A root CA ([`SalesforceConfig::with_root_ca`](crate::SalesforceConfig::with_root_ca))
+    /// that the gRPC TLS stack cannot read. Named and worded as byoc-http's
+    /// `TransportBuildError::RootCa` for the REST client (which this crate reports as
+    /// [`ConfigError::HttpClient`], as the other adapters do); a configuration error, which
+    /// ends the subscription.
+    #[error("root CA `{name}` is not a usable PEM certificate")]
+    RootCa {
+        /// The CA's name (its file path, or what the caller named it).
+        name: String,
+    },
 }
 
 impl PubSubError {
@@ -492,7 +504,9 @@ impl From<PubSubError> for AdapterError {
             },
             PubSubError::NotSubscribable(_) => AdapterError::unauthorized(message),
             PubSubError::BadSchema(_) => AdapterError::permanent(None, message),
-            PubSubError::Config(_) => AdapterError::configuration(message),
+            PubSubError::Config(_) | PubSubError::RootCa { .. } => {
+                AdapterError::configuration(message)
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use std::fmt;
 
 use byoc_core::Secret;
 use bytes::Bytes;
-use http::{HeaderValue, Method};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -16,6 +16,8 @@ use crate::client::api::ErrorBody;
 use crate::config::SalesforceConfig;
 use crate::error::ClientError;
 use crate::render::RenderedInteraction;
+
+mod json_part;
 
 /// One Interaction Service call: its method and path under `/api/v1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -157,6 +159,19 @@ impl<'a> CallContext<'a> {
     }
 }
 
+/// `OrgId`, as every header name here in the lowercase the `http` crate keeps (names are
+/// case-insensitive on the wire). Named once, not parsed (and allocated) per request.
+const ORG_ID: HeaderName = HeaderName::from_static("orgid");
+/// `AuthorizationContext`.
+const AUTHORIZATION_CONTEXT: HeaderName = HeaderName::from_static("authorizationcontext");
+/// `AuthorizationContextType`.
+const AUTHORIZATION_CONTEXT_TYPE: HeaderName = HeaderName::from_static("authorizationcontexttype");
+/// `RequestId`.
+const REQUEST_ID: HeaderName = HeaderName::from_static("requestid");
+/// The headers every call carries (`AuthorizationContextType` comes on top for the calls
+/// that need it): the map is sized for them, so it never grows.
+const HEADERS: usize = 6;
+
 fn header(
     endpoint: Endpoint,
     field: &'static str,
@@ -168,51 +183,67 @@ fn header(
     })
 }
 
+/// `Bearer {token}`, marked sensitive: the value [`byoc_http::bearer`] makes, written
+/// without going through `format!` (a test compares the two).
+fn bearer(token: &Secret) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
+    const PREFIX: &[u8] = b"Bearer ";
+    let token = token.secret().as_bytes();
+    let mut value = Vec::with_capacity(PREFIX.len() + token.len());
+    value.extend_from_slice(PREFIX);
+    value.extend_from_slice(token);
+    let mut value = HeaderValue::from_maybe_shared(Bytes::from(value))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// The request with its headers. `content_type` is built by the caller (a static value for
+/// JSON, the boundary's for multipart) and its error reported after the other headers'.
 fn base_request(
     endpoint: Endpoint,
     scrt_url: &Url,
     ctx: &CallContext<'_>,
-    content_type: &str,
+    content_type: Result<HeaderValue, ClientError>,
     body: Bytes,
 ) -> Result<http::Request<Bytes>, ClientError> {
-    let url = format!(
-        "{}/api/v1{}",
-        scrt_url.as_str().trim_end_matches('/'),
-        endpoint.path()
-    );
-    let mut req = http::Request::new(body);
-    *req.method_mut() = endpoint.method();
-    *req.uri_mut() = url.parse().map_err(|_| ClientError::Request {
+    let base = scrt_url.as_str().trim_end_matches('/');
+    let path = endpoint.path();
+    let mut url = String::with_capacity(base.len() + "/api/v1".len() + path.len());
+    url.push_str(base);
+    url.push_str("/api/v1");
+    url.push_str(path);
+    let uri = http::Uri::try_from(url).map_err(|_| ClientError::Request {
         endpoint: endpoint.as_str(),
         field: "scrt_url",
     })?;
-    let h = req.headers_mut();
-    let auth = byoc_http::bearer(ctx.token).map_err(|_| ClientError::Request {
+    let auth = bearer(ctx.token).map_err(|_| ClientError::Request {
         endpoint: endpoint.as_str(),
         field: "access_token",
     })?;
+    let context_type = endpoint.authorization_context_type();
+    let mut h = HeaderMap::with_capacity(HEADERS + usize::from(context_type.is_some()));
     h.insert(http::header::AUTHORIZATION, auth);
-    h.insert("OrgId", header(endpoint, "org_id", ctx.org_id)?);
+    h.insert(ORG_ID, header(endpoint, "org_id", ctx.org_id)?);
     h.insert(
-        "AuthorizationContext",
+        AUTHORIZATION_CONTEXT,
         header(
             endpoint,
             "channel.developer_name",
             ctx.authorization_context,
         )?,
     );
-    h.insert("RequestId", header(endpoint, "request_id", ctx.request_id)?);
-    if let Some(t) = endpoint.authorization_context_type() {
-        h.insert("AuthorizationContextType", HeaderValue::from_static(t));
+    h.insert(REQUEST_ID, header(endpoint, "request_id", ctx.request_id)?);
+    if let Some(t) = context_type {
+        h.insert(AUTHORIZATION_CONTEXT_TYPE, HeaderValue::from_static(t));
     }
-    h.insert(
-        http::header::CONTENT_TYPE,
-        header(endpoint, "content_type", content_type)?,
-    );
+    h.insert(http::header::CONTENT_TYPE, content_type?);
     h.insert(
         http::header::ACCEPT,
         HeaderValue::from_static("application/json"),
     );
+    let mut req = http::Request::new(body);
+    *req.method_mut() = endpoint.method();
+    *req.uri_mut() = uri;
+    *req.headers_mut() = h;
     Ok(req)
 }
 
@@ -234,14 +265,24 @@ pub fn prepare_json<T: Serialize + ?Sized>(
         endpoint,
         scrt_url,
         ctx,
-        "application/json",
+        Ok(HeaderValue::from_static("application/json")),
         Bytes::from(body),
     )
 }
 
+/// The headers of the `json` part, after its boundary line.
+const JSON_PART_HEADERS: &[u8] =
+    b"Content-Disposition: form-data; name=\"json\"\r\nContent-Type: application/json\r\n\r\n";
+/// The start of the `attachments` part's headers, after its boundary line.
+const FILE_PART_DISPOSITION: &[u8] =
+    b"Content-Disposition: form-data; name=\"attachments\"; filename=\"";
+
 /// Builds `POST /api/v1/interactions`: `multipart/form-data` with the `json` part
 /// (`application/json`) and at most one `attachments` file part. `boundary` must not occur
 /// in the content (a fresh UUID does not).
+///
+/// The body is written in one buffer sized beforehand: the `json` part written in place
+/// (the bytes `serde_json` would write), the file copied once.
 ///
 /// # Errors
 /// [`ClientError::Request`] for a value that cannot go into the request.
@@ -252,48 +293,66 @@ pub fn prepare_interaction(
     boundary: &str,
 ) -> Result<http::Request<Bytes>, ClientError> {
     let endpoint = Endpoint::Interactions;
-    let json = serde_json::to_vec(&rendered.request).map_err(|_| ClientError::Request {
+    let b = boundary.as_bytes();
+    let file_size = rendered.attachment.as_ref().map_or(0, |f| {
+        b.len() + FILE_PART_DISPOSITION.len() + f.name.len() + f.mime_type.len() + f.data.len() + 32
+    });
+    let mut body = Vec::with_capacity(
+        3 * b.len()
+            + JSON_PART_HEADERS.len()
+            + json_part::size_hint(&rendered.request)
+            + file_size
+            + 16,
+    );
+    boundary_line(&mut body, b);
+    body.extend_from_slice(JSON_PART_HEADERS);
+    json_part::write(&mut body, &rendered.request).map_err(|_| ClientError::Request {
         endpoint: endpoint.as_str(),
         field: "json",
     })?;
-    let file_len = rendered.attachment.as_ref().map_or(0, |f| f.data.len());
-    let mut body = Vec::with_capacity(json.len() + file_len + 320);
-    body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-    body.extend_from_slice(b"Content-Disposition: form-data; name=\"json\"\r\n");
-    body.extend_from_slice(b"Content-Type: application/json\r\n\r\n");
-    body.extend_from_slice(&json);
     body.extend_from_slice(b"\r\n");
     if let Some(file) = &rendered.attachment {
-        let name: String = file
-            .name
-            .chars()
-            .map(|c| {
-                if c == '"' || c == '\\' || c.is_control() {
-                    '_'
-                } else {
-                    c
-                }
-            })
-            .collect();
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        body.extend_from_slice(
-            format!(
-                "Content-Disposition: form-data; name=\"attachments\"; filename=\"{name}\"\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(format!("Content-Type: {}\r\n\r\n", file.mime_type).as_bytes());
+        boundary_line(&mut body, b);
+        body.extend_from_slice(FILE_PART_DISPOSITION);
+        push_file_name(&mut body, &file.name);
+        body.extend_from_slice(b"\"\r\nContent-Type: ");
+        body.extend_from_slice(file.mime_type.as_bytes());
+        body.extend_from_slice(b"\r\n\r\n");
         body.extend_from_slice(&file.data);
         body.extend_from_slice(b"\r\n");
     }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    base_request(
-        endpoint,
-        scrt_url,
-        ctx,
-        &format!("multipart/form-data; boundary={boundary}"),
-        Bytes::from(body),
-    )
+    body.extend_from_slice(b"--");
+    body.extend_from_slice(b);
+    body.extend_from_slice(b"--\r\n");
+    let prefix = "multipart/form-data; boundary=";
+    let mut content_type = String::with_capacity(prefix.len() + boundary.len());
+    content_type.push_str(prefix);
+    content_type.push_str(boundary);
+    let content_type = HeaderValue::try_from(content_type).map_err(|_| ClientError::Request {
+        endpoint: endpoint.as_str(),
+        field: "content_type",
+    });
+    base_request(endpoint, scrt_url, ctx, content_type, Bytes::from(body))
+}
+
+/// `--{boundary}\r\n`.
+fn boundary_line(body: &mut Vec<u8>, boundary: &[u8]) {
+    body.extend_from_slice(b"--");
+    body.extend_from_slice(boundary);
+    body.extend_from_slice(b"\r\n");
+}
+
+/// The file name inside `filename="…"`: quotes, backslashes and control characters become
+/// `_`, so the name cannot end the parameter or the header line.
+fn push_file_name(body: &mut Vec<u8>, name: &str) {
+    let mut buf = [0; 4];
+    for c in name.chars() {
+        if c == '"' || c == '\\' || c.is_control() {
+            body.push(b'_');
+        } else {
+            body.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
 }
 
 /// Reads an answer of `endpoint`: a 2xx body as `T` (an empty body as `{}`); an error status
@@ -340,3 +399,6 @@ pub fn parse_response<T: DeserializeOwned>(
         retry_after,
     })
 }
+
+#[cfg(test)]
+mod tests;

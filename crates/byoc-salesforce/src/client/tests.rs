@@ -313,3 +313,14 @@ async fn an_unreachable_service_names_the_endpoint() {
     ));
     assert!(e.is_retryable());
 }
+
+#[cfg(feature = "reqwest")]
+#[test]
+fn a_root_ca_that_is_not_a_certificate_is_an_http_client_error_naming_it() {
+    let bad = byoc_http::RootCa::from_pem("corporate-proxy-ca", b"not a certificate".to_vec());
+    let e = SalesforceClient::new(config().with_root_ca(bad.clone())).unwrap_err();
+    assert!(matches!(e, ConfigError::HttpClient { .. }), "{e:?}");
+    assert!(e.to_string().contains("corporate-proxy-ca"), "{e}");
+    let e = crate::SalesforceAdapter::new(config().with_root_ca(bad)).unwrap_err();
+    assert!(matches!(e, ConfigError::HttpClient { .. }), "{e:?}");
+}

@@ -53,7 +53,7 @@ pub(crate) fn event_name(entry_type: &str) -> String {
 /// `text` and `attachments` of a static content (each attachment's upload result, when the
 /// event gives one, kept as its `attachmentUploadResult`).
 pub(crate) fn set_static_content(a: &mut Activity, sc: &StaticContent<'_>) {
-    a.text.clone_from(&sc.text);
+    a.text = sc.text.as_deref().map(str::to_owned);
     if sc.attachments.is_empty() {
         return;
     }
@@ -62,9 +62,13 @@ pub(crate) fn set_static_content(a: &mut Activity, sc: &StaticContent<'_>) {
         .iter()
         .map(|att| {
             let mut out = Attachment {
-                content_type: att.mime_type.clone(),
-                content_url: att.url.clone().filter(|u| !u.is_empty()),
-                name: att.name.clone(),
+                content_type: att.mime_type.as_deref().map(str::to_owned),
+                content_url: att
+                    .url
+                    .as_deref()
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_owned),
+                name: att.name.as_deref().map(str::to_owned),
                 ..Attachment::default()
             };
             if let Some(result) = att

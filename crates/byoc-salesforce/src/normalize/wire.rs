@@ -4,21 +4,47 @@
 
 use std::borrow::Cow;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
+
+/// An optional string borrowed from the input when it has no escape (allocated only when it
+/// has one). `#[serde(borrow)]` alone does not do it: serde borrows a `Cow<str>` only when it
+/// is the field's whole type, and inside an `Option` it always allocates an owned `String`.
+/// Fields read with it take `default` too (absent is `None`, as for a plain `Option`).
+pub(crate) fn opt_cow<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    /// The whole type of its field, so serde borrows it.
+    #[derive(Deserialize)]
+    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Option::<Borrowed<'de>>::deserialize(d)?.map(|b| b.0))
+}
 
 /// A sender or recipient as outbound events carry it; every field optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct EventParticipant<'a> {
     /// `custom`, `agent`, `chatbot`, `conversation`.
-    #[serde(skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        borrow,
+        default,
+        deserialize_with = "opt_cow"
+    )]
     pub(crate) app_type: Option<Cow<'a, str>>,
     /// The key.
-    #[serde(skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        borrow,
+        default,
+        deserialize_with = "opt_cow"
+    )]
     pub(crate) subject: Option<Cow<'a, str>>,
     /// `EndUser`, `Agent`, `Chatbot`, `System`.
-    #[serde(skip_serializing_if = "Option::is_none", borrow)]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        borrow,
+        default,
+        deserialize_with = "opt_cow"
+    )]
     pub(crate) role: Option<Cow<'a, str>>,
 }
 
@@ -31,16 +57,16 @@ pub(crate) struct EventParticipant<'a> {
     bound(deserialize = "P: Deserialize<'de>, E: Deserialize<'de>")
 )]
 pub(crate) struct Entry<'a, P = &'a RawValue, E = &'a RawValue> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub(crate) channel_address_identifier: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub(crate) recipient: Option<EventParticipant<'a>>,
     pub(crate) payload: Option<P>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub(crate) sender_display_name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub(crate) identifier: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub(crate) entry_type: Option<Cow<'a, str>>,
     pub(crate) entry_payload: Option<E>,
     #[serde(borrow)]
@@ -50,11 +76,11 @@ pub(crate) struct Entry<'a, P = &'a RawValue, E = &'a RawValue> {
     // RoutingRequested
     #[serde(borrow)]
     pub(crate) routing_parameters: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub(crate) conversation_identifier: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub(crate) routing_type: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub(crate) work_record_id: Option<Cow<'a, str>>,
 }
 
@@ -84,7 +110,7 @@ pub(crate) struct TypedMessagePayload<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct StaticMessage<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub(crate) message_type: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub(crate) static_content: Option<StaticContent<'a>>,
@@ -103,9 +129,9 @@ pub(crate) struct MessageUpdated<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AbstractMessage<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub(crate) id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub(crate) message_type: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub(crate) static_content: Option<StaticContent<'a>>,
@@ -117,7 +143,8 @@ pub(crate) struct AbstractMessage<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct StaticContent<'a> {
-    pub(crate) text: Option<String>,
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
+    pub(crate) text: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub(crate) attachments: Vec<OutAttachment<'a>>,
 }
@@ -126,9 +153,12 @@ pub(crate) struct StaticContent<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct OutAttachment<'a> {
-    pub(crate) name: Option<String>,
-    pub(crate) mime_type: Option<String>,
-    pub(crate) url: Option<String>,
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
+    pub(crate) name: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
+    pub(crate) mime_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
+    pub(crate) url: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub(crate) attachment_upload_result: Option<&'a RawValue>,
 }
@@ -151,14 +181,14 @@ pub(crate) struct Choices<'a> {
 pub(crate) struct OptionItem<'a> {
     #[serde(borrow)]
     pub(crate) title_item: Option<TitleItem<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub(crate) option_identifier: Option<Cow<'a, str>>,
 }
 
 /// A title item.
 #[derive(Deserialize)]
 pub(crate) struct TitleItem<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub(crate) title: Option<Cow<'a, str>>,
 }
 
@@ -175,11 +205,11 @@ pub(crate) struct ParticipantChanged<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ParticipantEntry<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub(crate) operation: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub(crate) participant: Option<EventParticipant<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_cow")]
     pub(crate) display_name: Option<Cow<'a, str>>,
 }
 
@@ -240,4 +270,38 @@ pub(crate) struct RoutingParameters {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RoutingChannelData {
     pub(crate) event_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_borrow_from_the_payload_unless_escaped() {
+        let text = r#"{"identifier":"e1","entryType":"Mes\u0073age","senderDisplayName":null,
+            "sender":{"role":"Agent","subject":"a\"b"},
+            "entryPayload":{"abstractMessage":{"messageType":"StaticContentMessage",
+              "staticContent":{"text":"hi","attachments":[{"name":"n","url":"u\/v"}]}}}}"#;
+        let e: Entry<'_, &RawValue, TypedMessagePayload<'_>> = serde_json::from_str(text).unwrap();
+        assert!(matches!(e.identifier, Some(Cow::Borrowed("e1"))));
+        assert!(matches!(e.entry_type.as_ref(), Some(Cow::Owned(t)) if t == "Message"));
+        assert!(e.sender_display_name.is_none() && e.channel_address_identifier.is_none());
+        let sender = e.sender.unwrap();
+        assert!(matches!(sender.role, Some(Cow::Borrowed("Agent"))));
+        assert!(matches!(sender.subject.as_ref(), Some(Cow::Owned(s)) if s == "a\"b"));
+        assert!(sender.app_type.is_none());
+        let msg = e.entry_payload.unwrap().abstract_message.unwrap();
+        assert!(matches!(
+            msg.message_type,
+            Some(Cow::Borrowed("StaticContentMessage"))
+        ));
+        let content = msg.static_content.unwrap();
+        assert!(matches!(content.text, Some(Cow::Borrowed("hi"))));
+        let att = &content.attachments[0];
+        assert!(matches!(att.name, Some(Cow::Borrowed("n"))));
+        assert!(matches!(att.url.as_ref(), Some(Cow::Owned(u)) if u == "u/v"));
+        assert!(att.mime_type.is_none());
+        // A wrong type is still an error, as for a plain `Option<String>`.
+        assert!(serde_json::from_str::<Entry<'_>>(r#"{"identifier":5}"#).is_err());
+    }
 }

@@ -97,6 +97,24 @@ fn tls_config(url: &Url, root_cas: &[RootCa]) -> ClientTlsConfig {
     tls
 }
 
+/// Why the TLS settings were refused: the first root CA the gRPC stack cannot read, named
+/// as byoc-http names one it refuses for REST ([`PubSubError::RootCa`]); otherwise the
+/// endpoint's host, the one other input (its name for SNI).
+fn tls_refused(root_cas: &[RootCa]) -> PubSubError {
+    let probe = Endpoint::from_static("https://localhost");
+    root_cas
+        .iter()
+        .find(|ca| {
+            let one = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca.pem()));
+            probe.clone().tls_config(one).is_err()
+        })
+        .map_or(PubSubError::Config("pubsub_url"), |ca| {
+            PubSubError::RootCa {
+                name: ca.name().to_owned(),
+            }
+        })
+}
+
 /// The transport's description of a connection failure and its first cause (refused, DNS,
 /// TLS: `invalid peer certificate: UnknownIssuer`).
 fn connect_reason(e: &tonic::transport::Error) -> String {
@@ -116,7 +134,7 @@ async fn connect(url: &Url, root_cas: &[RootCa]) -> Result<Channel, AdapterError
     if url.scheme() == "https" {
         ep = ep
             .tls_config(tls_config(url, root_cas))
-            .map_err(|_| AdapterError::from(PubSubError::Config("root_ca")))?;
+            .map_err(|_| AdapterError::from(tls_refused(root_cas)))?;
     }
     ep.connect().await.map_err(|e| {
         PubSubError::Connect {
@@ -307,4 +325,41 @@ where
         Err(e) => out.skipped = Some(Skipped::Invalid(e.into())),
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_root_ca_grpc_cannot_read_is_named() {
+        let good = RootCa::from_pem("empty", Vec::new());
+        let bad = RootCa::from_pem(
+            "corporate-proxy-ca",
+            b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n".to_vec(),
+        );
+        let url = Url::parse("https://api.pubsub.salesforce.com:7443").unwrap();
+        let roots = [good, bad];
+        assert!(
+            Endpoint::from_static("https://localhost")
+                .tls_config(tls_config(&url, &roots))
+                .is_err()
+        );
+        let e = tls_refused(&roots);
+        assert_eq!(
+            e,
+            PubSubError::RootCa {
+                name: "corporate-proxy-ca".into()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "root CA `corporate-proxy-ca` is not a usable PEM certificate"
+        );
+        assert!(matches!(
+            AdapterError::from(e),
+            AdapterError::Configuration { .. }
+        ));
+        assert_eq!(tls_refused(&roots[..1]), PubSubError::Config("pubsub_url"));
+    }
 }

@@ -214,7 +214,8 @@ async fn delivery_reports_are_recorded_on_the_messages_they_report_on() {
     );
 }
 
-/// Polls the admin view until at least `n` channel rows carry a receipt; returns those.
+/// Polls the admin view until at least `n` channel rows are sent and carry a receipt;
+/// returns those.
 async fn loop_until_receipts(env: &Env, id: &str, n: usize) -> Vec<Value> {
     let started = Instant::now();
     loop {
@@ -223,7 +224,12 @@ async fn loop_until_receipts(env: &Env, id: &str, n: usize) -> Vec<Value> {
             .into_iter()
             .filter(|r| r["target"].as_str().unwrap_or("").starts_with("channel:"))
             .collect();
-        if rows.len() >= n && rows.iter().all(|r| !r["receipt"].is_null()) {
+        // A report may come in before the send's result is recorded: wait for both.
+        if rows.len() >= n
+            && rows
+                .iter()
+                .all(|r| !r["receipt"].is_null() && r["status"] != "pending")
+        {
             return rows;
         }
         assert!(

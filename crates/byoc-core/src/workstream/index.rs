@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `equals`, `in` | hash map from the literal to its rules, by type (text, number, boolean, text that parses as a number or boolean) | one lookup |
 //! | `starts_with` | hash map from the prefix to its rules, probed with the value's prefixes of each length present | per distinct prefix length up to the value's length, a bit test on the prefix's last byte, and a lookup when some literal of that length ends in it |
-//! | `contains` | one Aho-Corasick DFA over every needle of the run, walked over the value (its match states name every needle ending there) | one step per byte of the value (bytes that begin no needle skipped cheaply at the start state), plus the needles found |
+//! | `contains` | one Aho-Corasick DFA over every needle of the run, walked over the value (its match states name every needle ending there) | at most one step per byte of the value (at the start state, bytes that begin no needle skipped eight at a time, and the first bytes all needles beginning with a byte share taken at once), ending once no needle left in the text could give a smaller rule; plus the needles found |
 //! | `exists` | the rules, ascending | none |
 //! | `ignore_case` | the same structures over ASCII-lowered literals; the value is folded while it is hashed (or by the automaton), so nothing is copied | as above |
 //! | `not ...`, `not_equals` | the negated rules in order, the first checked directly | linear in the negated rules the value excludes |

@@ -9,7 +9,7 @@ use crate::workstream::fxhash::mix;
 
 /// ASCII-lowers each byte of a word (others unchanged).
 #[inline]
-fn lower_word(w: u64) -> u64 {
+pub(super) fn lower_word(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let low7 = w & !HIGH;

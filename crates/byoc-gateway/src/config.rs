@@ -154,6 +154,11 @@ pub struct ServerSettings {
     /// How processing threads are scheduled against the webhooks'. Default
     /// [`ProcessingPriority::Low`]: ingest first.
     pub processing_priority: ProcessingPriority,
+    /// Customer webhooks handled at once from which processing yields to them: from the
+    /// moment this many are in flight until 2 ms pass without that, conversation workers
+    /// wait before each step (one at a time, at most 20 ms each). Default 4; `0` never
+    /// yields.
+    pub processing_yield_at: usize,
     /// Inbound events waiting for processing, at most; past it webhooks are answered `503`
     /// with `Retry-After` (the provider delivers again later). Default 100 000.
     pub max_inbox_backlog: u64,
@@ -171,6 +176,7 @@ impl Default for ServerSettings {
             max_conversation_workers: 256,
             processing_threads: std::thread::available_parallelism().map_or(2, usize::from),
             processing_priority: ProcessingPriority::Low,
+            processing_yield_at: 4,
             max_inbox_backlog: 100_000,
             shutdown_grace: Duration::from_secs(10),
         }

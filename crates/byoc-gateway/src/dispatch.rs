@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc};
 
+use crate::processing::IngestGate;
+
 /// How long a worker waits for more work before it is dropped.
 const IDLE: Duration = Duration::from_secs(30);
 
@@ -34,6 +36,8 @@ struct Inner {
     tasks: tracker::Tracker,
     /// Where workers run (the processing runtime).
     runtime: tokio::runtime::Handle,
+    /// Where workers yield to webhook bursts before each step.
+    gate: Arc<IngestGate>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -43,11 +47,12 @@ impl std::fmt::Debug for Dispatcher {
 }
 
 impl Dispatcher {
-    /// A dispatcher whose workers run on `runtime`.
+    /// A dispatcher whose workers run on `runtime` and pass `gate` before each step.
     pub(crate) fn new(
         max_workers: usize,
         process: ProcessFn,
         runtime: tokio::runtime::Handle,
+        gate: Arc<IngestGate>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -56,6 +61,7 @@ impl Dispatcher {
                 process,
                 tasks: tracker::Tracker::default(),
                 runtime,
+                gate,
             }),
         }
     }
@@ -100,6 +106,7 @@ impl Dispatcher {
                     }
                 }
             }
+            self.inner.gate.pass().await;
             let Ok(permit) = self.inner.permits.clone().acquire_owned().await else {
                 return;
             };
@@ -189,7 +196,12 @@ mod tests {
                 Ok(())
             })
         });
-        let d = Dispatcher::new(8, process, tokio::runtime::Handle::current());
+        let d = Dispatcher::new(
+            8,
+            process,
+            tokio::runtime::Handle::current(),
+            Arc::new(IngestGate::new(0)),
+        );
         for k in ["a", "b", "c", "d"] {
             d.wake(k);
             d.wake(k); // coalesced with the pending one

@@ -16,7 +16,7 @@ use crate::config::{AgentPassword, Config};
 use crate::dispatch::{Dispatcher, ProcessFn};
 use crate::engine::{Hop, Notice};
 use crate::outbox::{self, Handoff};
-use crate::processing::Processing;
+use crate::processing::{IngestGate, Processing};
 use crate::relay::Relay;
 mod process;
 mod routers;
@@ -97,6 +97,8 @@ pub(crate) struct Shared {
     pub(crate) backlog: AtomicU64,
     /// The threads processing runs on (ingest first).
     pub(crate) processing: Processing,
+    /// Customer webhooks in flight, which conversation workers yield to.
+    pub(crate) ingest: Arc<IngestGate>,
 }
 
 impl Shared {
@@ -333,6 +335,7 @@ pub async fn start_on(
         config.server.processing_priority,
     )
     .map_err(StartError::Processing)?;
+    let ingest = Arc::new(IngestGate::new(config.server.processing_yield_at));
     let shared = Arc::new_cyclic(|weak: &std::sync::Weak<Shared>| {
         let w = weak.clone();
         let process: ProcessFn = Arc::new(move |key| {
@@ -348,6 +351,7 @@ pub async fn start_on(
             config.server.max_conversation_workers,
             process,
             processing.handle().clone(),
+            Arc::clone(&ingest),
         );
         let d = dispatcher.clone();
         let bots = Arc::new(Bots::new(
@@ -382,6 +386,7 @@ pub async fn start_on(
             ready: AtomicBool::new(false),
             backlog: AtomicU64::new(0),
             processing,
+            ingest,
         }
     });
 

@@ -42,13 +42,18 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             channel: name.clone(),
         };
         let label = name.clone();
+        let counted = Arc::clone(&shared);
         let route = Webhook::new(Arc::clone(&channel.adapter), sink)
             .body_limit(channel.body_limit)
             .into_route()
             .route_layer(axum::middleware::from_fn(
                 move |req: Request, next: Next| {
                     let channel = label.clone();
+                    let shared = Arc::clone(&counted);
                     async move {
+                        // In flight from the first byte to the answer: processing yields
+                        // to bursts of these.
+                        let _counted = shared.ingest.enter();
                         let started = Instant::now();
                         let response = next.run(req).await;
                         metrics::histogram!(crate::metrics::WEBHOOK_SECONDS, "channel" => channel)

@@ -53,8 +53,10 @@
 //!    store rather than in memory). **Ingest first**: processing (the workers, the
 //!    outbox, timers, routing) runs on threads of its own at a lower scheduling priority
 //!    ([`ServerSettings::processing_priority`]), so when the CPU is short the webhooks
-//!    are served first and a burst is worked off from the inbox right after; the inbox
-//!    is bounded ([`ServerSettings::max_inbox_backlog`]: past it, `503` with
+//!    are served first, and while a burst of webhooks is being handled
+//!    ([`ServerSettings::processing_yield_at`] of them at once) the workers hold each step
+//!    back (20 ms at most), so the burst is worked off from the inbox right after; the
+//!    inbox is bounded ([`ServerSettings::max_inbox_backlog`]: past it, `503` with
 //!    `Retry-After`).
 //! 3. **Engine**: a pure function of (conversation, event, now) returning the next state
 //!    and its effects — find or create the conversation, route it (bot first), apply the

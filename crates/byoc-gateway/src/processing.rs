@@ -18,6 +18,8 @@
 //! same order for the database with its two queues.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::runtime::{Handle, Runtime};
 
@@ -100,6 +102,94 @@ impl Drop for Processing {
     }
 }
 
+/// The longest a conversation worker waits at the [`IngestGate`] while webhooks keep
+/// coming: under a steady burst, processing still takes a step this often.
+pub(crate) const MAX_YIELD: Duration = Duration::from_millis(20);
+
+/// How often the worker at the head of the gate looks again.
+const GATE_POLL: Duration = Duration::from_millis(1);
+
+/// Processing yields to webhook bursts: from the moment `threshold` customer webhooks are
+/// being handled (read, verified, persisted) at once until [`QUIET`] has passed without
+/// that, conversation workers wait before each step — one at a time, and at most
+/// [`MAX_YIELD`] each — so a burst's webhooks are acknowledged first and its events are
+/// processed from the inbox right after. Scheduling priority alone does not do it: a
+/// webhook waiting for its group commit leaves the CPU idle, and processing run in those
+/// gaps sends replies whose delivery reports come back as webhooks of their own. The quiet
+/// period matters too: a group commit answers its webhooks together, and the count dips
+/// for a moment before their senders' next requests arrive.
+#[derive(Debug)]
+pub(crate) struct IngestGate {
+    inflight: AtomicUsize,
+    threshold: usize,
+    /// When the count last reached the threshold, in microseconds since `epoch`.
+    busy_at: AtomicU64,
+    epoch: tokio::time::Instant,
+    /// The head of the queue of waiting workers (only it polls).
+    turn: tokio::sync::Mutex<()>,
+}
+
+/// How long the count must stay under the threshold for a burst to be over.
+pub(crate) const QUIET: Duration = Duration::from_millis(2);
+
+/// A webhook being handled; counted until dropped.
+#[derive(Debug)]
+pub(crate) struct Inflight<'a>(&'a IngestGate);
+
+impl Drop for Inflight<'_> {
+    fn drop(&mut self) {
+        self.0.inflight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl IngestGate {
+    /// A gate closing at `threshold` webhooks in flight (`0`: never).
+    pub(crate) fn new(threshold: usize) -> Self {
+        Self {
+            inflight: AtomicUsize::new(0),
+            threshold,
+            busy_at: AtomicU64::new(0),
+            epoch: tokio::time::Instant::now(),
+            turn: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn micros(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// Counts a webhook until the guard is dropped.
+    pub(crate) fn enter(&self) -> Inflight<'_> {
+        let n = self.inflight.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.threshold > 0 && n >= self.threshold {
+            self.busy_at.store(self.micros().max(1), Ordering::Relaxed);
+        }
+        Inflight(self)
+    }
+
+    /// Whether no burst is on: the count has stayed under the threshold for [`QUIET`].
+    fn open(&self) -> bool {
+        let busy_at = self.busy_at.load(Ordering::Relaxed);
+        self.threshold == 0
+            || busy_at == 0
+            || (self.inflight.load(Ordering::Relaxed) < self.threshold
+                && self.micros().saturating_sub(busy_at) >= QUIET.as_micros() as u64)
+    }
+
+    /// Returns when a worker may take its next step: at once when no burst is on, else
+    /// when it ends or [`MAX_YIELD`] has passed.
+    pub(crate) async fn pass(&self) {
+        if self.open() {
+            return;
+        }
+        let _head = self.turn.lock().await;
+        let until = tokio::time::Instant::now() + MAX_YIELD;
+        while !self.open() && tokio::time::Instant::now() < until {
+            tokio::time::sleep(GATE_POLL).await;
+        }
+    }
+}
+
 #[cfg(unix)]
 fn lower_this_thread() {
     use thread_priority::{ThreadPriority, ThreadPriorityValue, set_current_thread_priority};
@@ -113,6 +203,43 @@ fn lower_this_thread() {
 
 #[cfg(not(unix))]
 fn lower_this_thread() {}
+
+#[cfg(test)]
+mod gate_tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn workers_wait_while_a_burst_is_in_flight_but_never_longer_than_the_cap() {
+        let gate = Arc::new(IngestGate::new(2));
+        let started = tokio::time::Instant::now();
+        gate.pass().await;
+        assert_eq!(
+            started.elapsed(),
+            Duration::ZERO,
+            "open below the threshold"
+        );
+        let (a, b) = (gate.enter(), gate.enter());
+        gate.pass().await;
+        assert!(
+            started.elapsed() >= MAX_YIELD,
+            "a steady burst still lets a step through"
+        );
+        // Two workers queue: each waits its own turn of at most the cap.
+        let started = tokio::time::Instant::now();
+        let (g1, g2) = (Arc::clone(&gate), Arc::clone(&gate));
+        let w1 = tokio::spawn(async move { g1.pass().await });
+        let w2 = tokio::spawn(async move { g2.pass().await });
+        tokio::time::sleep(MAX_YIELD / 2).await;
+        drop(a); // the burst ends: whoever waits goes once it has been quiet a moment
+        w1.await.unwrap();
+        w2.await.unwrap();
+        assert!(started.elapsed() < MAX_YIELD, "{:?}", started.elapsed());
+        drop(b);
+        assert!(IngestGate::new(0).open(), "0 never closes");
+    }
+}
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {

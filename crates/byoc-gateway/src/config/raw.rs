@@ -51,6 +51,7 @@ pub(crate) struct RawServer {
     pub(crate) max_conversation_workers: Option<usize>,
     pub(crate) processing_threads: Option<usize>,
     pub(crate) processing_priority: Option<String>,
+    pub(crate) processing_yield_at: Option<usize>,
     pub(crate) max_inbox_backlog: Option<u64>,
     pub(crate) shutdown_grace: Option<String>,
 }

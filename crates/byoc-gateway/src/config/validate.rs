@@ -175,6 +175,7 @@ impl Validator<'_> {
             max_conversation_workers,
             processing_threads,
             processing_priority,
+            processing_yield_at: raw.processing_yield_at.unwrap_or(d.processing_yield_at),
             max_inbox_backlog,
             shutdown_grace: self.duration(
                 "server.shutdown_grace",
